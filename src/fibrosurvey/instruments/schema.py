@@ -1,0 +1,244 @@
+"""The schema every instrument definition file must satisfy.
+
+A definition is data (YAML), validated here at load time so a broken file fails loudly,
+naming the file and the field, before anything is scored.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = [
+    "BandsRule",
+    "BmiRule",
+    "Condition",
+    "CountRegionsRule",
+    "CriteriaRule",
+    "FlagRule",
+    "Instrument",
+    "Item",
+    "LanguageInfo",
+    "MeanRule",
+    "Option",
+    "ScoreRule",
+    "SumOfScoresRule",
+    "SumRule",
+    "ThresholdRule",
+]
+
+LANGUAGE_CODE = r"^[a-z]{2}$"
+Text = dict[Annotated[str, Field(pattern=LANGUAGE_CODE)], str]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LanguageInfo(_Strict):
+    validated_translation: bool
+    note: str = ""
+
+
+class Option(_Strict):
+    code: int
+    label: Text
+    loinc: str | None = None
+
+
+class Item(_Strict):
+    """One question. Its flat-file column is ``<instrument>_<id>``."""
+
+    id: Annotated[str, Field(pattern=r"^[a-z0-9_]+$")]
+    text: Text
+    kind: Literal["choice", "integer", "number"] = "choice"
+    option_set: str | None = None
+    options: tuple[Option, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    unit: str | None = None
+    loinc: str | None = None
+    # A required item must be answered before the participant may move on; items can still be
+    # skipped in imported data, where scoring rules decide what missing means.
+    required: bool = False
+    column: str = ""
+
+    @model_validator(mode="after")
+    def _numeric_items_have_bounds(self) -> Item:
+        if self.kind in ("integer", "number") and (self.minimum is None or self.maximum is None):
+            raise ValueError(f"item {self.id!r}: numeric items need minimum and maximum")
+        if self.kind == "choice" and not (self.options or self.option_set):
+            raise ValueError(f"item {self.id!r}: choice items need options or option_set")
+        return self
+
+    @property
+    def codes(self) -> tuple[int, ...]:
+        return tuple(option.code for option in self.options)
+
+    def allowed(self) -> str:
+        """Human-readable allowed values, for error messages."""
+        if self.kind == "choice":
+            return ", ".join(str(code) for code in self.codes)
+        kind = "whole number" if self.kind == "integer" else "number"
+        return f"{kind} from {self.minimum:g} to {self.maximum:g}"
+
+
+class SumRule(_Strict):
+    """Sum of items, optionally prorated when some are missing, then divided and rounded."""
+
+    rule: Literal["sum"]
+    id: str
+    items: tuple[str, ...]
+    # Fewer answered than this -> missing. Between this and all -> prorated: sum * k / answered.
+    min_answered: int | None = None
+    divide_by: float = 1.0
+    rounding: Literal["none", "half_up"] = "none"
+    minimum: float
+    maximum: float
+
+
+class MeanRule(_Strict):
+    rule: Literal["mean"]
+    id: str
+    items: tuple[str, ...]
+    min_answered: int | None = None
+    minimum: float
+    maximum: float
+
+
+class SumOfScoresRule(_Strict):
+    """Sum of earlier scores; missing when any of them is missing."""
+
+    rule: Literal["sum_of_scores"]
+    id: str
+    scores: tuple[str, ...]
+    minimum: float
+    maximum: float
+
+
+class Band(_Strict):
+    minimum: float
+    maximum: float
+    label: str
+
+
+class BandsRule(_Strict):
+    rule: Literal["bands"]
+    id: str
+    score: str
+    bands: tuple[Band, ...]
+
+
+class FlagRule(_Strict):
+    """1 when an item is at least a value, 0 when below, missing when the item is missing."""
+
+    rule: Literal["flag"]
+    id: str
+    item: str
+    at_least: float
+
+
+class ThresholdRule(_Strict):
+    """1 when an earlier score is at least a value, 0 when below, missing when it is missing."""
+
+    rule: Literal["threshold"]
+    id: str
+    score: str
+    at_least: float
+
+
+class CountRegionsRule(_Strict):
+    """Number of regions in which at least one listed item is 1."""
+
+    rule: Literal["count_regions"]
+    id: str
+    regions: dict[str, tuple[str, ...]]
+
+
+class Condition(_Strict):
+    """A condition on an item or an earlier score (``var``), or a combination of conditions."""
+
+    var: str | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    all_of: tuple[Condition, ...] = ()
+    any_of: tuple[Condition, ...] = ()
+
+    @model_validator(mode="after")
+    def _exactly_one_form(self) -> Condition:
+        forms = [self.var is not None, bool(self.all_of), bool(self.any_of)]
+        if sum(forms) != 1:
+            raise ValueError("a condition has exactly one of var, all_of or any_of")
+        if self.var is not None and self.minimum is None and self.maximum is None:
+            raise ValueError(f"condition on {self.var!r} needs minimum or maximum")
+        return self
+
+
+class CriteriaRule(_Strict):
+    """1 when the condition holds, else 0; missing when any variable it reads is missing."""
+
+    rule: Literal["criteria"]
+    id: str
+    condition: Condition
+
+
+class BmiRule(_Strict):
+    rule: Literal["bmi"]
+    id: str
+    weight_kg: str
+    height_cm: str
+    minimum: float
+    maximum: float
+
+
+ScoreRule = Annotated[
+    SumRule
+    | MeanRule
+    | SumOfScoresRule
+    | BandsRule
+    | FlagRule
+    | ThresholdRule
+    | CountRegionsRule
+    | CriteriaRule
+    | BmiRule,
+    Field(discriminator="rule"),
+]
+
+
+class Instrument(_Strict):
+    id: Annotated[str, Field(pattern=r"^[a-z0-9]+$")]
+    version: Annotated[str, Field(pattern=r"^\d+\.\d+\.\d+$")]
+    title: Text
+    description: Text = Field(default_factory=dict)
+    languages: dict[Annotated[str, Field(pattern=LANGUAGE_CODE)], LanguageInfo]
+    wording_verified: bool
+    recall_period: Text
+    citation: str
+    licence: str
+    loinc: str | None = None
+    # Every score is missing when any item is missing (as for the ACR criteria).
+    all_items_required: bool = False
+    option_sets: dict[str, tuple[Option, ...]] = Field(default_factory=dict)
+    items: tuple[Item, ...]
+    scores: tuple[ScoreRule, ...] = ()
+    # Items shown together on one page of the web survey (item ids); default: one page.
+    pages: tuple[tuple[str, ...], ...] = ()
+
+    def item_columns(self) -> list[str]:
+        return [item.column for item in self.items]
+
+    def score_columns(self) -> list[str]:
+        return [f"{self.id}_{rule.id}" for rule in self.scores]
+
+    def item(self, item_id: str) -> Item:
+        for item in self.items:
+            if item.id == item_id:
+                return item
+        raise KeyError(f"{self.id} has no item {item_id!r}")
+
+    def page_groups(self) -> list[list[Item]]:
+        """Items grouped as the survey shows them, one instrument page at a time."""
+        if not self.pages:
+            return [list(self.items)]
+        return [[self.item(item_id) for item_id in page] for page in self.pages]
