@@ -1,0 +1,146 @@
+"""Score rules as Polars expressions: every rule scores a whole column at once.
+
+Each function turns one rule from an instrument definition into an expression over the item
+columns (and the expressions of earlier scores), so a battery scores in one pass over the table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, cast
+
+import polars as pl
+
+from fibrosurvey.instruments.schema import (
+    BandsRule,
+    BmiRule,
+    Condition,
+    CountRegionsRule,
+    CriteriaRule,
+    FlagRule,
+    MeanRule,
+    ScoreRule,
+    SumOfScoresRule,
+    SumRule,
+    ThresholdRule,
+)
+
+__all__ = ["rule_expression"]
+
+# Name of an item or an earlier score -> its expression.
+Scope = Mapping[str, pl.Expr]
+
+
+def _answered(values: list[pl.Expr]) -> pl.Expr:
+    return pl.sum_horizontal([value.is_not_null().cast(pl.Int32) for value in values])
+
+
+def _sum(rule: SumRule, scope: Scope) -> pl.Expr:
+    values = [scope[name] for name in rule.items]
+    k = len(values)
+    needed = rule.min_answered if rule.min_answered is not None else k
+    answered = _answered(values)
+    # Rows with nothing answered are masked out below; keep their arithmetic finite.
+    divisor = pl.max_horizontal(answered, pl.lit(1))
+    total = pl.sum_horizontal(values)
+    if rule.rounding == "half_up":
+        # round-half-up(total * k / (answered * d)) = floor((2 total k + answered d) / (2 answered d)).
+        # The operands are small integers, so the float division lands on the right side of
+        # every integer and the floor is exact; round() would round half to even.
+        scaled = (
+            (2 * total * k + divisor * rule.divide_by) / (2 * divisor * rule.divide_by)
+        ).floor()
+        value = scaled.cast(pl.Int64)
+    elif needed == k and rule.divide_by == 1:
+        value = total.cast(pl.Int64)
+    else:
+        value = total * k / divisor / rule.divide_by
+    return pl.when(answered >= needed).then(value)
+
+
+def _mean(rule: MeanRule, scope: Scope) -> pl.Expr:
+    values = [scope[name] for name in rule.items]
+    needed = rule.min_answered if rule.min_answered is not None else len(values)
+    return pl.when(_answered(values) >= needed).then(pl.mean_horizontal(values))
+
+
+def _sum_of_scores(rule: SumOfScoresRule, scope: Scope) -> pl.Expr:
+    values = [scope[name] for name in rule.scores]
+    all_present = pl.all_horizontal([value.is_not_null() for value in values])
+    return pl.when(all_present).then(pl.sum_horizontal(values))
+
+
+def _bands(rule: BandsRule, scope: Scope) -> pl.Expr:
+    score = scope[rule.score]
+    # pl.when(...).then(...).when(...).then(...): the first band that holds wins.
+    chain: Any = pl
+    for band in rule.bands:
+        chain = chain.when((score >= band.minimum) & (score <= band.maximum)).then(
+            pl.lit(band.label)
+        )
+    return cast(pl.Expr, chain).cast(pl.String)
+
+
+def _at_least(value: pl.Expr, threshold: float) -> pl.Expr:
+    return pl.when(value.is_not_null()).then((value >= threshold).cast(pl.Int64))
+
+
+def _count_regions(rule: CountRegionsRule, scope: Scope) -> pl.Expr:
+    sites = [scope[name] for region in rule.regions.values() for name in region]
+    all_present = pl.all_horizontal([site.is_not_null() for site in sites])
+    painful_regions = pl.sum_horizontal(
+        [
+            pl.any_horizontal([scope[name] == 1 for name in region]).cast(pl.Int64)
+            for region in rule.regions.values()
+        ]
+    )
+    return pl.when(all_present).then(painful_regions)
+
+
+def _condition(condition: Condition, scope: Scope) -> tuple[pl.Expr, list[pl.Expr]]:
+    """The condition as a boolean expression, and the variables it reads."""
+    if condition.var is not None:
+        value = scope[condition.var]
+        holds = pl.lit(True)
+        if condition.minimum is not None:
+            holds = holds & (value >= condition.minimum)
+        if condition.maximum is not None:
+            holds = holds & (value <= condition.maximum)
+        return holds, [value]
+    parts = [_condition(child, scope) for child in (*condition.all_of, *condition.any_of)]
+    combine = pl.all_horizontal if condition.all_of else pl.any_horizontal
+    return combine([holds for holds, _ in parts]), [v for _, read in parts for v in read]
+
+
+def _criteria(rule: CriteriaRule, scope: Scope) -> pl.Expr:
+    holds, read = _condition(rule.condition, scope)
+    all_present = pl.all_horizontal([value.is_not_null() for value in read])
+    return pl.when(all_present).then(holds.cast(pl.Int64))
+
+
+def _bmi(rule: BmiRule, scope: Scope) -> pl.Expr:
+    height_m = scope[rule.height_cm] / 100
+    return scope[rule.weight_kg] / (height_m * height_m)
+
+
+def rule_expression(rule: ScoreRule, scope: Scope) -> pl.Expr:
+    """The expression computing one score from items and earlier scores in ``scope``."""
+    if isinstance(rule, SumRule):
+        return _sum(rule, scope)
+    if isinstance(rule, MeanRule):
+        return _mean(rule, scope)
+    if isinstance(rule, SumOfScoresRule):
+        return _sum_of_scores(rule, scope)
+    if isinstance(rule, BandsRule):
+        return _bands(rule, scope)
+    if isinstance(rule, FlagRule):
+        return _at_least(scope[rule.item], rule.at_least)
+    if isinstance(rule, ThresholdRule):
+        return _at_least(scope[rule.score], rule.at_least)
+    if isinstance(rule, CountRegionsRule):
+        return _count_regions(rule, scope)
+    if isinstance(rule, CriteriaRule):
+        return _criteria(rule, scope)
+    if isinstance(rule, BmiRule):
+        return _bmi(rule, scope)
+    raise TypeError(f"no scoring for rule {rule!r}")
