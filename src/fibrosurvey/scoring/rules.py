@@ -44,7 +44,7 @@ def _sum(rule: SumRule, scope: Scope) -> pl.Expr:
     divisor = pl.max_horizontal(answered, pl.lit(1))
     total = pl.sum_horizontal(values)
     if rule.rounding == "half_up":
-        # round-half-up(total * k / (answered * d)) = floor((2 total k + answered d) / (2 answered d)).
+        # round-half-up(t k / (a d)) = floor((2 t k + a d) / (2 a d)) for total t, answered a.
         # The operands are small integers, so the float division lands on the right side of
         # every integer and the floor is exact; round() would round half to even.
         scaled = (

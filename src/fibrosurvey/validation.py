@@ -1,0 +1,174 @@
+"""The one validator: tables and single responses checked against the instrument definitions.
+
+It is used by the CLI, by imports and by the web app. It reports every problem, never only the
+first, each naming the row, the column, the bad value and the allowed values. Nothing is
+clipped or coerced: a missing answer is empty, and anything else must be an allowed value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from fibrosurvey.instruments import Instrument, Item, get_instrument, load_instruments
+
+__all__ = ["Problem", "ValidationReport", "validate_frame", "validate_response"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One bad cell. ``row`` counts data rows from 1 (the line after a CSV header is row 1)."""
+
+    row: int | None
+    column: str
+    value: str
+    allowed: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"row {self.row}, " if self.row is not None else ""
+        return f"{where}{self.column}: {self.message} (got {self.value!r}; allowed: {self.allowed})"
+
+
+@dataclass
+class ValidationReport:
+    problems: list[Problem] = field(default_factory=list)
+    rows_checked: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def by_row(self) -> dict[int | None, list[Problem]]:
+        grouped: dict[int | None, list[Problem]] = {}
+        for problem in self.problems:
+            grouped.setdefault(problem.row, []).append(problem)
+        return grouped
+
+
+def _as_text(column: pl.Series) -> pl.Series:
+    if column.dtype == pl.String:
+        return column.str.strip_chars()
+    return column.cast(pl.String)
+
+
+def _bad_rows(item: Item, raw: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """Row positions holding a bad value, and a reason for each, computed for the whole column."""
+    text = _as_text(raw)
+    present = text.is_not_null() & (text != "")
+    number = text.cast(pl.Float64, strict=False)
+    frame = pl.DataFrame({"present": present, "number": number})
+    reason = (
+        pl.when(~pl.col("present"))
+        .then(pl.lit(None, dtype=pl.String))
+        .when(pl.col("number").is_null() | pl.col("number").is_nan())
+        .then(pl.lit("not a number"))
+    )
+    if item.kind == "choice":
+        reason = reason.when(~pl.col("number").is_in([float(code) for code in item.codes])).then(
+            pl.lit("not one of the answer codes")
+        )
+    else:
+        if item.kind == "integer":
+            reason = reason.when(pl.col("number") != pl.col("number").floor()).then(
+                pl.lit("not a whole number")
+            )
+        reason = reason.when(
+            (pl.col("number") < item.minimum) | (pl.col("number") > item.maximum)
+        ).then(pl.lit("out of range"))
+    reasons = frame.select(reason.alias("reason")).to_series()
+    positions = reasons.is_not_null().arg_true()
+    return positions, reasons.gather(positions)
+
+
+def _instrument_prefixes(instruments: Iterable[Instrument]) -> dict[str, Instrument]:
+    return {f"{instrument.id}_": instrument for instrument in instruments}
+
+
+def validate_frame(
+    frame: pl.DataFrame, instruments: Iterable[str] | None = None
+) -> ValidationReport:
+    """Check every item column of ``frame`` against its definition.
+
+    Columns that belong to no instrument (ids, design, biomarkers) are left to their own
+    validators. A column that looks like an item of a known instrument but is not one
+    (``phq9_10``) is reported, since it is almost always a typo that would silently drop data.
+    """
+    selected = (
+        list(load_instruments().values())
+        if instruments is None
+        else [get_instrument(instrument_id) for instrument_id in instruments]
+    )
+    report = ValidationReport(rows_checked=frame.height)
+    known: dict[str, Item] = {}
+    scores: set[str] = set()
+    for instrument in selected:
+        known.update({item.column: item for item in instrument.items})
+        scores.update(instrument.score_columns())
+    prefixes = _instrument_prefixes(selected)
+    for column in frame.columns:
+        if column in known:
+            item = known[column]
+            raw = frame[column]
+            positions, reasons = _bad_rows(item, raw)
+            if positions.len():
+                values = _as_text(raw).gather(positions)
+                report.problems += [
+                    Problem(int(position) + 1, column, str(value), item.allowed(), str(reason))
+                    for position, value, reason in zip(
+                        positions.to_list(), values.to_list(), reasons.to_list(), strict=True
+                    )
+                ]
+        elif column not in scores and column != "scoring_versions":
+            for prefix, instrument in prefixes.items():
+                if column.startswith(prefix):
+                    report.problems.append(
+                        Problem(
+                            None,
+                            column,
+                            column,
+                            ", ".join(instrument.item_columns()),
+                            f"not an item of {instrument.id}",
+                        )
+                    )
+    return report
+
+
+def validate_response(
+    answers: Mapping[str, Any], instrument_id: str, required: Iterable[str] = ()
+) -> ValidationReport:
+    """Check one participant's answers to one instrument (keys are item columns).
+
+    ``required`` names item columns that must be answered (for a survey page); a missing
+    answer is otherwise allowed, since scoring rules decide what missing means.
+    """
+    instrument = get_instrument(instrument_id)
+    report = ValidationReport(rows_checked=1)
+    columns = set(instrument.item_columns())
+    for key in answers:
+        if key not in columns:
+            report.problems.append(
+                Problem(
+                    None, key, str(answers[key]), ", ".join(sorted(columns)), "unknown question"
+                )
+            )
+    row = {
+        column: [None if answers[column] is None else str(answers[column])]
+        for column in answers
+        if column in columns
+    }
+    if row:
+        found = validate_frame(
+            pl.DataFrame(row, schema=dict.fromkeys(row, pl.String)), [instrument_id]
+        )
+        report.problems += [
+            Problem(None, p.column, p.value, p.allowed, p.message) for p in found.problems
+        ]
+    for column in required:
+        if str(answers.get(column) or "").strip() == "":
+            item = next(item for item in instrument.items if item.column == column)
+            report.problems.append(Problem(None, column, "", item.allowed(), "an answer is needed"))
+    return report
