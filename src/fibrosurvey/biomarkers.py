@@ -1,0 +1,542 @@
+"""Endocannabinoid biomarkers: units, conversion to pmol/mL, and lab-table validation.
+
+Values are stored in pmol/mL (= nM = nmol/L). A lab results table arrives in LONG format, one row
+per participant x event x analyte, and is validated as a whole: every problem is reported with
+its row, column, value and the allowed values, and the caller imports only when ``.ok``
+(all-or-nothing).
+
+Units (matched case-insensitively, surrounding spaces ignored):
+
+====================  =====================  ===============================
+accepted spelling     meaning                factor to pmol/mL
+====================  =====================  ===============================
+``ng/mL``             nanogram per mL        1000 / MW (MW in g/mol)
+``ng/L``, ``pg/mL``   nanogram per litre     1 / MW   (1 pg/mL = 1 ng/L)
+``pmol/mL``           picomole per mL        1
+``nM``, ``nmol/L``    nanomolar              1        (1 nmol/L = 1 pmol/mL)
+====================  =====================  ===============================
+
+Lab table columns:
+
+* required: ``participant_id``, ``event`` (baseline | followup_3m), ``analyte`` (aea, twoag, pea,
+  oea, sea, or the full names / "2-AG"), ``value``, ``unit``, ``lloq`` (same unit as ``value``),
+  and the pre-analytical ``lab_matrix`` (plasma | serum | whole_blood), ``lab_assay``,
+  ``lab_batch``;
+* optional: the other :data:`~fibrosurvey.dataset.PREANALYTICAL_COLUMNS`, ``below_lloq`` (0/1)
+  and ``includes_1ag`` (0/1, 2-AG rows only: the assay did not separate 2-AG from 1-AG).
+
+Below the LLOQ: a row whose value is below its LLOQ, whose ``below_lloq`` is 1, or whose value
+is written ``<LLOQ`` / ``<0.05`` (anything starting with ``<``) is stored with
+``below_lloq = 1`` and ``value = lloq`` (DESIGN.md section 5: "a value below the LLOQ keeps a flag
+and the LLOQ"). Such a row may leave ``value`` empty, but it then needs an ``lloq``.
+
+Row numbers in problems are 1-based DATA rows: row 1 is the first row under the header (line 2
+of a CSV file). A problem about a whole missing column has ``row = None``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TypeVar, overload
+
+import numpy as np
+import polars as pl
+
+from fibrosurvey.dataset import ANALYTES, EVENTS, PREANALYTICAL_COLUMNS, biomarker_columns
+
+__all__ = [
+    "ANALYTES",
+    "LAB_NUMERIC_COLUMNS",
+    "LAB_OPTIONAL_COLUMNS",
+    "LAB_REQUIRED_COLUMNS",
+    "MATRICES",
+    "UNITS",
+    "LabProblem",
+    "LabValidationResult",
+    "UnitError",
+    "canonical_unit",
+    "conversion_factor",
+    "to_pmol_per_ml",
+    "to_wide",
+    "validate_lab_frame",
+]
+
+# Canonical unit -> multiply a value in that unit by (this / MW) to get pmol/mL; None = factor 1.
+_NG_PER_ML_TO_PMOL = 1000.0  # ng/mL / MW(g/mol) * 1000 = pmol/mL
+UNITS: dict[str, str] = {
+    "ng/ml": "ng/mL",
+    "ng/l": "ng/L",
+    "pg/ml": "ng/L",
+    "pmol/ml": "pmol/mL",
+    "nm": "nM",
+    "nmol/l": "nM",
+}
+_MASS_FACTORS: dict[str, float] = {"ng/mL": _NG_PER_ML_TO_PMOL, "ng/L": 1.0}
+_MOLAR_UNITS = {"pmol/mL", "nM"}
+_ALLOWED_UNITS_TEXT = "ng/mL, ng/L (= pg/mL), pmol/mL, nM (= nmol/L)"
+
+# Analyte spellings a lab may send -> column code.
+_ANALYTE_ALIASES: dict[str, str] = {
+    **{code: code for code in ANALYTES},
+    "anandamide": "aea",
+    "2-ag": "twoag",
+    "2ag": "twoag",
+    "2-arachidonoylglycerol": "twoag",
+    "palmitoylethanolamide": "pea",
+    "oleoylethanolamide": "oea",
+    "stearoylethanolamide": "sea",
+}
+
+MATRICES = ("plasma", "serum", "whole_blood")
+
+LAB_REQUIRED_COLUMNS = (
+    "participant_id",
+    "event",
+    "analyte",
+    "value",
+    "unit",
+    "lloq",
+    "lab_matrix",
+    "lab_assay",
+    "lab_batch",
+)
+LAB_OPTIONAL_COLUMNS = (
+    *(c for c in PREANALYTICAL_COLUMNS if c not in LAB_REQUIRED_COLUMNS),
+    "below_lloq",
+    "includes_1ag",
+)
+# Pre-analytical numeric columns -> (minimum, maximum) accepted; temperatures may be negative.
+LAB_NUMERIC_COLUMNS: dict[str, tuple[float, float]] = {
+    "lab_fasting": (0, 1),
+    "lab_hours_since_meal": (0, 168),
+    "lab_minutes_to_centrifuge": (0, 10080),
+    "lab_processing_temp_c": (-5, 40),
+    "lab_freeze_thaw": (0, 50),
+    "lab_storage_days": (0, 36500),
+    "lab_storage_temp_c": (-200, 30),
+}
+_INTEGER_LAB_COLUMNS = ("lab_fasting", "lab_freeze_thaw")
+_FLAG_COLUMNS = ("below_lloq", "includes_1ag")
+_ROW = "__row"
+
+
+class UnitError(ValueError):
+    """A unit or analyte that cannot be converted; the message lists the allowed ones."""
+
+
+def canonical_unit(unit: str) -> str:
+    """The canonical spelling of ``unit`` (case-insensitive), or :class:`UnitError`."""
+    canonical = UNITS.get(unit.strip().lower()) if isinstance(unit, str) else None
+    if canonical is None:
+        raise UnitError(f"unknown unit {unit!r}; allowed units: {_ALLOWED_UNITS_TEXT}")
+    return canonical
+
+
+def _canonical_analyte(analyte: str) -> str:
+    code = _ANALYTE_ALIASES.get(analyte.strip().lower()) if isinstance(analyte, str) else None
+    if code is None:
+        raise UnitError(
+            f"unknown analyte {analyte!r}; allowed analytes: {', '.join(ANALYTES)} "
+            "(or anandamide, 2-AG, PEA, OEA, SEA by name)"
+        )
+    return code
+
+
+def conversion_factor(unit: str, analyte: str) -> float:
+    """Multiply a value in ``unit`` by this to get pmol/mL of ``analyte``."""
+    canonical = canonical_unit(unit)
+    code = _canonical_analyte(analyte)
+    if canonical in _MOLAR_UNITS:
+        return 1.0
+    return _MASS_FACTORS[canonical] / ANALYTES[code]
+
+
+_Values = TypeVar("_Values", np.ndarray, pl.Expr, pl.Series)
+
+
+@overload
+def to_pmol_per_ml(values: float, unit: str, analyte: str) -> float: ...
+@overload
+def to_pmol_per_ml(values: _Values, unit: str, analyte: str) -> _Values: ...
+def to_pmol_per_ml(
+    values: float | np.ndarray | pl.Expr | pl.Series, unit: str, analyte: str
+) -> float | np.ndarray | pl.Expr | pl.Series:
+    """Convert ``values`` of ``analyte`` measured in ``unit`` to pmol/mL (vectorised).
+
+    ng/mL -> pmol/mL is ``x * 1000 / MW``; ng/L (= pg/mL) is ``x / MW``; nM and nmol/L equal
+    pmol/mL. Works on a float, a NumPy array, a Polars Series or a Polars expression.
+    """
+    factor = conversion_factor(unit, analyte)
+    if isinstance(values, np.ndarray):
+        return np.asarray(values, dtype=np.float64) * factor
+    if isinstance(values, pl.Expr | pl.Series):
+        return values.cast(pl.Float64) * factor
+    return float(values) * factor
+
+
+@dataclass(frozen=True)
+class LabProblem:
+    """One problem in a lab table. ``row`` is the 1-based data row (None: whole column)."""
+
+    row: int | None
+    column: str
+    value: object
+    allowed: str
+    message: str
+
+    def __str__(self) -> str:
+        where = "table" if self.row is None else f"row {self.row} (line {self.row + 1})"
+        return f"{where}, column {self.column!r}: {self.message} (allowed: {self.allowed})"
+
+
+@dataclass(frozen=True)
+class LabValidationResult:
+    """Every problem found, and the rows converted to pmol/mL.
+
+    ``clean`` holds the rows WITHOUT problems (long format: participant_id, event, analyte,
+    value, lloq, below_lloq, includes_1ag, unit_reported, pre-analytical columns). Import it only
+    when :attr:`ok`: a lab file is imported whole or not at all.
+    """
+
+    problems: list[LabProblem]
+    clean: pl.DataFrame
+    n_rows: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def summary(self) -> str:
+        if self.ok:
+            return f"{self.n_rows} lab rows valid; {self.clean.height} converted to pmol/mL."
+        lines = [f"{len(self.problems)} problem(s) in {self.n_rows} lab rows; nothing imported."]
+        lines += [f"  {problem}" for problem in self.problems[:50]]
+        if len(self.problems) > 50:
+            lines.append(f"  ... and {len(self.problems) - 50} more")
+        return "\n".join(lines)
+
+    def to_wide(self) -> pl.DataFrame:
+        """The clean rows as analysis-dataset columns (see :func:`to_wide`)."""
+        return to_wide(self.clean)
+
+
+def _text(column: str) -> pl.Expr:
+    """A column as stripped text, empty strings as null."""
+    text = pl.col(column).cast(pl.String).str.strip_chars()
+    return pl.when(text == "").then(None).otherwise(text)
+
+
+def _problems_from(
+    frame: pl.DataFrame, mask: pl.Expr, column: str, allowed: str, message: pl.Expr | str
+) -> list[LabProblem]:
+    """Problems for every row where ``mask`` holds; ``message`` may be a per-row expression."""
+    message_expr = pl.lit(message) if isinstance(message, str) else message
+    hits = frame.filter(mask).select(
+        pl.col(_ROW), pl.col(column).cast(pl.String).alias("__value"), message_expr.alias("__msg")
+    )
+    return [
+        LabProblem(row=row, column=column, value=value, allowed=allowed, message=msg)
+        for row, value, msg in hits.iter_rows()
+    ]
+
+
+def validate_lab_frame(df: pl.DataFrame) -> LabValidationResult:
+    """Validate a long lab table and convert it to pmol/mL.
+
+    All checks are column-wise Polars expressions (no per-row Python). Problems are sorted by
+    row, then column.
+    """
+    problems: list[LabProblem] = []
+    missing = [c for c in LAB_REQUIRED_COLUMNS if c not in df.columns]
+    for column in missing:
+        problems.append(
+            LabProblem(None, column, None, "a column of this name", "required column is missing")
+        )
+    if missing:
+        return LabValidationResult(problems, _empty_clean(), n_rows=df.height)
+
+    frame = df.with_row_index(_ROW, offset=1).with_columns(pl.col(_ROW).cast(pl.Int64))
+    raw_value = _text("value")
+    frame = frame.with_columns(
+        _text("participant_id").alias("participant_id"),
+        _text("event").alias("event"),
+        _text("analyte")
+        .str.to_lowercase()
+        .replace_strict(_ANALYTE_ALIASES, default=None)
+        .alias("__analyte"),
+        _text("unit").str.to_lowercase().replace_strict(UNITS, default=None).alias("__unit"),
+        raw_value.str.starts_with("<").fill_null(False).alias("__lt"),
+        raw_value.cast(pl.Float64, strict=False).alias("__value"),
+        _text("lloq").cast(pl.Float64, strict=False).alias("__lloq"),
+        *[
+            _text(c).cast(pl.Float64, strict=False).alias(f"__{c}")
+            for c in _FLAG_COLUMNS
+            if c in df.columns
+        ],
+    )
+    flag_exprs = {
+        c: (pl.col(f"__{c}") if c in df.columns else pl.lit(None, pl.Float64))
+        for c in _FLAG_COLUMNS
+    }
+    below_flag = (flag_exprs["below_lloq"] == 1).fill_null(False) | pl.col("__lt")
+
+    for column in LAB_REQUIRED_COLUMNS:
+        absent = _text(column).is_null()
+        if column == "value":
+            absent = absent & ~below_flag  # "<LLOQ" rows may leave the value empty
+        problems += _problems_from(frame, absent, column, "a non-empty value", "required")
+
+    def add(mask: pl.Expr, column: str, allowed: str, message: str | pl.Expr) -> None:
+        problems.extend(_problems_from(frame, mask, column, allowed, message))
+
+    add(
+        pl.col("event").is_not_null() & ~pl.col("event").is_in(list(EVENTS)),
+        "event",
+        " | ".join(EVENTS),
+        "unknown event",
+    )
+    add(
+        _text("analyte").is_not_null() & pl.col("__analyte").is_null(),
+        "analyte",
+        ", ".join(ANALYTES),
+        "unknown analyte",
+    )
+    add(
+        _text("unit").is_not_null() & pl.col("__unit").is_null(),
+        "unit",
+        _ALLOWED_UNITS_TEXT,
+        "unit cannot be converted to pmol/mL",
+    )
+    for column, parsed in (("value", "__value"), ("lloq", "__lloq")):
+        text = _text(column)
+        numeric_text = text.is_not_null() & ~(
+            pl.col("__lt") if column == "value" else pl.lit(False)
+        )
+        add(numeric_text & pl.col(parsed).is_null(), column, "a number >= 0", "not a number")
+        add(pl.col(parsed) < 0, column, "a number >= 0", "negative concentration")
+        add(
+            pl.col(parsed).is_nan() | pl.col(parsed).is_infinite(),
+            column,
+            "a finite number",
+            "not a finite number",
+        )
+    add(
+        below_flag
+        & pl.col("__value").is_null()
+        & pl.col("__lloq").is_null()
+        & _text("lloq").is_null(),
+        "lloq",
+        "a number >= 0",
+        "a value below the LLOQ needs the LLOQ",
+    )
+    add(
+        _text("lab_matrix").is_not_null() & ~_text("lab_matrix").is_in(list(MATRICES)),
+        "lab_matrix",
+        " | ".join(MATRICES),
+        "unknown matrix",
+    )
+    for column in _FLAG_COLUMNS:
+        if column in df.columns:
+            add(
+                _text(column).is_not_null()
+                & ~pl.col(f"__{column}").is_in([0.0, 1.0]).fill_null(False),
+                column,
+                "0 | 1",
+                "not a 0/1 flag",
+            )
+    if "includes_1ag" in df.columns:
+        add(
+            (flag_exprs["includes_1ag"] == 1).fill_null(False)
+            & pl.col("__analyte").is_not_null()
+            & (pl.col("__analyte") != "twoag"),
+            "includes_1ag",
+            "1 only on twoag rows",
+            "only 2-AG can include 1-AG",
+        )
+    if "below_lloq" in df.columns:
+        add(
+            (flag_exprs["below_lloq"] == 1).fill_null(False)
+            & (pl.col("__value") > pl.col("__lloq")),
+            "below_lloq",
+            "1 only when value <= lloq",
+            "flagged below the LLOQ but the value is above the LLOQ",
+        )
+    problems += _preanalytical_problems(frame, df.columns)
+    problems += _duplicate_problems(frame)
+    problems += _sample_conflicts(frame, df.columns, problems)
+
+    problem_rows = {p.row for p in problems if p.row is not None}
+    clean = _convert(frame.filter(~pl.col(_ROW).is_in(list(problem_rows))), df.columns, below_flag)
+    problems.sort(key=lambda p: (p.row or 0, p.column))
+    return LabValidationResult(problems, clean, n_rows=df.height)
+
+
+def _preanalytical_problems(frame: pl.DataFrame, columns: list[str]) -> list[LabProblem]:
+    problems: list[LabProblem] = []
+    for column, (low, high) in LAB_NUMERIC_COLUMNS.items():
+        if column not in columns:
+            continue
+        text = _text(column)
+        number = text.cast(pl.Float64, strict=False)
+        integer = column in _INTEGER_LAB_COLUMNS
+        allowed = f"{'an integer' if integer else 'a number'} from {low:g} to {high:g}"
+        bad = text.is_not_null() & (
+            number.is_null() | (number < low) | (number > high) | number.is_nan()
+        )
+        if integer:
+            bad = bad | (text.is_not_null() & (number.round(0) != number).fill_null(False))
+        problems += _problems_from(frame, bad, column, allowed, "out of range or not a number")
+    if "lab_draw_time" in columns:
+        text = _text("lab_draw_time")
+        ok = text.str.contains(r"^([01]?\d|2[0-3]):[0-5]\d$")
+        problems += _problems_from(
+            frame,
+            text.is_not_null() & ~ok.fill_null(False),
+            "lab_draw_time",
+            "HH:MM (00:00-23:59)",
+            "not a clock time",
+        )
+    return problems
+
+
+def _duplicate_problems(frame: pl.DataFrame) -> list[LabProblem]:
+    key = ["participant_id", "event", "__analyte"]
+    dup = frame.filter(pl.all_horizontal(pl.col(k).is_not_null() for k in key)).with_columns(
+        pl.col(_ROW).min().over(key).alias("__first"),
+    )
+    hits = dup.filter(pl.col(_ROW) != pl.col("__first")).select(_ROW, "__analyte", "__first")
+    return [
+        LabProblem(
+            row,
+            "analyte",
+            analyte,
+            "one row per participant_id x event x analyte",
+            f"duplicate of row {first}",
+        )
+        for row, analyte, first in hits.iter_rows()
+    ]
+
+
+def _sample_conflicts(
+    frame: pl.DataFrame, columns: list[str], found: list[LabProblem]
+) -> list[LabProblem]:
+    """One set of pre-analytical data per sample (participant x event): conflicts are errors.
+
+    Empty cells and cells already reported (e.g. an unknown matrix) take no part, so one typo
+    gives one problem.
+    """
+    problems: list[LabProblem] = []
+    key = ["participant_id", "event"]
+    keyed = frame.filter(pl.col("participant_id").is_not_null() & pl.col("event").is_not_null())
+    for column in (c for c in PREANALYTICAL_COLUMNS if c in columns):
+        reported = [p.row for p in found if p.column == column and p.row is not None]
+        hits = (
+            keyed.filter(~pl.col(_ROW).is_in(reported))
+            .with_columns(_text(column).alias("__t"))
+            .filter(pl.col("__t").is_not_null())
+            .filter(pl.col("__t").n_unique().over(key) > 1)
+        )
+        problems += _problems_from(
+            hits,
+            pl.lit(True),
+            column,
+            "the same value on every row of one sample",
+            "conflicting pre-analytical values within one participant x event",
+        )
+    return problems
+
+
+def _factor_expr() -> pl.Expr:
+    """Per-row factor to pmol/mL from the parsed unit and analyte."""
+    mw = pl.col("__analyte").replace_strict(ANALYTES, default=None, return_dtype=pl.Float64)
+    unit = pl.col("__unit")
+    return (
+        pl.when(unit.is_in(list(_MOLAR_UNITS)))
+        .then(pl.lit(1.0))
+        .when(unit == "ng/mL")
+        .then(_NG_PER_ML_TO_PMOL / mw)
+        .when(unit == "ng/L")
+        .then(1.0 / mw)
+        .otherwise(None)
+    )
+
+
+def _convert(frame: pl.DataFrame, columns: list[str], below_flag: pl.Expr) -> pl.DataFrame:
+    factor = _factor_expr()
+    value = pl.col("__value") * factor
+    lloq = pl.col("__lloq") * factor
+    below = below_flag | (value < lloq).fill_null(False)
+    includes = pl.col("__includes_1ag") if "includes_1ag" in columns else pl.lit(None)
+    pre = [_preanalytical_expr(c, c in columns) for c in PREANALYTICAL_COLUMNS]
+    return frame.select(
+        "participant_id",
+        "event",
+        pl.col("__analyte").alias("analyte"),
+        pl.when(below).then(lloq).otherwise(value).alias("value"),
+        lloq.alias("lloq"),
+        below.cast(pl.Int8).alias("below_lloq"),
+        pl.when(pl.col("__analyte") == "twoag")
+        .then(includes.fill_null(0))
+        .otherwise(None)
+        .cast(pl.Int8)
+        .alias("includes_1ag"),
+        pl.col("__unit").alias("unit_reported"),
+        *pre,
+    )
+
+
+def _preanalytical_expr(column: str, present: bool) -> pl.Expr:
+    if column in LAB_NUMERIC_COLUMNS:
+        dtype: pl.DataType = pl.Int16() if column in _INTEGER_LAB_COLUMNS else pl.Float64()
+        expr = _text(column).cast(pl.Float64).cast(dtype) if present else pl.lit(None, dtype)
+    else:
+        expr = _text(column) if present else pl.lit(None, pl.String)
+    return expr.alias(column)
+
+
+def _empty_clean() -> pl.DataFrame:
+    schema: dict[str, pl.DataType] = {
+        "participant_id": pl.String(),
+        "event": pl.String(),
+        "analyte": pl.String(),
+        "value": pl.Float64(),
+        "lloq": pl.Float64(),
+        "below_lloq": pl.Int8(),
+        "includes_1ag": pl.Int8(),
+        "unit_reported": pl.String(),
+    }
+    for column in PREANALYTICAL_COLUMNS:
+        schema[column] = (
+            (pl.Int16() if column in _INTEGER_LAB_COLUMNS else pl.Float64())
+            if column in LAB_NUMERIC_COLUMNS
+            else pl.String()
+        )
+    return pl.DataFrame(schema=schema)
+
+
+def to_wide(clean: pl.DataFrame) -> pl.DataFrame:
+    """One row per participant x event with the analysis-dataset biomarker columns.
+
+    Columns: participant_id, event, then for each analyte ``<a>``, ``<a>_lloq``,
+    ``<a>_below_lloq`` (null when that analyte was not measured), ``twoag_includes_1ag``, and
+    every pre-analytical column (the sample's value; validation guarantees one per sample).
+    """
+    key = ["participant_id", "event"]
+    samples = clean.group_by(key, maintain_order=True).agg(
+        *[pl.col(c).drop_nulls().first().alias(c) for c in PREANALYTICAL_COLUMNS]
+    )
+    per_analyte = [
+        clean.filter(pl.col("analyte") == analyte).select(
+            *key,
+            pl.col("value").alias(analyte),
+            pl.col("lloq").alias(f"{analyte}_lloq"),
+            pl.col("below_lloq").alias(f"{analyte}_below_lloq"),
+            *([pl.col("includes_1ag").alias("twoag_includes_1ag")] if analyte == "twoag" else []),
+        )
+        for analyte in ANALYTES
+    ]
+    wide = samples.select(key)
+    for part in per_analyte:
+        wide = wide.join(part, on=key, how="left", maintain_order="left")
+    wide = wide.join(samples, on=key, how="left", maintain_order="left")
+    return wide.select(*key, *biomarker_columns(), *PREANALYTICAL_COLUMNS)
