@@ -1,0 +1,67 @@
+"""Field-level encryption for contact details (Fernet / MultiFernet).
+
+FIELD_ENCRYPTION_KEY holds one or more Fernet keys separated by commas. The first key
+encrypts; every key decrypts, so keys can be rotated: put the new key first, run
+``manage rotate_contact_keys`` (re-encrypts), then drop the old key.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import models
+
+__all__ = ["EncryptedTextField", "decrypt", "encrypt", "fernet"]
+
+
+@cache
+def _fernet_for(keys: str) -> MultiFernet:
+    parts = [key.strip() for key in keys.split(",") if key.strip()]
+    if not parts:
+        raise ImproperlyConfigured("FIELD_ENCRYPTION_KEY is empty")
+    try:
+        return MultiFernet([Fernet(key.encode()) for key in parts])
+    except ValueError as error:
+        raise ImproperlyConfigured(
+            "FIELD_ENCRYPTION_KEY must be comma-separated Fernet keys; make one with: "
+            "python -c 'from cryptography.fernet import Fernet; "
+            "print(Fernet.generate_key().decode())'"
+        ) from error
+
+
+def fernet() -> MultiFernet:
+    return _fernet_for(settings.FIELD_ENCRYPTION_KEY)
+
+
+def encrypt(plaintext: str) -> str:
+    return fernet().encrypt(plaintext.encode("utf-8")).decode("ascii")
+
+
+def decrypt(token: str) -> str:
+    try:
+        return fernet().decrypt(token.encode("ascii")).decode("utf-8")
+    except InvalidToken:
+        raise ImproperlyConfigured(
+            "contact details cannot be decrypted with FIELD_ENCRYPTION_KEY; "
+            "the key that encrypted them is missing from the key list"
+        ) from None
+
+
+class EncryptedTextField(models.TextField):
+    """A text column stored as a Fernet token; Python sees plaintext ("" for empty)."""
+
+    description = "Text encrypted at rest with Fernet"
+
+    def from_db_value(self, value, expression, connection):  # type: ignore[no-untyped-def]
+        if value is None or value == "":
+            return value
+        return decrypt(value)
+
+    def get_prep_value(self, value):  # type: ignore[no-untyped-def]
+        value = super().get_prep_value(value)
+        if value is None or value == "":
+            return value
+        return encrypt(str(value))

@@ -1,0 +1,97 @@
+"""Participants (pseudonymous), their encrypted contact details, and survey invitations."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from fibrosurvey.web.crypto import EncryptedTextField
+from fibrosurvey.web.studies.models import Event, Site, Study
+
+__all__ = ["ContactDetails", "Invitation", "Participant"]
+
+
+class Participant(models.Model):
+    """A pseudonymous participant; the study code is the `participant_id` in every export."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="participants")
+    study_code = models.CharField(max_length=32)
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="participants")
+    language = models.CharField(max_length=8, default="en")
+    enrolled_at = models.DateTimeField(default=timezone.now)
+    enrolled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    consent_version = models.CharField(max_length=32, blank=True)
+    consented_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["study_code"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "study_code"], name="participant_code_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.study_code
+
+    @property
+    def has_consented(self) -> bool:
+        return self.consented_at is not None
+
+
+class ContactDetails(models.Model):
+    """Identifying contact data, kept apart from research data and encrypted at rest.
+
+    Only owners and coordinators see it, and every view writes an audit record.
+    """
+
+    participant = models.OneToOneField(
+        Participant, on_delete=models.CASCADE, related_name="contact", primary_key=True
+    )
+    email = EncryptedTextField(blank=True, default="")
+    phone = EncryptedTextField(blank=True, default="")
+    name = EncryptedTextField(blank=True, default="")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "participants_contact_details"
+
+    def __str__(self) -> str:
+        return f"contact details of {self.participant_id}"
+
+
+class Invitation(models.Model):
+    """One survey link per participant x event. Only the SHA-256 of the token is stored."""
+
+    participant = models.ForeignKey(
+        Participant, on_delete=models.CASCADE, related_name="invitations"
+    )
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="invitations")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    reminders_sent = models.PositiveIntegerField(default=0)
+    last_reminder_at = models.DateTimeField(null=True, blank=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    # Survey position for resuming: index of the page the participant last reached.
+    current_page = models.PositiveIntegerField(default=0)
+    language_chosen = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["participant", "event"], name="invitation_participant_event_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"invitation {self.participant_id}/{self.event_id}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None and self.expires_at > timezone.now()

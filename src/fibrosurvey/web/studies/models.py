@@ -1,0 +1,143 @@
+"""Studies, their sites, events (visits), instrument batteries and staff memberships."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+__all__ = ["Event", "EventInstrument", "Membership", "Role", "Site", "Study", "StudyInstrument"]
+
+
+class Study(models.Model):
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    template = models.CharField(max_length=64, blank=True)
+    # Language codes participants may answer in, e.g. ["en", "es"].
+    languages = models.JSONField(default=list)
+    # Consent text per language {"en": "...", "es": "..."}, versioned as a whole.
+    consent_text = models.JSONField(default=dict)
+    consent_version = models.CharField(max_length=32, default="1.0")
+    # Who to call in a crisis, shown with the PHQ-9 item 9 safety information (per language).
+    safety_contact = models.JSONField(default=dict, blank=True)
+    # Where safety alerts are e-mailed besides owners and coordinators (optional).
+    safety_email = models.EmailField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name_plural = "studies"
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Site(models.Model):
+    """A recruiting site; also a data access group for site-limited members."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="sites")
+    code = models.SlugField(max_length=32)
+    name = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [models.UniqueConstraint(fields=["study", "code"], name="site_code_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.name})"
+
+
+class Event(models.Model):
+    """A time point: baseline (day 0) or a follow-up N days after baseline completion."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="events")
+    code = models.SlugField(max_length=32)  # the `event` column value: baseline, followup_3m
+    label = models.JSONField(default=dict)  # per language
+    day_offset = models.PositiveIntegerField(default=0)
+    order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "day_offset", "id"]
+        constraints = [models.UniqueConstraint(fields=["study", "code"], name="event_code_unique")]
+
+    def __str__(self) -> str:
+        return self.code
+
+    def label_in(self, language: str) -> str:
+        return self.label.get(language) or self.label.get("en") or self.code
+
+    def instrument_ids(self) -> list[str]:
+        return [row.instrument_id for row in self.battery.all()]
+
+
+class StudyInstrument(models.Model):
+    """The instrument version a study uses; frozen once the first response arrives."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="instruments")
+    instrument_id = models.CharField(max_length=32)
+    version = models.CharField(max_length=32)
+    frozen_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["study", "instrument_id"], name="study_instrument_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.instrument_id} {self.version}"
+
+
+class EventInstrument(models.Model):
+    """One instrument in an event's battery, in order."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="battery")
+    instrument_id = models.CharField(max_length=32)
+    position = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "instrument_id"], name="event_instrument_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event.code}:{self.instrument_id}"
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", _("Owner")
+    COORDINATOR = "coordinator", _("Coordinator")
+    ANALYST = "analyst", _("Analyst")
+    VIEWER = "viewer", _("Viewer")
+
+
+class Membership(models.Model):
+    """A staff user's role in one study; ``site`` set = sees only that site's participants."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=16, choices=Role.choices)
+    site = models.ForeignKey(Site, null=True, blank=True, on_delete=models.PROTECT)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["study", "user"], name="membership_unique")]
+
+    def __str__(self) -> str:
+        site = f" @{self.site.code}" if self.site_id else ""
+        return f"{self.user} {self.role} in {self.study}{site}"
+
+    def can(self, capability: str) -> bool:
+        from fibrosurvey.web.studies.permissions import role_can
+
+        return role_can(self.role, capability)

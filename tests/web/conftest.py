@@ -1,0 +1,118 @@
+"""Shared web fixtures: two studies and the personas every access test walks through.
+
+Personas (password for all: PASSWORD):
+- alice: owner of ``study``
+- carol: coordinator of ``study`` (all sites)
+- anna: analyst of ``study``
+- vera: viewer of ``study``
+- sam: coordinator of ``study`` limited to site "south"
+- oscar: owner of ``other_study`` only (must get 404 on everything of ``study``)
+- anonymous: not logged in
+
+``study`` is built from the "National fibromyalgia survey" template with sites "north"
+and "south". ``participant`` is enrolled at north (e-mail on file), ``participant_south``
+at south. ``issued`` is a baseline invitation for ``participant`` (``issued.token`` is the
+secret link token).
+
+The labs/exports/analyses/api engineer may append fixtures at the end of this file.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+# Playwright's sync API runs an event loop in the test thread; Django then refuses ORM
+# calls from that thread unless told it is fine (it is: the loop is Playwright's, not ours).
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+PASSWORD = "correct horse battery staple 42"
+PERSONAS = ("alice", "carol", "anna", "vera", "sam", "oscar", "anonymous")
+
+
+@pytest.fixture
+def users(db):
+    from django.contrib.auth import get_user_model
+
+    user_model = get_user_model()
+    return {
+        name: user_model.objects.create_user(name, f"{name}@example.org", PASSWORD)
+        for name in ("alice", "carol", "anna", "vera", "sam", "oscar")
+    }
+
+
+@pytest.fixture
+def study(users):
+    from fibrosurvey.web.studies.services import do_add_member, do_create_study_from_template
+
+    alice = users["alice"]
+    created = do_create_study_from_template(
+        name="National fibromyalgia survey",
+        owner=alice,
+        sites=[("north", "North hospital"), ("south", "South clinic")],
+    )
+    south = created.sites.get(code="south")
+    do_add_member(created, user=users["carol"], role="coordinator", actor=alice)
+    do_add_member(created, user=users["anna"], role="analyst", actor=alice)
+    do_add_member(created, user=users["vera"], role="viewer", actor=alice)
+    do_add_member(created, user=users["sam"], role="coordinator", actor=alice, site=south)
+    return created
+
+
+@pytest.fixture
+def other_study(users):
+    from fibrosurvey.web.studies.services import do_create_study_from_template
+
+    return do_create_study_from_template(
+        name="Another study", owner=users["oscar"], sites=[("east", "East clinic")]
+    )
+
+
+@pytest.fixture
+def participant(study, users):
+    from fibrosurvey.web.participants.services import do_enrol_participant
+
+    return do_enrol_participant(
+        study,
+        site=study.sites.get(code="north"),
+        actor=users["carol"],
+        language="en",
+        email="maria.lopez@example.org",
+        phone="+34 600 123 456",
+        name="María López",
+    )
+
+
+@pytest.fixture
+def participant_south(study, users):
+    from fibrosurvey.web.participants.services import do_enrol_participant
+
+    return do_enrol_participant(
+        study,
+        site=study.sites.get(code="south"),
+        actor=users["sam"],
+        language="es",
+        email="juan@example.org",
+    )
+
+
+@pytest.fixture
+def issued(participant, study):
+    """A baseline invitation for ``participant``: ``.token`` (secret), ``.invitation``."""
+    from fibrosurvey.web.participants.services import do_issue_invitation
+
+    return do_issue_invitation(participant, study.events.get(code="baseline"), send=False)
+
+
+@pytest.fixture
+def login(client, users):
+    """``login("alice")`` -> a test client logged in as that persona ("anonymous": none)."""
+
+    def _login(persona: str):
+        client.logout()
+        if persona != "anonymous":
+            client.force_login(users[persona])
+        return client
+
+    return _login
