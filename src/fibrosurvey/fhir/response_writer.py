@@ -1,0 +1,164 @@
+"""Our answers written as FHIR R4 QuestionnaireResponse resources, and Bundles of them.
+
+A response answers fibrosurvey's own Questionnaire (``questionnaire`` is its canonical
+``url|version``) and mirrors its structure: the answers sit in the instrument's group item
+(linkId ``<id>``), one item per answered question, linkId = the column. Unanswered questions
+are left out (FHIR has no "missing" answer). Choice answers are the option's Coding (LOINC
+``LA`` code where one exists); integer items are ``valueInteger``; number items
+``valueDecimal``. Answers are validated first: a bad answer raises, it is never written.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from fibrosurvey.fhir import urls
+from fibrosurvey.fhir.errors import FhirMappingError, MappingProblem
+from fibrosurvey.fhir.models import Bundle, QuestionnaireResponse, to_json_dict, validated
+from fibrosurvey.fhir.questionnaire import answer_coding, group_link_id
+from fibrosurvey.instruments import Instrument, Item, get_instrument
+from fibrosurvey.validation import validate_response
+
+__all__ = ["bundle", "questionnaire_response", "response_bundle"]
+
+Answer = int | float | str | None
+
+# QuestionnaireResponse.status codes in R4 (required binding).
+RESPONSE_STATUSES = ("in-progress", "completed", "amended", "entered-in-error", "stopped")
+
+
+def _problems_in(answers: Mapping[str, Answer], instrument: Instrument) -> list[MappingProblem]:
+    report = validate_response(answers, instrument.id)
+    return [
+        MappingProblem(problem.column, repr(problem.value), problem.allowed, problem.message)
+        for problem in report.problems
+    ]
+
+
+def _answer(instrument: Instrument, item: Item, value: int | float | str) -> dict[str, Any]:
+    # Values have passed validation, so they parse as numbers (CSV cells may be text).
+    number = float(value)
+    if item.kind == "choice":
+        option = next(option for option in item.options if option.code == number)
+        coding = answer_coding(instrument, item, option)
+        coding.pop("_display", None)  # translations belong in the Questionnaire, not each answer
+        return {"valueCoding": coding}
+    if item.kind == "integer":
+        return {"valueInteger": int(number)}
+    return {"valueDecimal": number}
+
+
+def _response(
+    answers: Mapping[str, Answer],
+    instrument: Instrument,
+    subject_reference: str,
+    authored: str | None,
+    status: str,
+) -> dict[str, Any]:
+    answered = [
+        {
+            "linkId": item.column,
+            "text": item.text["en"],
+            "answer": [_answer(instrument, item, value)],
+        }
+        for item in instrument.items
+        if (value := answers.get(item.column)) is not None and str(value).strip() != ""
+    ]
+    resource: dict[str, Any] = {
+        "resourceType": "QuestionnaireResponse",
+        "questionnaire": f"{urls.questionnaire_url(instrument)}|{instrument.version}",
+        "status": status,
+        "subject": {"reference": subject_reference},
+    }
+    if authored is not None:
+        resource["authored"] = authored
+    if answered:
+        resource["item"] = [{"linkId": group_link_id(instrument), "item": answered}]
+    return resource
+
+
+def questionnaire_response(
+    answers: Mapping[str, Answer],
+    instrument_id: str,
+    subject_reference: str,
+    authored: str | None = None,
+    status: str = "completed",
+) -> dict[str, Any]:
+    """One participant's answers (keys are item columns) as QuestionnaireResponse JSON data.
+
+    ``subject_reference`` is a FHIR reference such as ``Patient/P0001``; ``authored`` a FHIR
+    dateTime (``2025-03-01`` or ``2025-03-01T10:00:00Z``). Raises FhirMappingError listing
+    every bad answer, or a resource fhir.resources rejects (e.g. a malformed date).
+    """
+    instrument = get_instrument(instrument_id)
+    problems = _problems_in(answers, instrument)
+    if status not in RESPONSE_STATUSES:
+        allowed = ", ".join(RESPONSE_STATUSES)
+        problems.append(
+            MappingProblem("status", repr(status), allowed, "not an R4 response status")
+        )
+    if problems:
+        raise FhirMappingError(problems, f"answers to {instrument_id} are not valid")
+    resource = _response(answers, instrument, subject_reference, authored, status)
+    return to_json_dict(validated(QuestionnaireResponse, resource))
+
+
+def bundle(resources: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """A Bundle of type ``collection`` holding ``resources``, each with a fresh urn:uuid."""
+    entries = [
+        {"fullUrl": f"urn:uuid:{uuid.uuid4()}", "resource": dict(resource)}
+        for resource in resources
+    ]
+    return to_json_dict(
+        validated(Bundle, {"resourceType": "Bundle", "type": "collection", "entry": entries})
+    )
+
+
+def response_bundle(
+    rows: Iterable[Mapping[str, Any]],
+    instrument_id: str,
+    *,
+    id_column: str = "participant_id",
+    subject_prefix: str = "Patient/",
+    authored_column: str | None = None,
+) -> dict[str, Any]:
+    """A collection Bundle with one QuestionnaireResponse per row of a flat table.
+
+    Each row's subject is ``subject_prefix + row[id_column]``; other instruments' columns and
+    score columns in the row are ignored. Rows with no answer to this instrument are skipped.
+    Every problem in every row is reported at once, prefixed with its row number (from 1).
+    """
+    instrument = get_instrument(instrument_id)
+    columns = instrument.item_columns()
+    responses: list[dict[str, Any]] = []
+    problems: list[MappingProblem] = []
+    for number, row in enumerate(rows, start=1):
+        answers = {column: row.get(column) for column in columns}
+        if all(value is None or str(value).strip() == "" for value in answers.values()):
+            continue
+        row_problems = _problems_in(answers, instrument)
+        participant = row.get(id_column)
+        if participant is None or str(participant).strip() == "":
+            row_problems.append(
+                MappingProblem(id_column, repr(participant), "an id", "no participant id")
+            )
+        if row_problems:
+            problems += [
+                MappingProblem(f"row {number}, {p.path}", p.value, p.allowed, p.message)
+                for p in row_problems
+            ]
+            continue
+        authored = None if authored_column is None else row.get(authored_column)
+        resource = _response(
+            answers,
+            instrument,
+            f"{subject_prefix}{participant}",
+            None if authored is None else str(authored),
+            "completed",
+        )
+        responses.append(resource)
+    if problems:
+        raise FhirMappingError(problems, f"rows cannot be exported as {instrument_id} responses")
+    return bundle(responses)
