@@ -1,0 +1,224 @@
+"""Change from baseline to follow-up by exposure group (claim family C3).
+
+* ``ancova``: OLS of the follow-up score on ``1 + group + baseline + covariates`` (complete
+  cases); the group coefficient is the adjusted difference in follow-up, which is identical to the
+  adjusted difference in change (``post - pre``) because the baseline is a regressor. Classical
+  OLS standard errors and t-based CI/p on ``n - p`` df. R: ``lm(post ~ group + pre + covs)``;
+  statsmodels ``smf.ols("post ~ group + pre + covs")``.
+* ``ipw_effect``: inverse-probability-weighted difference in mean outcome (sensitivity analysis).
+  The propensity ``e(x) = P(treatment = 1 | covariates)`` is fitted by logistic regression
+  (statsmodels ``Logit``); stabilised weights are ``P(T=1)/e`` for the treated and
+  ``P(T=0)/(1-e)`` for the untreated; the weights are then truncated (winsorised) at their own 1st
+  and 99th percentiles (``truncate=(0.01, 0.99)``; ``None`` turns it off) and the number truncated
+  is reported. The effect is the treatment coefficient of a weighted least-squares regression of
+  the outcome on ``1 + treatment`` with a heteroskedasticity-consistent sandwich SE (``HC0`` or
+  ``HC1``) and a normal CI. This treats the weights as known (ignores propensity estimation
+  uncertainty, which is usually conservative for the ATE). R: ``survey::svyglm(y ~ t,
+  svydesign(ids = ~1, weights = ~w))`` (HC0 times n/(n-1)) or ``lm(y ~ t, weights = w)`` with
+  ``sandwich::vcovHC(type = "HC0" | "HC1")``; statsmodels ``WLS(...).fit(cov_type="HC1")``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+import statsmodels.api as sm
+from scipy import stats as sps
+
+from fibrosurvey.stats._result import (
+    Array,
+    Estimate,
+    as_matrix,
+    as_vector,
+    check_alpha,
+    check_binary,
+    complete_cases,
+)
+from fibrosurvey.stats._separation import separating_columns
+
+__all__ = ["AncovaResult", "IPWResult", "ancova", "ipw_effect"]
+
+_NAN = float("nan")
+
+
+@dataclass(frozen=True, kw_only=True)
+class AncovaResult(Estimate):
+    """Adjusted group difference at follow-up (= in change).
+
+    ``effect_sd`` is the effect in baseline-SD units; ``r_baseline`` the pre/post correlation
+    and ``residual_sd`` the model's residual SD (inputs for ``power.mde_mean_difference``).
+    """
+
+    se: float
+    df: int
+    effect_sd: float
+    baseline_sd: float
+    residual_sd: float
+    r_baseline: float
+    alpha: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class IPWResult(Estimate):
+    """Inverse-probability-weighted difference in means (treated minus untreated)."""
+
+    se: float
+    cov_type: str
+    ess_treated: float
+    ess_untreated: float
+    n_truncated: int
+    alpha: float
+    weights: npt.NDArray[np.float64] = field(default_factory=lambda: np.empty(0), compare=False)
+    used_rows: npt.NDArray[np.bool_] = field(
+        default_factory=lambda: np.empty(0, dtype=bool), compare=False
+    )
+
+
+def ancova(
+    post: object,
+    pre: object,
+    group: object,
+    covariates: object = None,
+    alpha: float = 0.05,
+) -> AncovaResult:
+    """ANCOVA group effect on the follow-up score adjusted for baseline and covariates.
+
+    ``group`` is numeric (0/1 for two groups). Complete cases only.
+    R: ``coef(summary(lm(post ~ group + pre + covariates)))["group", ]``.
+    """
+    alpha = check_alpha(alpha)
+    yv, pv, gv = as_vector(post, "post"), as_vector(pre, "pre"), as_vector(group, "group")
+    zm = as_matrix(covariates, "covariates", yv.size)
+    keep = complete_cases(yv, pv, gv, zm)
+    n = int(keep.sum())
+    design = np.column_stack([np.ones(n), gv[keep], pv[keep], zm[keep]])
+    y = yv[keep]
+    df = n - design.shape[1]
+    if df < 1 or np.linalg.matrix_rank(design) < design.shape[1]:
+        status = "insufficient_data" if df < 1 else "collinear"
+        return AncovaResult(
+            estimate=_NAN, ci_low=_NAN, ci_high=_NAN, p=_NAN, n=n, method="ancova_ols",
+            status=status, note=f"{n} complete cases for {design.shape[1]} parameters",
+            se=_NAN, df=df, effect_sd=_NAN, baseline_sd=_NAN, residual_sd=_NAN,
+            r_baseline=_NAN, alpha=alpha,
+        )  # fmt: skip
+    q, r = np.linalg.qr(design)
+    beta = np.linalg.solve(r, q.T @ y)
+    resid = y - design @ beta
+    sigma2 = float(resid @ resid) / df
+    r_inv = np.linalg.inv(r)
+    cov = sigma2 * (r_inv @ r_inv.T)
+    effect, se = float(beta[1]), float(np.sqrt(cov[1, 1]))
+    t_crit = float(sps.t.ppf(1 - alpha / 2, df))
+    baseline_sd = float(np.std(pv[keep], ddof=1))
+    return AncovaResult(
+        estimate=effect,
+        ci_low=effect - t_crit * se,
+        ci_high=effect + t_crit * se,
+        p=float(2 * sps.t.sf(abs(effect) / se, df)),
+        n=n,
+        method="ancova_ols",
+        se=se,
+        df=df,
+        effect_sd=effect / baseline_sd if baseline_sd > 0 else _NAN,
+        baseline_sd=baseline_sd,
+        residual_sd=float(np.sqrt(sigma2)),
+        r_baseline=float(np.corrcoef(pv[keep], y)[0, 1]),
+        alpha=alpha,
+    )
+
+
+def _sandwich(design: Array, y: Array, w: Array, cov_type: str) -> tuple[Array, Array]:
+    weighted = design * w[:, None]
+    bread = np.linalg.inv(design.T @ weighted)
+    beta = bread @ (weighted.T @ y)
+    scores = weighted * (y - design @ beta)[:, None]
+    cov = bread @ (scores.T @ scores) @ bread
+    if cov_type == "HC1":
+        n, k = design.shape
+        cov *= n / (n - k)
+    return beta, cov
+
+
+def ipw_effect(
+    outcome: object,
+    treatment: object,
+    covariates: object,
+    alpha: float = 0.05,
+    truncate: tuple[float, float] | None = (0.01, 0.99),
+    cov_type: str = "HC1",
+) -> IPWResult:
+    """IPW (stabilised, truncated weights) difference in mean outcome with a sandwich SE.
+
+    R: ``lm(y ~ t, weights = w)`` + ``sandwich::vcovHC(type = cov_type)``.
+    """
+    alpha = check_alpha(alpha)
+    if cov_type not in ("HC0", "HC1"):
+        raise ValueError(f"cov_type must be 'HC0' or 'HC1', got {cov_type!r}")
+    yv, tv = as_vector(outcome, "outcome"), as_vector(treatment, "treatment")
+    check_binary(tv, "treatment")
+    zm = as_matrix(covariates, "covariates", yv.size)
+    keep = complete_cases(yv, tv, zm)
+    n = int(keep.sum())
+    y, t = yv[keep], tv[keep]
+    ps_design = np.column_stack([np.ones(n), zm[keep]])
+    method = f"ipw_stabilised_wls_{cov_type}"
+
+    def empty(status: str, note: str) -> IPWResult:
+        return IPWResult(
+            estimate=_NAN, ci_low=_NAN, ci_high=_NAN, p=_NAN, n=n, method=method, status=status,
+            note=note, se=_NAN, cov_type=cov_type, ess_treated=_NAN, ess_untreated=_NAN,
+            n_truncated=0, alpha=alpha, used_rows=keep,
+        )  # fmt: skip
+
+    n_treated = int(t.sum())
+    if min(n_treated, n - n_treated) < 2 or n <= ps_design.shape[1] + 2:
+        return empty("insufficient_data", f"{n_treated} treated among {n} complete cases")
+    names = ["const", *[f"covariate_{j}" for j in range(zm.shape[1])]]
+    separated = separating_columns(t, ps_design, names)
+    if separated is not None:
+        return empty(
+            "separation",
+            "propensity model separated by " + ", ".join(separated) + " (no overlap)",
+        )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ps_fit = sm.Logit(t, ps_design).fit(method="newton", maxiter=100, disp=False)
+    if not ps_fit.mle_retvals.get("converged", False):
+        return empty("not_converged", "propensity model did not converge")
+    e = np.asarray(ps_fit.predict(ps_design), dtype=np.float64)
+    share = n_treated / n
+    w = np.where(t == 1, share / e, (1 - share) / (1 - e))
+    n_truncated = 0
+    if truncate is not None:
+        lo, hi = np.quantile(w, truncate)
+        n_truncated = int(((w < lo) | (w > hi)).sum())
+        w = np.clip(w, lo, hi)
+    design = np.column_stack([np.ones(n), t])
+    beta, cov = _sandwich(design, y, w, cov_type)
+    effect, se = float(beta[1]), float(np.sqrt(cov[1, 1]))
+    z = float(sps.norm.ppf(1 - alpha / 2))
+
+    def ess(weights: Array) -> float:
+        return float(weights.sum() ** 2 / (weights**2).sum())
+
+    return IPWResult(
+        estimate=effect,
+        ci_low=effect - z * se,
+        ci_high=effect + z * se,
+        p=float(2 * sps.norm.sf(abs(effect) / se)),
+        n=n,
+        method=method,
+        note=f"weights truncated at percentiles {truncate}" if truncate else "",
+        se=se,
+        cov_type=cov_type,
+        ess_treated=ess(w[t == 1]),
+        ess_untreated=ess(w[t == 0]),
+        n_truncated=n_truncated,
+        alpha=alpha,
+        weights=w,
+        used_rows=keep,
+    )
