@@ -24,6 +24,7 @@ def main() -> None:
 # One module per command family; each adds its commands to `main` when imported.
 _COMMAND_MODULES = [
     "fibrosurvey.cli.instrument_commands",
+    "fibrosurvey.cli.fhir_commands",
 ]
 
 for _module in _COMMAND_MODULES:
