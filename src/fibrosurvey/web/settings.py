@@ -6,6 +6,7 @@ DATABASE_URL, SECRET_KEY, FIELD_ENCRYPTION_KEY, ALLOWED_HOSTS and the e-mail var
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -130,7 +131,10 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "static")))
+# collectstatic target for production; the demo and tests serve from the app directories.
+STATIC_ROOT: Path | None = Path(env_str("STATIC_ROOT", str(VAR_DIR / "static")))
+if (DEBUG or TESTING) and not os.environ.get("STATIC_ROOT"):
+    STATIC_ROOT = None
 STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 # Without collectstatic (demo, tests) whitenoise serves straight from the finders.
 WHITENOISE_USE_FINDERS = DEBUG or TESTING

@@ -12,8 +12,7 @@ from fibrosurvey.web.participants.services import do_view_contact
 def _raw_contact_row(participant_id: int) -> tuple[str, str, str]:
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT email, phone, name FROM participants_contact_details "
-            "WHERE participant_id = %s",
+            "SELECT email, phone, name FROM participants_contact_details WHERE participant_id = %s",
             [participant_id],
         )
         return cursor.fetchone()

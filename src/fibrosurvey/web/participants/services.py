@@ -125,8 +125,12 @@ def _check_row(
     return problems
 
 
-def parse_enrolment_csv(study: Study, content: str) -> list[dict[str, str]]:
-    """Parse and validate a whole enrolment CSV; raise EnrolmentError listing every problem."""
+def parse_enrolment_csv(
+    study: Study, content: str, allowed_sites: set[str] | None = None
+) -> list[dict[str, str]]:
+    """Parse and validate a whole enrolment CSV; raise EnrolmentError listing every problem.
+
+    ``allowed_sites`` restricts the site codes (a site-limited coordinator's own site)."""
     reader = csv.DictReader(io.StringIO(content.lstrip("\ufeff")))
     header = [name.strip() for name in (reader.fieldnames or [])]
     unknown = [name for name in header if name not in CSV_COLUMNS]
@@ -142,7 +146,11 @@ def parse_enrolment_csv(study: Study, content: str) -> list[dict[str, str]]:
                 )
             ]
         )
-    sites = {site.code: site for site in study.sites.all()}
+    sites = {
+        site.code: site
+        for site in study.sites.all()
+        if allowed_sites is None or site.code in allowed_sites
+    }
     rows: list[dict[str, str]] = []
     problems: list[RowProblem] = []
     seen: set[str] = set()
@@ -184,9 +192,11 @@ def do_enrol_participant(
     return participant
 
 
-def do_enrol_csv(study: Study, content: str, *, actor: Any) -> list[Participant]:
+def do_enrol_csv(
+    study: Study, content: str, *, actor: Any, allowed_sites: set[str] | None = None
+) -> list[Participant]:
     """Validate the whole file, then enrol every row in one transaction (all or nothing)."""
-    rows = parse_enrolment_csv(study, content)
+    rows = parse_enrolment_csv(study, content, allowed_sites)
     sites = {site.code: site for site in study.sites.all()}
     with transaction.atomic():
         participants = [
@@ -219,7 +229,8 @@ class IssuedInvitation:
 
 
 def survey_url(token: str, base: str | None = None) -> str:
-    return (base or settings.SITE_URL) + reverse("survey:entry", args=[token])
+    """Absolute link (SITE_URL) by default; ``base=""`` gives the path only."""
+    return (settings.SITE_URL if base is None else base) + reverse("survey:entry", args=[token])
 
 
 def do_issue_invitation(

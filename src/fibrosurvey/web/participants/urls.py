@@ -1,4 +1,26 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from fibrosurvey.web.participants import views
 
 app_name = "participants"
-urlpatterns: list = []
+urlpatterns = [
+    path("<int:study_id>/participants/", views.participant_list, name="list"),
+    path("<int:study_id>/participants/new/", views.enrol, name="enrol"),
+    path("<int:study_id>/participants/import/", views.enrol_csv, name="enrol_csv"),
+    path("<int:study_id>/participants/<int:participant_id>/", views.detail, name="detail"),
+    path(
+        "<int:study_id>/participants/<int:participant_id>/contact/",
+        views.contact,
+        name="contact",
+    ),
+    path(
+        "<int:study_id>/participants/<int:participant_id>/invite/<slug:event_code>/",
+        views.invite,
+        name="invite",
+    ),
+    path(
+        "<int:study_id>/participants/<int:participant_id>/revoke/<slug:event_code>/",
+        views.revoke,
+        name="revoke",
+    ),
+]

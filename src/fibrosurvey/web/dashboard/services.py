@@ -1,0 +1,135 @@
+"""Numbers for the researcher dashboard, always restricted to the member's site."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+from django.db.models import Count, Q
+
+from fibrosurvey.instruments import get_instrument
+from fibrosurvey.web.participants.models import Invitation, Participant
+from fibrosurvey.web.studies.models import Membership
+from fibrosurvey.web.studies.permissions import filter_to_site
+from fibrosurvey.web.survey.models import Response, SafetyAlert
+
+__all__ = [
+    "LAB_SUMMARY_HOOK",
+    "completion_by_event_and_site",
+    "enrolment_by_site",
+    "instrument_completion",
+    "lab_sample_summary",
+    "open_safety_alerts",
+]
+
+# The labs app provides this function: (study, membership) -> {"received", "flagged", ...}.
+LAB_SUMMARY_HOOK = ("fibrosurvey.web.labs.dashboard", "lab_sample_summary")
+
+
+def enrolment_by_site(membership: Membership) -> list[dict[str, Any]]:
+    participants = filter_to_site(Participant.objects.filter(study=membership.study), membership)
+    rows = (
+        participants.values("site__code", "site__name")
+        .annotate(
+            enrolled=Count("id"),
+            consented=Count("id", filter=Q(consented_at__isnull=False)),
+            withdrawn=Count("id", filter=Q(withdrawn_at__isnull=False)),
+        )
+        .order_by("site__code")
+    )
+    return list(rows)
+
+
+def completion_by_event_and_site(membership: Membership) -> list[dict[str, Any]]:
+    invitations = filter_to_site(
+        Invitation.objects.filter(participant__study=membership.study),
+        membership,
+        site_field="participant__site",
+    )
+    rows = (
+        invitations.values("event__code", "event__order", "participant__site__code")
+        .annotate(
+            invited=Count("id"),
+            opened=Count("id", filter=Q(opened_at__isnull=False)),
+            completed=Count("id", filter=Q(completed_at__isnull=False)),
+        )
+        .order_by("event__order", "participant__site__code")
+    )
+    return [
+        row | {"percent": round(100 * row["completed"] / row["invited"]) if row["invited"] else 0}
+        for row in rows
+    ]
+
+
+@dataclass(frozen=True)
+class InstrumentCompletion:
+    event: str
+    instrument_id: str
+    complete: int
+    in_progress: int
+    # Items most often left blank in complete responses: (column, percent missing).
+    missing: list[tuple[str, float]]
+    mean_missing_percent: float
+
+
+def instrument_completion(membership: Membership) -> list[InstrumentCompletion]:
+    responses = filter_to_site(
+        Response.objects.filter(participant__study=membership.study),
+        membership,
+        site_field="participant__site",
+    )
+    out: list[InstrumentCompletion] = []
+    for event in membership.study.events.all():
+        for instrument_id in event.instrument_ids():
+            rows = responses.filter(event=event, instrument_id=instrument_id)
+            complete_answers = list(
+                rows.filter(status=Response.Status.COMPLETE).values_list("answers", flat=True)
+            )
+            in_progress = rows.filter(status=Response.Status.IN_PROGRESS).count()
+            missing: list[tuple[str, float]] = []
+            mean_missing = 0.0
+            columns = get_instrument(instrument_id).item_columns()
+            if complete_answers:
+                frame = pl.DataFrame(
+                    [{c: a.get(c) for c in columns} for a in complete_answers],
+                    schema=dict.fromkeys(columns, pl.Float64),
+                )
+                percent = frame.null_count().row(0)
+                pairs = [(c, 100 * n / frame.height) for c, n in zip(columns, percent, strict=True)]
+                mean_missing = sum(p for _, p in pairs) / len(pairs)
+                missing = sorted((p for p in pairs if p[1] > 0), key=lambda p: -p[1])[:5]
+            out.append(
+                InstrumentCompletion(
+                    event=event.code,
+                    instrument_id=instrument_id,
+                    complete=len(complete_answers),
+                    in_progress=in_progress,
+                    missing=missing,
+                    mean_missing_percent=mean_missing,
+                )
+            )
+    return out
+
+
+def open_safety_alerts(membership: Membership) -> list[SafetyAlert]:
+    alerts = filter_to_site(
+        SafetyAlert.objects.filter(study=membership.study, acknowledged_at__isnull=True),
+        membership,
+        site_field="participant__site",
+    )
+    return list(alerts.select_related("participant", "participant__site", "event"))
+
+
+def lab_sample_summary(membership: Membership) -> dict[str, Any] | None:
+    """Lab samples received/flagged from the labs app, or None while it is not installed."""
+    module_name, function_name = LAB_SUMMARY_HOOK
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError:
+        return None
+    function = getattr(module, function_name, None)
+    if function is None:
+        return None
+    return dict(function(membership.study, membership))

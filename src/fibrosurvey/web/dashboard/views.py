@@ -1,0 +1,58 @@
+"""Researcher dashboard: the user's studies, one study's progress, safety alerts."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from fibrosurvey.web.dashboard import services
+from fibrosurvey.web.studies.context import study_context
+from fibrosurvey.web.studies.models import Membership
+from fibrosurvey.web.studies.permissions import filter_to_site, require_membership
+from fibrosurvey.web.survey.models import SafetyAlert
+from fibrosurvey.web.survey.services import do_acknowledge_alert
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    memberships = Membership.objects.filter(user=request.user).select_related("study", "site")
+    return render(request, "dashboard/home.html", {"memberships": memberships})
+
+
+@login_required
+def study(request: HttpRequest, study_id: int) -> HttpResponse:
+    membership = require_membership(request.user, study_id, "view_dashboard")
+    return render(
+        request,
+        "dashboard/study.html",
+        study_context(
+            membership,
+            enrolment=services.enrolment_by_site(membership),
+            completion=services.completion_by_event_and_site(membership),
+            instruments=services.instrument_completion(membership),
+            alerts=services.open_safety_alerts(membership),
+            labs=services.lab_sample_summary(membership),
+            can_acknowledge=membership.can("acknowledge_alert"),
+        ),
+    )
+
+
+@login_required
+@require_POST
+def acknowledge_alert(request: HttpRequest, study_id: int, alert_id: int) -> HttpResponse:
+    membership = require_membership(request.user, study_id, "acknowledge_alert")
+    alerts = filter_to_site(
+        SafetyAlert.objects.filter(study=membership.study),
+        membership,
+        site_field="participant__site",
+    )
+    alert = get_object_or_404(alerts, pk=alert_id)
+    if alert.acknowledged_at is not None:
+        raise Http404("already acknowledged")
+    do_acknowledge_alert(alert, actor=request.user, note=request.POST.get("note", "")[:2000])
+    messages.success(request, _("Safety alert acknowledged."))
+    return redirect("dashboard:study", study_id=membership.study.pk)

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from fibrosurvey.web.studies.models import Study
+
+
+class EnrolForm(forms.Form):
+    site = forms.ModelChoiceField(label=_("Site"), queryset=None, empty_label=None)
+    language = forms.ChoiceField(label=_("Language"))
+    study_code = forms.CharField(
+        label=_("Study code (leave blank to generate one)"), max_length=32, required=False
+    )
+    email = forms.EmailField(label=_("E-mail"), required=False)
+    phone = forms.CharField(label=_("Phone"), max_length=40, required=False)
+    name = forms.CharField(label=_("Name"), max_length=200, required=False)
+
+    def __init__(self, study: Study, sites, *args, **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.study = study
+        self.fields["site"].queryset = sites
+        self.fields["language"].choices = [(code, code) for code in study.languages]
+
+    def clean_study_code(self) -> str:
+        code = self.cleaned_data["study_code"].strip()
+        if code and self.study.participants.filter(study_code=code).exists():
+            raise forms.ValidationError(_("This study code is already used."))
+        return code
+
+
+class EnrolCsvForm(forms.Form):
+    file = forms.FileField(label=_("CSV file (UTF-8)"))
+
+    def clean_file(self) -> str:
+        upload = self.cleaned_data["file"]
+        if upload.size > 5_000_000:
+            raise forms.ValidationError(_("The file is larger than 5 MB."))
+        try:
+            return upload.read().decode("utf-8")
+        except UnicodeDecodeError:
+            raise forms.ValidationError(
+                _("The file is not UTF-8 text; save it as CSV UTF-8.")
+            ) from None

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.utils.translation import gettext_lazy as _
+
+from fibrosurvey.web.studies.models import Role, Site, Study
+from fibrosurvey.web.studies.templates_catalog import TEMPLATES
+
+
+class CreateStudyForm(forms.Form):
+    name = forms.CharField(label=_("Study name"), max_length=200)
+    template = forms.ChoiceField(
+        label=_("Start from template"),
+        choices=[(key, spec.name["en"]) for key, spec in TEMPLATES.items()],
+    )
+    sites = forms.CharField(
+        label=_("Sites, one per line as code: name"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        initial="main: Main site",
+    )
+
+    def clean_sites(self) -> list[tuple[str, str]]:
+        sites = []
+        for number, line in enumerate(self.cleaned_data["sites"].splitlines(), start=1):
+            if not line.strip():
+                continue
+            code, sep, name = line.partition(":")
+            code = code.strip()
+            if not sep or not code or not code.replace("-", "").replace("_", "").isalnum():
+                raise forms.ValidationError(
+                    _("Line %(n)s: write code: name, e.g. north: North hospital"),
+                    params={"n": number},
+                )
+            sites.append((code.lower(), name.strip() or code))
+        if not sites:
+            raise forms.ValidationError(_("Give at least one site."))
+        return sites
+
+
+class AddMemberForm(forms.Form):
+    username = forms.CharField(label=_("Username"), max_length=150)
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
+    site = forms.ModelChoiceField(
+        label=_("Limit to site"),
+        queryset=Site.objects.none(),
+        required=False,
+        empty_label=_("all sites"),
+    )
+
+    def __init__(self, study: Study, *args, **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.study = study
+        self.fields["site"].queryset = study.sites.all()
+
+    def clean_username(self):  # type: ignore[no-untyped-def]
+        user = get_user_model().objects.filter(username=self.cleaned_data["username"]).first()
+        if user is None:
+            raise forms.ValidationError(_("No user with that username."))
+        if self.study.memberships.filter(user=user).exists():
+            raise forms.ValidationError(_("This user is already a member."))
+        return user

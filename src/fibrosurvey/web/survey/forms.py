@@ -1,0 +1,112 @@
+"""Turning instrument items into what the page template renders (no JavaScript)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from fibrosurvey.instruments import Item
+from fibrosurvey.validation import Problem
+from fibrosurvey.web.survey.pages import SurveyPage
+
+__all__ = ["FieldView", "page_fields", "problem_message"]
+
+
+@dataclass(frozen=True)
+class OptionView:
+    code: int
+    label: str
+    checked: bool
+
+
+@dataclass(frozen=True)
+class FieldView:
+    column: str
+    number: int  # question number on the page
+    text: str
+    kind: str  # "choice" | "integer" | "number"
+    layout: str  # "scale" (0-10 numbers in a grid), "pair" (yes/no side by side), "list"
+    options: tuple[OptionView, ...]
+    anchors: tuple[str, str] | None  # scale end labels
+    value: str
+    error: str
+    unit: str
+    minimum: Any
+    maximum: Any
+    step: str
+
+
+def _label(labels: dict[str, str], language: str) -> str:
+    return labels.get(language) or labels.get("en") or ""
+
+
+def _plain(value: float | None) -> str:
+    if value is None:
+        return ""
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def problem_message(item: Item, problem: Problem) -> str:
+    """The core found this answer invalid; say so in the participant's language."""
+    if problem.message == "an answer is needed":
+        return _("Please answer this question.")
+    if item.kind == "choice":
+        return _("Please choose one of the answers.")
+    context = {"minimum": _plain(item.minimum), "maximum": _plain(item.maximum)}
+    if item.kind == "integer":
+        return _("Please enter a whole number from %(minimum)s to %(maximum)s.") % context
+    return _("Please enter a number from %(minimum)s to %(maximum)s.") % context
+
+
+def _layout(item: Item, language: str) -> tuple[str, tuple[str, str] | None]:
+    if item.kind != "choice":
+        return "input", None
+    labels = [_label(o.label, language) for o in item.options]
+    # A 0-10 rating: the middle labels are just the numbers; show a grid of number buttons
+    # with the end labels (anchors) spelled out.
+    if len(labels) >= 7 and all(
+        label == str(o.code) for label, o in zip(labels[1:-1], item.options[1:-1], strict=True)
+    ):
+        return "scale", (labels[0], labels[-1])
+    if len(labels) == 2 and all(len(label) <= 12 for label in labels):
+        return "pair", None
+    return "list", None
+
+
+def page_fields(
+    page: SurveyPage, language: str, values: dict[str, str], problems: dict[str, Problem]
+) -> list[FieldView]:
+    fields = []
+    for number, item in enumerate(page.items, start=1):
+        layout, anchors = _layout(item, language)
+        value = values.get(item.column, "")
+        options = tuple(
+            OptionView(
+                code=o.code,
+                # On a scale the buttons show the number; the anchors carry the words.
+                label=str(o.code) if layout == "scale" else _label(o.label, language),
+                checked=value == str(o.code),
+            )
+            for o in item.options
+        )
+        problem = problems.get(item.column)
+        fields.append(
+            FieldView(
+                column=item.column,
+                number=number,
+                text=_label(item.text, language),
+                kind=item.kind,
+                layout=layout,
+                options=options,
+                anchors=anchors,
+                value=value,
+                error=problem_message(item, problem) if problem else "",
+                unit=item.unit or "",
+                minimum=_plain(item.minimum),
+                maximum=_plain(item.maximum),
+                step="1" if item.kind == "integer" else "any",
+            )
+        )
+    return fields

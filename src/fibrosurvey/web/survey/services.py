@@ -1,0 +1,284 @@
+"""Saving what participants answer: consent, language, and one page at a time.
+
+Every page is validated by the core (``fibrosurvey.validation.validate_response``), saved in
+one transaction, scored by the core (``fibrosurvey.scoring.score_response``) when its
+instrument is complete, and audited with before/after. A replayed page (same nonce) or a
+second copy of it (another tab) leaves exactly one response.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from fibrosurvey.instruments import Item
+from fibrosurvey.scoring import score_response
+from fibrosurvey.validation import Problem, validate_response
+from fibrosurvey.web.audit.services import record, snapshot
+from fibrosurvey.web.participants.models import Invitation
+from fibrosurvey.web.studies.models import Membership
+from fibrosurvey.web.studies.services import freeze_instrument_version
+from fibrosurvey.web.survey.models import ConsentRecord, PageSubmission, Response, SafetyAlert
+from fibrosurvey.web.survey.pages import SurveyPage, page_plan
+
+__all__ = [
+    "SAFETY_ITEM",
+    "PageResult",
+    "do_acknowledge_alert",
+    "do_choose_language",
+    "do_record_consent",
+    "do_save_page",
+    "parse_page_answers",
+    "survey_pages",
+]
+
+# PHQ-9 item 9 (thoughts of self-harm): any answer above 0 raises a safety alert.
+SAFETY_ITEM = ("phq9", "phq9_9")
+
+
+def survey_pages(invitation: Invitation) -> tuple[SurveyPage, ...]:
+    return page_plan(invitation.event.instrument_ids())
+
+
+def _participant_label(invitation: Invitation) -> str:
+    return f"participant {invitation.participant.study_code}"
+
+
+@transaction.atomic
+def do_record_consent(invitation: Invitation, *, language: str) -> ConsentRecord:
+    participant = invitation.participant
+    study = participant.study
+    before = snapshot(participant, ["consent_version", "consented_at"])
+    consent = ConsentRecord.objects.create(
+        participant=participant, version=study.consent_version, language=language
+    )
+    participant.consent_version = study.consent_version
+    participant.consented_at = consent.accepted_at
+    participant.save(update_fields=["consent_version", "consented_at"])
+    record(
+        "consent",
+        actor_label=_participant_label(invitation),
+        study=study.pk,
+        obj=participant,
+        before=before,
+        after=snapshot(participant, ["consent_version", "consented_at"]) | {"language": language},
+    )
+    return consent
+
+
+@transaction.atomic
+def do_choose_language(invitation: Invitation, *, language: str) -> None:
+    participant = invitation.participant
+    if language not in participant.study.languages:
+        raise ValueError(
+            f"language {language!r} is not offered; allowed: {participant.study.languages}"
+        )
+    if participant.language != language:
+        before = snapshot(participant, ["language"])
+        participant.language = language
+        participant.save(update_fields=["language"])
+        record(
+            "update",
+            actor_label=_participant_label(invitation),
+            study=participant.study_id,
+            obj=participant,
+            before=before,
+            after=snapshot(participant, ["language"]),
+        )
+    if not invitation.language_chosen:
+        invitation.language_chosen = True
+        invitation.save(update_fields=["language_chosen"])
+
+
+def parse_page_answers(page: SurveyPage, data: Any) -> dict[str, str | None]:
+    """Raw form values for the page's items: stripped text, blank -> None (missing)."""
+    answers: dict[str, str | None] = {}
+    for item in page.items:
+        value = (data.get(item.column) or "").strip()
+        answers[item.column] = value or None
+    return answers
+
+
+def _typed(item: Item, value: str | None) -> int | float | None:
+    """A validated answer as a number (the core has already accepted it)."""
+    if value is None:
+        return None
+    number = float(value.replace(",", ".")) if item.kind == "number" else float(value)
+    if item.kind == "number" and not number.is_integer():
+        return number
+    return int(number)
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return None
+    if hasattr(value, "item"):  # numpy scalar
+        return _json_safe(value.item())
+    return value
+
+
+@dataclass
+class PageResult:
+    saved: bool  # False when validation failed (nothing stored)
+    problems: dict[str, Problem] = field(default_factory=dict)
+    replayed: bool = False  # the same form (nonce) was already processed
+    safety_alert: bool = False  # PHQ-9 item 9 > 0 on this page: show safety information
+    completed_survey: bool = False
+
+
+def do_save_page(
+    invitation: Invitation,
+    page: SurveyPage,
+    raw: dict[str, str | None],
+    *,
+    nonce: str,
+    moving_to: int,
+) -> PageResult:
+    """Validate and store one page; ``moving_to`` is the page index the participant goes to
+    (len(pages) = finished)."""
+    instrument_id = page.instrument.id
+    report = validate_response(raw, instrument_id)
+    if not report.ok:
+        return PageResult(saved=False, problems={p.column: p for p in report.problems})
+    typed = {item.column: _typed(item, raw[item.column]) for item in page.items}
+    pages = survey_pages(invitation)
+    result = PageResult(saved=True)
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                PageSubmission.objects.create(
+                    invitation=invitation, nonce=nonce[:64], page_index=page.index
+                )
+        except IntegrityError:
+            result.replayed = True
+            return result
+        participant = invitation.participant
+        version = freeze_instrument_version(participant.study_id, instrument_id)
+        response, created = Response.objects.select_for_update().get_or_create(
+            participant=participant,
+            event=invitation.event,
+            instrument_id=instrument_id,
+            defaults={"instrument_version": version},
+        )
+        before = {
+            "answers": dict(response.answers),
+            "status": response.status,
+            "scores": response.scores,
+        }
+        answers = dict(response.answers) | typed
+        complete = set(page.instrument.item_columns()) <= set(answers)
+        response.answers = answers
+        if complete:
+            response.status = Response.Status.COMPLETE
+            response.completed_at = response.completed_at or timezone.now()
+            scores = score_response(answers, instrument_id)
+            response.scores = {column: _json_safe(value) for column, value in scores.items()}
+        response.save()
+        after = {"answers": response.answers, "status": response.status, "scores": response.scores}
+        if created or after != before:
+            record(
+                "create" if created else "update",
+                actor_label=_participant_label(invitation),
+                study=participant.study_id,
+                obj=response,
+                before=None if created else before,
+                after=after,
+            )
+        if (instrument_id, SAFETY_ITEM[1]) == SAFETY_ITEM and (typed.get(SAFETY_ITEM[1]) or 0) > 0:
+            result.safety_alert = True
+            _raise_safety_alert(invitation, response, int(typed[SAFETY_ITEM[1]] or 0))
+        invitation.current_page = min(moving_to, len(pages) - 1)
+        fields = ["current_page"]
+        if moving_to >= len(pages) and invitation.completed_at is None:
+            invitation.completed_at = timezone.now()
+            fields.append("completed_at")
+            result.completed_survey = True
+        invitation.save(update_fields=fields)
+    return result
+
+
+def _raise_safety_alert(invitation: Invitation, response: Response, value: int) -> None:
+    participant = invitation.participant
+    alert, created = SafetyAlert.objects.get_or_create(
+        participant=participant,
+        event=invitation.event,
+        item_column=SAFETY_ITEM[1],
+        defaults={"study_id": participant.study_id, "response": response, "value": value},
+    )
+    if created:
+        record(
+            "create",
+            actor_label=_participant_label(invitation),
+            study=participant.study_id,
+            obj=alert,
+            after=snapshot(alert),
+        )
+    elif alert.value != value:
+        before = snapshot(alert, ["value", "acknowledged_at"])
+        alert.value = value
+        alert.acknowledged_at = None  # a new answer needs a new look
+        alert.acknowledged_by = None
+        alert.save(update_fields=["value", "acknowledged_at", "acknowledged_by"])
+        record(
+            "update",
+            actor_label=_participant_label(invitation),
+            study=participant.study_id,
+            obj=alert,
+            before=before,
+            after=snapshot(alert, ["value", "acknowledged_at"]),
+        )
+    else:
+        return
+    alert_id = alert.pk
+    transaction.on_commit(lambda: _email_safety_alert(alert_id))
+
+
+def _email_safety_alert(alert_id: int) -> None:
+    alert = SafetyAlert.objects.select_related("study", "participant", "event").get(pk=alert_id)
+    members = Membership.objects.filter(
+        study=alert.study, role__in=["owner", "coordinator"]
+    ).select_related("user", "site")
+    recipients = sorted(
+        {
+            m.user.email
+            for m in members
+            if m.user.email and (m.site_id is None or m.site_id == alert.participant.site_id)
+        }
+        | ({alert.study.safety_email} if alert.study.safety_email else set())
+    )
+    if not recipients:
+        return
+    context = {
+        "alert": alert,
+        "url": settings.SITE_URL + reverse("dashboard:study", args=[alert.study_id]),
+    }
+    # No answers or scores in e-mail: the participant code and where to look are enough.
+    subject = render_to_string("survey/email/safety_subject.txt", context).strip()
+    body = render_to_string("survey/email/safety_body.txt", context)
+    send_mail(subject, body, None, recipients)
+
+
+@transaction.atomic
+def do_acknowledge_alert(alert: SafetyAlert, *, actor: Any, note: str = "") -> SafetyAlert:
+    before = snapshot(alert, ["acknowledged_at", "acknowledged_by", "note"])
+    alert.acknowledged_at = timezone.now()
+    alert.acknowledged_by = actor
+    alert.note = note
+    alert.save(update_fields=["acknowledged_at", "acknowledged_by", "note"])
+    record(
+        "acknowledge",
+        actor=actor,
+        study=alert.study_id,
+        obj=alert,
+        before=before,
+        after=snapshot(alert, ["acknowledged_at", "acknowledged_by", "note"]),
+    )
+    return alert

@@ -1,0 +1,219 @@
+"""Participant-facing survey views: link -> consent -> language -> pages -> done.
+
+No login: the secret link is the credential. Views are thin: find the invitation, parse
+the form, call one service, pick the next page.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+
+from fibrosurvey.web.participants.models import Invitation
+from fibrosurvey.web.participants.services import find_invitation
+from fibrosurvey.web.survey import services
+from fibrosurvey.web.survey.forms import page_fields
+from fibrosurvey.web.survey.models import Response
+
+LANGUAGE_NAMES = {"en": "English", "es": "Español"}
+
+
+def participant_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Resolve the token to an active invitation and answer in the participant's language."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, token: str, *args: Any, **kwargs: Any) -> HttpResponse:
+        invitation = find_invitation(token)
+        if invitation is None:
+            response = render(request, "survey/invalid_link.html", status=404)
+            return response
+        language = invitation.participant.language
+        with translation.override(language):
+            response = view(request, invitation, token, *args, **kwargs)
+            response["Content-Language"] = language
+        # Never cache pages that show a participant's answers.
+        response["Cache-Control"] = "no-store"
+        return response
+
+    return never_cache(wrapper)
+
+
+def _context(invitation: Invitation, token: str, **extra: Any) -> dict[str, Any]:
+    study = invitation.participant.study
+    return {
+        "invitation": invitation,
+        "token": token,
+        "study": study,
+        "language": invitation.participant.language,
+        "languages": [(code, LANGUAGE_NAMES.get(code, code)) for code in study.languages],
+        **extra,
+    }
+
+
+def _next_step(invitation: Invitation, token: str) -> HttpResponse:
+    participant = invitation.participant
+    if participant.consent_version != participant.study.consent_version:
+        return redirect("survey:consent", token=token)
+    if not invitation.language_chosen:
+        return redirect("survey:language", token=token)
+    if invitation.completed_at is not None:
+        return redirect("survey:done", token=token)
+    return redirect("survey:page", token=token, number=invitation.current_page + 1)
+
+
+@participant_view
+def entry(request: HttpRequest, invitation: Invitation, token: str) -> HttpResponse:
+    if invitation.opened_at is None:
+        invitation.opened_at = timezone.now()
+        invitation.save(update_fields=["opened_at"])
+    return _next_step(invitation, token)
+
+
+@participant_view
+@require_http_methods(["GET", "POST"])
+def consent(request: HttpRequest, invitation: Invitation, token: str) -> HttpResponse:
+    study = invitation.participant.study
+    language = invitation.participant.language
+    error = ""
+    if request.method == "POST":
+        if request.POST.get("switch_language"):
+            services.do_choose_language(
+                invitation,
+                language=_offered(request.POST.get("switch_language"), study.languages, language),
+            )
+            return redirect("survey:consent", token=token)
+        if request.POST.get("agree") == "yes":
+            services.do_record_consent(invitation, language=language)
+            return _next_step(invitation, token)
+        error = _("To take part, please tick the box to say you agree.")
+    text = study.consent_text.get(language) or study.consent_text.get("en", "")
+    return render(
+        request,
+        "survey/consent.html",
+        _context(
+            invitation,
+            token,
+            paragraphs=[p for p in text.split("\n\n") if p.strip()],
+            error=error,
+            version=study.consent_version,
+        ),
+    )
+
+
+def _offered(choice: str | None, offered: list[str], fallback: str) -> str:
+    return choice if choice in offered else fallback
+
+
+@participant_view
+@require_http_methods(["GET", "POST"])
+def language(request: HttpRequest, invitation: Invitation, token: str) -> HttpResponse:
+    study = invitation.participant.study
+    if invitation.participant.consent_version != study.consent_version:
+        return redirect("survey:consent", token=token)
+    if request.method == "POST":
+        choice = request.POST.get("language")
+        if choice in study.languages:
+            services.do_choose_language(invitation, language=choice)
+            return _next_step(invitation, token)
+    return render(request, "survey/language.html", _context(invitation, token))
+
+
+@participant_view
+@require_http_methods(["GET", "POST"])
+def page(request: HttpRequest, invitation: Invitation, token: str, number: int) -> HttpResponse:
+    participant = invitation.participant
+    if participant.consent_version != participant.study.consent_version:
+        return redirect("survey:consent", token=token)
+    pages = services.survey_pages(invitation)
+    if not 1 <= number <= len(pages):
+        raise Http404("no such page")
+    current = pages[number - 1]
+    problems: dict[str, Any] = {}
+    if request.method == "POST":
+        going_back = request.POST.get("action") == "back"
+        moving_to = current.index - 1 if going_back else current.index + 1
+        raw = services.parse_page_answers(current, request.POST)
+        result = services.do_save_page(
+            invitation,
+            current,
+            raw,
+            nonce=request.POST.get("nonce", ""),
+            moving_to=max(moving_to, 0),
+        )
+        if result.saved:
+            if result.safety_alert:
+                return redirect("survey:safety", token=token, number=moving_to + 1)
+            if moving_to >= len(pages):
+                return redirect("survey:done", token=token)
+            return redirect("survey:page", token=token, number=max(moving_to, 0) + 1)
+        problems = result.problems
+        values = {column: value or "" for column, value in raw.items()}
+    else:
+        if invitation.current_page != current.index:
+            invitation.current_page = current.index
+            invitation.save(update_fields=["current_page"])
+        stored = (
+            Response.objects.filter(
+                participant=participant, event=invitation.event, instrument_id=current.instrument.id
+            )
+            .values_list("answers", flat=True)
+            .first()
+            or {}
+        )
+        values = {
+            column: "" if stored.get(column) is None else str(stored[column])
+            for column in current.columns
+        }
+    language = participant.language
+    return render(
+        request,
+        "survey/page.html",
+        _context(
+            invitation,
+            token,
+            page=current,
+            number=number,
+            total=len(pages),
+            fields=page_fields(current, language, values, problems),
+            title=current.instrument.title.get(language, current.instrument.title["en"]),
+            recall=current.instrument.recall_period.get(language, ""),
+            nonce=secrets.token_urlsafe(24),
+            error_count=len(problems),
+        ),
+        status=200 if not problems else 422,
+    )
+
+
+@participant_view
+def safety(request: HttpRequest, invitation: Invitation, token: str, number: int) -> HttpResponse:
+    pages = services.survey_pages(invitation)
+    finished = number > len(pages)
+    language = invitation.participant.language
+    contact = invitation.participant.study.safety_contact.get(language, "")
+    return render(
+        request,
+        "survey/safety.html",
+        _context(
+            invitation,
+            token,
+            next_number=number,
+            finished=finished,
+            study_contact=contact,
+        ),
+    )
+
+
+@participant_view
+def done(request: HttpRequest, invitation: Invitation, token: str) -> HttpResponse:
+    if invitation.completed_at is None:
+        return _next_step(invitation, token)
+    return render(request, "survey/done.html", _context(invitation, token))
