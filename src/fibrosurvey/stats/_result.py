@@ -132,4 +132,6 @@ def check_binary(values: Array, name: str) -> None:
     bad = observed & (values != 0.0) & (values != 1.0)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"{name}: row {row} has value {values[row]!r}; allowed: 0, 1 or NaN")
+        raise ValueError(
+            f"{name}: row {row} has value {float(values[row])!r}; allowed: 0, 1 or NaN"
+        )

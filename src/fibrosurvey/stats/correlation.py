@@ -158,4 +158,10 @@ def partial_spearman(
             f"{zm.shape[1] - k} covariate(s) constant or collinear among the complete cases; "
             f"df use k = {k}"
         )
+    # A residual that is zero up to rounding (x or y constant, or explained by the covariates)
+    # has no correlation; without this check rounding noise would correlate at +/-1.
+    centred = ranks[:, :2] - ranks[:, :2].mean(axis=0)
+    spread = (centred**2).sum(axis=0)
+    if ((residuals**2).sum(axis=0) <= 1e-20 * np.maximum(spread, 1.0)).any():
+        return _infer(float("nan"), n, k, alpha, method, note)
     return _infer(_pearson(residuals[:, 0], residuals[:, 1]), n, k, alpha, method, note)

@@ -55,7 +55,7 @@ def benjamini_hochberg(pvalues: object, alpha: float = 0.05) -> FDRResult:
     bad = ~missing & ((p < 0) | (p > 1))
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"pvalues: index {i} is {p[i]!r}; allowed: 0 <= p <= 1 or NaN")
+        raise ValueError(f"pvalues: index {i} is {float(p[i])}; allowed: 0 <= p <= 1 or NaN")
     q = np.full(p.shape, np.nan)
     observed = np.flatnonzero(~missing)
     m = observed.size

@@ -148,7 +148,7 @@ class SurveyDesign:
         bad = np.isnan(w) | (w <= 0)
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
-            raise ValueError(f"weights: row {row} is {w[row]!r}; allowed: positive numbers")
+            raise ValueError(f"weights: row {row} is {float(w[row])}; allowed: positive numbers")
         if lonely_psu not in _LONELY:
             raise ValueError(f"lonely_psu must be one of {_LONELY}, got {lonely_psu!r}")
         self.weights = w
@@ -170,9 +170,9 @@ class SurveyDesign:
             f = as_vector(fpc, "fpc")
             if np.isnan(f).any() or (f <= 0).any():
                 row = int(np.flatnonzero(np.isnan(f) | (f <= 0))[0])
-                raise ValueError(f"fpc: row {row} is {f[row]!r}; allowed: positive numbers")
+                raise ValueError(f"fpc: row {row} is {float(f[row])}; allowed: positive numbers")
             first = np.zeros(self.n_strata)
-            first[stratum] = f
+            first[stratum[::-1]] = f[::-1]  # the last write wins: each stratum's first row
             if not np.allclose(f, first[stratum]):
                 row = int(np.flatnonzero(~np.isclose(f, first[stratum]))[0])
                 raise ValueError(f"fpc: row {row} differs from other rows of its stratum")

@@ -1,0 +1,25 @@
+"""Fixtures: the R survey package's API samples exported to tests/data (see its README)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+
+
+def _read(name: str) -> pl.DataFrame:
+    frame = pl.read_csv(DATA / name, null_values="", infer_schema_length=None)
+    return frame.with_columns((pl.col("sch.wide") == "Yes").cast(pl.Float64).alias("sch_wide"))
+
+
+@pytest.fixture(scope="session")
+def apistrat() -> pl.DataFrame:
+    return _read("api_strat.csv")
+
+
+@pytest.fixture(scope="session")
+def apiclus1() -> pl.DataFrame:
+    return _read("api_clus1.csv")

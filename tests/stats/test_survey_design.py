@@ -1,0 +1,249 @@
+"""SurveyDesign against R survey 4.1-1 on its own API samples.
+
+Every R number below was printed by ``tests/data/reference_values.R`` (R 4.2.2, survey 4.1-1,
+Debian r-cran-survey), output kept in ``tests/data/reference_values.out``. Designs:
+
+    dstrat <- svydesign(id = ~1, strata = ~stype, weights = ~pw, data = strat, fpc = ~fpc)
+    dclus1 <- svydesign(id = ~dnum, weights = ~pw, data = clus1, fpc = ~fpc)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+import statsmodels.api as sm
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fibrosurvey.stats import SurveyDesign
+
+
+@pytest.fixture(scope="module")
+def dstrat(apistrat: pl.DataFrame) -> SurveyDesign:
+    return SurveyDesign(apistrat["pw"], strata=apistrat["stype"], fpc=apistrat["fpc"])
+
+
+@pytest.fixture(scope="module")
+def dclus1(apiclus1: pl.DataFrame) -> SurveyDesign:
+    return SurveyDesign(apiclus1["pw"], psu=apiclus1["dnum"], fpc=apiclus1["fpc"])
+
+
+def test_stratified_mean_reproduces_the_published_svymean(
+    dstrat: SurveyDesign, apistrat: pl.DataFrame
+) -> None:
+    # Published in ?svymean and Lumley (2010): svymean(~api00, dstrat) = 662.29, SE 9.4089.
+    result = dstrat.mean(apistrat["api00"])
+    assert round(result.estimate, 2) == 662.29
+    assert round(result.se, 4) == 9.4089
+    # Full precision from reference_values.R: 662.2873631593, SE 9.4089408028.
+    assert result.estimate == pytest.approx(662.2873631593, rel=1e-10)
+    assert result.se == pytest.approx(9.4089408028, rel=1e-9)
+    assert result.n == 200
+    assert result.df == 197  # R degf(dstrat)
+
+
+@pytest.mark.parametrize(
+    ("design", "frame", "column", "kind", "r_estimate", "r_se"),
+    [
+        # svytotal(~api00, dstrat)
+        ("dstrat", "apistrat", "api00", "total", 4102207.8996181521, 58278.9789376329),
+        # svymean(~sch_wide, dstrat), sch_wide = as.numeric(sch.wide == "Yes")
+        ("dstrat", "apistrat", "sch_wide", "proportion", 0.8279480114, 0.0243447801),
+        # svymean(~acs.k3, dstrat, na.rm = TRUE): missing rows stay in the design (domain)
+        ("dstrat", "apistrat", "acs.k3", "mean", 19.1649484536, 0.1226472428),
+        # svymean(~api00, dclus1)
+        ("dclus1", "apiclus1", "api00", "mean", 644.1693989071, 23.5422406938),
+        # svytotal(~api00, dclus1)
+        ("dclus1", "apiclus1", "api00", "total", 3989985.4657020508, 898363.6444402712),
+        # svymean(~sch_wide, dclus1)
+        ("dclus1", "apiclus1", "sch_wide", "proportion", 0.8743169399, 0.0203594772),
+        # svytotal(~enroll, dclus1) (published: 3404940, SE 932235)
+        ("dclus1", "apiclus1", "enroll", "total", 3404940.1345291086, 932235.0270412138),
+    ],
+)
+def test_means_totals_and_proportions_match_r_survey(
+    request: pytest.FixtureRequest,
+    design: str,
+    frame: str,
+    column: str,
+    kind: str,
+    r_estimate: float,
+    r_se: float,
+) -> None:
+    survey: SurveyDesign = request.getfixturevalue(design)
+    data: pl.DataFrame = request.getfixturevalue(frame)
+    result = getattr(survey, kind)(data[column])
+    assert result.estimate == pytest.approx(r_estimate, rel=1e-9)
+    assert result.se == pytest.approx(r_se, rel=1e-8)
+    assert result.conf_int() == pytest.approx(
+        (r_estimate - 1.959963984540054 * r_se, r_estimate + 1.959963984540054 * r_se), rel=1e-8
+    )
+
+
+@pytest.mark.parametrize(
+    ("design", "frame", "expected"),
+    [
+        # svyby(~api00, ~stype, dstrat, svymean)
+        (
+            "dstrat",
+            "apistrat",
+            {
+                "E": (674.43, 12.3824797939),
+                "H": (625.82, 14.9371291854),
+                "M": (636.60, 16.2147073082),
+            },
+        ),
+        # svyby(~api00, ~stype, dclus1, svymean)
+        (
+            "dclus1",
+            "apiclus1",
+            {
+                "E": (648.8680555556, 22.3624088938),
+                "H": (618.5714285714, 38.0202493594),
+                "M": (631.44, 31.6094652272),
+            },
+        ),
+    ],
+)
+def test_domain_means_match_r_svyby(
+    request: pytest.FixtureRequest,
+    design: str,
+    frame: str,
+    expected: dict[str, tuple[float, float]],
+) -> None:
+    survey: SurveyDesign = request.getfixturevalue(design)
+    data: pl.DataFrame = request.getfixturevalue(frame)
+    by = survey.mean_by(data["api00"], data["stype"])
+    assert sorted(by) == sorted(expected)
+    for level, (r_estimate, r_se) in expected.items():
+        assert by[level].estimate == pytest.approx(r_estimate, rel=1e-9)
+        assert by[level].se == pytest.approx(r_se, rel=1e-8)
+        assert by[level].group == level
+
+
+def test_gaussian_svyglm_matches_r_on_the_stratified_design(
+    dstrat: SurveyDesign, apistrat: pl.DataFrame
+) -> None:
+    # summary(svyglm(api00 ~ ell + meals + mobility, design = dstrat))$coefficients
+    r_coef = [820.887315905623, -0.480586612172, -3.141535309985, 0.225713210230]
+    r_se = [10.077735949885, 0.391973403223, 0.283946506417, 0.393218362023]
+    r_p = [5.59474981455e-152, 2.21658715155e-01, 2.25413465185e-22, 5.66622613162e-01]
+    fit = dstrat.glm(apistrat["api00"], apistrat.select("ell", "meals", "mobility"))
+    assert fit.names == ("(Intercept)", "ell", "meals", "mobility")
+    assert fit.params == pytest.approx(r_coef, rel=1e-10)
+    assert fit.se == pytest.approx(r_se, rel=1e-9)
+    assert fit.p == pytest.approx(r_p, rel=1e-6)
+    assert fit.df == 194  # R: g$df.residual
+
+
+def test_gaussian_svyglm_matches_r_on_the_cluster_design(
+    dclus1: SurveyDesign, apiclus1: pl.DataFrame
+) -> None:
+    # summary(svyglm(api00 ~ ell + meals + mobility, design = dclus1))$coefficients
+    r_coef = [819.279051139125, -0.516721779683, -3.123204264899, -0.168919682187]
+    r_se = [21.389971265152, 0.324003944965, 0.278083043761, 0.444918419151]
+    r_p = [4.64662029965e-13, 1.39063467306e-01, 2.29050741241e-07, 7.11422231671e-01]
+    fit = dclus1.glm(apiclus1["api00"], apiclus1.select("ell", "meals", "mobility"))
+    assert fit.params == pytest.approx(r_coef, rel=1e-10)
+    assert fit.se == pytest.approx(r_se, rel=1e-9)
+    assert fit.p == pytest.approx(r_p, rel=1e-6)
+    assert fit.df == 11
+
+
+def test_binomial_svyglm_matches_r_quasibinomial(
+    dstrat: SurveyDesign, apistrat: pl.DataFrame
+) -> None:
+    # svyglm(sch_wide ~ ell + mobility, design = dstrat, family = quasibinomial(),
+    #        control = glm.control(epsilon = 1e-14, maxit = 100))
+    # (R's default epsilon 1e-8 stops IRLS early: its SEs then differ by ~1e-5 relative:
+    #  0.45618285792 for the intercept.)
+    r_coef = [0.79736357991486, -0.00563275617652, 0.05828517533392]
+    r_se = [0.45617749986519, 0.00895456382819, 0.02969270229244]
+    r_p = [0.0820511232343, 0.5300607239677, 0.0510745199290]
+    fit = dstrat.glm(apistrat["sch_wide"], apistrat.select("ell", "mobility"), family="binomial")
+    assert fit.params == pytest.approx(r_coef, rel=1e-9)
+    assert fit.se == pytest.approx(r_se, rel=1e-8)
+    assert fit.p == pytest.approx(r_p, rel=1e-6)
+    mobility = fit.coefficient("mobility")
+    assert mobility.estimate == pytest.approx(r_coef[2], rel=1e-9)
+    assert mobility.conf_int()[0] < mobility.estimate < mobility.conf_int()[1]
+
+
+@pytest.mark.parametrize(
+    ("option", "r_mean_se", "r_total_se"),
+    [
+        # options(survey.lonely.psu = ...); row 1 alone in stratum "X", no fpc
+        ("adjust", 9.5461944398, 69380.390393),
+        ("certainty", 9.4615487827, 58604.832763),
+        ("remove", 9.4615487827, 58604.832763),
+        ("average", 10.9252554733, 67671.031943),
+    ],
+)
+def test_lonely_psu_options_match_r(
+    apistrat: pl.DataFrame, option: str, r_mean_se: float, r_total_se: float
+) -> None:
+    strata = apistrat["stype"].to_numpy().astype(object)
+    strata[0] = "X"
+    design = SurveyDesign(apistrat["pw"], strata=strata, lonely_psu=option)
+    assert design.mean(apistrat["api00"]).se == pytest.approx(r_mean_se, rel=1e-9)
+    assert design.total(apistrat["api00"]).se == pytest.approx(r_total_se, rel=1e-9)
+
+
+def test_lonely_psu_fails_by_default_only_when_asked(apistrat: pl.DataFrame) -> None:
+    strata = apistrat["stype"].to_numpy().astype(object)
+    strata[0] = "X"
+    with pytest.raises(ValueError, match="row 0 has a single PSU"):
+        SurveyDesign(apistrat["pw"], strata=strata, lonely_psu="fail")
+
+
+def test_fpc_as_sampling_fraction_equals_fpc_as_population_size(apistrat: pl.DataFrame) -> None:
+    counts = apistrat.group_by("stype").len()
+    frame = apistrat.join(counts, on="stype")
+    fraction = frame["len"] / frame["fpc"]
+    by_size = SurveyDesign(frame["pw"], strata=frame["stype"], fpc=frame["fpc"])
+    by_fraction = SurveyDesign(frame["pw"], strata=frame["stype"], fpc=fraction)
+    assert by_size.mean(frame["api00"]).se == pytest.approx(by_fraction.mean(frame["api00"]).se)
+
+
+def test_simple_random_sample_mean_se_is_the_textbook_formula() -> None:
+    rng = np.random.default_rng(3)
+    y = rng.normal(10, 2, 50)
+    result = SurveyDesign(np.ones(50)).mean(y)
+    assert result.estimate == pytest.approx(y.mean())
+    # with-replacement SRS: sd / sqrt(n) with the n-1 divisor
+    assert result.se == pytest.approx(y.std(ddof=1) / np.sqrt(50))
+
+
+def test_unweighted_glm_estimates_equal_statsmodels_with_hc0_times_n_over_n_minus_1() -> None:
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(80, 2))
+    y = 1 + x @ [0.5, -1.0] + rng.normal(size=80)
+    fit = SurveyDesign(np.ones(80)).glm(y, x)
+    reference = sm.OLS(y, sm.add_constant(x)).fit(cov_type="HC0")
+    assert fit.params == pytest.approx(reference.params, rel=1e-10)
+    assert np.array(fit.se) == pytest.approx(reference.bse * np.sqrt(80 / 79), rel=1e-10)
+
+
+def test_bad_weights_and_labels_are_rejected_with_the_row() -> None:
+    with pytest.raises(ValueError, match="weights: row 2"):
+        SurveyDesign([1.0, 2.0, 0.0])
+    with pytest.raises(ValueError, match="fpc: row 1 differs"):
+        SurveyDesign([1.0, 1.0, 1.0], strata=["a", "a", "b"], fpc=[10, 11, 5])
+    with pytest.raises(ValueError, match=r"y: row 1 has value 2\.0"):
+        SurveyDesign([1.0, 1.0, 1.0]).proportion([0.0, 2.0, 1.0])
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.permutations(list(range(40))))
+def test_reordering_rows_does_not_change_estimates(order: list[int]) -> None:
+    rng = np.random.default_rng(0)
+    w = rng.uniform(1, 5, 40)
+    strata = np.repeat(["a", "b"], 20)
+    psu = np.tile(np.repeat([1, 2, 3, 4], 5), 2)
+    y = rng.normal(size=40)
+    base = SurveyDesign(w, strata=strata, psu=psu).mean(y)
+    idx = np.array(order)
+    moved = SurveyDesign(w[idx], strata=strata[idx], psu=psu[idx]).mean(y[idx])
+    assert moved.estimate == pytest.approx(base.estimate, rel=1e-12)
+    assert moved.se == pytest.approx(base.se, rel=1e-10)
