@@ -1,0 +1,121 @@
+"""Turning the analysis dataset into the arrays each analysis needs (vectorised)."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from fibrosurvey.stats._result import Array
+
+__all__ = [
+    "at_event",
+    "change_frame",
+    "covariate_matrix",
+    "numeric_columns",
+    "to_numeric",
+    "vector",
+]
+
+
+def to_numeric(frame: pl.DataFrame) -> pl.DataFrame:
+    """Cast text columns that hold only numbers (CSV read as text) to Float64.
+
+    A column is cast only when every non-empty cell parses as a number, so identifiers and
+    categorical text (event, lab_matrix, ...) are left alone.
+    """
+    casts = []
+    for name, dtype in frame.schema.items():
+        if dtype != pl.String:
+            continue
+        stripped = pl.col(name).str.strip_chars()
+        text = pl.when(stripped != "").then(stripped)
+        casts.append(text.alias(name))
+    if not casts:
+        return frame
+    frame = frame.with_columns(casts)
+    text_columns = [name for name, dtype in frame.schema.items() if dtype == pl.String]
+    parsed = frame.select(pl.col(text_columns).cast(pl.Float64, strict=False))
+    # A column is numeric when parsing lost no non-empty cell.
+    lost = frame.select(
+        [
+            (pl.col(c).is_not_null() & parsed.get_column(c).is_null()).any().alias(c)
+            for c in text_columns
+        ]
+    ).row(0, named=True)
+    numeric = [c for c in text_columns if not lost[c]]
+    return frame.with_columns([parsed.get_column(c) for c in numeric]) if numeric else frame
+
+
+def numeric_columns(frame: pl.DataFrame) -> list[str]:
+    return [name for name, dtype in frame.schema.items() if dtype.is_numeric()]
+
+
+def at_event(frame: pl.DataFrame, event: str) -> pl.DataFrame:
+    """Rows of one event (all rows when the data have no event column)."""
+    if "event" not in frame.columns:
+        return frame
+    return frame.filter(pl.col("event") == event)
+
+
+def vector(frame: pl.DataFrame, column: str) -> Array:
+    """A float64 vector with NaN for missing."""
+    values: Array = frame.get_column(column).cast(pl.Float64).fill_null(np.nan).to_numpy()
+    return values
+
+
+def covariate_matrix(
+    frame: pl.DataFrame, covariates: list[str], categorical: list[str]
+) -> tuple[Array, list[str]]:
+    """Covariates as an (n, k) float matrix; categorical ones as indicators (first level = ref).
+
+    Missing stays missing (NaN) in every indicator of a categorical covariate.
+    """
+    exprs: list[pl.Expr] = []
+    names: list[str] = []
+    for covariate in covariates:
+        column = pl.col(covariate).cast(pl.Float64)
+        if covariate in categorical:
+            levels = sorted(
+                frame.get_column(covariate).cast(pl.Float64).drop_nulls().unique().to_list()
+            )
+            for level in levels[1:]:
+                name = f"{covariate}={level:g}"
+                exprs.append((column == level).cast(pl.Float64).alias(name))
+                names.append(name)
+        else:
+            exprs.append(column.alias(covariate))
+            names.append(covariate)
+    if not exprs:
+        return np.empty((frame.height, 0)), []
+    matrix: Array = frame.select(exprs).fill_null(np.nan).to_numpy().astype(np.float64)
+    return matrix, names
+
+
+def change_frame(
+    frame: pl.DataFrame,
+    *,
+    outcome: str,
+    exposures: list[str],
+    covariates: list[str],
+    baseline_event: str,
+    followup_event: str,
+    exposure_event: str,
+) -> pl.DataFrame:
+    """One row per participant: ``<outcome>_baseline``, ``<outcome>_followup``, exposures
+    (from ``exposure_event``) and covariates (from baseline)."""
+    if "event" not in frame.columns or "participant_id" not in frame.columns:
+        raise ValueError(
+            "a change analysis needs long data with participant_id and event columns "
+            f"(one row per participant x event); the data have neither {baseline_event!r} "
+            f"nor {followup_event!r} rows to pair"
+        )
+    key = "participant_id"
+    base_columns = list(dict.fromkeys([outcome, *covariates]))
+    base = at_event(frame, baseline_event).select(
+        key, *[pl.col(c) for c in base_columns if c != outcome], pl.col(outcome).alias("_base")
+    )
+    follow = at_event(frame, followup_event).select(key, pl.col(outcome).alias("_follow"))
+    exposed = at_event(frame, exposure_event).select(
+        key, *[pl.col(e).alias(f"_exp_{e}") for e in exposures]
+    )
+    return base.join(follow, on=key, how="inner").join(exposed, on=key, how="left")

@@ -1,0 +1,401 @@
+"""One function per analysis kind: plan analysis + data -> hypothesis results.
+
+These functions only arrange the data (vectorised) and call :mod:`fibrosurvey.stats`; no
+statistic is computed here. Verdicts, q-values and minimal detectable effects are filled in by
+the runner once a whole family is done.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import polars as pl
+from scipy import stats as sps
+
+from fibrosurvey.analysis.frames import at_event, change_frame, covariate_matrix, vector
+from fibrosurvey.analysis.labels import label_of
+from fibrosurvey.analysis.plan import (
+    ChangeAnalysis,
+    CorrelationAnalysis,
+    Discrimination,
+    GroupComparison,
+    GroupsDerive,
+    Plan,
+)
+from fibrosurvey.analysis.results import HypothesisResult
+from fibrosurvey.stats._result import Array, Estimate, complete_cases
+from fibrosurvey.stats.change import AncovaResult, ancova, ipw_effect
+from fibrosurvey.stats.comparison import _wilson, adjusted_logistic, odds_ratio, risk_difference
+from fibrosurvey.stats.correlation import partial_spearman, spearman
+from fibrosurvey.stats.discrimination import DiscriminationResult, cv_auc
+
+__all__ = [
+    "Task",
+    "change_tasks",
+    "correlation_tasks",
+    "discrimination_tasks",
+    "group_comparison_tasks",
+]
+
+# A task computes one hypothesis from a frame (the primary data, an imputed copy or a subset).
+Task = Callable[[pl.DataFrame], Estimate]
+
+
+def _row(
+    *,
+    claim: str,
+    family: str,
+    kind: str,
+    exposure: str,
+    exposure_label: str,
+    outcome: str,
+    outcome_label: str,
+    expected: str,
+    effect: str,
+    null_value: float,
+    result: Estimate,
+    extra: dict[str, Any] | None = None,
+) -> HypothesisResult:
+    return HypothesisResult(
+        id=f"{claim}:{exposure}:{outcome}",
+        claim=claim,
+        family=family,
+        kind=kind,
+        method=result.method,
+        exposure=exposure,
+        exposure_label=exposure_label,
+        outcome=outcome,
+        outcome_label=outcome_label,
+        expected=expected,
+        effect=effect,
+        null_value=null_value,
+        n=int(result.n),
+        estimate=float(result.estimate),
+        ci_low=float(result.ci_low),
+        ci_high=float(result.ci_high),
+        p=float(result.p),
+        status=result.status,
+        note=result.note,
+        extra=extra or {},
+    )
+
+
+# --- correlation ------------------------------------------------------------------------------
+
+
+def correlation_task(
+    analysis: CorrelationAnalysis, plan: Plan, exposure: str, outcome: str
+) -> Task:
+    covariates = plan.covariates_of(analysis)
+    alpha = 1 - plan.confidence
+
+    def run(frame: pl.DataFrame) -> Estimate:
+        data = at_event(frame, analysis.event)
+        x, y = vector(data, exposure), vector(data, outcome)
+        if analysis.kind == "correlation" or not covariates:
+            return spearman(x, y, alpha=alpha)
+        z, _ = covariate_matrix(data, covariates, plan.categorical)
+        return partial_spearman(x, y, z, alpha=alpha)
+
+    return run
+
+
+def correlation_tasks(
+    analysis: CorrelationAnalysis, plan: Plan, claim: str, family: str, frame: pl.DataFrame
+) -> list[tuple[HypothesisResult, Task]]:
+    out = []
+    for exposure in analysis.exposures:
+        for outcome in analysis.outcomes:
+            task = correlation_task(analysis, plan, exposure, outcome.column)
+            result = task(frame)
+            expected = outcome.expected or analysis.expected
+            row = _row(
+                claim=claim,
+                family=family,
+                kind=analysis.kind,
+                exposure=exposure,
+                exposure_label=label_of(plan, exposure),
+                outcome=outcome.column,
+                outcome_label=outcome.label or label_of(plan, outcome.column),
+                expected=expected,
+                effect="partial Spearman rho" if plan.covariates_of(analysis) else "Spearman rho",
+                null_value=0.0,
+                result=result,
+                extra={"k_covariates": getattr(result, "k_covariates", 0)},
+            )
+            out.append((row, task))
+    return out
+
+
+# --- group comparison -------------------------------------------------------------------------
+
+
+def _group_arrays(
+    frame: pl.DataFrame, analysis: GroupComparison, plan: Plan, outcome: str
+) -> tuple[Array, Array, Array, list[str]]:
+    data = at_event(frame, analysis.event)
+    y, g = vector(data, outcome), vector(data, analysis.group)
+    z, names = covariate_matrix(data, plan.covariates_of(analysis), plan.categorical)
+    keep = complete_cases(y, g, z)
+    return y[keep], g[keep], z[keep], names
+
+
+def group_comparison_task(analysis: GroupComparison, plan: Plan, outcome: str) -> Task:
+    alpha = 1 - plan.confidence
+
+    def run(frame: pl.DataFrame) -> Estimate:
+        y, g, z, names = _group_arrays(frame, analysis, plan, outcome)
+        if analysis.effect == "adjusted_or":
+            return adjusted_logistic(y, g, z, names=names, alpha=alpha)
+        a, n1, b, n0 = _counts(y, g)
+        if analysis.effect == "odds_ratio":
+            return odds_ratio(a, n1, b, n0, alpha=alpha)
+        return risk_difference(a, n1, b, n0, alpha=alpha)
+
+    return run
+
+
+def _counts(y: Array, g: Array) -> tuple[int, int, int, int]:
+    exposed = g == 1
+    return (
+        int(y[exposed].sum()),
+        int(exposed.sum()),
+        int(y[~exposed].sum()),
+        int((~exposed).sum()),
+    )
+
+
+def group_comparison_tasks(
+    analysis: GroupComparison, plan: Plan, claim: str, family: str, frame: pl.DataFrame
+) -> list[tuple[HypothesisResult, Task]]:
+    alpha = 1 - plan.confidence
+    out = []
+    for outcome in analysis.outcomes:
+        task = group_comparison_task(analysis, plan, outcome.column)
+        result = task(frame)
+        y, g, _, _ = _group_arrays(frame, analysis, plan, outcome.column)
+        extra: dict[str, Any] = {}
+        a, n1, b, n0 = _counts(y, g)
+        extra.update(events_exposed=a, n_exposed=n1, events_other=b, n_other=n0)
+        if n1 > 0 and n0 > 0:
+            rd = risk_difference(a, n1, b, n0, alpha=alpha, ci="newcombe")
+            crude = odds_ratio(a, n1, b, n0, alpha=alpha)
+            extra.update(
+                risk_exposed=rd.risk_exposed,
+                risk_other=rd.risk_unexposed,
+                risk_difference=rd.estimate,
+                risk_difference_ci=[rd.ci_low, rd.ci_high],
+                risk_difference_p=rd.p,
+                odds_ratio=crude.estimate,
+                odds_ratio_ci=[crude.ci_low, crude.ci_high],
+                odds_ratio_p=crude.p,
+                risk_exposed_ci=list(_wilson_ci(a, n1, alpha)),
+                risk_other_ci=list(_wilson_ci(b, n0, alpha)),
+            )
+        effect = {
+            "adjusted_or": "adjusted odds ratio",
+            "odds_ratio": "odds ratio",
+            "risk_difference": "risk difference",
+        }[analysis.effect]
+        row = _row(
+            claim=claim,
+            family=family,
+            kind=analysis.kind,
+            exposure=analysis.group,
+            exposure_label=analysis.group_label or label_of(plan, analysis.group),
+            outcome=outcome.column,
+            outcome_label=outcome.label or label_of(plan, outcome.column),
+            expected=outcome.expected or analysis.expected,
+            effect=effect,
+            null_value=0.0 if analysis.effect == "risk_difference" else 1.0,
+            result=result,
+            extra=extra,
+        )
+        out.append((row, task))
+    return out
+
+
+def _wilson_ci(events: int, total: int, alpha: float) -> tuple[float, float]:
+    if total == 0:
+        return (math.nan, math.nan)
+    return _wilson(events, total, float(sps.norm.ppf(1 - alpha / 2)))
+
+
+# --- change (ANCOVA, IPW) ---------------------------------------------------------------------
+
+
+def _wide(frame: pl.DataFrame, analysis: ChangeAnalysis, plan: Plan) -> pl.DataFrame:
+    return change_frame(
+        frame,
+        outcome=analysis.outcome,
+        exposures=analysis.exposures,
+        covariates=plan.covariates_of(analysis),
+        baseline_event=analysis.baseline_event,
+        followup_event=analysis.followup_event,
+        exposure_event=analysis.exposure_event,
+    )
+
+
+def _change_arrays(
+    wide: pl.DataFrame, analysis: ChangeAnalysis, plan: Plan, exposure: str
+) -> tuple[Array, Array, Array, Array]:
+    post, pre = vector(wide, "_follow"), vector(wide, "_base")
+    group = vector(wide, f"_exp_{exposure}")
+    z, _ = covariate_matrix(wide, plan.covariates_of(analysis), plan.categorical)
+    keep = complete_cases(post, pre, group, z)
+    return post[keep], pre[keep], group[keep], z[keep]
+
+
+def change_task(analysis: ChangeAnalysis, plan: Plan, exposure: str, *, ipw: bool = False) -> Task:
+    alpha = 1 - plan.confidence
+
+    def run(frame: pl.DataFrame) -> Estimate:
+        wide = frame if "_follow" in frame.columns else _wide(frame, analysis, plan)
+        post, pre, group, z = _change_arrays(wide, analysis, plan, exposure)
+        if ipw:
+            # Outcome = change; the propensity model uses the baseline score and covariates.
+            return ipw_effect(post - pre, group, np.column_stack([pre, z]), alpha=alpha)
+        return ancova(post, pre, group, z, alpha=alpha)
+
+    return run
+
+
+def change_tasks(
+    analysis: ChangeAnalysis, plan: Plan, claim: str, family: str, frame: pl.DataFrame
+) -> list[tuple[HypothesisResult, Task]]:
+    alpha = 1 - plan.confidence
+    wide = _wide(frame, analysis, plan)
+    out = []
+    for exposure in analysis.exposures:
+        task = change_task(analysis, plan, exposure)
+        result = task(wide)
+        post, pre, group, z = _change_arrays(wide, analysis, plan, exposure)
+        extra: dict[str, Any] = {"groups": {}}
+        for name, mask in (("exposed", group == 1), ("comparator", group == 0)):
+            change = post[mask] - pre[mask]
+            n = int(mask.sum())
+            mean = float(change.mean()) if n else math.nan
+            sd = float(change.std(ddof=1)) if n > 1 else math.nan
+            half = float(sps.t.ppf(1 - alpha / 2, n - 1)) * sd / math.sqrt(n) if n > 1 else math.nan
+            extra["groups"][name] = {
+                "n": n,
+                "baseline_mean": float(pre[mask].mean()) if n else math.nan,
+                "followup_mean": float(post[mask].mean()) if n else math.nan,
+                "change_mean": mean,
+                "change_ci": [mean - half, mean + half],
+            }
+        extra["labels"] = _group_labels(plan, exposure)
+        extra["k_covariates"] = int(z.shape[1])
+        if isinstance(result, AncovaResult):
+            extra["outcome_sd"] = float(result.baseline_sd)
+            extra["r_baseline"] = float(result.r_baseline)
+        row = _row(
+            claim=claim,
+            family=family,
+            kind=analysis.kind,
+            exposure=exposure,
+            exposure_label=label_of(plan, exposure),
+            outcome=analysis.outcome,
+            outcome_label=analysis.outcome_label or label_of(plan, analysis.outcome),
+            expected=analysis.expected,
+            effect="adjusted difference in follow-up score (points)",
+            null_value=0.0,
+            result=result,
+            extra=extra,
+        )
+        if analysis.ipw:
+            ipw_result = change_task(analysis, plan, exposure, ipw=True)(wide)
+            row.sensitivity["ipw"] = _sensitivity(ipw_result, "IPW difference in change")
+        out.append((row, task))
+    return out
+
+
+def _group_labels(plan: Plan, exposure: str) -> dict[str, str]:
+    for derivation in plan.derive:
+        if derivation.name == exposure and isinstance(derivation, GroupsDerive):
+            return {"exposed": derivation.exposed_label, "comparator": derivation.comparator_label}
+    return {"exposed": "exposed", "comparator": "comparator"}
+
+
+def _sensitivity(result: Estimate, label: str) -> dict[str, Any]:
+    return {
+        "label": label,
+        "method": result.method,
+        "n": int(result.n),
+        "estimate": float(result.estimate),
+        "ci_low": float(result.ci_low),
+        "ci_high": float(result.ci_high),
+        "p": float(result.p),
+        "status": result.status,
+        "note": result.note,
+    }
+
+
+# --- discrimination ---------------------------------------------------------------------------
+
+
+def discrimination_task(analysis: Discrimination, plan: Plan, target: str) -> Task:
+    alpha = 1 - plan.confidence
+
+    def run(frame: pl.DataFrame) -> Estimate:
+        data = at_event(frame, analysis.event)
+        y = vector(data, target)
+        z, _ = covariate_matrix(data, plan.covariates_of(analysis), plan.categorical)
+        panel = data.select(pl.col(analysis.panel).cast(pl.Float64)).fill_null(np.nan).to_numpy()
+        full = np.column_stack([panel, z])
+        return cv_auc(
+            y, full, z if z.shape[1] else None, folds=analysis.folds, seed=plan.seed, alpha=alpha
+        )
+
+    return run
+
+
+def _thin_roc(fpr: Array, tpr: Array, points: int = 101) -> list[list[float]]:
+    """The ROC step curve on a fixed FPR grid (keeps JSON and SVG small at any n)."""
+    if fpr.size == 0:
+        return []
+    grid = np.linspace(0.0, 1.0, points)
+    # For each grid FPR, the highest TPR reached at or below it (the step function).
+    index = np.searchsorted(fpr, grid, side="right") - 1
+    values = tpr[np.clip(index, 0, tpr.size - 1)]
+    return [[float(f), float(t)] for f, t in zip(grid, values, strict=True)]
+
+
+def discrimination_tasks(
+    analysis: Discrimination, plan: Plan, claim: str, family: str, frame: pl.DataFrame
+) -> list[tuple[HypothesisResult, Task]]:
+    out = []
+    for target in analysis.targets:
+        task = discrimination_task(analysis, plan, target.column)
+        result = task(frame)
+        extra: dict[str, Any] = {}
+        if isinstance(result, DiscriminationResult):
+            extra = {
+                "auc_full": result.auc_full,
+                "auc_full_ci": [result.auc_full_ci_low, result.auc_full_ci_high],
+                "auc_base": result.auc_base,
+                "auc_base_ci": [result.auc_base_ci_low, result.auc_base_ci_high],
+                "n_events": result.n_events,
+                "folds": result.folds,
+                "roc_full": _thin_roc(result.roc_full_fpr, result.roc_full_tpr),
+                "roc_base": _thin_roc(result.roc_base_fpr, result.roc_base_tpr),
+            }
+        row = _row(
+            claim=claim,
+            family=family,
+            kind=analysis.kind,
+            exposure="+".join(analysis.panel),
+            exposure_label="biomarker panel",
+            outcome=target.column,
+            outcome_label=target.label or label_of(plan, target.column),
+            expected=target.expected or analysis.expected,
+            effect="AUC gain (panel + covariates minus covariates alone)",
+            null_value=0.0,
+            result=result,
+            extra=extra,
+        )
+        out.append((row, task))
+    return out

@@ -1,0 +1,122 @@
+"""The statistical methods of a plan, in words (printed in the report)."""
+
+from __future__ import annotations
+
+from fibrosurvey.analysis.plan import (
+    ChangeAnalysis,
+    ConditionDerive,
+    CorrelationAnalysis,
+    Discrimination,
+    GroupComparison,
+    GroupsDerive,
+    Plan,
+    QuantileDerive,
+)
+
+__all__ = ["methods_in_words"]
+
+
+def methods_in_words(plan: Plan, imputations: int) -> list[str]:
+    level = f"{100 * plan.confidence:g}%"
+    paragraphs = [
+        f"The analysis plan “{plan.title}” was registered on {plan.registered} and is printed "
+        "below exactly as fixed, with its SHA-256. Every test is two-sided. Within each claim "
+        "family, p-values are adjusted by the Benjamini-Hochberg procedure (false discovery "
+        f"rate {plan.alpha:g}); a q-value below {plan.alpha:g} counts as a finding. "
+        f"Confidence intervals are {level}.",
+        "Verdicts: a test SUPPORTS the claim when q < alpha and the estimate lies on the side "
+        "the claim predicts, CONTRADICTS it when q < alpha on the other side, and otherwise does "
+        f"NOT SUPPORT it; then the minimal detectable effect (power {100 * plan.power:g}%, "
+        "two-sided alpha divided by the family size, a conservative Bonferroni bound) says how "
+        "large a true effect would have been needed to be found. A claim is supported when at "
+        "least one of its tests supports it and none contradicts it, contradicted in the mirror "
+        "case, mixed when both occur, and not supported otherwise.",
+        "Primary analyses use complete cases (participants with every variable the test needs).",
+    ]
+    if imputations:
+        paragraphs.append(
+            f"Sensitivity analysis: missing values were multiply imputed ({imputations} "
+            "imputations, chained equations with Bayesian ridge regression drawn from the "
+            "posterior) and estimates pooled by Rubin's rules with Barnard-Rubin degrees of "
+            "freedom; correlations were pooled on the Fisher z scale and odds ratios on the log "
+            "scale. Discrimination analyses are complete-case only."
+        )
+    paragraphs.append(
+        "Sensitivity analysis for the laboratory: every biomarker analysis is repeated without "
+        f"samples that took more than {plan.quality.max_minutes_to_centrifuge:g} minutes from "
+        "draw to centrifugation, because ethanolamide levels rise in blood left unprocessed."
+    )
+    for derivation in plan.derive:
+        if isinstance(derivation, QuantileDerive):
+            side = "below" if derivation.kind == "below_quantile" else "above"
+            paragraphs.append(
+                f"{derivation.label or derivation.name}: {derivation.column} {side} its "
+                f"{100 * derivation.quantile:.1f}th percentile at the {derivation.reference_event} "
+                "visit (sample quantile, linear interpolation as R's default)."
+            )
+    for claim in plan.claims:
+        for analysis in claim.analyses:
+            covariates = ", ".join(plan.covariates_of(analysis)) or "none"
+            if isinstance(analysis, CorrelationAnalysis):
+                what = (
+                    "Partial Spearman correlation (ranks of both variables residualised on the "
+                    "ranks of the covariates; as R ppcor::pcor.test)"
+                    if analysis.kind == "partial_correlation"
+                    else "Spearman correlation (as R cor.test)"
+                )
+                paragraphs.append(
+                    f"{claim.id}: {what} of each exposure with each outcome at the "
+                    f"{analysis.event} visit; covariates: {covariates}. Fisher-z confidence "
+                    "intervals."
+                )
+            elif isinstance(analysis, GroupComparison):
+                paragraphs.append(
+                    f"{claim.id}: prevalence of each condition in {analysis.group} = 1 vs 0: "
+                    "risk difference (Newcombe interval), odds ratio (Woolf interval) and an "
+                    f"adjusted logistic regression (covariates: {covariates}; as R glm). The "
+                    f"verdict uses the {analysis.effect.replace('_', ' ')}. Separation is "
+                    "detected and reported rather than fitted."
+                )
+            elif isinstance(analysis, ChangeAnalysis):
+                groups = [
+                    d
+                    for d in plan.derive
+                    if isinstance(d, GroupsDerive) and d.name in analysis.exposures
+                ]
+                defs = "; ".join(
+                    f"{d.name}: exposed = {d.exposed.describe()}, comparator = "
+                    f"{d.comparator.describe()}"
+                    for d in groups
+                )
+                paragraphs.append(
+                    f"{claim.id}: ANCOVA of {analysis.outcome} at {analysis.followup_event} on "
+                    f"the group, the {analysis.baseline_event} score and {covariates} (OLS, as "
+                    "R lm); the group coefficient is the adjusted difference in change. "
+                    "Sensitivity: inverse-probability weighting (stabilised, truncated weights "
+                    "from a logistic propensity model on the baseline score and covariates; "
+                    "robust standard errors). Exposure groups, from the treatments reported at "
+                    f"{analysis.exposure_event}: {defs}. This is an observational comparison: "
+                    "people chose their treatments, so it cannot show that an intervention "
+                    "caused a change."
+                )
+            elif isinstance(analysis, Discrimination):
+                paragraphs.append(
+                    f"{claim.id}: {analysis.folds}-fold stratified cross-validated logistic "
+                    f"models of each target on the panel ({', '.join(analysis.panel)}) plus "
+                    f"{covariates}, against the covariates alone; AUCs of the out-of-fold "
+                    "predictions with DeLong intervals, and the paired DeLong test of the AUC "
+                    "gain (as R pROC::roc.test)."
+                )
+    conditions = [d for d in plan.derive if isinstance(d, ConditionDerive)]
+    if conditions:
+        paragraphs.append(
+            "Derived variables: "
+            + "; ".join(f"{d.name} = {d.rule.describe()}" for d in conditions)
+            + ". Missing inputs make a derived value missing unless the rest decides it."
+        )
+    if plan.design is not None:
+        paragraphs.append(
+            "Descriptive prevalences and means account for the survey design (weights, strata, "
+            "clusters and finite population correction) by Taylor linearisation, as R survey."
+        )
+    return paragraphs
