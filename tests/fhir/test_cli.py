@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from fhir.resources.R4B.questionnaire import Questionnaire
 
 from fibrosurvey.cli import main
-from fibrosurvey.fhir import questionnaire
+from fibrosurvey.fhir import bundle, questionnaire, questionnaire_response
 
 DATA = Path(__file__).parent / "data"
 
@@ -115,3 +115,24 @@ def test_every_fhir_command_has_help() -> None:
         result = CliRunner().invoke(main, [*command, "--help"])
         assert result.exit_code == 0
         assert "Usage:" in result.output
+
+
+def test_import_response_of_a_bundle_prints_one_record_per_response(tmp_path: Path) -> None:
+    path = tmp_path / "bundle.json"
+    responses = [
+        questionnaire_response({"gad7_1": 2}, "gad7", "Patient/P1", "2025-01-01"),
+        questionnaire_response({"phq9_2": 1}, "phq9", "Patient/P2"),
+    ]
+    path.write_text(json.dumps(bundle(responses)), encoding="utf-8")
+    result = CliRunner().invoke(main, ["fhir", "import-response", str(path), "--csv"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("instrument_id,subject_reference,authored,phq9_1,")
+    assert lines[0].endswith(",gad7_7")
+    assert lines[1] == "gad7,Patient/P1,2025-01-01," + "," * 8 + ",2" + "," * 6
+    assert lines[2] == "phq9,Patient/P2,,,1" + "," * 7 + "," * 7
+    records = json.loads(CliRunner().invoke(main, ["fhir", "import-response", str(path)]).stdout)
+    assert [(r["instrument_id"], r["subject_reference"]) for r in records] == [
+        ("gad7", "Patient/P1"),
+        ("phq9", "Patient/P2"),
+    ]

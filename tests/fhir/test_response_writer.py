@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from fibrosurvey.fhir import (
     FhirMappingError,
     bundle,
     questionnaire_response,
+    read_bundle,
     read_response,
     response_bundle,
 )
@@ -135,3 +137,65 @@ def test_random_valid_answers_round_trip_through_a_response(
     resource = questionnaire_response(answers, instrument_id, "Patient/P1")
     QuestionnaireResponse.model_validate(resource)
     assert read_response(resource) == answers
+
+
+def test_spanish_response_copies_spanish_texts_and_says_so() -> None:
+    resource = questionnaire_response({"phq9_1": 0}, "phq9", "Patient/P1", language="es")
+    assert resource["language"] == "es"
+    [item] = _answered(resource)
+    assert item["text"] == "Poco interés o placer en hacer cosas"
+    assert item["answer"][0]["valueCoding"]["display"] == "Para nada"
+    assert read_response(resource)["phq9_1"] == 0
+
+
+def test_response_bundle_writes_dates_and_refuses_datetimes_without_timezone() -> None:
+    utc = datetime.UTC
+    rows = [
+        {"participant_id": "P1", "gad7_1": 1, "at": datetime.date(2025, 1, 2)},
+        {
+            "participant_id": "P2",
+            "gad7_1": 1,
+            "at": datetime.datetime(2025, 1, 2, 10, 30, tzinfo=utc),
+        },
+    ]
+    result = response_bundle(rows, "gad7", authored_column="at")
+    authored = [entry["resource"]["authored"] for entry in result["entry"]]
+    assert authored == ["2025-01-02", "2025-01-02T10:30:00Z"]
+    naive = [{"participant_id": "P3", "gad7_1": 1, "at": datetime.datetime(2025, 1, 2, 10, 30)}]
+    with pytest.raises(FhirMappingError) as caught:
+        response_bundle(naive, "gad7", authored_column="at")
+    [problem] = caught.value.problems
+    assert problem.path == "row 1, authored"
+    assert "with a timezone" in problem.allowed
+
+
+def test_our_bundle_reads_back_with_subjects_and_dates() -> None:
+    rows = [
+        {"participant_id": "P1", "phq9_1": 3, "phq9_9": 1, "at": "2025-06-01"},
+        {"participant_id": "P2", "phq9_2": 0, "at": "2025-06-02"},
+    ]
+    readings = read_bundle(response_bundle(rows, "phq9", authored_column="at"))
+    assert [(r.subject_reference, r.authored) for r in readings] == [
+        ("Patient/P1", "2025-06-01"),
+        ("Patient/P2", "2025-06-02"),
+    ]
+    assert [(r.row["phq9_1"], r.row["phq9_2"], r.row["phq9_9"]) for r in readings] == [
+        (3, None, 1),
+        (None, 0, None),
+    ]
+
+
+def test_bundle_with_bad_entries_is_refused_naming_each_entry() -> None:
+    good = questionnaire_response({"gad7_1": 2}, "gad7", "Patient/P1")
+    bad = questionnaire_response({"gad7_1": 2}, "gad7", "Patient/P2")
+    bad["item"][0]["item"][0]["linkId"] = "gad7_8"
+    result = bundle([good, bad, {"resourceType": "Patient"}])
+    with pytest.raises(FhirMappingError) as caught:
+        read_bundle(result)
+    paths = [problem.path for problem in caught.value.problems]
+    assert paths == [
+        "entry[1].QuestionnaireResponse.item[0].item[0] (linkId 'gad7_8')",
+        "entry[2].resourceType",
+    ]
+    with pytest.raises(FhirMappingError, match="not a Bundle"):
+        read_bundle(good)

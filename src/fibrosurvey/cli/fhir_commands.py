@@ -10,7 +10,13 @@ from pathlib import Path
 import click
 
 from fibrosurvey.cli import main
-from fibrosurvey.fhir import FhirMappingError, questionnaire, read_response_detail
+from fibrosurvey.fhir import (
+    FhirMappingError,
+    ResponseReading,
+    questionnaire,
+    read_bundle,
+    read_response_detail,
+)
 from fibrosurvey.instruments import load_instruments
 
 __all__ = ["fhir"]
@@ -85,7 +91,9 @@ def import_response(file: Path, output_format: str, instrument_id: str | None) -
 
     Accepts responses to fibrosurvey's own Questionnaires and LOINC-coded PHQ-9/GAD-7 responses
     from other SDC tools. Calculated totals in the file are skipped (scores are recomputed).
-    Exit code 1, with every problem listed, when the response does not match the instrument.
+    A Bundle of responses gives one record per response, with its instrument, subject
+    reference and authored date before the item columns.
+    Exit code 1, with every problem listed, when a response does not match its instrument.
     """
     if instrument_id is not None and instrument_id not in load_instruments():
         known = ", ".join(load_instruments())
@@ -98,16 +106,47 @@ def import_response(file: Path, output_format: str, instrument_id: str | None) -
         click.echo(f"Error: {file} is not JSON: {error}", err=True)
         click.echo("Give a QuestionnaireResponse as a JSON file.", err=True)
         sys.exit(1)
+    is_bundle = isinstance(resource, dict) and resource.get("resourceType") == "Bundle"
     try:
-        reading = read_response_detail(resource, instrument_id)
+        if is_bundle:
+            readings = read_bundle(resource, instrument_id)
+        else:
+            readings = [read_response_detail(resource, instrument_id)]
     except FhirMappingError as error:
         _fail(error)
         return
-    for note in reading.ignored:
-        click.echo(f"skipped {note}", err=True)
-    if output_format == "csv":
+    for reading in readings:
+        for note in reading.ignored:
+            click.echo(f"skipped {note}", err=True)
+    if is_bundle:
+        _print_bundle(readings, output_format)
+    elif output_format == "csv":
         writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(reading.row)
-        writer.writerow(["" if value is None else value for value in reading.row.values()])
+        writer.writerow(readings[0].row)
+        writer.writerow(["" if value is None else value for value in readings[0].row.values()])
     else:
-        click.echo(json.dumps(reading.row, indent=2))
+        click.echo(json.dumps(readings[0].row, indent=2))
+
+
+def _print_bundle(readings: list[ResponseReading], output_format: str) -> None:
+    """One record per response: which instrument, whose, when, and the row."""
+    records = [
+        {
+            "instrument_id": reading.instrument_id,
+            "subject_reference": reading.subject_reference,
+            "authored": reading.authored,
+            **reading.row,
+        }
+        for reading in readings
+    ]
+    if output_format != "csv":
+        click.echo(json.dumps(records, indent=2))
+        return
+    header = ["instrument_id", "subject_reference", "authored"]
+    for instrument in load_instruments().values():  # item columns in battery order
+        if any(reading.instrument_id == instrument.id for reading in readings):
+            header += instrument.item_columns()
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(header)
+    for record in records:
+        writer.writerow(["" if record.get(name) is None else record[name] for name in header])

@@ -15,7 +15,8 @@ no LOINC code use ``<base>/CodeSystem/<instrument>-<option set>`` (or
 - :func:`questionnaire` / :func:`questionnaire_model`: an instrument as an SDC-style
   Questionnaire (linkId = column, LOINC codes, ordinalValue scores, min/max, translations).
 - :func:`read_response` / :func:`read_response_detail`: a QuestionnaireResponse (ours, or
-  LOINC-coded from other SDC tools) into a row of our columns, or FhirMappingError.
+  LOINC-coded from other SDC tools) into a row of our columns, or FhirMappingError;
+  :func:`read_bundle` for every response in a Bundle.
 - :func:`questionnaire_response`, :func:`bundle`, :func:`response_bundle`: rows out as
   QuestionnaireResponses and collection Bundles.
 """
@@ -25,6 +26,7 @@ from fibrosurvey.fhir.questionnaire import questionnaire, questionnaire_model
 from fibrosurvey.fhir.response_reader import (
     NOT_IMPORTED_LOINC,
     ResponseReading,
+    read_bundle,
     read_response,
     read_response_detail,
 )
@@ -39,6 +41,7 @@ __all__ = [
     "questionnaire",
     "questionnaire_model",
     "questionnaire_response",
+    "read_bundle",
     "read_response",
     "read_response_detail",
     "response_bundle",

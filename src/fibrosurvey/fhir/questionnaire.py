@@ -34,6 +34,7 @@ from fibrosurvey.instruments import Instrument, Item, Option, get_instrument
 
 __all__ = [
     "answer_coding",
+    "check_language",
     "group_link_id",
     "questionnaire",
     "questionnaire_model",
@@ -150,7 +151,7 @@ def _recall_period(instrument: Instrument, language: str) -> dict[str, Any]:
     return element
 
 
-def _check_language(instrument: Instrument, language: str) -> None:
+def check_language(instrument: Instrument, language: str) -> None:
     if language not in instrument.languages:
         known = ", ".join(instrument.languages)
         raise ValueError(
@@ -159,7 +160,7 @@ def _check_language(instrument: Instrument, language: str) -> None:
 
 
 def _resource(instrument: Instrument, language: str) -> dict[str, Any]:
-    _check_language(instrument, language)
+    check_language(instrument, language)
     group: dict[str, Any] = {"linkId": group_link_id(instrument), "type": "group"}
     _with_text(group, "text", dict(instrument.title), language)
     group["item"] = [

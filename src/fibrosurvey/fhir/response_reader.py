@@ -37,7 +37,13 @@ from fibrosurvey.fhir.questionnaire import answer_coding, recall_link_id
 from fibrosurvey.instruments import Instrument, Item, load_instruments
 from fibrosurvey.validation import validate_response
 
-__all__ = ["NOT_IMPORTED_LOINC", "ResponseReading", "read_response", "read_response_detail"]
+__all__ = [
+    "NOT_IMPORTED_LOINC",
+    "ResponseReading",
+    "read_bundle",
+    "read_response",
+    "read_response_detail",
+]
 
 Value = int | float | None
 
@@ -67,6 +73,10 @@ class ResponseReading:
     instrument_id: str
     row: dict[str, Value]
     ignored: list[str] = field(default_factory=list)
+    # Copied as written (e.g. "Patient/P0001"); mapping a reference to a participant id is
+    # the caller's business.
+    subject_reference: str | None = None
+    authored: str | None = None
 
 
 @dataclass
@@ -305,7 +315,16 @@ def read_response_detail(
             MappingProblem(p.column, repr(p.value), p.allowed, p.message) for p in report.problems
         ]
         raise FhirMappingError(problems, f"the answers are not valid {instrument.id} answers")
-    return ResponseReading(instrument.id, row, reader.ignored)
+    subject = resource.get("subject")
+    reference = subject.get("reference") if isinstance(subject, Mapping) else None
+    authored = resource.get("authored")
+    return ResponseReading(
+        instrument.id,
+        row,
+        reader.ignored,
+        None if reference is None else str(reference),
+        None if authored is None else str(authored),
+    )
 
 
 def read_response(
@@ -313,3 +332,36 @@ def read_response(
 ) -> dict[str, Value]:
     """A QuestionnaireResponse as a row ``{column: value}``; see :func:`read_response_detail`."""
     return read_response_detail(resource, instrument_id).row
+
+
+def read_bundle(
+    resource: Mapping[str, Any], instrument_id: str | None = None
+) -> list[ResponseReading]:
+    """Every QuestionnaireResponse in a Bundle (e.g. our own export), in entry order.
+
+    Every entry must be a QuestionnaireResponse that maps; otherwise FhirMappingError lists
+    the problems of every entry, each path prefixed with ``entry[i]``. Nothing is returned
+    for a Bundle with any bad entry.
+    """
+    if not isinstance(resource, Mapping) or resource.get("resourceType") != "Bundle":
+        kind = resource.get("resourceType") if isinstance(resource, Mapping) else resource
+        problem = MappingProblem("resourceType", _show(kind), "Bundle", "not a Bundle")
+        raise FhirMappingError([problem], "not a Bundle")
+    entries = resource.get("entry") or []
+    if not isinstance(entries, list):
+        problem = MappingProblem("entry", _show(entries), "a list of entries", "malformed Bundle")
+        raise FhirMappingError([problem], "not a valid FHIR R4 Bundle")
+    readings: list[ResponseReading] = []
+    problems: list[MappingProblem] = []
+    for index, entry in enumerate(entries):
+        content = entry.get("resource") if isinstance(entry, Mapping) else None
+        try:
+            readings.append(read_response_detail(content or {}, instrument_id))
+        except FhirMappingError as error:
+            problems += [
+                MappingProblem(f"entry[{index}].{p.path}", p.value, p.allowed, p.message)
+                for p in error.problems
+            ]
+    if problems:
+        raise FhirMappingError(problems, "the Bundle holds responses that do not map")
+    return readings

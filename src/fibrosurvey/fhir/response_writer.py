@@ -10,6 +10,7 @@ are left out (FHIR has no "missing" answer). Choice answers are the option's Cod
 
 from __future__ import annotations
 
+import datetime
 import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 from fibrosurvey.fhir import urls
 from fibrosurvey.fhir.errors import FhirMappingError, MappingProblem
 from fibrosurvey.fhir.models import Bundle, QuestionnaireResponse, to_json_dict, validated
-from fibrosurvey.fhir.questionnaire import answer_coding, group_link_id
+from fibrosurvey.fhir.questionnaire import answer_coding, check_language, group_link_id
 from fibrosurvey.instruments import Instrument, Item, get_instrument
 from fibrosurvey.validation import validate_response
 
@@ -27,6 +28,7 @@ Answer = int | float | str | None
 
 # QuestionnaireResponse.status codes in R4 (required binding).
 RESPONSE_STATUSES = ("in-progress", "completed", "amended", "entered-in-error", "stopped")
+DATE_TIME_FORMS = "YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDThh:mm:ss with a timezone (Z or +hh:mm)"
 
 
 def _problems_in(answers: Mapping[str, Answer], instrument: Instrument) -> list[MappingProblem]:
@@ -37,12 +39,14 @@ def _problems_in(answers: Mapping[str, Answer], instrument: Instrument) -> list[
     ]
 
 
-def _answer(instrument: Instrument, item: Item, value: int | float | str) -> dict[str, Any]:
+def _answer(
+    instrument: Instrument, item: Item, value: int | float | str, language: str
+) -> dict[str, Any]:
     # Values have passed validation, so they parse as numbers (CSV cells may be text).
     number = float(value)
     if item.kind == "choice":
         option = next(option for option in item.options if option.code == number)
-        coding = answer_coding(instrument, item, option)
+        coding = answer_coding(instrument, item, option, language)
         coding.pop("_display", None)  # translations belong in the Questionnaire, not each answer
         return {"valueCoding": coding}
     if item.kind == "integer":
@@ -56,12 +60,13 @@ def _response(
     subject_reference: str,
     authored: str | None,
     status: str,
+    language: str,
 ) -> dict[str, Any]:
     answered = [
         {
             "linkId": item.column,
-            "text": item.text["en"],
-            "answer": [_answer(instrument, item, value)],
+            "text": item.text[language],
+            "answer": [_answer(instrument, item, value, language)],
         }
         for item in instrument.items
         if (value := answers.get(item.column)) is not None and str(value).strip() != ""
@@ -72,6 +77,8 @@ def _response(
         "status": status,
         "subject": {"reference": subject_reference},
     }
+    if language != "en":
+        resource["language"] = language
     if authored is not None:
         resource["authored"] = authored
     if answered:
@@ -85,14 +92,17 @@ def questionnaire_response(
     subject_reference: str,
     authored: str | None = None,
     status: str = "completed",
+    language: str = "en",
 ) -> dict[str, Any]:
     """One participant's answers (keys are item columns) as QuestionnaireResponse JSON data.
 
     ``subject_reference`` is a FHIR reference such as ``Patient/P0001``; ``authored`` a FHIR
-    dateTime (``2025-03-01`` or ``2025-03-01T10:00:00Z``). Raises FhirMappingError listing
+    dateTime (``2025-03-01`` or ``2025-03-01T10:00:00Z``); ``language`` the language of the
+    item texts and answer displays copied into the response. Raises FhirMappingError listing
     every bad answer, or a resource fhir.resources rejects (e.g. a malformed date).
     """
     instrument = get_instrument(instrument_id)
+    check_language(instrument, language)
     problems = _problems_in(answers, instrument)
     if status not in RESPONSE_STATUSES:
         allowed = ", ".join(RESPONSE_STATUSES)
@@ -101,7 +111,7 @@ def questionnaire_response(
         )
     if problems:
         raise FhirMappingError(problems, f"answers to {instrument_id} are not valid")
-    resource = _response(answers, instrument, subject_reference, authored, status)
+    resource = _response(answers, instrument, subject_reference, authored, status, language)
     return to_json_dict(validated(QuestionnaireResponse, resource))
 
 
@@ -116,6 +126,15 @@ def bundle(resources: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     )
 
 
+def _date_time(value: object) -> str | None:
+    """A table cell as FHIR dateTime text: dates and datetimes in ISO form, text as it is."""
+    if value is None or str(value).strip() == "":
+        return None
+    if isinstance(value, datetime.date):  # datetime.datetime is a date too
+        return value.isoformat()
+    return str(value)
+
+
 def response_bundle(
     rows: Iterable[Mapping[str, Any]],
     instrument_id: str,
@@ -123,14 +142,18 @@ def response_bundle(
     id_column: str = "participant_id",
     subject_prefix: str = "Patient/",
     authored_column: str | None = None,
+    language: str = "en",
 ) -> dict[str, Any]:
     """A collection Bundle with one QuestionnaireResponse per row of a flat table.
 
-    Each row's subject is ``subject_prefix + row[id_column]``; other instruments' columns and
+    Each row's subject is ``subject_prefix + row[id_column]`` and ``authored`` the
+    ``authored_column`` cell (a date, a timezone-aware datetime or FHIR dateTime text; FHIR
+    requires a timezone when a time is given). Other instruments' columns and
     score columns in the row are ignored. Rows with no answer to this instrument are skipped.
     Every problem in every row is reported at once, prefixed with its row number (from 1).
     """
     instrument = get_instrument(instrument_id)
+    check_language(instrument, language)
     columns = instrument.item_columns()
     responses: list[dict[str, Any]] = []
     problems: list[MappingProblem] = []
@@ -150,14 +173,28 @@ def response_bundle(
                 for p in row_problems
             ]
             continue
-        authored = None if authored_column is None else row.get(authored_column)
+        authored = None if authored_column is None else _date_time(row.get(authored_column))
         resource = _response(
             answers,
             instrument,
             f"{subject_prefix}{participant}",
-            None if authored is None else str(authored),
+            authored,
             "completed",
+            language,
         )
+        try:
+            validated(QuestionnaireResponse, resource)
+        except FhirMappingError as error:
+            problems += [
+                MappingProblem(
+                    f"row {number}, {p.path}",
+                    p.value,
+                    DATE_TIME_FORMS if p.path == "authored" else p.allowed,
+                    p.message,
+                )
+                for p in error.problems
+            ]
+            continue
         responses.append(resource)
     if problems:
         raise FhirMappingError(problems, f"rows cannot be exported as {instrument_id} responses")
