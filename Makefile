@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run demo test test-postgres lint bench format clean
+.PHONY: run demo demo-report test test-postgres lint bench format clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -12,10 +12,21 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# The capture platform on SQLite in var/: migrate, build the demo study from the synthetic
+# cohort, print the URL, the demo login and a fresh participant link, then serve.
+WEB_ENV := DEBUG=1 DJANGO_SETTINGS_MODULE=fibrosurvey.web.settings EMAIL_BACKEND=file
+HOST ?= 127.0.0.1
+PORT ?= 8000
 run: $(STAMP)
+	mkdir -p var
+	$(WEB_ENV) $(BIN)/django-admin demo_setup --base-url http://$(HOST):$(PORT)
+	$(WEB_ENV) $(BIN)/django-admin runserver --noreload $(HOST):$(PORT)
+
+# The CLI demo: synthetic cohort -> analysis -> HTML report.
+demo-report: $(STAMP)
 	$(BIN)/fibrosurvey demo --out out/demo
 
-demo: run
+demo: demo-report
 
 test: $(STAMP)
 	$(BIN)/pytest

@@ -26,7 +26,7 @@ BAD = (
 def test_valid_file_enrols_every_row_with_encrypted_contacts(study, users):
     created = do_enrol_csv(study, GOOD, actor=users["carol"])
 
-    assert [p.study_code for p in created][0] == "P-001"
+    assert created[0].study_code == "P-001"
     assert created[1].study_code.startswith("FS-")
     assert [p.site.code for p in created] == ["north", "south"]
     assert ContactDetails.objects.get(participant=created[0]).email == "ana@example.org"

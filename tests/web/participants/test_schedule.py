@@ -1,0 +1,53 @@
+"""Follow-up invitations go out on schedule, once; reminders are limited and spaced."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.core import mail
+from django.core.management import call_command
+from django.utils import timezone
+
+from fibrosurvey.web.participants.models import Invitation
+from fibrosurvey.web.participants.schedule import MAX_REMINDERS, do_send_due_invitations
+
+
+def _complete_baseline(issued, days_ago):
+    completed = timezone.now() - timedelta(days=days_ago)
+    Invitation.objects.filter(pk=issued.invitation.pk).update(
+        completed_at=completed, sent_at=completed
+    )
+
+
+def test_followup_is_not_sent_before_day_90(issued):
+    _complete_baseline(issued, days_ago=89)
+    assert do_send_due_invitations().invited == 0
+    assert not Invitation.objects.filter(event__code="followup_3m").exists()
+
+
+def test_followup_is_sent_once_when_due_and_rerunning_sends_nothing(issued, participant):
+    _complete_baseline(issued, days_ago=90)
+
+    first = do_send_due_invitations()
+    second = do_send_due_invitations()
+    call_command("send_due_invitations", stdout=open("/dev/null", "w"))
+
+    assert (first.invited, second.invited) == (1, 0)
+    followup = Invitation.objects.get(participant=participant, event__code="followup_3m")
+    assert followup.sent_at is not None
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == ["maria.lopez@example.org"]
+    assert "/s/" in mail.outbox[0].body
+
+
+def test_unfinished_invitation_gets_spaced_reminders_up_to_the_limit(issued, participant):
+    now = timezone.now()
+    Invitation.objects.filter(pk=issued.invitation.pk).update(sent_at=now - timedelta(days=8))
+
+    assert do_send_due_invitations(now).reminded == 1
+    assert do_send_due_invitations(now).reminded == 0  # same day: no second reminder
+    assert do_send_due_invitations(now + timedelta(days=8)).reminded == 1
+    assert do_send_due_invitations(now + timedelta(days=30)).reminded == 0
+    invitation = Invitation.objects.get(pk=issued.invitation.pk)
+    assert invitation.reminders_sent == MAX_REMINDERS
+    assert "Reminder" in mail.outbox[0].subject
