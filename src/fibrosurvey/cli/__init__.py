@@ -25,6 +25,7 @@ def main() -> None:
 _COMMAND_MODULES = [
     "fibrosurvey.cli.instrument_commands",
     "fibrosurvey.cli.fhir_commands",
+    "fibrosurvey.cli.web_commands",
 ]
 
 for _module in _COMMAND_MODULES:
