@@ -185,9 +185,9 @@ def _resource(instrument: Instrument, language: str) -> dict[str, Any]:
     if language in instrument.description:
         resource["description"] = instrument.description[language]
     if instrument.loinc is not None:
-        resource["code"] = [
-            {"system": urls.LOINC, "code": instrument.loinc, "display": instrument.title["en"]}
-        ]
+        # No display: LOINC's own display names differ from our titles, and a display that
+        # is not the code system's is a validation warning elsewhere.
+        resource["code"] = [{"system": urls.LOINC, "code": instrument.loinc}]
     return resource
 
 
