@@ -137,9 +137,11 @@ def mde_mean_difference(
 
     def power_at(d: float) -> float:
         nc = d * root_n
-        return float(sps.nct.sf(crit, df, nc) + sps.nct.cdf(-crit, df, nc))
+        # The far tail underflows to NaN in scipy for large nc; it is 0 there.
+        far_tail = float(np.nan_to_num(sps.nct.cdf(-crit, df, nc), nan=0.0))
+        return float(sps.nct.sf(crit, df, nc)) + far_tail
 
-    d_residual = _solve(power_at, power, 50.0)
+    d_residual = _solve(power_at, power, (crit + 8.0) / root_n)
     d = d_residual * float(np.sqrt(1 - r_baseline**2))
     return _result(d * sd, n1 + n0, "mde_mean_difference_nct", alpha, power, effect_size=d)
 

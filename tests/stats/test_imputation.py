@@ -1,0 +1,105 @@
+"""Rubin's rules with Barnard-Rubin df (hand-worked), and the chained-equations imputer."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+import statsmodels.api as sm
+from scipy import stats as sps
+
+from fibrosurvey.stats import multiply_impute, rubin_pool
+
+
+def test_rubin_pool_hand_worked() -> None:
+    # m = 5 estimates 1.0, 1.2, 0.9, 1.1, 1.3; variances .04, .05, .045, .05, .04; n = 100, k = 3
+    # Qbar = 5.5 / 5 = 1.1
+    # W = 0.225 / 5 = 0.045
+    # B = (.01 + .01 + .04 + 0 + .04) / 4 = 0.025
+    # T = W + (1 + 1/5) B = 0.045 + 0.03 = 0.075
+    # lambda = 0.03 / 0.075 = 0.4; riv = 0.03 / 0.045 = 2/3
+    # nu_old = (m - 1) / lambda^2 = 4 / 0.16 = 25
+    # nu_com = 97; nu_obs = (98 / 100) * 97 * (1 - 0.4) = 57.036
+    # nu = 25 * 57.036 / (25 + 57.036) = 17.38139...
+    # fmi = (riv + 2 / (nu + 3)) / (riv + 1)
+    result = rubin_pool(
+        [1.0, 1.2, 0.9, 1.1, 1.3], [0.04, 0.05, 0.045, 0.05, 0.04], n_obs=100, k_params=3
+    )
+    assert result.estimate == pytest.approx(1.1)
+    assert result.within == pytest.approx(0.045)
+    assert result.between == pytest.approx(0.025)
+    assert result.total == pytest.approx(0.075)
+    assert result.riv == pytest.approx(2 / 3)
+    nu = 25 * 57.036 / (25 + 57.036)
+    assert result.df == pytest.approx(nu, rel=1e-12)
+    assert result.df == pytest.approx(17.381393534545808, rel=1e-12)
+    assert result.fmi == pytest.approx((2 / 3 + 2 / (nu + 3)) / (5 / 3))
+    half = sps.t.ppf(0.975, nu) * np.sqrt(0.075)
+    assert result.conf_int() == pytest.approx((1.1 - half, 1.1 + half))
+    assert result.p == pytest.approx(2 * sps.t.sf(1.1 / np.sqrt(0.075), nu))
+
+
+def test_identical_imputations_pool_to_the_complete_data_analysis() -> None:
+    result = rubin_pool([2.0, 2.0, 2.0], [0.25, 0.25, 0.25], n_obs=50, k_params=2)
+    assert result.between == 0
+    assert result.se == pytest.approx(0.5)
+    assert result.df == 48  # B = 0: the complete-data df
+
+
+def test_large_sample_df_tends_to_rubins_1987_df() -> None:
+    # With nu_com -> infinity, Barnard-Rubin reduces to nu_old = (m - 1) / lambda^2.
+    result = rubin_pool([1.0, 1.2, 0.9, 1.1, 1.3], [0.04, 0.05, 0.045, 0.05, 0.04], 10**9, 3)
+    assert result.df == pytest.approx(25.0, rel=1e-6)
+
+
+def test_rubin_pool_rejects_mismatched_inputs() -> None:
+    with pytest.raises(ValueError, match="same number"):
+        rubin_pool([1.0, 2.0], [0.1], 10, 1)
+
+
+def _frame(seed: int, n: int = 400) -> tuple[pl.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(50, 10, n)
+    y = 5 + 0.5 * x + rng.normal(0, 4, n)
+    y_missing = y.copy()
+    y_missing[rng.random(n) < 0.3] = np.nan  # MCAR
+    frame = pl.DataFrame({"id": np.arange(n), "x": x, "y": y_missing})
+    return frame, y
+
+
+def test_multiply_impute_fills_only_missing_cells_and_varies_between_imputations() -> None:
+    frame, _ = _frame(1)
+    completed = multiply_impute(frame, ["x", "y"], m=4, seed=7)
+    assert len(completed) == 4
+    observed = frame["y"].is_not_nan().to_numpy()
+    for imputed in completed:
+        assert imputed.columns == frame.columns
+        assert imputed["y"].is_nan().sum() == 0
+        np.testing.assert_array_equal(
+            imputed["y"].to_numpy()[observed], frame["y"].to_numpy()[observed]
+        )
+        assert imputed["y"].min() >= frame["y"].drop_nans().min()
+    first, second = completed[0]["y"].to_numpy(), completed[1]["y"].to_numpy()
+    assert not np.allclose(first[~observed], second[~observed])
+    again = multiply_impute(frame, ["x", "y"], m=4, seed=7)
+    np.testing.assert_array_equal(again[2]["y"].to_numpy(), completed[2]["y"].to_numpy())
+
+
+def test_pooled_regression_over_imputations_recovers_the_slope() -> None:
+    frame, _ = _frame(2, n=600)
+    completed = multiply_impute(frame, ["x", "y"], m=10, seed=0)
+    estimates, variances = [], []
+    for imputed in completed:
+        fit = sm.OLS(imputed["y"].to_numpy(), sm.add_constant(imputed["x"].to_numpy())).fit()
+        estimates.append(fit.params[1])
+        variances.append(fit.bse[1] ** 2)
+    pooled = rubin_pool(estimates, variances, n_obs=600, k_params=2)
+    assert pooled.ci_low < 0.5 < pooled.ci_high
+    assert pooled.between > 0
+    assert 0 < pooled.fmi < 0.6
+
+
+def test_unknown_column_is_an_error_listing_the_available_ones() -> None:
+    frame, _ = _frame(3)
+    with pytest.raises(ValueError, match="columns not in the frame"):
+        multiply_impute(frame, ["x", "nope"], m=2)
