@@ -220,7 +220,7 @@ def test_every_definition_declares_citation_licence_and_translation_status() -> 
         assert spanish.note.strip(), instrument.id
 
 
-def test_own_items_say_so_in_citation_and_licence() -> None:
+def test_own_items_say_so_in_their_licence() -> None:
     for instrument_id in ("nrs", "dx", "tx", "demo", "pgic"):
         instrument = get_instrument(instrument_id)
         assert "fibrosurvey's own" in instrument.licence, instrument_id
