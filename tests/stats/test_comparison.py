@@ -10,7 +10,13 @@ from scipy.stats import chi2_contingency
 from statsmodels.stats.contingency_tables import Table2x2
 from statsmodels.stats.proportion import confint_proportions_2indep
 
-from fibrosurvey.stats import adjusted_logistic, counts_2x2, odds_ratio, risk_difference
+from fibrosurvey.stats import (
+    adjusted_logistic,
+    counts_2x2,
+    odds_ratio,
+    risk_difference,
+    wilson_interval,
+)
 
 
 @pytest.mark.parametrize(
@@ -124,3 +130,12 @@ def test_overlapping_data_are_not_flagged_as_separated() -> None:
 def test_non_binary_outcome_is_an_error_naming_the_row() -> None:
     with pytest.raises(ValueError, match=r"y: row 1 has value 2\.0"):
         adjusted_logistic([0, 2, 1], [0, 1, 1])
+
+
+def test_wilson_interval_matches_statsmodels() -> None:
+    from statsmodels.stats.proportion import proportion_confint
+
+    for events, total in [(0, 20), (7, 19), (150, 400)]:
+        assert wilson_interval(events, total, alpha=0.1) == pytest.approx(
+            proportion_confint(events, total, alpha=0.1, method="wilson"), rel=1e-10, abs=1e-15
+        )

@@ -247,3 +247,26 @@ def test_reordering_rows_does_not_change_estimates(order: list[int]) -> None:
     moved = SurveyDesign(w[idx], strata=strata[idx], psu=psu[idx]).mean(y[idx])
     assert moved.estimate == pytest.approx(base.estimate, rel=1e-12)
     assert moved.se == pytest.approx(base.se, rel=1e-10)
+
+
+def test_mean_by_orders_numeric_levels_by_value_and_skips_missing_groups() -> None:
+    groups = np.array([2.0, 10.0, 2.0, np.nan, 10.0, 1.0, 1.0, 2.0])
+    y = np.array([1.0, 2.0, 3.0, 4.0, np.nan, 6.0, 7.0, 8.0])
+    by = SurveyDesign(np.ones(8)).mean_by(y, groups)
+    assert list(by) == ["1.0", "2.0", "10.0"]
+    assert by["2.0"].estimate == pytest.approx(4.0)
+    assert by["10.0"].n == 1
+    labelled = SurveyDesign(np.ones(4)).mean_by([1.0, 2.0, 3.0, 4.0], ["b", None, "a", "b"])
+    assert list(labelled) == ["a", "b"]
+    assert labelled["b"].estimate == pytest.approx(2.5)
+
+
+def test_missing_stratum_label_is_an_error_naming_the_row() -> None:
+    with pytest.raises(ValueError, match="strata: row 1 is missing"):
+        SurveyDesign(np.ones(3), strata=["a", None, "b"])
+
+
+def test_separated_binomial_svyglm_is_an_error_not_a_fit() -> None:
+    x = np.arange(20, dtype=float)
+    with pytest.raises(ValueError, match="separation"):
+        SurveyDesign(np.ones(20)).glm((x > 9).astype(float), x, family="binomial")

@@ -24,6 +24,7 @@ from fibrosurvey.stats.comparison import (
     counts_2x2,
     odds_ratio,
     risk_difference,
+    wilson_interval,
 )
 from fibrosurvey.stats.correlation import CorrelationResult, partial_spearman, spearman
 from fibrosurvey.stats.discrimination import (
@@ -78,4 +79,5 @@ __all__ = [
     "risk_difference",
     "rubin_pool",
     "spearman",
+    "wilson_interval",
 ]

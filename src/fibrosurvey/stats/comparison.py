@@ -43,6 +43,7 @@ __all__ = [
     "counts_2x2",
     "odds_ratio",
     "risk_difference",
+    "wilson_interval",
 ]
 
 _NAN = float("nan")
@@ -107,6 +108,14 @@ def _wilson(events: int, total: int, z: float) -> tuple[float, float]:
     centre = (p + z * z / (2 * total)) / denom
     half = z / denom * np.sqrt(p * (1 - p) / total + z * z / (4 * total * total))
     return float(centre - half), float(centre + half)
+
+
+def wilson_interval(events: int, total: int, alpha: float = 0.05) -> tuple[float, float]:
+    """Wilson score interval for one proportion (R ``prop.test(correct = FALSE)$conf.int``;
+    statsmodels ``proportion_confint(method="wilson")``)."""
+    alpha = check_alpha(alpha)
+    _check_counts(events, total, 0, 1)
+    return _wilson(events, total, float(sps.norm.ppf(1 - alpha / 2)))
 
 
 def risk_difference(

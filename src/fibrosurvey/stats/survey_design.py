@@ -48,6 +48,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import polars as pl
 from scipy import stats as sps
 
 from fibrosurvey.stats._result import (
@@ -58,6 +59,7 @@ from fibrosurvey.stats._result import (
     check_alpha,
     check_binary,
 )
+from fibrosurvey.stats._separation import separating_columns
 
 __all__ = ["SurveyDesign", "SurveyEstimate", "SurveyGLMResult"]
 
@@ -120,16 +122,34 @@ class SurveyGLMResult:
         return tuple(zip(self.ci_low, self.ci_high, strict=True))
 
 
-def _codes(labels: object, name: str, n: int) -> npt.NDArray[np.intp]:
-    arr = np.asarray(labels.to_numpy() if hasattr(labels, "to_numpy") else labels)
-    if arr.shape != (n,):
-        raise ValueError(f"{name}: expected {n} labels, got shape {arr.shape}")
-    if arr.dtype.kind == "f" and np.isnan(arr).any():
-        raise ValueError(f"{name}: row {int(np.flatnonzero(np.isnan(arr))[0])} is missing")
-    if arr.dtype == object and any(v is None for v in arr):
-        raise ValueError(f"{name}: row {[v is None for v in arr].index(True)} is missing")
-    _, inverse = np.unique(arr.astype(str) if arr.dtype == object else arr, return_inverse=True)
-    return np.asarray(inverse, dtype=np.intp)
+def _groups(values: object, name: str, n: int) -> tuple[npt.NDArray[np.intp], list[str]]:
+    """Integer codes (-1 = missing) and level names (sorted by value) for a label vector."""
+    if isinstance(values, pl.Series):
+        series = values
+    else:
+        arr = values if isinstance(values, list) else np.asarray(values)
+        series = pl.Series(name, arr, strict=False)
+    if series.len() != n:
+        raise ValueError(f"{name}: expected {n} labels, got {series.len()}")
+    missing = series.is_null()
+    if series.dtype.is_float():
+        missing = missing | series.is_nan().fill_null(True)
+    levels = series.filter(~missing).unique().sort()
+    uniques = levels.to_numpy()
+    filled = series.to_numpy().copy()
+    missing_np = missing.to_numpy()
+    if len(uniques):
+        filled[missing_np] = uniques[0]
+    codes = np.asarray(np.searchsorted(uniques, filled), dtype=np.intp)
+    codes[missing_np] = -1
+    return codes, levels.cast(pl.String).to_list()
+
+
+def _codes(values: object, name: str, n: int) -> npt.NDArray[np.intp]:
+    codes, _ = _groups(values, name, n)
+    if (codes < 0).any():
+        raise ValueError(f"{name}: row {int(np.flatnonzero(codes < 0)[0])} is missing")
+    return codes
 
 
 class SurveyDesign:
@@ -277,15 +297,13 @@ class SurveyDesign:
         """
         alpha = check_alpha(alpha)
         yv, seen = self._outcome(y)
-        g = np.asarray(groups.to_numpy() if hasattr(groups, "to_numpy") else groups)
-        if g.shape != (self.n,):
-            raise ValueError(f"groups: expected {self.n} labels, got shape {g.shape}")
-        present = np.array([v is not None and v == v for v in g.tolist()]) & seen
-        labels = np.where(present, g.astype(str), "")
-        levels = sorted(set(labels[present].tolist()))
-        if not levels:
+        codes, levels = _groups(groups, "groups", self.n)
+        codes = np.where(seen, codes, -1)
+        present = np.unique(codes[codes >= 0])
+        if not present.size:
             raise ValueError("mean_by: no row has both an outcome and a group")
-        member = labels[:, None] == np.array(levels)[None, :]
+        member = codes[:, None] == present[None, :]
+        levels = [levels[int(j)] for j in present]
         w = self.weights[:, None] * member
         yz = np.nan_to_num(yv)[:, None]
         totals_w = w.sum(axis=0)
@@ -332,6 +350,16 @@ class SurveyDesign:
         w = np.where(used, self.weights / self.weights[used].mean(), 0.0)
         yz = np.nan_to_num(yv)
         beta = np.zeros(design.shape[1])
+        if family == "binomial":
+            separated = separating_columns(
+                yz[used], design[used], ["(Intercept)", *[str(v) for v in names]]
+            )
+            if separated is not None:
+                raise ValueError(
+                    "svyglm: (quasi-)complete separation by "
+                    + ", ".join(separated)
+                    + "; the weighted MLE does not exist (drop or merge those predictors)"
+                )
         if family == "gaussian":
             weighted = design * w[:, None]
             beta = np.linalg.solve(design.T @ weighted, weighted.T @ yz)
