@@ -173,8 +173,9 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", default=not (DEBUG or TESTING))
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_CONTENT_TYPE_NOSNIFF = True
-# Survey links carry a secret token in the path: never leak it in a Referer header.
-SECURE_REFERRER_POLICY = "no-referrer"
+# Survey links carry a secret token in the path: never send it to another site. (Not
+# "no-referrer": browsers then send "Origin: null" on form posts and CSRF checks fail.)
+SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
 LOGGING = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 from django.core import mail
@@ -30,9 +31,11 @@ def test_followup_is_sent_once_when_due_and_rerunning_sends_nothing(issued, part
 
     first = do_send_due_invitations()
     second = do_send_due_invitations()
-    call_command("send_due_invitations", stdout=open("/dev/null", "w"))
+    output = io.StringIO()
+    call_command("send_due_invitations", stdout=output)
 
     assert (first.invited, second.invited) == (1, 0)
+    assert output.getvalue().strip() == "invited: 0, reminded: 0"
     followup = Invitation.objects.get(participant=participant, event__code="followup_3m")
     assert followup.sent_at is not None
     assert len(mail.outbox) == 1

@@ -11,6 +11,8 @@ __all__ = ["Event", "EventInstrument", "Membership", "Role", "Site", "Study", "S
 
 class Study(models.Model):
     name = models.CharField(max_length=200)
+    # What participants see, per language ({"en": ..., "es": ...}); falls back to name.
+    public_title = models.JSONField(default=dict, blank=True)
     description = models.TextField(blank=True)
     template = models.CharField(max_length=64, blank=True)
     # Language codes participants may answer in, e.g. ["en", "es"].
@@ -33,6 +35,9 @@ class Study(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def title_in(self, language: str) -> str:
+        return self.public_title.get(language) or self.name
 
 
 class Site(models.Model):

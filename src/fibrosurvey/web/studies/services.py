@@ -41,6 +41,7 @@ def do_create_study(
     safety_contact: dict[str, str] | None = None,
     template: str = "",
     description: str = "",
+    public_title: dict[str, str] | None = None,
 ) -> Study:
     """Create a study with its events and batteries; the owner becomes a member (owner).
 
@@ -49,6 +50,7 @@ def do_create_study(
     """
     study = Study.objects.create(
         name=name,
+        public_title=dict(public_title or {}),
         description=description,
         template=template,
         languages=list(languages),
@@ -109,6 +111,7 @@ def do_create_study_from_template(
         name=name,
         owner=owner,
         template=spec.key,
+        public_title=dict(spec.name),
         languages=list(spec.languages),
         consent_text=spec.consent_text,
         consent_version=spec.consent_version,

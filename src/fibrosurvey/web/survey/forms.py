@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from fibrosurvey.instruments import Item
 from fibrosurvey.validation import Problem
@@ -36,6 +37,20 @@ class FieldView:
     minimum: Any
     maximum: Any
     step: str
+
+
+# Units in the instrument files are written in English; participants read them translated.
+UNIT_LABELS = {
+    "cm": gettext_lazy("cm"),
+    "kg": gettext_lazy("kg"),
+    "years": gettext_lazy("years"),
+    "days": gettext_lazy("days"),
+    "days/week": gettext_lazy("days a week"),
+    "mg/day": gettext_lazy("mg a day"),
+    "min/week": gettext_lazy("minutes a week"),
+    "servings/week": gettext_lazy("servings a week"),
+    "sessions/week": gettext_lazy("sessions a week"),
+}
 
 
 def _label(labels: dict[str, str], language: str) -> str:
@@ -103,7 +118,7 @@ def page_fields(
                 anchors=anchors,
                 value=value,
                 error=problem_message(item, problem) if problem else "",
-                unit=item.unit or "",
+                unit=str(UNIT_LABELS.get(item.unit, item.unit)) if item.unit else "",
                 minimum=_plain(item.minimum),
                 maximum=_plain(item.maximum),
                 step="1" if item.kind == "integer" else "any",

@@ -53,6 +53,7 @@ def _context(invitation: Invitation, token: str, **extra: Any) -> dict[str, Any]
         "invitation": invitation,
         "token": token,
         "study": study,
+        "study_title": study.title_in(invitation.participant.language),
         "language": invitation.participant.language,
         "languages": [(code, LANGUAGE_NAMES.get(code, code)) for code in study.languages],
         **extra,
