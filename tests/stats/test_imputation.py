@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import polars as pl
 import pytest
 import statsmodels.api as sm
@@ -103,3 +104,22 @@ def test_unknown_column_is_an_error_listing_the_available_ones() -> None:
     frame, _ = _frame(3)
     with pytest.raises(ValueError, match="columns not in the frame"):
         multiply_impute(frame, ["x", "nope"], m=2)
+
+
+def test_pooling_matches_statsmodels_mice_results() -> None:
+    from statsmodels.imputation import mice
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=200)
+    y = 1 + 0.5 * x + rng.normal(size=200)
+    y[rng.random(200) < 0.3] = np.nan
+    engine = mice.MICE("y ~ x", sm.OLS, mice.MICEData(pd.DataFrame({"x": x, "y": y})))
+    np.random.seed(0)  # statsmodels' MICEData draws from numpy's global generator
+    pooled_by_statsmodels = engine.fit(n_burnin=2, n_imputations=6)
+    params = np.array([fit.params for fit in engine.results_list])
+    ses = np.array([fit.bse for fit in engine.results_list])
+    for j in range(2):
+        ours = rubin_pool(params[:, j], ses[:, j] ** 2, n_obs=200, k_params=2)
+        assert ours.estimate == pytest.approx(pooled_by_statsmodels.params[j], rel=1e-12)
+        assert ours.se == pytest.approx(pooled_by_statsmodels.bse[j], rel=1e-10)
+        assert ours.lambda_ == pytest.approx(pooled_by_statsmodels.frac_miss_info[j], rel=1e-10)

@@ -270,3 +270,20 @@ def test_separated_binomial_svyglm_is_an_error_not_a_fit() -> None:
     x = np.arange(20, dtype=float)
     with pytest.raises(ValueError, match="separation"):
         SurveyDesign(np.ones(20)).glm((x > 9).astype(float), x, family="binomial")
+
+
+def test_from_frame_uses_the_contract_design_columns(apiclus1: pl.DataFrame) -> None:
+    frame = apiclus1.select(
+        pl.col("pw").alias("design_weight"),
+        pl.col("dnum").alias("design_psu"),
+        pl.col("fpc").alias("design_fpc"),
+        pl.lit(None, dtype=pl.String).alias("design_stratum"),
+        "api00",
+    )
+    design = SurveyDesign.from_frame(frame)
+    # R: svymean(~api00, dclus1) = 644.1693989071, SE 23.5422406938
+    result = design.mean(frame["api00"])
+    assert result.estimate == pytest.approx(644.1693989071, rel=1e-10)
+    assert result.se == pytest.approx(23.5422406938, rel=1e-9)
+    with pytest.raises(ValueError, match="weights column 'w'"):
+        SurveyDesign.from_frame(frame, weights="w")

@@ -35,7 +35,11 @@ __all__ = ["PooledResult", "multiply_impute", "rubin_pool"]
 
 @dataclass(frozen=True, kw_only=True)
 class PooledResult(Estimate):
-    """A parameter pooled over m imputations by Rubin's rules (Barnard-Rubin df)."""
+    """A parameter pooled over m imputations by Rubin's rules (Barnard-Rubin df).
+
+    ``lambda_`` is the share of the total variance due to missingness, ``(1 + 1/m) B / T``
+    (statsmodels ``MICEResults.frac_miss_info``); ``fmi`` is mice's fraction of missing information.
+    """
 
     se: float
     within: float
@@ -43,6 +47,7 @@ class PooledResult(Estimate):
     total: float
     df: float
     riv: float
+    lambda_: float
     fmi: float
     m: int
     alpha: float
@@ -102,6 +107,7 @@ def rubin_pool(
         total=total,
         df=float(df),
         riv=float(riv),
+        lambda_=float(lam),
         fmi=float(fmi),
         m=m,
         alpha=alpha,

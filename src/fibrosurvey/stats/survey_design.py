@@ -210,6 +210,39 @@ class SurveyDesign:
             )
         self.df = self.n_psu - self.n_strata
 
+    @classmethod
+    def from_frame(
+        cls,
+        frame: pl.DataFrame,
+        weights: str = "design_weight",
+        strata: str | None = "design_stratum",
+        psu: str | None = "design_psu",
+        fpc: str | None = "design_fpc",
+        lonely_psu: str = "adjust",
+    ) -> SurveyDesign:
+        """A design from columns of ``frame`` (defaults: the dataset contract's design columns).
+
+        A column name that is ``None``, absent from the frame or entirely null is not used
+        (e.g. no fpc). Weights must be present for every row.
+        """
+
+        def column(name: str | None) -> pl.Series | None:
+            if name is None or name not in frame.columns:
+                return None
+            series = frame.get_column(name)
+            return None if series.null_count() == series.len() else series
+
+        w = column(weights)
+        if w is None:
+            raise ValueError(f"weights column {weights!r} is absent or empty; give the weights")
+        return cls(
+            w,
+            strata=column(strata),
+            psu=column(psu),
+            fpc=column(fpc),
+            lonely_psu=lonely_psu,
+        )
+
     # -- variance of linearised totals -------------------------------------------------------
     def variance(self, influence: Array) -> Array:
         """Design covariance matrix of the totals of the columns of ``influence`` (n x k)."""
