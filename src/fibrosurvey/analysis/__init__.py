@@ -3,11 +3,15 @@
 >>> from fibrosurvey.analysis import load_plan, run_plan
 >>> results = run_plan(data, load_plan())          # doctest: +SKIP
 >>> results.write_json("results.json")             # doctest: +SKIP
+
+``run_plan`` and ``data_sha256`` are imported on first use, so reading or validating a plan
+does not load the statistics stack.
 """
+
+from typing import Any
 
 from fibrosurvey.analysis.plan import Plan, PlanError, load_plan, parse_plan
 from fibrosurvey.analysis.results import ClaimResult, HypothesisResult, Results
-from fibrosurvey.analysis.runner import data_sha256, run_plan
 from fibrosurvey.analysis.verdicts import claim_verdict, hypothesis_verdict
 
 __all__ = [
@@ -23,3 +27,11 @@ __all__ = [
     "parse_plan",
     "run_plan",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("run_plan", "data_sha256"):
+        from fibrosurvey.analysis import runner
+
+        return getattr(runner, name)
+    raise AttributeError(f"module 'fibrosurvey.analysis' has no attribute {name!r}")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 import polars as pl
 
-from fibrosurvey.stats._result import Array
+Array = npt.NDArray[np.float64]
 
 __all__ = [
     "at_event",

@@ -107,6 +107,15 @@ def correlation_tasks(
     analysis: CorrelationAnalysis, plan: Plan, claim: str, family: str, frame: pl.DataFrame
 ) -> list[tuple[HypothesisResult, Task]]:
     out = []
+    data = at_event(frame, analysis.event)
+    binary = {
+        o.column: bool(
+            data.select(
+                pl.col(o.column).drop_nulls().cast(pl.Float64).is_in([0.0, 1.0]).all()
+            ).item()
+        )
+        for o in analysis.outcomes
+    }
     for exposure in analysis.exposures:
         for outcome in analysis.outcomes:
             task = correlation_task(analysis, plan, exposure, outcome.column)
@@ -124,7 +133,10 @@ def correlation_tasks(
                 effect="partial Spearman rho" if plan.covariates_of(analysis) else "Spearman rho",
                 null_value=0.0,
                 result=result,
-                extra={"k_covariates": getattr(result, "k_covariates", 0)},
+                extra={
+                    "k_covariates": getattr(result, "k_covariates", 0),
+                    "outcome_binary": binary[outcome.column],
+                },
             )
             out.append((row, task))
     return out

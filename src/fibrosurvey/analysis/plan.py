@@ -353,9 +353,9 @@ class Plan(_Strict):
         for i, claim in enumerate(self.claims):
             for j, analysis in enumerate(claim.analyses):
                 where: tuple[str | int, ...] = ("claims", i, "analyses", j)
-                for key, column in _analysis_columns(analysis):
+                for keys, column in _analysis_columns(analysis):
                     if column not in derived:
-                        yield (*where, *key), column
+                        yield (*where, *keys), column
         for i, estimate in enumerate(self.descriptive):
             for j, column in enumerate(estimate.variables):
                 if column not in derived:

@@ -40,6 +40,11 @@ def hypothesis_in_words(row: HypothesisResult) -> str:
     ci = f"95% CI {fmt_ci(row.ci_low, row.ci_high, d)}"
     if row.kind in ("correlation", "partial_correlation"):
         way = "lower" if row.estimate < 0 else "higher"
+        if row.extra.get("outcome_binary"):
+            return (
+                f"{row.exposure_label[0].upper()}{row.exposure_label[1:]} was {way} in people "
+                f"who meet: {row.outcome_label.split(' (')[0]} (rho {_num(row.estimate)}, {ci})."
+            )
         return (
             f"Higher {row.exposure_label} went with {way} {row.outcome_label.split(' (')[0]} "
             f"(rho {_num(row.estimate)}, {ci})."

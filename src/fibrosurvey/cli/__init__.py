@@ -23,9 +23,11 @@ def main() -> None:
 
 # One module per command family; each adds its commands to `main` when imported.
 _COMMAND_MODULES = [
+    "fibrosurvey.cli.synth_commands",
     "fibrosurvey.cli.instrument_commands",
     "fibrosurvey.cli.fhir_commands",
     "fibrosurvey.cli.web_commands",
+    "fibrosurvey.cli.analysis_commands",
 ]
 
 for _module in _COMMAND_MODULES:

@@ -1,0 +1,284 @@
+"""Commands for analysis: analyze (plan -> results + report), estimate (design-based), demo."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+import numpy as np
+import polars as pl
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+# The statistics stack (statsmodels, scikit-learn, matplotlib) is imported inside the commands,
+# so `fibrosurvey --help` and the other commands stay fast.
+from fibrosurvey.analysis.frames import at_event, to_numeric, vector
+from fibrosurvey.analysis.plan import PlanError, load_plan
+from fibrosurvey.cli import main
+from fibrosurvey.tables import TableError, read_table
+
+console = Console()
+errors = Console(stderr=True)
+
+__all__ = ["analyze", "demo", "estimate", "file_sha256", "prepare"]
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _read(path: Path) -> pl.DataFrame:
+    try:
+        return read_table(path)
+    except TableError as error:
+        raise click.ClickException(str(error)) from error
+
+
+def prepare(frame: pl.DataFrame) -> pl.DataFrame:
+    """Numbers from text, and scores when the item columns are there but the scores are not."""
+    from fibrosurvey.instruments import load_instruments
+
+    frame = to_numeric(frame)
+    unscored = [
+        instrument.id
+        for instrument in load_instruments().values()
+        if any(c in frame.columns for c in instrument.item_columns())
+        and not all(c in frame.columns for c in instrument.score_columns())
+    ]
+    if not unscored:
+        return frame
+    from fibrosurvey.scoring import score_frame
+    from fibrosurvey.tables import coerce_items
+    from fibrosurvey.validation import validate_frame
+
+    report = validate_frame(frame, unscored)
+    if not report.ok:
+        from fibrosurvey.cli.instrument_commands import print_problems
+
+        print_problems(report, Path("input"))
+        errors.print("The data must be valid before they can be scored; fix the rows above.")
+        sys.exit(1)
+    return score_frame(coerce_items(frame), unscored)
+
+
+@main.command("analyze")
+@click.argument("data", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option(
+    "--plan",
+    "plan_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Analysis plan (YAML). Default: the shipped CED plan (claims C0-C4).",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path("report.html"),
+    show_default=True,
+    help="HTML report to write.",
+)
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also write every hypothesis result as JSON.",
+)
+@click.option(
+    "--imputations",
+    type=click.IntRange(min=0),
+    help="Number of imputations for the sensitivity analysis (0 = skip; default: the plan's).",
+)
+def analyze(
+    data: Path, plan_path: Path | None, out: Path, json_path: Path | None, imputations: int | None
+) -> None:
+    """Run an analysis plan on DATA (CSV or Parquet, one row per participant x event).
+
+    Scores are computed first when DATA has item columns but no score columns. Writes the
+    self-contained HTML report (--out) and optionally the results as JSON (--json).
+    """
+    from fibrosurvey.analysis.runner import run_plan
+    from fibrosurvey.report import write_report
+
+    started = time.perf_counter()
+    try:
+        plan = load_plan(plan_path)
+    except PlanError as error:
+        raise click.ClickException(str(error)) from error
+    frame = prepare(_read(data))
+    try:
+        results = run_plan(
+            frame, plan, progress=True, imputations=imputations, input_sha256=file_sha256(data)
+        )
+    except PlanError as error:
+        raise click.ClickException(str(error)) from error
+    write_report(results, out)
+    if json_path is not None:
+        results.write_json(json_path)
+    for claim in results.claims:
+        console.print(f"[bold]{claim.id}[/bold] {claim.verdict}: {claim.plain}")
+    console.print(f"report: {out}" + (f"; results: {json_path}" if json_path else ""))
+    console.print(f"({time.perf_counter() - started:.1f} s)")
+
+
+@main.command("estimate")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("--var", "variable", required=True, help="Column to estimate (0/1 -> proportion).")
+@click.option("--by", "by", help="Group column: one estimate per group (domain estimation).")
+@click.option("--weights", help="Sampling weight column (default: equal weights).")
+@click.option("--strata", help="Stratum column.")
+@click.option("--psu", help="Primary sampling unit (cluster) column.")
+@click.option("--fpc", help="Finite population correction column (population PSUs or fraction).")
+@click.option("--event", help="Use only rows of this event (e.g. baseline).")
+@click.option("--confidence", type=click.FloatRange(0.5, 0.999), default=0.95, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def estimate(
+    file: Path,
+    variable: str,
+    by: str | None,
+    weights: str | None,
+    strata: str | None,
+    psu: str | None,
+    fpc: str | None,
+    event: str | None,
+    confidence: float,
+    as_json: bool,
+) -> None:
+    """Design-based mean or proportion of --var in FILE (Taylor linearisation, as R survey).
+
+    Example: fibrosurvey estimate data.parquet --var fsq_acr2016 --weights design_weight
+    --strata design_stratum --psu design_psu --fpc design_fpc --event baseline
+    """
+    from fibrosurvey.analysis.design import survey_design_for
+
+    frame = to_numeric(_read(file))
+    if event is not None:
+        if "event" not in frame.columns:
+            raise click.UsageError("--event given but the file has no 'event' column")
+        frame = at_event(frame, event)
+    needed = [c for c in (variable, by, weights, strata, psu, fpc) if c]
+    absent = [c for c in needed if c not in frame.columns]
+    if absent:
+        raise click.UsageError(
+            f"column(s) not in {file}: {', '.join(absent)}; "
+            f"available columns include: {', '.join(frame.columns[:12])} ..."
+        )
+    if frame.schema[variable] == pl.String:
+        raise click.UsageError(f"--var {variable} is not numeric; choose a numeric column")
+    try:
+        design = survey_design_for(frame, weights, strata, psu, fpc)
+    except (PlanError, ValueError) as error:
+        raise click.ClickException(str(error)) from error
+    y = vector(frame, variable)
+    observed = y[~np.isnan(y)]
+    binary = observed.size > 0 and bool(np.isin(observed, (0.0, 1.0)).all())
+    alpha = 1 - confidence
+    records = []
+    if by is None:
+        result = design.proportion(y, alpha) if binary else design.mean(y, alpha)
+        records.append(("all", result))
+    else:
+        groups = frame.get_column(by).cast(pl.String).to_numpy()
+        records.extend(sorted(design.mean_by(y, groups, alpha).items()))
+    kind = "proportion" if binary else "mean"
+    rows = [
+        {
+            "variable": variable,
+            "group": group,
+            "kind": kind,
+            "estimate": result.estimate,
+            "se": result.se,
+            "ci_low": result.ci_low,
+            "ci_high": result.ci_high,
+            "n": result.n,
+            "method": result.method,
+        }
+        for group, result in records
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    from rich.table import Table
+
+    level = f"{100 * confidence:g}% CI"
+    table = Table("group", kind, "SE", level, "n", title=f"Design-based {kind} of {variable}")
+    for row in rows:
+        table.add_row(
+            str(row["group"]),
+            f"{row['estimate']:.4f}",
+            f"{row['se']:.4f}",
+            f"{row['ci_low']:.4f} to {row['ci_high']:.4f}",
+            f"{row['n']:,}",
+        )
+    console.print(table)
+    design_text = ", ".join(
+        f"{k}={v}"
+        for k, v in (("weights", weights), ("strata", strata), ("psu", psu), ("fpc", fpc))
+        if v
+    )
+    console.print(f"design: {design_text or 'simple random sample, equal weights'}")
+
+
+@main.command("demo")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("out/demo"),
+    show_default=True,
+    help="Directory for the data, results.json and report.html.",
+)
+@click.option("--n", "size", type=click.IntRange(min=200), default=5000, show_default=True)
+@click.option("--seed", type=int, default=20261123, show_default=True)
+@click.option(
+    "--scenario",
+    type=click.Choice(["seed-claims", "literature", "null"]),
+    default="seed-claims",
+    show_default=True,
+)
+@click.option(
+    "--imputations",
+    type=click.IntRange(min=0),
+    help="Imputations for the sensitivity analysis (default: the plan's; 0 = skip).",
+)
+def demo(out: Path, size: int, seed: int, scenario: str, imputations: int | None) -> None:
+    """Synthetic survey -> scores -> the default plan -> report; prints the report's path."""
+    from fibrosurvey.analysis.runner import run_plan
+    from fibrosurvey.report import write_report
+    from fibrosurvey.synth import generate
+
+    started = time.perf_counter()
+    out.mkdir(parents=True, exist_ok=True)
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=errors,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(f"synthesising {size:,} participants ({scenario})", total=None)
+        synth = generate(scenario, size, seed)
+        data_path = out / "data.parquet"
+        synth.data.write_parquet(data_path)
+        (out / "truth.json").write_text(json.dumps(synth.truth, indent=2, default=str) + "\n")
+        progress.update(task, description="scoring")
+        frame = prepare(synth.data)
+        progress.remove_task(task)
+    results = run_plan(
+        frame,
+        load_plan(),
+        progress=True,
+        imputations=imputations,
+        input_sha256=file_sha256(data_path),
+    )
+    results.write_json(out / "results.json")
+    report = write_report(results, out / "report.html")
+    for claim in results.claims:
+        console.print(f"[bold]{claim.id}[/bold] {claim.verdict}")
+    errors.print(f"demo finished in {time.perf_counter() - started:.1f} s")
+    click.echo(str(report.resolve()))
