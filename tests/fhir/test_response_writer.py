@@ -160,7 +160,7 @@ def test_response_bundle_writes_dates_and_refuses_datetimes_without_timezone() -
     ]
     result = response_bundle(rows, "gad7", authored_column="at")
     authored = [entry["resource"]["authored"] for entry in result["entry"]]
-    assert authored == ["2025-01-02", "2025-01-02T10:30:00Z"]
+    assert authored == ["2025-01-02", "2025-01-02T10:30:00+00:00"]
     naive = [{"participant_id": "P3", "gad7_1": 1, "at": datetime.datetime(2025, 1, 2, 10, 30)}]
     with pytest.raises(FhirMappingError) as caught:
         response_bundle(naive, "gad7", authored_column="at")

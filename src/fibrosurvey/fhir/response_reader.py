@@ -30,12 +30,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import polars as pl
+
 from fibrosurvey.fhir import urls
 from fibrosurvey.fhir.errors import FhirMappingError, MappingProblem
 from fibrosurvey.fhir.models import QuestionnaireResponse, validated
 from fibrosurvey.fhir.questionnaire import answer_coding, recall_link_id
 from fibrosurvey.instruments import Instrument, Item, load_instruments
-from fibrosurvey.validation import validate_response
+from fibrosurvey.validation import validate_frame, validate_response
 
 __all__ = [
     "NOT_IMPORTED_LOINC",
@@ -265,14 +267,8 @@ def _identify(resource: Mapping[str, Any]) -> tuple[Instrument | None, list[Mapp
     return None, [MappingProblem("questionnaire", repr(canonical or None), allowed, message)]
 
 
-def read_response_detail(
-    resource: Mapping[str, Any], instrument_id: str | None = None
-) -> ResponseReading:
-    """Map a QuestionnaireResponse (R4 JSON data) onto an instrument's columns.
-
-    Returns every item column of the instrument (unanswered ones as None) plus the linkIds
-    deliberately skipped. Raises FhirMappingError listing every problem.
-    """
+def _map(resource: Mapping[str, Any], instrument_id: str | None) -> ResponseReading:
+    """The response mapped onto an instrument's columns; values not yet range-checked."""
     if not isinstance(resource, Mapping):
         problem = MappingProblem("(resource)", _show(resource), "a JSON object", "not a resource")
         raise FhirMappingError([problem], "not a FHIR resource")
@@ -309,12 +305,6 @@ def read_response_detail(
             reader.problems, f"the response does not match {instrument.id} {instrument.version}"
         )
     row: dict[str, Value] = {column: reader.row.get(column) for column in instrument.item_columns()}
-    report = validate_response(row, instrument.id)
-    if not report.ok:
-        problems = [
-            MappingProblem(p.column, repr(p.value), p.allowed, p.message) for p in report.problems
-        ]
-        raise FhirMappingError(problems, f"the answers are not valid {instrument.id} answers")
     subject = resource.get("subject")
     reference = subject.get("reference") if isinstance(subject, Mapping) else None
     authored = resource.get("authored")
@@ -325,6 +315,26 @@ def read_response_detail(
         None if reference is None else str(reference),
         None if authored is None else str(authored),
     )
+
+
+def read_response_detail(
+    resource: Mapping[str, Any], instrument_id: str | None = None
+) -> ResponseReading:
+    """Map a QuestionnaireResponse (R4 JSON data) onto an instrument's columns.
+
+    Returns every item column of the instrument (unanswered ones as None) plus the linkIds
+    deliberately skipped. Raises FhirMappingError listing every problem.
+    """
+    reading = _map(resource, instrument_id)
+    report = validate_response(reading.row, reading.instrument_id)
+    if not report.ok:
+        problems = [
+            MappingProblem(p.column, repr(p.value), p.allowed, p.message) for p in report.problems
+        ]
+        raise FhirMappingError(
+            problems, f"the answers are not valid {reading.instrument_id} answers"
+        )
+    return reading
 
 
 def read_response(
@@ -356,12 +366,48 @@ def read_bundle(
     for index, entry in enumerate(entries):
         content = entry.get("resource") if isinstance(entry, Mapping) else None
         try:
-            readings.append(read_response_detail(content or {}, instrument_id))
+            readings.append(_map(content or {}, instrument_id))
         except FhirMappingError as error:
             problems += [
                 MappingProblem(f"entry[{index}].{p.path}", p.value, p.allowed, p.message)
                 for p in error.problems
             ]
+    if not problems:
+        problems = _value_problems(readings)
     if problems:
         raise FhirMappingError(problems, "the Bundle holds responses that do not map")
     return readings
+
+
+def _value_problems(readings: list[ResponseReading]) -> list[MappingProblem]:
+    """Range and code checks for all readings at once: one vectorised pass per instrument."""
+    problems: list[MappingProblem] = []
+    for instrument_id in dict.fromkeys(reading.instrument_id for reading in readings):
+        entries = [
+            i for i, reading in enumerate(readings) if reading.instrument_id == instrument_id
+        ]
+        columns = list(readings[entries[0]].row)
+        frame = pl.DataFrame(
+            {column: [_text(readings[i].row[column]) for i in entries] for column in columns},
+            schema=dict.fromkeys(columns, pl.String),
+        )
+        for problem in validate_frame(frame, [instrument_id]).problems:
+            entry = entries[(problem.row or 1) - 1]
+            problems.append(
+                MappingProblem(
+                    f"entry[{entry}].{problem.column}",
+                    repr(problem.value),
+                    problem.allowed,
+                    problem.message,
+                )
+            )
+    return sorted(problems, key=lambda problem: _entry_number(problem.path))
+
+
+def _text(value: Value) -> str | None:
+    return None if value is None else str(value)
+
+
+def _entry_number(path: str) -> int:
+    match = re.match(r"entry\[(\d+)\]", path)
+    return int(match.group(1)) if match else -1
