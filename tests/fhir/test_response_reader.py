@@ -272,3 +272,28 @@ def test_every_problem_is_listed_not_only_the_first() -> None:
     with pytest.raises(FhirMappingError) as caught:
         read_response(resource)
     assert len(caught.value.problems) == 3
+
+
+def test_naming_another_instrument_than_our_questionnaire_says_is_refused() -> None:
+    resource = questionnaire_response({"phq9_1": 1}, "phq9", "Patient/P1")
+    message = _refusal(resource, instrument_id="gad7")
+    assert "the response answers 'phq9', not the instrument asked for" in message
+
+
+def test_naming_an_unknown_instrument_is_refused() -> None:
+    resource = questionnaire_response({"phq9_1": 1}, "phq9", "Patient/P1")
+    assert "(instrument): unknown instrument" in _refusal(resource, instrument_id="phq10")
+
+
+def test_an_empty_instrument_group_is_accepted_as_no_answers() -> None:
+    resource = questionnaire_response({"phq9_1": 1}, "phq9", "Patient/P1")
+    del resource["item"][0]["item"]
+    assert set(read_response(resource).values()) == {None}
+
+
+def test_nested_items_under_an_answer_are_refused() -> None:
+    resource = _lhc_phq9()
+    _phq9_items(resource)[0]["answer"][0]["item"] = [
+        {"linkId": "/x", "answer": [{"valueInteger": 1}]}
+    ]
+    assert "items nested under an answer are not supported" in _refusal(resource)

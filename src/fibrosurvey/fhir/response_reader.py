@@ -105,6 +105,10 @@ class _Reader:
         segment = link_id.rstrip("/").rsplit("/", 1)[-1]
         return NOT_IMPORTED_LOINC.get(self.instrument.id, {}).get(segment)
 
+    def group_link_ids(self) -> set[str]:
+        panel = {f"/{self.instrument.loinc}"} if self.instrument.loinc else set()
+        return {self.instrument.id, *panel}
+
     def allowed_link_ids(self) -> str:
         columns = ", ".join(self.instrument.item_columns())
         codes = [f"/{item.loinc}" for item in self.instrument.items if item.loinc]
@@ -122,6 +126,8 @@ class _Reader:
                 reason = self.skip_reason(link_id)
                 if reason is not None:
                     self.ignored.append(f"{link_id}: {reason}")
+                elif not children and not answers and link_id in self.group_link_ids():
+                    pass  # the instrument's own (empty) group: nothing to read
                 elif children and not answers:
                     self.walk(children, here)  # a group: only its items carry answers
                 else:
@@ -293,6 +299,16 @@ def _map(resource: Mapping[str, Any], instrument_id: str | None) -> ResponseRead
             )
             raise FhirMappingError([problem], "response not imported")
         instrument: Instrument | None = instruments[instrument_id]
+        url = str(resource.get("questionnaire") or "").partition("|")[0]
+        named = url[len(urls.QUESTIONNAIRE_BASE) :]
+        if url.startswith(urls.QUESTIONNAIRE_BASE) and named != instrument_id:
+            problem = MappingProblem(
+                "questionnaire",
+                repr(url),
+                urls.QUESTIONNAIRE_BASE + instrument_id,
+                f"the response answers {named!r}, not the instrument asked for",
+            )
+            raise FhirMappingError([problem], "response not imported")
     else:
         instrument, problems = _identify(resource)
         if instrument is None:
