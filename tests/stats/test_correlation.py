@@ -124,3 +124,15 @@ def test_partial_spearman_is_a_correlation_and_ignores_row_order(data: np.ndarra
     shuffled = data[np.random.default_rng(0).permutation(data.shape[0])]
     again = partial_spearman(shuffled[:, 0], shuffled[:, 1], shuffled[:, 2])
     assert again.estimate == pytest.approx(result.estimate, abs=1e-9)
+
+
+@pytest.mark.slow
+def test_partial_spearman_p_values_hold_their_level_under_the_null() -> None:
+    rng = np.random.default_rng(7)
+    rejections = []
+    for _ in range(2000):
+        z = rng.normal(size=(60, 2))
+        x = z[:, 0] + rng.normal(size=60)  # x and y both depend on z, but not on each other
+        y = np.exp(z[:, 0] - z[:, 1] + rng.normal(size=60))
+        rejections.append(partial_spearman(x, y, z).p < 0.05)
+    assert 0.035 <= np.mean(rejections) <= 0.065

@@ -133,3 +133,18 @@ def test_auc_is_invariant_to_monotone_transforms_and_flips_with_the_score(
     assert 0.0 <= auc <= 1.0
     assert auc_delong(y, np.exp(score / 10)).estimate == pytest.approx(auc, abs=1e-12)
     assert auc_delong(y, -score).estimate == pytest.approx(1 - auc, abs=1e-12)
+
+
+@pytest.mark.slow
+def test_delong_interval_covers_the_binormal_auc() -> None:
+    from scipy.stats import norm
+
+    rng = np.random.default_rng(8)
+    truth = norm.cdf(1.0 / np.sqrt(2))  # cases ~ N(1, 1), controls ~ N(0, 1)
+    y = np.r_[np.ones(80), np.zeros(120)]
+    covered = []
+    for _ in range(1000):
+        score = rng.normal(size=200) + y
+        result = auc_delong(y, score)
+        covered.append(result.ci_low <= truth <= result.ci_high)
+    assert 0.93 <= np.mean(covered) <= 0.97

@@ -101,3 +101,22 @@ def test_unreachable_mde_is_reported_not_invented() -> None:
 def test_invalid_power_is_rejected() -> None:
     with pytest.raises(ValueError, match="power"):
         mde_correlation(50, power=0.01)
+
+
+def test_simulated_power_at_the_mde_is_80_percent() -> None:
+    from scipy import stats as sps
+
+    rng = np.random.default_rng(9)
+    d = mde_mean_difference(40, 60).effect_size
+    a = rng.normal(d, 1, (4000, 40))
+    b = rng.normal(0, 1, (4000, 60))
+    rejected = sps.ttest_ind(a, b, axis=1).pvalue < 0.05
+    assert rejected.mean() == pytest.approx(0.80, abs=0.025)
+    r = mde_correlation(80).estimate
+    cov = [[1, r], [r, 1]]
+    xy = rng.multivariate_normal([0, 0], cov, size=(4000, 80))
+    xc = xy[..., 0] - xy[..., 0].mean(axis=1, keepdims=True)
+    yc = xy[..., 1] - xy[..., 1].mean(axis=1, keepdims=True)
+    pearson = (xc * yc).sum(axis=1) / np.sqrt((xc**2).sum(axis=1) * (yc**2).sum(axis=1))
+    t = pearson * np.sqrt(78 / (1 - pearson**2))
+    assert (2 * sps.t.sf(np.abs(t), 78) < 0.05).mean() == pytest.approx(0.80, abs=0.025)

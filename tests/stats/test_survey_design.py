@@ -287,3 +287,35 @@ def test_from_frame_uses_the_contract_design_columns(apiclus1: pl.DataFrame) -> 
     assert result.se == pytest.approx(23.5422406938, rel=1e-9)
     with pytest.raises(ValueError, match="weights column 'w'"):
         SurveyDesign.from_frame(frame, weights="w")
+
+
+@pytest.mark.slow
+def test_linearised_se_matches_the_sampling_sd_over_repeated_stratified_cluster_samples() -> None:
+    # A finite population of 3 strata x 40 clusters x 25 units with cluster effects; each
+    # replicate draws 8 clusters per stratum without replacement (fpc = 40 clusters).
+    rng = np.random.default_rng(2024)
+    n_strata, n_clusters, size, drawn = 3, 40, 25, 8
+    cluster_effect = rng.normal(0, 3, (n_strata, n_clusters))
+    y = (
+        np.array([50.0, 55.0, 60.0])[:, None, None]
+        + cluster_effect[:, :, None]
+        + rng.normal(0, 5, (n_strata, n_clusters, size))
+    )
+    truth = y.mean()
+    estimates, ses = [], []
+    for _ in range(400):
+        picks = np.stack([rng.choice(n_clusters, drawn, replace=False) for _ in range(n_strata)])
+        sample = np.take_along_axis(y, picks[:, :, None], axis=1)  # strata x drawn x size
+        strata = np.repeat(np.arange(n_strata), drawn * size)
+        psu = np.repeat(np.arange(n_strata * drawn), size)
+        design = SurveyDesign(
+            np.full(strata.size, n_clusters / drawn), strata=strata, psu=psu,
+            fpc=np.full(strata.size, n_clusters),
+        )  # fmt: skip
+        result = design.mean(sample.ravel())
+        estimates.append(result.estimate)
+        ses.append(result.se)
+    estimates_arr, ses_arr = np.array(estimates), np.array(ses)
+    assert np.sqrt(np.mean(ses_arr**2)) == pytest.approx(estimates_arr.std(ddof=1), rel=0.12)
+    coverage = np.mean(np.abs(estimates_arr - truth) <= 1.959963984540054 * ses_arr)
+    assert 0.90 <= coverage <= 0.98
