@@ -18,9 +18,9 @@ in range for integer items; number items take ``valueDecimal`` or ``valueInteger
 
 Published panel items that fibrosurvey deliberately does not store are skipped and reported in
 :attr:`ResponseReading.ignored`: calculated totals (fibrosurvey recomputes scores from the
-items; a total in the file is never trusted or compared) and the PHQ-9/GAD-7 "how difficult"
-question. Anything else that does not match raises :class:`FhirMappingError` listing every
-problem; nothing is guessed. The finished row is then checked with ``validate_response``.
+items; a total in the file is never trusted or compared) and the PHQ-9 "how difficult"
+question (see :data:`NOT_IMPORTED_LOINC`). Anything else that does not match raises
+:class:`FhirMappingError` listing every problem; nothing is guessed. The finished row is then checked with ``validate_response``.
 """
 
 from __future__ import annotations
@@ -53,7 +53,9 @@ LOINC_CODE = re.compile(r"^\d{1,8}-\d$")
 LOINC_ANSWER_CODE = re.compile(r"^LA\d{1,8}-\d$")
 
 # LOINC items of the published panels that are not items of our definitions. They are read
-# past (and reported), not refused, because every PHQ-9/GAD-7 form built from LOINC has them.
+# past (and reported), not refused, because forms built from the LOINC panels carry them
+# (LHC-Forms' PHQ-9 has the total and the "how difficult" question; its GAD-7 the total).
+# Any other code is refused: add one here only with its LOINC meaning checked.
 NOT_IMPORTED_LOINC: dict[str, dict[str, str]] = {
     "phq9": {
         "44261-6": "PHQ-9 total score: calculated; fibrosurvey recomputes it from the items",
@@ -61,7 +63,6 @@ NOT_IMPORTED_LOINC: dict[str, dict[str, str]] = {
     },
     "gad7": {
         "70274-6": "GAD-7 total score: calculated; fibrosurvey recomputes it from the items",
-        "69726-8": "GAD-7 'how difficult' question: not part of fibrosurvey's GAD-7",
     },
 }
 
