@@ -1,9 +1,9 @@
 """Two-group comparisons of a binary outcome (claim family C2).
 
-* ``risk_difference``: ``p1 - p0`` with a Wald CI (R ``prop.test``-free textbook Wald; equals
-  statsmodels ``confint_proportions_2indep(method="wald")``) or a Newcombe hybrid-score CI
-  (Newcombe 1998 method 10, no continuity correction; R ``PropCIs::diffscoreci`` is the related
-  score CI, statsmodels ``method="newcomb"``). The p-value is the pooled z test, i.e. Pearson's
+* ``risk_difference``: ``p1 - p0`` with the textbook Wald CI (unpooled SE; statsmodels
+  ``confint_proportions_2indep(method="wald")``) or Newcombe's hybrid Wilson-score CI (Newcombe
+  1998 method 10, no continuity correction; statsmodels ``method="newcomb"``, R
+  ``contingencytables::Newcombe_hybrid_score_CI_2x2``). The p-value is the pooled z test, i.e. Pearson's
   chi-square without continuity correction (R ``prop.test(correct = FALSE)``).
 * ``odds_ratio``: Woolf (logit) CI and Wald z p-value on log OR (R ``epitools::oddsratio.wald``,
   statsmodels ``Table2x2``). Only when a cell is 0, 0.5 is added to every cell
@@ -22,6 +22,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
+import polars as pl
 import statsmodels.api as sm
 from scipy import stats as sps
 
@@ -200,8 +201,6 @@ def adjusted_logistic(
     check_binary(yv, "y")
     zm = as_matrix(covariates, "covariates", yv.size)
     if names is None:
-        import polars as pl
-
         names = (
             list(covariates.columns)
             if isinstance(covariates, pl.DataFrame)

@@ -111,8 +111,9 @@ def _infer(
 def spearman(x: object, y: object, alpha: float = 0.05) -> CorrelationResult:
     """Spearman's rho with a t-based p-value and a Fisher-z CI, on complete cases.
 
-    R: ``cor.test(x, y, method = "spearman", exact = FALSE)`` (estimate; p as scipy's t
-    approximation), CI as ``DescTools::SpearmanRho(..., conf.level = 1 - alpha)``.
+    R: ``cor.test(x, y, method = "spearman")`` for the estimate; the p-value is the t
+    approximation of ``scipy.stats.spearmanr`` (R's own p with ties is its asymptotic one);
+    the CI is Fisher z with SE ``1 / sqrt(n - 3)``.
     """
     alpha = check_alpha(alpha)
     xv, yv = as_vector(x, "x"), as_vector(y, "y")
