@@ -20,7 +20,8 @@ Published panel items that fibrosurvey deliberately does not store are skipped a
 :attr:`ResponseReading.ignored`: calculated totals (fibrosurvey recomputes scores from the
 items; a total in the file is never trusted or compared) and the PHQ-9 "how difficult"
 question (see :data:`NOT_IMPORTED_LOINC`). Anything else that does not match raises
-:class:`FhirMappingError` listing every problem; nothing is guessed. The finished row is then checked with ``validate_response``.
+:class:`FhirMappingError` listing every problem; nothing is guessed. The finished row is
+then checked with ``validate_response``.
 """
 
 from __future__ import annotations
