@@ -3,8 +3,8 @@
 * ``risk_difference``: ``p1 - p0`` with the textbook Wald CI (unpooled SE; statsmodels
   ``confint_proportions_2indep(method="wald")``) or Newcombe's hybrid Wilson-score CI (Newcombe
   1998 method 10, no continuity correction; statsmodels ``method="newcomb"``, R
-  ``contingencytables::Newcombe_hybrid_score_CI_2x2``). The p-value is the pooled z test, i.e. Pearson's
-  chi-square without continuity correction (R ``prop.test(correct = FALSE)``).
+  ``contingencytables::Newcombe_hybrid_score_CI_2x2``). The p-value is the pooled z test, i.e.
+  Pearson's chi-square without continuity correction (R ``prop.test(correct = FALSE)``).
 * ``odds_ratio``: Woolf (logit) CI and Wald z p-value on log OR (R ``epitools::oddsratio.wald``,
   statsmodels ``Table2x2``). Only when a cell is 0, 0.5 is added to every cell
   (Haldane-Anscombe); the result says so in ``note`` and ``corrected``.
