@@ -222,3 +222,9 @@ def test_unknown_language_names_the_languages_available() -> None:
 def test_unknown_instrument_names_the_known_ones() -> None:
     with pytest.raises(KeyError, match=r"unknown instrument 'phq10'.*phq9"):
         questionnaire("phq10")
+
+
+def test_each_call_returns_a_fresh_questionnaire_callers_may_change() -> None:
+    first = questionnaire("phq9")
+    first["item"][0]["item"].clear()
+    assert len(questionnaire("phq9")["item"][0]["item"]) == 10

@@ -26,6 +26,8 @@ No calculated-score item is exported: scores come from fibrosurvey's scoring eng
 
 from __future__ import annotations
 
+import json
+from functools import cache
 from typing import Any
 
 from fibrosurvey.fhir import urls
@@ -199,6 +201,17 @@ def questionnaire_model(instrument_id: str, language: str = "en") -> Questionnai
     return validated(Questionnaire, _resource(get_instrument(instrument_id), language))
 
 
+@cache
+def _questionnaire_json(instrument_id: str, language: str) -> str:
+    # Definitions are fixed for the life of the process (the loader caches them too), and
+    # validating a large Questionnaire takes a noticeable fraction of a second.
+    return json.dumps(to_json_dict(questionnaire_model(instrument_id, language)))
+
+
 def questionnaire(instrument_id: str, language: str = "en") -> dict[str, Any]:
-    """The instrument as FHIR R4 Questionnaire JSON data (see the module docstring)."""
-    return to_json_dict(questionnaire_model(instrument_id, language))
+    """The instrument as FHIR R4 Questionnaire JSON data (see the module docstring).
+
+    Each call returns a fresh dict; callers may change it.
+    """
+    loaded: dict[str, Any] = json.loads(_questionnaire_json(instrument_id, language))
+    return loaded
