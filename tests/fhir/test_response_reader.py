@@ -297,3 +297,15 @@ def test_nested_items_under_an_answer_are_refused() -> None:
         {"linkId": "/x", "answer": [{"valueInteger": 1}]}
     ]
     assert "items nested under an answer are not supported" in _refusal(resource)
+
+
+def test_path_style_linkids_of_nested_lhc_forms_items_are_read_by_their_last_code() -> None:
+    resource = _lhc_phq9()
+    for item in _phq9_items(resource):
+        item["linkId"] = "/44249-1" + item["linkId"]
+    reading = read_response_detail(resource)
+    assert reading.row["phq9_4"] == 3
+    assert [note.split(":")[0] for note in reading.ignored] == [
+        "/44249-1/69722-7",
+        "/44249-1/44261-6",
+    ]

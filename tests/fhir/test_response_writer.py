@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from fibrosurvey.fhir import (
     FhirMappingError,
     bundle,
+    questionnaire,
     questionnaire_response,
     read_bundle,
     read_response,
@@ -199,3 +200,24 @@ def test_bundle_with_bad_entries_is_refused_naming_each_entry() -> None:
     ]
     with pytest.raises(FhirMappingError, match="not a Bundle"):
         read_bundle(good)
+
+
+def _structure(items: list[dict[str, Any]], parent: str = "") -> set[tuple[str, str]]:
+    pairs: set[tuple[str, str]] = set()
+    for item in items:
+        pairs.add((parent, item["linkId"]))
+        pairs |= _structure(item.get("item", []), item["linkId"])
+    return pairs
+
+
+@pytest.mark.parametrize("instrument_id", list(load_instruments()))
+def test_response_items_sit_where_the_questionnaire_puts_them(instrument_id: str) -> None:
+    # SDC/FHIR: a response's item tree must follow its Questionnaire's (same parent linkIds).
+    instrument = get_instrument(instrument_id)
+    answers = {
+        item.column: item.codes[0] if item.codes else item.minimum for item in instrument.items
+    }
+    resource = questionnaire_response(answers, instrument_id, "Patient/P1")
+    in_response = _structure(resource["item"])
+    assert in_response <= _structure(questionnaire(instrument_id)["item"])
+    assert len(in_response) == len(instrument.items) + 1
