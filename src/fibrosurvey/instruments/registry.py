@@ -152,9 +152,7 @@ def load_definition(path: Path) -> Instrument:
 @cache
 def load_instruments() -> dict[str, Instrument]:
     """All shipped instruments, by id, in battery order."""
-    found = {
-        path.stem: load_definition(path) for path in sorted(_definitions_dir().glob("*.yaml"))
-    }
+    found = {path.stem: load_definition(path) for path in sorted(_definitions_dir().glob("*.yaml"))}
     ordered = [name for name in INSTRUMENT_ORDER if name in found]
     ordered += sorted(set(found) - set(ordered))
     return {name: found[name] for name in ordered}

@@ -27,21 +27,41 @@ def _present(instrument: Instrument, columns: set[str]) -> bool:
     return any(column in columns for column in instrument.item_columns())
 
 
-def _instrument_expressions(instrument: Instrument, columns: set[str]) -> list[pl.Expr]:
+def _score_layers(instrument: Instrument, columns: set[str]) -> list[list[pl.Expr]]:
+    """Expressions for one instrument's scores, one layer per rule.
+
+    Each score becomes a column that later rules read by name, which keeps every expression
+    small: inlining earlier scores would grow the expression tree with each rule.
+    """
     scope: dict[str, pl.Expr] = {}
     for item in instrument.items:
         # An item column absent from the table (e.g. follow-up rows) is all missing.
-        source = pl.col(item.column) if item.column in columns else pl.lit(None)
-        scope[item.id] = source.cast(pl.Float64, strict=True)
-    everything_answered = pl.all_horizontal([value.is_not_null() for value in scope.values()])
-    expressions = []
+        present = item.column in columns
+        scope[item.id] = pl.col(item.column) if present else pl.lit(None, dtype=pl.Float64)
+    layers: list[list[pl.Expr]] = []
+    guard = f"__{instrument.id}_complete"
+    if instrument.all_items_required:
+        complete = pl.all_horizontal([value.is_not_null() for value in scope.values()])
+        layers.append([complete.alias(guard)])
     for rule in instrument.scores:
+        column = f"{instrument.id}_{rule.id}"
         expression = rule_expression(rule, scope)
-        scope[rule.id] = expression
         if instrument.all_items_required:
-            expression = pl.when(everything_answered).then(expression)
-        expressions.append(expression.alias(f"{instrument.id}_{rule.id}"))
-    return expressions
+            expression = pl.when(pl.col(guard)).then(expression)
+        layers.append([expression.alias(column)])
+        scope[rule.id] = pl.col(column)
+    return layers
+
+
+def _check_numeric(frame: pl.DataFrame, instruments: list[Instrument]) -> None:
+    for instrument in instruments:
+        for column in instrument.item_columns():
+            dtype = frame.schema.get(column)
+            if dtype is not None and not (dtype.is_numeric() or dtype == pl.Null):
+                raise TypeError(
+                    f"item column {column} holds {dtype}, not numbers: validate the table and "
+                    "convert it with fibrosurvey.tables.coerce_items before scoring"
+                )
 
 
 def scoring_provenance(instruments: Iterable[Instrument]) -> str:
@@ -58,15 +78,27 @@ def score_frame(frame: pl.DataFrame, instruments: Iterable[str] | None = None) -
     """
     columns = set(frame.columns)
     scored = [instrument for instrument in _selected(instruments) if _present(instrument, columns)]
-    expressions = [
-        expression
-        for instrument in scored
-        for expression in _instrument_expressions(instrument, columns)
-    ]
     if not scored:
         return frame
+    _check_numeric(frame, scored)
+    per_instrument = [_score_layers(instrument, columns) for instrument in scored]
+    plan = frame.lazy()
+    # Layer k holds every instrument's k-th score, so independent instruments score together.
+    for depth in range(max(len(layers) for layers in per_instrument)):
+        plan = plan.with_columns(
+            [
+                expression
+                for layers in per_instrument
+                if depth < len(layers)
+                for expression in layers[depth]
+            ]
+        )
     provenance = pl.lit(scoring_provenance(scored)).cast(pl.Categorical)
-    return frame.with_columns(*expressions, provenance.alias(SCORING_VERSIONS_COLUMN))
+    plan = plan.with_columns(provenance.alias(SCORING_VERSIONS_COLUMN))
+    guards = [
+        f"__{instrument.id}_complete" for instrument in scored if instrument.all_items_required
+    ]
+    return plan.drop(guards).collect()
 
 
 def score_response(answers: Mapping[str, Any], instrument_id: str) -> dict[str, Any]:

@@ -1,0 +1,77 @@
+"""Hypothesis strategies shared across the test suite."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+from hypothesis import strategies as st
+
+from fibrosurvey.instruments import Instrument, Item, get_instrument
+
+
+def valid_value(item: Item) -> st.SearchStrategy[int | float]:
+    """Any allowed answer to ``item``."""
+    if item.kind == "choice":
+        return st.sampled_from(item.codes)
+    assert item.minimum is not None and item.maximum is not None
+    if item.kind == "integer":
+        return st.integers(int(item.minimum), int(item.maximum))
+    return st.floats(item.minimum, item.maximum, allow_nan=False)
+
+
+def invalid_value(item: Item) -> st.SearchStrategy[str]:
+    """A cell that must be rejected: out of range, not a code, not a number, or fractional."""
+    if item.kind == "choice":
+        numbers = st.integers(-1000, 1000).filter(lambda v: v not in item.codes)
+    else:
+        assert item.minimum is not None and item.maximum is not None
+        numbers = st.one_of(
+            st.floats(
+                max_value=item.minimum, exclude_max=True, allow_nan=False, allow_infinity=False
+            ),
+            st.floats(
+                min_value=item.maximum, exclude_min=True, allow_nan=False, allow_infinity=False
+            ),
+        )
+    garbage = st.sampled_from(["abc", "1,5", "two", "NaN", "=cmd|' /C calc'!A0", "--", "1e999"])
+    fractional = st.just("1.5") if item.kind != "number" else st.nothing()
+    return st.one_of(numbers.map(str), garbage, fractional)
+
+
+def answers(
+    instrument: Instrument, missing: float = 0.1
+) -> st.SearchStrategy[dict[str, int | float | None]]:
+    """One participant's answers to ``instrument``; each item missing with some chance."""
+
+    def maybe_missing(item: Item) -> st.SearchStrategy[int | float | None]:
+        if missing <= 0:
+            return valid_value(item)
+        return (
+            st.one_of(st.none(), valid_value(item))
+            if missing >= 0.5
+            else st.one_of(valid_value(item), valid_value(item), valid_value(item), st.none())
+        )
+
+    return st.fixed_dictionaries({item.column: maybe_missing(item) for item in instrument.items})
+
+
+@st.composite
+def answer_frames(
+    draw: st.DrawFn, instrument_ids: list[str], min_rows: int = 1, max_rows: int = 30
+) -> pl.DataFrame:
+    """A table of valid (possibly incomplete) answers to several instruments."""
+    instruments = [get_instrument(instrument_id) for instrument_id in instrument_ids]
+    n = draw(st.integers(min_rows, max_rows))
+    rows: list[dict[str, Any]] = []
+    for _ in range(n):
+        row: dict[str, Any] = {}
+        for instrument in instruments:
+            row |= draw(answers(instrument))
+        rows.append(row)
+    schema = {
+        item.column: (pl.Float64 if item.kind == "number" else pl.Int64)
+        for instrument in instruments
+        for item in instrument.items
+    }
+    return pl.DataFrame(rows, schema=schema, orient="row")
