@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import polars as pl
 import pytest
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
@@ -109,3 +110,16 @@ def test_ipw_interval_covers_the_true_effect_in_repeated_samples() -> None:
     assert np.mean(covered) >= 0.93
     assert np.mean(untruncated) == pytest.approx(2.0, abs=0.05)
     assert np.mean(truncated) == pytest.approx(2.0, abs=0.15)
+
+
+def test_ancova_matches_r_lm_on_apistrat(apistrat: pl.DataFrame) -> None:
+    # R (tests/data/reference_models.R): lm(api00 ~ elementary + api99 + meals)
+    # -> b = 21.977551206461, se = 4.205250696202, p = 4.41017339705e-07,
+    #    95% CI (13.684202961059, 30.270899451864), df = 196
+    elementary = (apistrat["stype"] == "E").cast(pl.Float64)
+    result = ancova(apistrat["api00"], apistrat["api99"], elementary, apistrat.select("meals"))
+    assert result.estimate == pytest.approx(21.977551206461, rel=1e-10)
+    assert result.se == pytest.approx(4.205250696202, rel=1e-10)
+    assert result.p == pytest.approx(4.41017339705e-07, rel=1e-8)
+    assert result.conf_int() == pytest.approx((13.684202961059, 30.270899451864), rel=1e-10)
+    assert result.df == 196

@@ -4,6 +4,7 @@ logistic against statsmodels GLM(Binomial); separation detection."""
 from __future__ import annotations
 
 import numpy as np
+import polars as pl
 import pytest
 import statsmodels.api as sm
 from scipy.stats import chi2_contingency
@@ -139,3 +140,21 @@ def test_wilson_interval_matches_statsmodels() -> None:
         assert wilson_interval(events, total, alpha=0.1) == pytest.approx(
             proportion_confint(events, total, alpha=0.1, method="wilson"), rel=1e-10, abs=1e-15
         )
+
+
+def test_adjusted_logistic_matches_r_glm_on_apistrat(apistrat: pl.DataFrame) -> None:
+    # R (tests/data/reference_models.R):
+    #   glm(sch_wide ~ elementary + ell + meals, family = binomial); confint.default
+    # -> b = 2.125951671313, se = 0.443121960526, p = 1.60524242538e-06,
+    #    OR = 8.380869527252, 95% CI (3.516438149381, 19.974465936557)
+    # R's IRLS stops at deviance tolerance 1e-8, so its SE differs from the converged
+    # Newton-Raphson SE in the 7th digit.
+    y = apistrat["sch_wide"]
+    exposure = (apistrat["stype"] == "E").cast(pl.Float64)
+    result = adjusted_logistic(y, exposure, apistrat.select("ell", "meals"))
+    assert result.log_or == pytest.approx(2.125951671313, rel=1e-9)
+    assert result.se_log_or == pytest.approx(0.443121960526, rel=1e-5)
+    assert result.p == pytest.approx(1.60524242538e-06, rel=1e-4)
+    assert result.estimate == pytest.approx(8.380869527252, rel=1e-9)
+    assert result.conf_int() == pytest.approx((3.516438149381, 19.974465936557), rel=1e-5)
+    assert result.names == ("const", "exposure", "ell", "meals")

@@ -136,3 +136,11 @@ def test_partial_spearman_p_values_hold_their_level_under_the_null() -> None:
         y = np.exp(z[:, 0] - z[:, 1] + rng.normal(size=60))
         rejections.append(partial_spearman(x, y, z).p < 0.05)
     assert 0.035 <= np.mean(rejections) <= 0.065
+
+
+def test_spearman_ci_matches_r_fisher_interval_on_ranks(apistrat: pl.DataFrame) -> None:
+    # R (tests/data/reference_models.R): cor.test(rank(api00), rank(growth))
+    # -> r = -0.025635149732, 95% CI (-0.163793608946, 0.113509578950), p = 0.71860589941
+    result = spearman(apistrat["api00"], apistrat["growth"])
+    assert result.conf_int() == pytest.approx((-0.163793608946, 0.113509578950), rel=1e-9)
+    assert result.p == pytest.approx(0.71860589941, rel=1e-9)

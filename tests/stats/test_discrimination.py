@@ -4,6 +4,7 @@ and an independent pairwise (O(n1 n0)) DeLong implementation."""
 from __future__ import annotations
 
 import numpy as np
+import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -148,3 +149,24 @@ def test_delong_interval_covers_the_binormal_auc() -> None:
         result = auc_delong(y, score)
         covered.append(result.ci_low <= truth <= result.ci_high)
     assert 0.93 <= np.mean(covered) <= 0.97
+
+
+def test_delong_matches_r_proc_on_apistrat(apistrat: pl.DataFrame) -> None:
+    # R (tests/data/reference_models.R), pROC 1.18.0, direction = "<":
+    #   roc(sch_wide, api00): auc = 0.698533442982, var = 0.00184984096715,
+    #     ci.auc(method = "delong") = (0.614235827950, 0.782831058015)
+    #   roc(sch_wide, growth): auc = 0.962993421053, var = 0.000125484526287
+    #   cov(r_api00, r_growth) = -0.000185472088715
+    #   roc.test(method = "delong", paired = TRUE): z = -5.459727839632, p = 4.76865017238e-08
+    y = apistrat["sch_wide"].to_numpy()
+    single = auc_delong(y, apistrat["api00"])
+    assert single.estimate == pytest.approx(0.698533442982, rel=1e-11)
+    assert single.se**2 == pytest.approx(0.00184984096715, rel=1e-10)
+    assert single.conf_int() == pytest.approx((0.614235827950, 0.782831058015), rel=1e-10)
+    scores = np.column_stack([apistrat["api00"], apistrat["growth"]]).astype(np.float64)
+    aucs, cov = delong_covariance(y, scores)
+    assert aucs == pytest.approx([0.698533442982, 0.962993421053], rel=1e-11)
+    assert cov[1, 1] == pytest.approx(0.000125484526287, rel=1e-10)
+    assert cov[0, 1] == pytest.approx(-0.000185472088715, rel=1e-10)
+    z = (aucs[0] - aucs[1]) / np.sqrt(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1])
+    assert z == pytest.approx(-5.459727839632, rel=1e-10)

@@ -38,6 +38,10 @@ def test_rubin_pool_hand_worked() -> None:
     half = sps.t.ppf(0.975, nu) * np.sqrt(0.075)
     assert result.conf_int() == pytest.approx((1.1 - half, 1.1 + half))
     assert result.p == pytest.approx(2 * sps.t.sf(1.1 / np.sqrt(0.075), nu))
+    # R mice 3.15.0 (tests/data/reference_models.R): pool.scalar(Q, U, n = 100, k = 3)
+    # -> qbar = 1.1, t = 0.075, df = 17.381393534546, r = 0.666666666667, fmi = 0.458877230252
+    assert result.df == pytest.approx(17.381393534546, rel=1e-12)
+    assert result.fmi == pytest.approx(0.458877230252, rel=1e-11)
 
 
 def test_identical_imputations_pool_to_the_complete_data_analysis() -> None:

@@ -120,3 +120,18 @@ def test_simulated_power_at_the_mde_is_80_percent() -> None:
     pearson = (xc * yc).sum(axis=1) / np.sqrt((xc**2).sum(axis=1) * (yc**2).sum(axis=1))
     t = pearson * np.sqrt(78 / (1 - pearson**2))
     assert (2 * sps.t.sf(np.abs(t), 78) < 0.05).mean() == pytest.approx(0.80, abs=0.025)
+
+
+def test_mdes_agree_with_r_pwr() -> None:
+    # R pwr 1.3-0 (tests/data/reference_models.R): pwr.t2n.test(120, 80, power = .8)$d =
+    # 0.406350047001; pwr.2p2n.test(120, 80, power = .8)$h = 0.404375648848. pwr counts only
+    # the upper rejection tail, so its MDE is larger than the two-tail (statsmodels) one by
+    # ~5e-6 relative; pwr.r.test(n = 100, power = .8)$r = 0.275865977708 uses a t critical
+    # value and a bias-corrected Fisher z, within 0.0015 of the plain Fisher-z MDE.
+    d = mde_mean_difference(120, 80).effect_size
+    assert d == pytest.approx(0.406350047001, rel=2e-5)
+    assert d < 0.406350047001
+    h = mde_proportions(120, 80, p0=0.3).effect_size
+    assert h == pytest.approx(0.404375648848, rel=2e-5)
+    assert h < 0.404375648848
+    assert mde_correlation(100).estimate == pytest.approx(0.275865977708, abs=0.0015)
