@@ -48,3 +48,15 @@ cat("p.adjust BH:", sprintf("%.12f", p.adjust(c(0.01, NA, 0.04, 0.03, 0.2), "BH"
 cat(sprintf("pwr.t2n.test d=%.12f\n", pwr.t2n.test(n1 = 120, n2 = 80, power = 0.8)$d))
 cat(sprintf("pwr.2p2n.test h=%.12f\n", pwr.2p2n.test(n1 = 120, n2 = 80, power = 0.8)$h))
 cat(sprintf("pwr.r.test r=%.12f\n", pwr.r.test(n = 100, power = 0.8)$r))
+
+# IPW, replicated end to end: propensity by logistic regression, stabilised weights truncated
+# at their 1st/99th percentiles (quantile type 7 = numpy's default), WLS + sandwich HC0/HC1.
+suppressMessages(library(sandwich))
+t <- strat$elementary
+ps <- fitted(glm(elementary ~ meals + ell, family = binomial, data = strat))
+w <- ifelse(t == 1, mean(t) / ps, (1 - mean(t)) / (1 - ps))
+q <- quantile(w, c(0.01, 0.99))
+w <- pmin(pmax(w, q[1]), q[2])
+wfit <- lm(api00 ~ elementary, weights = w, data = strat)
+cat(sprintf("ipw elementary: b=%.12f se_HC0=%.12f se_HC1=%.12f\n", coef(wfit)[2],
+            sqrt(vcovHC(wfit, type = "HC0")[2, 2]), sqrt(vcovHC(wfit, type = "HC1")[2, 2])))

@@ -123,3 +123,19 @@ def test_ancova_matches_r_lm_on_apistrat(apistrat: pl.DataFrame) -> None:
     assert result.p == pytest.approx(4.41017339705e-07, rel=1e-8)
     assert result.conf_int() == pytest.approx((13.684202961059, 30.270899451864), rel=1e-10)
     assert result.df == 196
+
+
+@pytest.mark.parametrize(("cov_type", "r_se"), [("HC0", 17.016914008271), ("HC1", 17.102642077326)])
+def test_ipw_replicates_r_end_to_end_on_apistrat(
+    apistrat: pl.DataFrame, cov_type: str, r_se: float
+) -> None:
+    # R (tests/data/reference_models.R): ps from glm(elementary ~ meals + ell, binomial);
+    # stabilised weights truncated at quantile(w, c(.01, .99)); lm(api00 ~ elementary,
+    # weights = w); sandwich::vcovHC(type = cov_type) -> b = 89.504785523925
+    elementary = (apistrat["stype"] == "E").cast(pl.Float64)
+    result = ipw_effect(
+        apistrat["api00"], elementary, apistrat.select("meals", "ell"), cov_type=cov_type
+    )
+    assert result.estimate == pytest.approx(89.504785523925, rel=1e-9)
+    assert result.se == pytest.approx(r_se, rel=1e-9)
+    assert result.n_truncated == 4
