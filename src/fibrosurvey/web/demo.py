@@ -22,7 +22,7 @@ from fibrosurvey.web.audit.services import record
 from fibrosurvey.web.participants.models import ContactDetails, Invitation, Participant
 from fibrosurvey.web.participants.services import do_enrol_participant, do_issue_invitation
 from fibrosurvey.web.participants.tokens import hash_token, new_token
-from fibrosurvey.web.studies.models import Site, Study
+from fibrosurvey.web.studies.models import Membership, Site, Study
 from fibrosurvey.web.studies.services import do_add_member, do_create_study_from_template
 from fibrosurvey.web.survey.models import ConsentRecord, Response, SafetyAlert
 
@@ -66,7 +66,11 @@ def _demo_user() -> Any:
 def build_demo(n: int = 120, seed: int = 2026, scenario: str = "seed-claims") -> DemoResult:
     """(Re)create the demo study with ``n`` synthetic participants; returns a fresh link."""
     owner = _demo_user()
-    Study.objects.filter(name=DEMO_STUDY_NAME).delete()
+    # Sites are protected from deletion while participants or members use them.
+    old = Study.objects.filter(name=DEMO_STUDY_NAME)
+    Participant.objects.filter(study__in=old).delete()
+    Membership.objects.filter(study__in=old).delete()
+    old.delete()
     data = generate(scenario, n, seed).data
     site_codes = sorted(data["site"].unique().to_list())
     study = do_create_study_from_template(

@@ -17,50 +17,109 @@ from fibrosurvey.web.survey.models import Response, SafetyAlert
 
 __all__ = [
     "LAB_SUMMARY_HOOK",
-    "completion_by_event_and_site",
-    "enrolment_by_site",
     "instrument_completion",
     "lab_sample_summary",
     "open_safety_alerts",
+    "study_progress",
 ]
 
 # The labs app provides this function: (study, membership) -> {"received", "flagged", ...}.
 LAB_SUMMARY_HOOK = ("fibrosurvey.web.labs.dashboard", "lab_sample_summary")
 
 
-def enrolment_by_site(membership: Membership) -> list[dict[str, Any]]:
-    participants = filter_to_site(Participant.objects.filter(study=membership.study), membership)
-    rows = (
-        participants.values("site__code", "site__name")
-        .annotate(
+@dataclass(frozen=True)
+class EventProgress:
+    event: str
+    invited: int
+    opened: int
+    completed: int
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.completed / self.invited) if self.invited else 0
+
+
+@dataclass(frozen=True)
+class SiteProgress:
+    code: str
+    name: str
+    enrolled: int
+    consented: int
+    withdrawn: int
+    events: list[EventProgress]  # in the study's event order
+
+
+@dataclass(frozen=True)
+class StudyProgress:
+    sites: list[SiteProgress]
+    totals: SiteProgress  # the same numbers summed over the sites the member may see
+
+
+def study_progress(membership: Membership) -> StudyProgress:
+    """Enrolment and survey completion per site and event (site-limited members: their site)."""
+    study = membership.study
+    event_codes = [event.code for event in study.events.all()]
+    participants = filter_to_site(Participant.objects.filter(study=study), membership)
+    enrolment = {
+        row["site_id"]: row
+        for row in participants.values("site_id").annotate(
             enrolled=Count("id"),
             consented=Count("id", filter=Q(consented_at__isnull=False)),
             withdrawn=Count("id", filter=Q(withdrawn_at__isnull=False)),
         )
-        .order_by("site__code")
-    )
-    return list(rows)
-
-
-def completion_by_event_and_site(membership: Membership) -> list[dict[str, Any]]:
+    }
     invitations = filter_to_site(
-        Invitation.objects.filter(participant__study=membership.study),
+        Invitation.objects.filter(participant__study=study),
         membership,
         site_field="participant__site",
     )
-    rows = (
-        invitations.values("event__code", "event__order", "participant__site__code")
-        .annotate(
+    completion = {
+        (row["participant__site_id"], row["event__code"]): row
+        for row in invitations.values("participant__site_id", "event__code").annotate(
             invited=Count("id"),
             opened=Count("id", filter=Q(opened_at__isnull=False)),
             completed=Count("id", filter=Q(completed_at__isnull=False)),
         )
-        .order_by("event__order", "participant__site__code")
+    }
+    sites = study.sites.filter(pk=membership.site_id) if membership.site_id else study.sites.all()
+    rows = []
+    for site in sites:
+        counts = enrolment.get(site.pk, {})
+        events = []
+        for code in event_codes:
+            row = completion.get((site.pk, code), {})
+            events.append(
+                EventProgress(
+                    code, row.get("invited", 0), row.get("opened", 0), row.get("completed", 0)
+                )
+            )
+        rows.append(
+            SiteProgress(
+                site.code,
+                site.name,
+                counts.get("enrolled", 0),
+                counts.get("consented", 0),
+                counts.get("withdrawn", 0),
+                events,
+            )
+        )
+    totals = SiteProgress(
+        "",
+        "",
+        sum(r.enrolled for r in rows),
+        sum(r.consented for r in rows),
+        sum(r.withdrawn for r in rows),
+        [
+            EventProgress(
+                code,
+                sum(r.events[i].invited for r in rows),
+                sum(r.events[i].opened for r in rows),
+                sum(r.events[i].completed for r in rows),
+            )
+            for i, code in enumerate(event_codes)
+        ],
     )
-    return [
-        row | {"percent": round(100 * row["completed"] / row["invited"]) if row["invited"] else 0}
-        for row in rows
-    ]
+    return StudyProgress(sites=rows, totals=totals)
 
 
 @dataclass(frozen=True)

@@ -31,8 +31,7 @@ def study(request: HttpRequest, study_id: int) -> HttpResponse:
         "dashboard/study.html",
         study_context(
             membership,
-            enrolment=services.enrolment_by_site(membership),
-            completion=services.completion_by_event_and_site(membership),
+            progress=services.study_progress(membership),
             instruments=services.instrument_completion(membership),
             alerts=services.open_safety_alerts(membership),
             labs=services.lab_sample_summary(membership),

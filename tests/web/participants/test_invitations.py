@@ -1,0 +1,35 @@
+"""Invitations from the participant page: e-mailed, shown once, old links stop working."""
+
+from __future__ import annotations
+
+import re
+
+from django.core import mail
+from django.urls import reverse
+
+from fibrosurvey.web.participants.models import Invitation
+
+
+def test_inviting_emails_a_working_link_in_the_participants_language(
+    study, participant_south, login
+):
+    response = login("sam").post(
+        reverse("participants:invite", args=[study.pk, participant_south.pk, "baseline"])
+    )
+    assert response.status_code == 200
+    shown = re.search(r"http://testserver(/s/[^<\s]+/)", response.content.decode()).group(1)
+
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.to == ["juan@example.org"]
+    assert "Le invitamos a responder una encuesta" in message.body
+    emailed = re.search(r"(/s/[^\s]+/)", message.body).group(1)
+    assert emailed == shown
+    assert login("anonymous").get(emailed).status_code == 302  # -> consent
+
+
+def test_a_new_link_replaces_the_old_one(study, participant, issued, login):
+    old = reverse("survey:entry", args=[issued.token])
+    login("carol").post(reverse("participants:invite", args=[study.pk, participant.pk, "baseline"]))
+    assert Invitation.objects.filter(participant=participant).count() == 1
+    assert login("anonymous").get(old).status_code == 404
