@@ -144,3 +144,10 @@ def test_spearman_ci_matches_r_fisher_interval_on_ranks(apistrat: pl.DataFrame) 
     result = spearman(apistrat["api00"], apistrat["growth"])
     assert result.conf_int() == pytest.approx((-0.163793608946, 0.113509578950), rel=1e-9)
     assert result.p == pytest.approx(0.71860589941, rel=1e-9)
+
+
+def test_text_columns_are_rejected_with_their_name() -> None:
+    with pytest.raises(TypeError, match="column 'sex' has type String"):
+        spearman(pl.Series("sex", ["f", "m", "f"]), [1.0, 2.0, 3.0])
+    with pytest.raises(TypeError, match=r"columns \['site'\] are not numeric"):
+        partial_spearman([1.0, 2.0], [1.0, 2.0], pl.DataFrame({"site": ["a", "b"]}))

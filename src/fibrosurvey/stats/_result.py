@@ -79,6 +79,11 @@ def check_alpha(alpha: float) -> float:
 def as_vector(values: object, name: str) -> Array:
     """A 1-D float64 array (None/NaN = missing); raises naming the argument otherwise."""
     if isinstance(values, pl.Series):
+        if not (values.dtype.is_numeric() or values.dtype == pl.Boolean or values.dtype == pl.Null):
+            raise TypeError(
+                f"{name}: column {values.name!r} has type {values.dtype}; expected numbers "
+                "(code categories numerically first)"
+            )
         values = values.cast(pl.Float64).to_numpy()
     try:
         arr = np.asarray(values, dtype=np.float64)
@@ -100,6 +105,11 @@ def as_matrix(values: object, name: str, n_rows: int) -> Array:
     if values is None:
         return np.empty((n_rows, 0), dtype=np.float64)
     if isinstance(values, pl.DataFrame):
+        bad = [c for c, t in values.schema.items() if not (t.is_numeric() or t == pl.Boolean)]
+        if bad:
+            raise TypeError(
+                f"{name}: columns {bad} are not numeric; code categories numerically first"
+            )
         arr = values.cast(dict.fromkeys(values.columns, pl.Float64)).to_numpy()
     else:
         arr = np.asarray(values, dtype=np.float64)
