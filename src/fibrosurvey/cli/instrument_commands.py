@@ -21,8 +21,9 @@ from fibrosurvey.scoring import score_frame, scoring_provenance
 from fibrosurvey.tables import TableError, coerce_items, read_table, write_table
 from fibrosurvey.validation import ValidationReport, validate_frame
 
-console = Console()
-errors = Console(stderr=True)
+# Piped output (logs, CI) gets wide tables rather than cells wrapped at 80 columns.
+console = Console(width=None if sys.stdout.isatty() else 160)
+errors = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 SHOWN_PROBLEMS = 50
 # Files above this size get a progress display; small ones finish before it would render.
