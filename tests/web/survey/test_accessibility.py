@@ -1,0 +1,127 @@
+"""Accessibility of the participant pages: contrast, 320 px layout, touch targets, keyboard."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+CSS = Path(__file__).resolve().parents[3] / "src/fibrosurvey/web/static/fibrosurvey/site.css"
+
+
+def _luminance(hex_colour: str) -> float:
+    rgb = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _contrast(a: str, b: str) -> float:
+    high, low = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_contrast_ratio_helper_matches_wcag_reference_values():
+    assert _contrast("#000000", "#ffffff") == pytest.approx(21.0)
+    assert _contrast("#777777", "#ffffff") == pytest.approx(4.48, abs=0.01)  # WebAIM
+
+
+@pytest.mark.parametrize(
+    "foreground,background",
+    [
+        ("--text", "--bg"),
+        ("--muted", "--bg"),
+        ("--muted", "--panel"),
+        ("--primary", "--bg"),
+        ("--primary", "--selected"),
+        ("--error", "--bg"),
+        ("--error", "--error-bg"),
+        ("--text", "--safety-bg"),
+        ("--text", "--panel"),
+    ],
+)
+def test_text_colours_meet_wcag_aa_contrast(foreground, background):
+    variables = dict(re.findall(r"(--[a-z-]+):\s*(#[0-9a-fA-F]{6})", CSS.read_text()))
+    assert _contrast(variables[foreground], variables[background]) >= 4.5
+
+
+def test_white_on_primary_buttons_meets_aa():
+    variables = dict(re.findall(r"(--[a-z-]+):\s*(#[0-9a-fA-F]{6})", CSS.read_text()))
+    assert _contrast("#ffffff", variables["--primary"]) >= 4.5
+    assert _contrast("#ffffff", variables["--primary-dark"]) >= 4.5
+
+
+@pytest.fixture
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    from tests.web.survey.test_browser_survey import CHROMIUM_ARGS
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(180)
+def test_pages_fit_320px_with_44px_targets_and_work_by_keyboard(
+    live_server, browser, issued, participant
+):
+    from fibrosurvey.web.survey.models import Response
+    from fibrosurvey.web.survey.services import survey_pages
+
+    context = browser.new_context(viewport={"width": 320, "height": 640})
+    page = context.new_page()
+    link = f"{live_server.url}/s/{issued.token}/"
+    page.goto(link)
+
+    def check_layout() -> None:
+        assert page.evaluate("document.documentElement.scrollWidth") <= 320, page.url
+        for target in page.locator("label.option, button, a.button, a.header-link").all():
+            box = target.bounding_box()
+            if box is not None:
+                assert box["height"] >= 44 and box["width"] >= 44, target.inner_text()
+
+    # Keyboard only: consent box, then Continue.
+    check_layout()
+    page.keyboard.press("Tab")  # skip link
+    checkbox = page.locator('input[name="agree"]')
+    for _ in range(10):
+        if page.evaluate("document.activeElement.name") == "agree":
+            break
+        page.keyboard.press("Tab")
+    page.keyboard.press("Space")
+    assert checkbox.is_checked()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/language/")
+    check_layout()
+    page.get_by_role("button", name="Continue").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/page/1/")
+
+    # Page 1: every question answered with the keyboard (Tab into the group, arrow to Yes).
+    first = survey_pages(issued.invitation)[0]
+    check_layout()
+    for item in first.items:
+        page.locator(f'input[name="{item.column}"]').first.focus()
+        page.keyboard.press("Space")  # selects "No"
+        page.keyboard.press("ArrowRight")  # moves the selection to "Yes"
+    page.get_by_role("button", name="Next").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/page/2/")
+    check_layout()
+
+    saved = Response.objects.get(participant=participant, instrument_id="fsq")
+    assert saved.answers == dict.fromkeys(first.columns, 1)
+
+    # A 0-10 scale page and a number-input page also fit 320 px.
+    pages = survey_pages(issued.invitation)
+    for instrument_id in ("fiqr", "demo"):
+        number = next(p.index + 1 for p in pages if p.instrument.id == instrument_id)
+        page.goto(f"{live_server.url}/s/{issued.token}/page/{number}/")
+        check_layout()
+    context.close()
