@@ -152,7 +152,17 @@ def _group_arrays(
     y, g = vector(data, outcome), vector(data, analysis.group)
     z, names = covariate_matrix(data, plan.covariates_of(analysis), plan.categorical)
     keep = complete_cases(y, g, z)
-    return y[keep], g[keep], z[keep], names
+    z, names = _drop_constant(z[keep], names)
+    return y[keep], g[keep], z, names
+
+
+def _drop_constant(z: Array, names: list[str]) -> tuple[Array, list[str]]:
+    """Drop covariate columns that do not vary among the rows analysed (e.g. an indicator of a
+    rare category absent from a subgroup); they carry no information and make models singular."""
+    if z.shape[0] == 0 or z.shape[1] == 0:
+        return z, names
+    varies = (z != z[0]).any(axis=0)
+    return z[:, varies], [n for n, v in zip(names, varies, strict=True) if v]
 
 
 def group_comparison_task(analysis: GroupComparison, plan: Plan, outcome: str) -> Task:
@@ -256,9 +266,10 @@ def _change_arrays(
 ) -> tuple[Array, Array, Array, Array]:
     post, pre = vector(wide, "_follow"), vector(wide, "_base")
     group = vector(wide, f"_exp_{exposure}")
-    z, _ = covariate_matrix(wide, plan.covariates_of(analysis), plan.categorical)
+    z, names = covariate_matrix(wide, plan.covariates_of(analysis), plan.categorical)
     keep = complete_cases(post, pre, group, z)
-    return post[keep], pre[keep], group[keep], z[keep]
+    z, _ = _drop_constant(z[keep], names)
+    return post[keep], pre[keep], group[keep], z
 
 
 def change_task(analysis: ChangeAnalysis, plan: Plan, exposure: str, *, ipw: bool = False) -> Task:
@@ -269,7 +280,12 @@ def change_task(analysis: ChangeAnalysis, plan: Plan, exposure: str, *, ipw: boo
         post, pre, group, z = _change_arrays(wide, analysis, plan, exposure)
         if ipw:
             # Outcome = change; the propensity model uses the baseline score and covariates.
-            return ipw_effect(post - pre, group, np.column_stack([pre, z]), alpha=alpha)
+            # Indicators of a category seen in only one group (e.g. a handful of participants
+            # of "other" sex, all in one arm) would separate the model; such a category is
+            # merged into the reference category for the propensity model only.
+            return ipw_effect(
+                post - pre, group, _overlapping(np.column_stack([pre, z]), group), alpha=alpha
+            )
         return ancova(post, pre, group, z, alpha=alpha)
 
     return run
@@ -319,10 +335,26 @@ def change_tasks(
             extra=extra,
         )
         if analysis.ipw:
-            ipw_result = change_task(analysis, plan, exposure, ipw=True)(wide)
-            row.sensitivity["ipw"] = _sensitivity(ipw_result, "IPW difference in change")
+            try:
+                ipw_result = change_task(analysis, plan, exposure, ipw=True)(wide)
+                row.sensitivity["ipw"] = _sensitivity(ipw_result, "IPW difference in change")
+            except np.linalg.LinAlgError as error:  # a propensity model that cannot be fitted
+                row.sensitivity["ipw"] = {
+                    "label": "IPW difference in change",
+                    "status": "not estimable",
+                    "note": f"propensity model could not be fitted: {error}",
+                }
         out.append((row, task))
     return out
+
+
+def _overlapping(z: Array, group: Array) -> Array:
+    """Drop 0/1 columns whose 1s all fall in one group (no overlap for the propensity model)."""
+    binary = np.all((z == 0) | (z == 1), axis=0)
+    in_exposed = (z[group == 1] == 1).any(axis=0)
+    in_comparator = (z[group == 0] == 1).any(axis=0)
+    keep = ~binary | (in_exposed & in_comparator)
+    return z[:, keep]
 
 
 def _group_labels(plan: Plan, exposure: str) -> dict[str, str]:

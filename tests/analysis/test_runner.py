@@ -1,0 +1,167 @@
+"""The runner's numbers against independent implementations (statsmodels, scipy)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+import statsmodels.api as sm
+from scipy import stats as sps
+from statsmodels.stats.multitest import multipletests
+
+from fibrosurvey.analysis import Results, load_plan
+from fibrosurvey.analysis.mde import minimal_detectable_effect
+from fibrosurvey.analysis.verdicts import hypothesis_verdict
+
+CONFOUNDERS = [
+    "demo_age",
+    "demo_bmi",
+    "tx_cannabis_recreational",
+    "lab_fasting",
+    "lab_minutes_to_centrifuge",
+]
+
+
+def _row(results: Results, hypothesis_id: str):  # type: ignore[no-untyped-def]
+    return next(h for h in results.hypotheses if h.id == hypothesis_id)
+
+
+def _with_sex_dummies(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.with_columns(
+        (pl.col("demo_sex") == 2).cast(pl.Float64).alias("sex2"),
+        (pl.col("demo_sex") == 3).cast(pl.Float64).alias("sex3"),
+    )
+
+
+def test_partial_spearman_matches_rank_residual_correlation(
+    results: Results, derived: pl.DataFrame
+) -> None:
+    row = _row(results, "C1:log_aea:peg_score")
+    base = _with_sex_dummies(derived.filter(pl.col("event") == "baseline"))
+    columns = ["log_aea", "peg_score", *CONFOUNDERS, "demo_sex"]
+    data = base.select([*columns, "sex2", "sex3"]).drop_nulls(columns)
+    z_cols = [*CONFOUNDERS, "sex2", "sex3"]
+    z = data.select(z_cols).to_numpy().astype(float)
+    z = z[:, z.std(axis=0) > 0]
+    ranks = sps.rankdata(np.column_stack([data["log_aea"], data["peg_score"], z]), axis=0)
+    design = sm.add_constant(ranks[:, 2:])
+    rx = sm.OLS(ranks[:, 0], design).fit().resid
+    ry = sm.OLS(ranks[:, 1], design).fit().resid
+    r, _ = sps.pearsonr(rx, ry)
+    assert row.n == data.height
+    assert row.estimate == pytest.approx(r, abs=1e-10)
+    k = design.shape[1] - 1
+    t = r * math.sqrt((data.height - 2 - k) / (1 - r * r))
+    assert row.p == pytest.approx(2 * sps.t.sf(abs(t), data.height - 2 - k), rel=1e-6)
+
+
+def test_q_values_are_benjamini_hochberg_within_each_family(results: Results) -> None:
+    for family in {h.family for h in results.hypotheses}:
+        rows = [h for h in results.hypotheses if h.family == family and math.isfinite(h.p)]
+        expected = multipletests([h.p for h in rows], method="fdr_bh")[1]
+        assert [h.q for h in rows] == pytest.approx(list(expected), rel=1e-9)
+
+
+def test_every_verdict_follows_from_q_and_direction(results: Results) -> None:
+    for h in results.hypotheses:
+        assert h.verdict == hypothesis_verdict(
+            h.estimate,
+            h.q,
+            expected=h.expected,
+            null_value=h.null_value,  # type: ignore[arg-type]
+        )
+        if h.verdict == "not supported" and h.status == "ok":
+            assert math.isfinite(h.mde) and h.mde_note
+
+
+def test_adjusted_odds_ratio_matches_statsmodels_logit(
+    results: Results, derived: pl.DataFrame
+) -> None:
+    row = _row(results, "C2:ced_suspected:migraine_positive")
+    base = _with_sex_dummies(derived.filter(pl.col("event") == "baseline"))
+    needed = ["migraine_positive", "ced_suspected", *CONFOUNDERS, "demo_sex"]
+    data = base.select([*needed, "sex2", "sex3"]).drop_nulls(needed)
+    x = data.select(["ced_suspected", *CONFOUNDERS, "sex2", "sex3"]).to_pandas()
+    x = x.loc[:, x.std() > 0]
+    fit = sm.Logit(data["migraine_positive"].to_numpy(), sm.add_constant(x)).fit(disp=False)
+    assert row.n == data.height
+    assert row.estimate == pytest.approx(math.exp(fit.params["ced_suspected"]), rel=1e-6)
+    low, high = np.exp(fit.conf_int().loc["ced_suspected"])
+    assert (row.ci_low, row.ci_high) == pytest.approx((low, high), rel=1e-6)
+    # crude prevalences reported alongside
+    exposed = data.filter(pl.col("ced_suspected") == 1)["migraine_positive"].mean()
+    assert row.extra["risk_exposed"] == pytest.approx(exposed)
+
+
+def test_ancova_effect_matches_statsmodels_ols_on_independently_paired_visits(
+    results: Results, derived: pl.DataFrame
+) -> None:
+    row = _row(results, "C3:lifestyle_vs_standard:fiqr_total")
+    base = _with_sex_dummies(derived.filter(pl.col("event") == "baseline")).select(
+        "participant_id",
+        pl.col("fiqr_total").alias("pre"),
+        "lifestyle_vs_standard",
+        "demo_age",
+        "demo_bmi",
+        "demo_sex",
+        "sex2",
+        "sex3",
+    )
+    post = derived.filter(pl.col("event") == "followup_3m").select(
+        "participant_id", pl.col("fiqr_total").alias("post")
+    )
+    wide = base.join(post, on="participant_id").drop_nulls()
+    x = wide.select(
+        "lifestyle_vs_standard", "pre", "demo_age", "demo_bmi", "sex2", "sex3",
+    ).to_pandas()  # fmt: skip
+    x = x.loc[:, x.std() > 0]
+    fit = sm.OLS(wide["post"].to_numpy(), sm.add_constant(x)).fit()
+    assert row.n == wide.height
+    assert row.estimate == pytest.approx(fit.params["lifestyle_vs_standard"], rel=1e-8)
+    assert (row.ci_low, row.ci_high) == pytest.approx(
+        tuple(fit.conf_int().loc["lifestyle_vs_standard"]), rel=1e-8
+    )
+    assert row.sensitivity["ipw"]["status"] == "ok"
+
+
+def test_correlation_mde_is_the_fisher_z_detectable_effect(results: Results) -> None:
+    plan = load_plan()
+    row = _row(results, "C1:log_sea:jss_total")
+    family_size = sum(h.family == "C1" for h in results.hypotheses)
+    mde, unit = minimal_detectable_effect(row, plan, family_size)
+    k = row.extra["k_covariates"]
+    alpha = 0.05 / family_size
+    z = (sps.norm.ppf(1 - alpha / 2) + sps.norm.ppf(0.8)) / math.sqrt(row.n - 3 - k)
+    assert mde == pytest.approx(math.tanh(z), rel=1e-6)
+    assert "rho" in unit
+
+
+def test_results_json_has_the_fields_a_reader_needs(results: Results, tmp_path: Path) -> None:
+    path = tmp_path / "results.json"
+    results.write_json(path)
+    loaded = json.loads(path.read_text())
+    required = {"id", "claim", "family", "method", "n", "estimate", "ci_low", "ci_high", "p", "q",
+                "verdict", "mde"}  # fmt: skip
+    assert len(loaded["hypotheses"]) == 58
+    for record in loaded["hypotheses"]:
+        assert required <= set(record)
+    assert {c["id"] for c in loaded["claims"]} == {"C0", "C1", "C2", "C3", "C4"}
+    assert len(loaded["provenance"]["data_sha256"]) == 64
+    assert loaded["plan_text"].startswith("# Pre-registered analysis plan")
+
+
+def test_slow_processing_sensitivity_drops_slow_samples(
+    results: Results, derived: pl.DataFrame
+) -> None:
+    row = _row(results, "C1:log_aea:nrs_pain")
+    fast = row.sensitivity["fast_processing"]
+    needed = ["log_aea", "nrs_pain", *CONFOUNDERS, "demo_sex"]
+    complete = derived.filter(pl.col("event") == "baseline").drop_nulls(needed)
+    slow = complete.filter(pl.col("lab_minutes_to_centrifuge") > 30).height
+    assert slow > 0
+    assert complete.height == row.n
+    assert fast["n"] == row.n - slow
