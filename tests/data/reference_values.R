@@ -54,3 +54,9 @@ options(survey.lonely.psu = "fail")
 bt <- svyglm(sch_wide ~ ell + mobility, design = dstrat, family = quasibinomial(),
              control = glm.control(epsilon = 1e-14, maxit = 100))
 print(summary(bt)$coefficients, digits = 12)
+# Logit-scale CI for a proportion: svyciprop(method = "logit") (t on the design df).
+for (d in list(dstrat = dstrat, dclus1 = dclus1)) {
+  cp <- svyciprop(~sch_wide, d, method = "logit")
+  ci <- attr(cp, "ci")
+  cat(sprintf("svyciprop logit sch_wide: estimate=%.10f ci=(%.10f, %.10f)\n", coef(cp), ci[1], ci[2]))
+}

@@ -319,3 +319,23 @@ def test_linearised_se_matches_the_sampling_sd_over_repeated_stratified_cluster_
     assert np.sqrt(np.mean(ses_arr**2)) == pytest.approx(estimates_arr.std(ddof=1), rel=0.12)
     coverage = np.mean(np.abs(estimates_arr - truth) <= 1.959963984540054 * ses_arr)
     assert 0.90 <= coverage <= 0.98
+
+
+@pytest.mark.parametrize(
+    ("design", "frame", "r_ci"),
+    [
+        # svyciprop(~sch_wide, dstrat, method = "logit"): 0.8279480110 (0.7745396544, 0.8708148545)
+        ("dstrat", "apistrat", (0.7745396544, 0.8708148545)),
+        # svyciprop(~sch_wide, dclus1, method = "logit"): 0.8743169399 (0.8237988924, 0.911900077)
+        ("dclus1", "apiclus1", (0.8237988924, 0.9119000770)),
+    ],
+)
+def test_logit_proportion_interval_matches_r_svyciprop(
+    request: pytest.FixtureRequest, design: str, frame: str, r_ci: tuple[float, float]
+) -> None:
+    survey: SurveyDesign = request.getfixturevalue(design)
+    data: pl.DataFrame = request.getfixturevalue(frame)
+    result = survey.proportion(data["sch_wide"], ci="logit")
+    # R fits the intercept by IRLS (deviance tolerance 1e-8): agreement to ~1e-9.
+    assert result.conf_int() == pytest.approx(r_ci, rel=1e-8)
+    assert result.method == "svymean_proportion_logit"

@@ -32,7 +32,8 @@ Lonely PSUs (strata with one PSU), following R ``options(survey.lonely.psu = ...
 * ``"average"``: the stratum is given the average variance of the other strata;
 * ``"fail"``: raise an error naming the stratum (R's default).
 
-Estimators: ``mean`` (R ``svymean``), ``proportion`` (``svymean`` of a 0/1 variable), ``total``
+Estimators: ``mean`` (R ``svymean``), ``proportion`` (``svymean`` of a 0/1 variable, Wald or
+``svyciprop(method = "logit")`` interval), ``total``
 (``svytotal``), ``mean_by`` (``svyby(~y, ~g, design, svymean)``), and ``glm`` (``svyglm``):
 weighted maximum likelihood by IRLS with the sandwich variance ``A^-1 V(sum U_i) A^-1`` whose meat
 is the design variance of the score totals; coefficient p-values and CIs use a t distribution on
@@ -316,12 +317,30 @@ class SurveyDesign:
             estimate, float(self.variance(z)[0, 0]), int(seen.sum()), "svymean", alpha
         )
 
-    def proportion(self, y: object, alpha: float = 0.05) -> SurveyEstimate:
-        """Weighted proportion of a 0/1 variable (R ``svymean`` of the indicator); Wald CI."""
+    def proportion(self, y: object, alpha: float = 0.05, ci: str = "wald") -> SurveyEstimate:
+        """Weighted proportion of a 0/1 variable (R ``svymean`` of the indicator).
+
+        ``ci="wald"``: ``p +/- z SE`` (R ``confint(svymean(...))``). ``ci="logit"``: the interval
+        is built on the logit scale with a t quantile on the design df and back-transformed, so
+        it stays inside (0, 1) (R ``svyciprop(~y, design, method = "logit")``).
+        """
+        if ci not in ("wald", "logit"):
+            raise ValueError(f"ci must be 'wald' or 'logit', got {ci!r}")
         yv, _ = self._outcome(y)
         check_binary(yv, "y")
         result = self.mean(yv, alpha)
-        return SurveyEstimate(**{**result.summary(), "method": "svymean_proportion"})
+        fields = {**result.summary(), "method": f"svymean_proportion_{ci}"}
+        p = result.estimate
+        if ci == "logit" and 0 < p < 1:
+            se_logit = result.se / (p * (1 - p))
+            half = float(sps.t.ppf(1 - alpha / 2, self.df)) * se_logit
+            centre = float(np.log(p / (1 - p)))
+            fields["ci_low"] = float(1 / (1 + np.exp(-(centre - half))))
+            fields["ci_high"] = float(1 / (1 + np.exp(-(centre + half))))
+        elif ci == "logit":
+            fields["ci_low"], fields["ci_high"] = p, p
+            fields["note"] = "proportion is 0 or 1: no logit interval"
+        return SurveyEstimate(**fields)
 
     def mean_by(self, y: object, groups: object, alpha: float = 0.05) -> dict[str, SurveyEstimate]:
         """Domain means by group, keyed by the group label as text (R ``svyby(..., svymean)``).
