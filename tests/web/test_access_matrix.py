@@ -52,6 +52,13 @@ MATRIX = [
         {k: (302 if v == 200 else v) for k, v in ENROLLERS_NORTH.items()},
     ),
     _row(
+        "withdraw north",
+        "post",
+        "participants:withdraw",
+        ["study", "north"],
+        {k: (302 if v == 200 else v) for k, v in ENROLLERS_NORTH.items()},
+    ),
+    _row(
         "acknowledge alert",
         "post",
         "dashboard:acknowledge_alert",

@@ -33,3 +33,27 @@ def test_a_new_link_replaces_the_old_one(study, participant, issued, login):
     login("carol").post(reverse("participants:invite", args=[study.pk, participant.pk, "baseline"]))
     assert Invitation.objects.filter(participant=participant).count() == 1
     assert login("anonymous").get(old).status_code == 404
+
+
+def test_withdrawing_stops_the_link_keeps_the_answers_and_is_audited(
+    study, participant, issued, login
+):
+    from fibrosurvey.web.audit.models import AuditRecord
+    from fibrosurvey.web.survey.models import Response
+
+    Response.objects.create(
+        participant=participant,
+        event=issued.invitation.event,
+        instrument_id="pgic",
+        instrument_version="1.0.0",
+        answers={"pgic_1": 3},
+    )
+    login("carol").post(reverse("participants:withdraw", args=[study.pk, participant.pk]))
+
+    participant.refresh_from_db()
+    assert participant.withdrawn_at is not None
+    assert Invitation.objects.get(pk=issued.invitation.pk).revoked_at is not None
+    assert login("anonymous").get(reverse("survey:entry", args=[issued.token])).status_code == 404
+    assert Response.objects.filter(participant=participant).count() == 1
+    record = AuditRecord.objects.filter(object_id=str(participant.pk), action="update").last()
+    assert record.before == {"withdrawn_at": None} and record.after["withdrawn_at"]

@@ -33,6 +33,7 @@ __all__ = [
     "do_issue_invitation",
     "do_revoke_invitation",
     "do_view_contact",
+    "do_withdraw_participant",
     "find_invitation",
     "new_study_code",
     "parse_enrolment_csv",
@@ -358,3 +359,29 @@ def do_view_contact(participant: Participant, *, actor: Any, request: Any = None
         "view_contact", actor=actor, study=participant.study_id, obj=participant, request=request
     )
     return contact
+
+
+@transaction.atomic
+def do_withdraw_participant(
+    participant: Participant, *, actor: Any, request: Any = None
+) -> Participant:
+    """Mark a participant withdrawn: every open link stops working; answers already given
+    stay (what happens to them is the protocol's decision, recorded elsewhere)."""
+    if participant.withdrawn_at is not None:
+        return participant
+    before = snapshot(participant, ["withdrawn_at"])
+    participant.withdrawn_at = timezone.now()
+    participant.save(update_fields=["withdrawn_at"])
+    participant.invitations.filter(revoked_at__isnull=True).update(
+        revoked_at=participant.withdrawn_at
+    )
+    record(
+        "update",
+        actor=actor,
+        study=participant.study_id,
+        obj=participant,
+        before=before,
+        after=snapshot(participant, ["withdrawn_at"]),
+        request=request,
+    )
+    return participant

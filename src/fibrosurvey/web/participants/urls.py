@@ -23,4 +23,9 @@ urlpatterns = [
         views.revoke,
         name="revoke",
     ),
+    path(
+        "<int:study_id>/participants/<int:participant_id>/withdraw/",
+        views.withdraw,
+        name="withdraw",
+    ),
 ]

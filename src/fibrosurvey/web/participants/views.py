@@ -173,3 +173,13 @@ def revoke(
     services.do_revoke_invitation(invitation, actor=request.user)
     messages.success(request, _("Invitation revoked; the link no longer works."))
     return redirect("participants:detail", study_id=study_id, participant_id=participant.pk)
+
+
+@login_required
+@require_POST
+def withdraw(request: HttpRequest, study_id: int, participant_id: int) -> HttpResponse:
+    membership = require_membership(request.user, study_id, "enrol")
+    participant = _visible_participant(membership, participant_id)
+    services.do_withdraw_participant(participant, actor=request.user, request=request)
+    messages.success(request, _("Participant withdrawn; their links no longer work."))
+    return redirect("participants:detail", study_id=study_id, participant_id=participant.pk)
