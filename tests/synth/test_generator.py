@@ -194,3 +194,10 @@ def test_design_weights_sum_to_the_stratum_population(seed_claims: SynthResult) 
     )
     expected = REGION_SHARES / REGION_SHARES.sum() * TARGET_POPULATION
     np.testing.assert_allclose(totals, expected, rtol=1e-9)
+
+
+def test_generated_table_passes_the_project_validator(seed_claims: SynthResult) -> None:
+    from fibrosurvey.validation import validate_frame
+
+    report = validate_frame(seed_claims.data.head(4000))
+    assert report.ok, report.problems[:5]

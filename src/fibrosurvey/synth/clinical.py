@@ -138,8 +138,9 @@ def _fsq(rng: np.random.Generator, latent: Arrays) -> Arrays:
     wpi = np.clip(np.rint(3.4 + 9.0 * fm + 3.0 * within + 2.0 * rng.standard_normal(n)), 0, 19)
     # The wpi sites with the largest Gumbel keys are painful: weighted sampling w/o replacement.
     keys = np.log(_SITE_WEIGHTS).astype(np.float32) + rng.gumbel(size=(n, 19)).astype(np.float32)
-    rank = np.argsort(np.argsort(-keys, axis=1), axis=1)
-    painful = (rank < wpi[:, None]).astype(np.int8)
+    ordered = -np.sort(-keys, axis=1)  # each row's keys, largest first
+    kth = np.take_along_axis(ordered, np.maximum(wpi - 1, 0).astype(np.int64)[:, None], axis=1)
+    painful = ((keys >= kth) & (wpi[:, None] > 0)).astype(np.int8)
     out = {f"fsq_{site}": painful[:, i] for i, site in enumerate(FSQ_SITES)}
     symptoms = _items(rng, within + 0.9 * fm, [1.55, 1.6, 1.25], 0.85, 0.8, 0, 3)
     for i, name in enumerate(("fatigue", "unrefreshed", "cognitive")):

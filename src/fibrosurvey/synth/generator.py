@@ -151,15 +151,16 @@ def _column(values: np.ndarray, missing: np.ndarray | None, dtype: pl.DataType) 
 
 
 def _item_dtypes() -> dict[str, pl.DataType]:
-    """Item column -> Polars dtype: small integers for coded items, Float64 for numbers."""
+    """Item column -> Polars dtype: Int16 for coded and integer items, Float64 for numbers."""
     dtypes: dict[str, pl.DataType] = {}
     for instrument_id in INSTRUMENT_ORDER:
         for item in load_instruments()[instrument_id].items:
             if item.kind == "number":
                 dtypes[item.column] = pl.Float64()
             else:
-                high = max([float(o.code) for o in item.options] or [float(item.maximum or 0)])
-                dtypes[item.column] = pl.Int8() if high <= 100 else pl.Int16()
+                # Int16, not Int8: sums and prorations of small codes (e.g. 14 * 9 in PHQ-9)
+                # overflow Int8 in any consumer that does arithmetic in the column's dtype.
+                dtypes[item.column] = pl.Int16()
     return dtypes
 
 
@@ -203,7 +204,7 @@ def generate(
     common = {
         "participant_id": ids,
         "site": ("site-" + pl.Series(design.psu).cast(pl.String).str.zfill(5)).alias("site"),
-        "design_stratum": pl.Series(design.stratum).cast(pl.Int8),
+        "design_stratum": pl.Series(design.stratum).cast(pl.Int16),
         "design_psu": pl.Series(design.psu).cast(pl.Int32),
         "design_weight": pl.Series(design.weight).cast(pl.Float64),
         "design_fpc": pl.Series(design.fpc).cast(pl.Int32),
@@ -258,10 +259,10 @@ def _format_lab_columns() -> list[pl.Expr]:
             (minutes % 60).cast(pl.String).str.zfill(2),
         ).alias("lab_draw_time"),
         pl.format("B{}", pl.col("lab_batch").cast(pl.String).str.zfill(5)).alias("lab_batch"),
-        pl.col("lab_fasting").cast(pl.Int8),
-        pl.col("lab_freeze_thaw").cast(pl.Int8),
-        *[pl.col(f"{a}_below_lloq").cast(pl.Int8) for a in ("aea", "twoag", "pea", "oea", "sea")],
-        pl.col("twoag_includes_1ag").cast(pl.Int8),
+        pl.col("lab_fasting").cast(pl.Int16),
+        pl.col("lab_freeze_thaw").cast(pl.Int16),
+        *[pl.col(f"{a}_below_lloq").cast(pl.Int16) for a in ("aea", "twoag", "pea", "oea", "sea")],
+        pl.col("twoag_includes_1ag").cast(pl.Int16),
     ]
 
 
