@@ -144,8 +144,7 @@ def _database_problems(
         pl.col("event").str.strip_chars(),
     )
     unknown = rows.filter(
-        pl.col("participant_id").is_not_null()
-        & ~pl.col("participant_id").is_in(list(participants))
+        pl.col("participant_id").is_not_null() & ~pl.col("participant_id").is_in(list(participants))
     )
     problems += [
         RowProblem(row, "participant_id", code, f"a participant enrolled in {where}", "unknown")
@@ -204,9 +203,7 @@ def _conflicts_with_stored_samples(
         return []
     problems: list[RowProblem] = []
     for row in known.iter_rows(named=True):
-        sample = samples.get(
-            (participants[row["participant_id"]].pk, events[row["event"]].pk)
-        )
+        sample = samples.get((participants[row["participant_id"]].pk, events[row["event"]].pk))
         if sample is None:
             continue
         for column, field in PREANALYTICAL_FIELDS.items():
@@ -273,8 +270,9 @@ def do_import_labs(
     clean = validation.clean
     try:
         with transaction.atomic():
-            return _store(study, clean, participants, events, raw, frame.height, actor, file_name,
-                          request)
+            return _store(
+                study, clean, participants, events, raw, frame.height, actor, file_name, request
+            )
     except IntegrityError:
         # Another import stored the same result between our check and our insert.
         raise LabImportError(
@@ -314,14 +312,13 @@ def _store(
     keys = clean.select("participant_id", "event").unique(maintain_order=True)
     existing = {
         (s.participant_id, s.event_id): s
-        for s in LabSample.objects.select_for_update().filter(
-            participant__in=participants.values()
-        )
+        for s in LabSample.objects.select_for_update().filter(participant__in=participants.values())
     }
     first_rows = {
         (r["participant_id"], r["event"]): r
-        for r in clean.unique(["participant_id", "event"], keep="first", maintain_order=True)
-        .iter_rows(named=True)
+        for r in clean.unique(
+            ["participant_id", "event"], keep="first", maintain_order=True
+        ).iter_rows(named=True)
     }
     new_samples = []
     for code, event_code in keys.iter_rows():

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from fibrosurvey.web.labs import views
+
+app_name = "labs"
+urlpatterns = [
+    path("studies/<int:study_id>/labs/", views.sample_list, name="samples"),
+    path("studies/<int:study_id>/labs/import/", views.import_labs, name="import"),
+    path("studies/<int:study_id>/labs/template.csv", views.template_csv, name="template"),
+]
