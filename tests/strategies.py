@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import polars as pl
@@ -39,21 +40,25 @@ def invalid_value(item: Item) -> st.SearchStrategy[str]:
     return st.one_of(numbers.map(str), garbage, fractional)
 
 
-def answers(
+def item_answers(
     instrument: Instrument, missing: float = 0.1
-) -> st.SearchStrategy[dict[str, int | float | None]]:
-    """One participant's answers to ``instrument``; each item missing with some chance."""
+) -> dict[str, st.SearchStrategy[int | float | None]]:
+    """A strategy per item column: an allowed answer, or missing about ``missing`` of the time."""
 
     def maybe_missing(item: Item) -> st.SearchStrategy[int | float | None]:
         if missing <= 0:
             return valid_value(item)
-        return (
-            st.one_of(st.none(), valid_value(item))
-            if missing >= 0.5
-            else st.one_of(valid_value(item), valid_value(item), valid_value(item), st.none())
-        )
+        copies = max(1, round((1 - missing) / missing))
+        return st.one_of(*[valid_value(item)] * copies, st.none())
 
-    return st.fixed_dictionaries({item.column: maybe_missing(item) for item in instrument.items})
+    return {item.column: maybe_missing(item) for item in instrument.items}
+
+
+def answers(
+    instrument: Instrument, missing: float = 0.1
+) -> st.SearchStrategy[dict[str, int | float | None]]:
+    """One participant's answers to ``instrument``; each item missing with some chance."""
+    return st.fixed_dictionaries(item_answers(instrument, missing))
 
 
 @st.composite
@@ -62,16 +67,21 @@ def answer_frames(
 ) -> pl.DataFrame:
     """A table of valid (possibly incomplete) answers to several instruments."""
     instruments = [get_instrument(instrument_id) for instrument_id in instrument_ids]
-    n = draw(st.integers(min_rows, max_rows))
-    rows: list[dict[str, Any]] = []
-    for _ in range(n):
-        row: dict[str, Any] = {}
-        for instrument in instruments:
-            row |= draw(answers(instrument))
-        rows.append(row)
+    rows = draw(
+        st.lists(_row_strategy(tuple(instrument_ids)), min_size=min_rows, max_size=max_rows)
+    )
     schema = {
         item.column: (pl.Float64 if item.kind == "number" else pl.Int64)
         for instrument in instruments
         for item in instrument.items
     }
     return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+@functools.cache
+def _row_strategy(instrument_ids: tuple[str, ...]) -> st.SearchStrategy[dict[str, Any]]:
+    # Built once per battery: constructing strategies on every draw dominates the run time.
+    columns: dict[str, st.SearchStrategy[int | float | None]] = {}
+    for instrument_id in instrument_ids:
+        columns |= item_answers(get_instrument(instrument_id))
+    return st.fixed_dictionaries(columns)

@@ -13,7 +13,7 @@ from fibrosurvey.scoring import score_frame
 from tests.strategies import answer_frames
 
 SCORED = ["fsq", "fiqr", "phq9", "gad7", "jss", "peg", "migraine", "ibs", "demo"]
-FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def bounded_scores() -> list[tuple[str, float, float]]:
@@ -28,7 +28,7 @@ def bounded_scores() -> list[tuple[str, float, float]]:
 
 
 @FAST
-@given(answer_frames(SCORED))
+@given(answer_frames(SCORED, max_rows=12))
 def test_scores_stay_within_their_bounds(frame: pl.DataFrame) -> None:
     scored = score_frame(frame)
     for column, minimum, maximum in bounded_scores():
@@ -37,7 +37,7 @@ def test_scores_stay_within_their_bounds(frame: pl.DataFrame) -> None:
 
 
 @FAST
-@given(answer_frames(SCORED, min_rows=2), st.randoms(use_true_random=False))
+@given(answer_frames(SCORED, min_rows=2, max_rows=12), st.randoms(use_true_random=False))
 def test_shuffling_rows_changes_no_rows_score(frame: pl.DataFrame, random) -> None:
     frame = frame.with_row_index("row")
     order = list(range(frame.height))
