@@ -1,4 +1,4 @@
-"""Multiple-imputation sensitivity: per-copy estimates pooled by Rubin's rules on the right scale."""
+"""Multiple imputation: per-copy estimates pooled by Rubin's rules on the right scale."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from fibrosurvey.analysis.sensitivity import _block_frame, _impute, pool_estimat
 def test_correlations_are_pooled_on_the_fisher_z_scale(derived: pl.DataFrame) -> None:
     plan = load_plan()
     analysis = plan.claims[1].analyses[0]
-    (row, task), *_ = correlation_tasks(analysis, plan, "C1", "C1", derived)
+    (_row, task), *_ = correlation_tasks(analysis, plan, "C1", "C1", derived)
     data, columns = _block_frame(analysis, plan, derived)
     with threadpool_limits(limits=1):
         copies = _impute(data, columns, plan, 2)
@@ -45,7 +45,7 @@ def test_correlations_are_pooled_on_the_fisher_z_scale(derived: pl.DataFrame) ->
 def test_ancova_effects_are_pooled_on_the_raw_scale(derived: pl.DataFrame) -> None:
     plan = load_plan()
     analysis = plan.claims[3].analyses[0]
-    (row, task), *_ = change_tasks(analysis, plan, "C3", "C3", derived)
+    (_row, task), *_ = change_tasks(analysis, plan, "C3", "C3", derived)
     wide, columns = _block_frame(analysis, plan, derived)
     with threadpool_limits(limits=1):
         copies = _impute(wide, columns, plan, 2)

@@ -23,6 +23,20 @@ _BUILT_IN = {
     "demo_age": "Age (years)",
     "demo_bmi": "Body mass index",
     "demo_sex": "Sex",
+    "dx_anxiety": "Anxiety (diagnosed)",
+    "dx_depression": "Depression (diagnosed)",
+    "dx_ibs": "Irritable bowel syndrome (diagnosed)",
+    "dx_migraine": "Migraine (diagnosed)",
+    "dx_tmd": "Temporomandibular disorder (diagnosed)",
+    "dx_interstitial_cystitis": "Interstitial cystitis (diagnosed)",
+    "dx_cfs": "Chronic fatigue syndrome (diagnosed)",
+    "dx_restless_legs": "Restless legs (diagnosed)",
+    "dx_fibromyalgia": "Fibromyalgia (diagnosed)",
+    "migraine_positive": "Migraine (ID-Migraine positive)",
+    "ibs_positive": "Irritable bowel syndrome (Manning positive)",
+    "nrs_pain": "Pain rating (0-10)",
+    "nrs_fatigue": "Fatigue rating (0-10)",
+    "nrs_sleep_quality": "Sleep quality rating (0-10, higher = better)",
 }
 
 

@@ -360,7 +360,18 @@ def _overlapping(z: Array, group: Array) -> Array:
 def _group_labels(plan: Plan, exposure: str) -> dict[str, str]:
     for derivation in plan.derive:
         if derivation.name == exposure and isinstance(derivation, GroupsDerive):
-            return {"exposed": derivation.exposed_label, "comparator": derivation.comparator_label}
+            labels = {
+                "exposed": derivation.exposed_label,
+                "comparator": derivation.comparator_label,
+            }
+            # "Exercise vs standard analgesics alone" names both groups when labels are unset.
+            if " vs " in derivation.label:
+                first, second = derivation.label.split(" vs ", 1)
+                if labels["exposed"] == "exposed":
+                    labels["exposed"] = first[0].lower() + first[1:]
+                if labels["comparator"] == "comparator":
+                    labels["comparator"] = second
+            return labels
     return {"exposed": "exposed", "comparator": "comparator"}
 
 

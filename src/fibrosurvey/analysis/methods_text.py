@@ -15,6 +15,12 @@ from fibrosurvey.analysis.plan import (
 
 __all__ = ["methods_in_words"]
 
+_EFFECT_WORDS = {
+    "adjusted_or": "adjusted odds ratio",
+    "odds_ratio": "crude odds ratio",
+    "risk_difference": "risk difference",
+}
+
 
 def methods_in_words(plan: Plan, imputations: int) -> list[str]:
     level = f"{100 * plan.confidence:g}%"
@@ -74,7 +80,7 @@ def methods_in_words(plan: Plan, imputations: int) -> list[str]:
                     f"{claim.id}: prevalence of each condition in {analysis.group} = 1 vs 0: "
                     "risk difference (Newcombe interval), odds ratio (Woolf interval) and an "
                     f"adjusted logistic regression (covariates: {covariates}; as R glm). The "
-                    f"verdict uses the {analysis.effect.replace('_', ' ')}. Separation is "
+                    f"verdict uses the {_EFFECT_WORDS[analysis.effect]}. Separation is "
                     "detected and reported rather than fitted."
                 )
             elif isinstance(analysis, ChangeAnalysis):

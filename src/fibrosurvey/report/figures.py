@@ -153,7 +153,7 @@ def prevalence_plot(rows: Sequence[HypothesisResult], title: str) -> str:
         ax.text(
             101,
             y,
-            f"OR {row.estimate:.2f} · {verdict}",
+            f"adj. OR {row.estimate:.2f} · {verdict}",
             va="center",
             fontsize=8,
             color=VERDICT_COLOURS.get(verdict, "#333333"),
