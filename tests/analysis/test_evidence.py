@@ -122,7 +122,7 @@ def _cohort_frame(n: int, seed: int, plan: Plan) -> pl.DataFrame:
             **{k: v for k, v in sim.baseline.items() if v.ndim == 1},
             **scores,
             **{k: v for k, v in sim.labs.items() if v.ndim == 1 and v.dtype.kind in "fiub"},
-        }  # fmt: skip
+        }
     ).with_columns(ids, pl.lit("baseline").alias("event"))
     later = pl.DataFrame({"fiqr_total": follow["fiqr_total"]}).with_columns(
         ids, pl.lit("followup_3m").alias("event")
