@@ -105,6 +105,11 @@ def test_dashboard_page_shows_the_numbers_to_a_viewer_without_actions(filled, lo
     assert "1 / 2" in page  # north baseline completed / invited
     assert "phq9_3 (50%)" in page
     assert "Acknowledge" not in page
+
+
+def test_without_a_labs_app_the_dashboard_says_so(filled, login, monkeypatch):
+    monkeypatch.setattr(services, "LAB_SUMMARY_HOOK", ("no_such_labs_module", "summary"))
+    page = login("alice").get(reverse("dashboard:study", args=[filled.pk])).content.decode()
     assert "No lab data yet." in page
 
 
