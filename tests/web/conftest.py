@@ -116,3 +116,24 @@ def login(client, users):
         return client
 
     return _login
+
+
+# --- labs / exports / analyses / api fixtures (second web engineer) ---------------------------
+
+
+@pytest.fixture
+def cohort(study):
+    """``study`` filled with a small synthetic cohort (answers, design, lab samples) loaded by
+    ``fibrosurvey.web.exports.cohort.load_cohort``; returns (study, the unscored synth data
+    with sites mapped to north/south)."""
+    import polars as pl
+
+    from fibrosurvey.synth import generate
+    from fibrosurvey.web.exports.cohort import load_cohort
+
+    data = generate("seed-claims", 12, 7, score=False).data
+    codes = data["participant_id"].unique(maintain_order=True).to_list()
+    site_of = {code: ("north" if i % 2 == 0 else "south") for i, code in enumerate(codes)}
+    data = data.with_columns(pl.col("participant_id").replace_strict(site_of).alias("site"))
+    load_cohort(study, data)
+    return study, data

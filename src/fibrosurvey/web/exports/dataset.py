@@ -1,0 +1,264 @@
+"""The analysis dataset of a study, built in chunks of participants.
+
+One row per participant x event: identification, design variables, shifted dates, every item
+of the study's instruments, the scores computed by the core (``fibrosurvey.scoring.score_frame``
+on the stored answers, never the web layer's own arithmetic), the biomarkers in pmol/mL and the
+pre-analytical metadata. Contact details are never read.
+
+Chunks keep memory flat: each chunk reads ``chunk_size`` participants (keyset pagination on the
+primary key), turns their stored answers and lab results into one Polars frame with a fixed
+schema, and scores it. 100,000 participants stream in ~50 chunks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import polars as pl
+
+from fibrosurvey.dataset import DESIGN_COLUMNS, ID_COLUMNS, PREANALYTICAL_COLUMNS
+from fibrosurvey.dataset import biomarker_columns as core_biomarker_columns
+from fibrosurvey.instruments import Instrument, get_instrument
+from fibrosurvey.scoring import SCORING_VERSIONS_COLUMN, score_frame
+from fibrosurvey.web.exports.models import DesignVariables, StudyExportKey
+from fibrosurvey.web.labs.models import PREANALYTICAL_FIELDS, LabResult, LabSample
+from fibrosurvey.web.participants.models import Participant
+from fibrosurvey.web.studies.models import Membership, Study
+from fibrosurvey.web.studies.permissions import filter_to_site
+from fibrosurvey.web.survey.models import Response
+
+__all__ = [
+    "DATE_COLUMNS",
+    "MAX_SHIFT_DAYS",
+    "DatasetBuilder",
+    "date_offset_days",
+]
+
+DATE_COLUMNS = ("enrolled_date", "event_date")
+MAX_SHIFT_DAYS = 182
+_INTEGER_PREANALYTICAL = {"lab_fasting", "lab_freeze_thaw"}
+_TEXT_PREANALYTICAL = {"lab_matrix", "lab_tube", "lab_draw_time", "lab_assay", "lab_batch"}
+
+
+def date_offset_days(secret: str, participant_id: str) -> int:
+    """A stable per-participant shift in days, in [-182, 182] without 0.
+
+    HMAC-SHA256(study secret, participant id): the same participant always moves by the same
+    number of days (intervals between their dates are kept), and without the secret the offset
+    cannot be recomputed from the pseudonymous id.
+    """
+    digest = hmac.new(secret.encode(), participant_id.encode(), hashlib.sha256).digest()
+    offset = int.from_bytes(digest[:8], "big") % (2 * MAX_SHIFT_DAYS + 1) - MAX_SHIFT_DAYS
+    return offset or MAX_SHIFT_DAYS + 1
+
+
+def _item_dtype(kind: str) -> pl.DataType:
+    return pl.Float64() if kind == "number" else pl.Int64()
+
+
+def _preanalytical_dtype(column: str) -> pl.DataType:
+    if column in _TEXT_PREANALYTICAL:
+        return pl.String()
+    return pl.Int64() if column in _INTEGER_PREANALYTICAL else pl.Float64()
+
+
+def _biomarker_dtype(column: str) -> pl.DataType:
+    return pl.Int64() if column.endswith(("_below_lloq", "_includes_1ag")) else pl.Float64()
+
+
+@dataclass
+class DatasetBuilder:
+    """Builds the export of ``study`` as seen by ``membership`` (site-limited members see
+    their site only)."""
+
+    study: Study
+    membership: Membership | None = None
+    chunk_size: int = 2000
+
+    @cached_property
+    def instruments(self) -> list[Instrument]:
+        ids = list(self.study.instruments.values_list("instrument_id", flat=True))
+        # Battery order of the events first, then anything else the study froze.
+        ordered: list[str] = []
+        for event in self.study.events.all():
+            for instrument_id in event.instrument_ids():
+                if instrument_id not in ordered:
+                    ordered.append(instrument_id)
+        ordered += [i for i in ids if i not in ordered]
+        return [get_instrument(i) for i in ordered]
+
+    @cached_property
+    def item_schema(self) -> dict[str, pl.DataType]:
+        return {
+            item.column: _item_dtype(item.kind)
+            for instrument in self.instruments
+            for item in instrument.items
+        }
+
+    @cached_property
+    def input_schema(self) -> dict[str, pl.DataType]:
+        schema: dict[str, pl.DataType] = {c: pl.String() for c in ID_COLUMNS}
+        schema |= {
+            "design_stratum": pl.Int64(),
+            "design_psu": pl.Int64(),
+            "design_weight": pl.Float64(),
+            "design_fpc": pl.Float64(),
+        }
+        schema |= {c: pl.Date() for c in DATE_COLUMNS}
+        schema |= self.item_schema
+        schema |= {c: _biomarker_dtype(c) for c in core_biomarker_columns()}
+        schema |= {c: _preanalytical_dtype(c) for c in PREANALYTICAL_COLUMNS}
+        return schema
+
+    @cached_property
+    def schema(self) -> dict[str, pl.DataType]:
+        """The output columns and types, in order (fixed for every chunk)."""
+        scored = self._score(pl.DataFrame(schema=self.input_schema))
+        columns: list[str] = [*ID_COLUMNS, *DESIGN_COLUMNS, *DATE_COLUMNS]
+        for instrument in self.instruments:
+            columns += instrument.item_columns()
+            columns += [c for c in instrument.score_columns() if c in scored.columns]
+        columns += [*core_biomarker_columns(), *PREANALYTICAL_COLUMNS, SCORING_VERSIONS_COLUMN]
+        return {c: scored.schema[c] for c in columns}
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.schema)
+
+    @cached_property
+    def secret(self) -> str:
+        key, _ = StudyExportKey.objects.get_or_create(study=self.study)
+        return key.secret
+
+    def participants(self) -> Any:
+        queryset = Participant.objects.filter(study=self.study)
+        if self.membership is not None:
+            queryset = filter_to_site(queryset, self.membership)
+        return queryset
+
+    def count_rows(self) -> int:
+        """Participant x event pairs with any response or lab sample."""
+        visible = self.participants()
+        responses = (
+            Response.objects.filter(participant__in=visible)
+            .order_by()
+            .values_list("participant_id", "event_id")
+        )
+        samples = (
+            LabSample.objects.filter(participant__in=visible)
+            .order_by()
+            .values_list("participant_id", "event_id")
+        )
+        return responses.union(samples).count()
+
+    def _score(self, frame: pl.DataFrame) -> pl.DataFrame:
+        scored = score_frame(frame, [i.id for i in self.instruments])
+        if SCORING_VERSIONS_COLUMN in scored.columns:
+            scored = scored.with_columns(pl.col(SCORING_VERSIONS_COLUMN).cast(pl.String))
+        else:
+            scored = scored.with_columns(pl.lit(None, pl.String).alias(SCORING_VERSIONS_COLUMN))
+        return scored
+
+    def chunks(self) -> Iterator[pl.DataFrame]:
+        """Scored chunks with exactly :attr:`schema`; rows ordered by participant, event."""
+        schema = self.schema
+        last_pk = 0
+        base = self.participants().order_by("pk")
+        while True:
+            batch = list(
+                base.filter(pk__gt=last_pk).values_list(
+                    "pk", "study_code", "site__code", "enrolled_at"
+                )[: self.chunk_size]
+            )
+            if not batch:
+                return
+            last_pk = batch[-1][0]
+            frame = self._chunk_frame(batch)
+            if frame.height:
+                yield self._score(frame).select(
+                    pl.col(c).cast(dtype) for c, dtype in schema.items()
+                )
+
+    def frame(self) -> pl.DataFrame:
+        """The whole dataset in memory (for the analysis run; exports stream chunks)."""
+        parts = list(self.chunks())
+        if not parts:
+            return pl.DataFrame(schema=self.schema)
+        return pl.concat(parts, how="vertical")
+
+    def _chunk_frame(self, batch: list[tuple[int, str, str, dt.datetime]]) -> pl.DataFrame:
+        """One chunk's rows as a typed frame (no scores yet)."""
+        ids = [pk for pk, *_ in batch]
+        people = {pk: (code, site, enrolled) for pk, code, site, enrolled in batch}
+        offsets = {
+            pk: dt.timedelta(days=date_offset_days(self.secret, code)) for pk, code, *_ in batch
+        }
+        design = {
+            d.participant_id: d for d in DesignVariables.objects.filter(participant_id__in=ids)
+        }
+        rows: dict[tuple[int, str], dict[str, Any]] = {}
+
+        def row_for(pk: int, event: str) -> dict[str, Any]:
+            row = rows.get((pk, event))
+            if row is None:
+                code, site, enrolled = people[pk]
+                d = design.get(pk)
+                row = {
+                    "participant_id": code,
+                    "event": event,
+                    "site": site,
+                    "design_stratum": d.stratum if d else None,
+                    "design_psu": d.psu if d else None,
+                    "design_weight": d.weight if d else None,
+                    "design_fpc": d.fpc if d else None,
+                    "enrolled_date": (enrolled + offsets[pk]).date() if enrolled else None,
+                    "event_date": None,
+                }
+                rows[(pk, event)] = row
+            return row
+
+        items = self.item_schema
+        for pk, event, answers, completed_at in (
+            Response.objects.filter(participant_id__in=ids)
+            .order_by("participant_id", "event__order", "id")
+            .values_list("participant_id", "event__code", "answers", "completed_at")
+        ):
+            row = row_for(pk, event)
+            row.update({k: v for k, v in answers.items() if k in items})
+            if completed_at is not None:
+                shifted = (completed_at + offsets[pk]).date()
+                if row["event_date"] is None or shifted > row["event_date"]:
+                    row["event_date"] = shifted
+        sample_fields = list(PREANALYTICAL_FIELDS.values())
+        for values in LabSample.objects.filter(participant_id__in=ids).values_list(
+            "participant_id", "event__code", *sample_fields
+        ):
+            row = row_for(values[0], values[1])
+            for column, value in zip(PREANALYTICAL_FIELDS, values[2:], strict=True):
+                row[column] = None if value == "" else value
+        for pk, event, analyte, value, lloq, below, with_1ag in LabResult.objects.filter(
+            sample__participant_id__in=ids
+        ).values_list(
+            "sample__participant_id",
+            "sample__event__code",
+            "analyte",
+            "value_pmol_ml",
+            "lloq",
+            "below_lloq",
+            "includes_1ag",
+        ):
+            row = row_for(pk, event)
+            row[analyte] = value
+            row[f"{analyte}_lloq"] = lloq
+            row[f"{analyte}_below_lloq"] = int(below)
+            if analyte == "twoag":
+                row["twoag_includes_1ag"] = None if with_1ag is None else int(with_1ag)
+        event_order = {e.code: e.order for e in self.study.events.all()}
+        ordered = sorted(rows.items(), key=lambda kv: (kv[0][0], event_order.get(kv[0][1], 99)))
+        return pl.from_dicts([row for _, row in ordered], schema=self.input_schema, strict=False)

@@ -1,0 +1,91 @@
+"""Export services: each one audits, then returns what the view (or API) streams."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from django.utils import timezone
+
+from fibrosurvey.web.audit.services import record
+from fibrosurvey.web.exports.dataset import DatasetBuilder
+from fibrosurvey.web.exports.writers import csv_chunks, dictionary_csv, fhir_bundle, write_parquet
+from fibrosurvey.web.studies.models import Membership
+
+__all__ = ["FORMATS", "ExportRequest", "do_export"]
+
+FORMATS = ("csv", "parquet", "dictionary", "fhir")
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    membership: Membership
+    actor: Any
+    format: str
+    request: Any = None
+
+
+def _filename(membership: Membership, suffix: str) -> str:
+    stamp = timezone.now().strftime("%Y%m%d-%H%M")
+    return f"study{membership.study_id}-{stamp}-{suffix}"
+
+
+def _audit(job: ExportRequest, builder: DatasetBuilder, **extra: Any) -> None:
+    with transaction.atomic():
+        record(
+            "export",
+            actor=job.actor,
+            study=job.membership.study,
+            object_type="exports.export",
+            after={
+                "format": job.format,
+                "kind": "deidentified",
+                "rows": builder.count_rows(),
+                "columns": builder.columns,
+                "site": job.membership.site.code if job.membership.site_id else None,
+                **extra,
+            },
+            request=job.request,
+        )
+
+
+def do_export(job: ExportRequest) -> HttpResponse:
+    """The de-identified export in ``job.format`` as a (streaming) response; audited first."""
+    if job.format not in FORMATS:
+        raise ValueError(f"unknown export format {job.format!r}; allowed: {', '.join(FORMATS)}")
+    builder = DatasetBuilder(job.membership.study, job.membership)
+    if job.format == "csv":
+        _audit(job, builder)
+        response: HttpResponse = StreamingHttpResponse(
+            csv_chunks(builder), content_type="text/csv; charset=utf-8"
+        )
+        response["Content-Disposition"] = (
+            f'attachment; filename="{_filename(job.membership, "dataset.csv")}"'
+        )
+        return response
+    if job.format == "parquet":
+        _audit(job, builder)
+        handle, _rows = write_parquet(builder)
+        return FileResponse(
+            handle,
+            as_attachment=True,
+            filename=_filename(job.membership, "dataset.parquet"),
+            content_type="application/vnd.apache.parquet",
+        )
+    if job.format == "dictionary":
+        _audit(job, builder)
+        response = HttpResponse(dictionary_csv(builder), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = (
+            f'attachment; filename="{_filename(job.membership, "dictionary.csv")}"'
+        )
+        return response
+    resource, count = fhir_bundle(builder)
+    _audit(job, builder, responses=count)
+    response = HttpResponse(json.dumps(resource), content_type="application/fhir+json")
+    response["Content-Disposition"] = (
+        f'attachment; filename="{_filename(job.membership, "responses.fhir.json")}"'
+    )
+    return response

@@ -1,0 +1,37 @@
+"""Export pages: what is exported and how it is de-identified, and the downloads."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from fibrosurvey.web.exports.dataset import MAX_SHIFT_DAYS, DatasetBuilder
+from fibrosurvey.web.exports.services import FORMATS, ExportRequest, do_export
+from fibrosurvey.web.studies.context import study_context
+from fibrosurvey.web.studies.permissions import require_membership
+
+
+@login_required
+def index(request: HttpRequest, study_id: int) -> HttpResponse:
+    membership = require_membership(request.user, study_id, "export_deidentified")
+    builder = DatasetBuilder(membership.study, membership)
+    return render(
+        request,
+        "exports/index.html",
+        study_context(
+            membership,
+            rows=builder.count_rows(),
+            n_columns=len(builder.columns),
+            instruments=[i.id for i in builder.instruments],
+            max_shift=MAX_SHIFT_DAYS,
+        ),
+    )
+
+
+@login_required
+def download(request: HttpRequest, study_id: int, export_format: str) -> HttpResponse:
+    membership = require_membership(request.user, study_id, "export_deidentified")
+    if export_format not in FORMATS:
+        raise Http404("No such export format")
+    return do_export(ExportRequest(membership, request.user, export_format, request))
