@@ -184,3 +184,81 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
 }
+
+# ---------------------------------------------------------------------------------------
+# Security hardening (owned by the ops/security work; fibrosurvey.web.ops). Appended as one
+# block so the settings above stay untouched; see tests/web/security/.
+# ---------------------------------------------------------------------------------------
+from datetime import timedelta as _timedelta  # noqa: E402
+
+INSTALLED_APPS += [
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
+    "fibrosurvey.web.ops",
+]
+# Headers and request limits first (they answer before any view); link throttling before
+# sessions (a throttled request costs no database work); 2FA after authentication; axes last.
+MIDDLEWARE.insert(1, "fibrosurvey.web.ops.middleware.SecurityHeadersMiddleware")
+MIDDLEWARE.insert(2, "fibrosurvey.web.ops.middleware.RequestLimitsMiddleware")
+MIDDLEWARE.insert(3, "fibrosurvey.web.ops.middleware.ParticipantLinkThrottleMiddleware")
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "django_otp.middleware.OTPMiddleware",
+)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django_otp.middleware.OTPMiddleware") + 1,
+    "fibrosurvey.web.ops.twofactor.TwoFactorRequiredMiddleware",
+)
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")
+
+# Content-Security-Policy: no inline script or style, nothing from another origin.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'; object-src 'none'"
+)
+
+# Request bodies: urlencoded forms over 2.5 MB -> 400 (Django); any body over 10 MB -> 413.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
+FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
+MAX_REQUEST_BODY_BYTES = env_int("MAX_REQUEST_BODY_BYTES", 10 * 1024 * 1024)
+MAX_JSON_DEPTH = env_int("MAX_JSON_DEPTH", 64)
+
+# Survey links: requests per (client IP, token) per window; 429 with a friendly page.
+LINK_RATE_LIMIT = env_int("LINK_RATE_LIMIT", 120)
+LINK_RATE_WINDOW = env_int("LINK_RATE_WINDOW", 60)
+
+# Failed-login lockout (django-axes): 5 failures for one username from one IP -> locked
+# for AXES_COOLOFF_MINUTES; each failure is also in the audit trail (audit.signals).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = _timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+# Behind a reverse proxy set AXES_IPWARE_META_PRECEDENCE_ORDER via the proxy's header; the
+# default (REMOTE_ADDR) is right for gunicorn bound to 127.0.0.1 behind the proxy.
+OTP_TOTP_ISSUER = "fibrosurvey"
+
+# Sessions end after 30 minutes without a request (each request renews the cookie).
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 30 * 60)
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+CSRF_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+
+# Production (not DEBUG, not tests): HTTPS only, behind a proxy that sets X-Forwarded-Proto.
+if not (DEBUG or TESTING):
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+# --- end of security hardening ---------------------------------------------------------

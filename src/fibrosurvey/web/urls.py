@@ -26,3 +26,6 @@ for _app in ("labs", "exports", "analyses", "api"):
     _module = f"fibrosurvey.web.{_app}.urls"
     if find_spec(f"fibrosurvey.web.{_app}") is not None and find_spec(_module) is not None:
         urlpatterns.append(path("", include(importlib.import_module(_module))))
+
+# Security/ops pages (2FA setup and verification, study security policy).
+urlpatterns.append(path("", include("fibrosurvey.web.ops.urls")))
