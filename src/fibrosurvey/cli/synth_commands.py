@@ -18,7 +18,7 @@ __all__ = ["synth", "truth_path"]
 
 console = Console(stderr=True)
 # The steps generate() reports, in order (for the progress bar's total).
-_STEPS = 10
+_STEPS = 9
 
 
 def truth_path(output: Path) -> Path:

@@ -36,7 +36,14 @@ import numpy as np
 from fibrosurvey.dataset import ANALYTES
 from fibrosurvey.synth.scenarios import Scenario
 
-__all__ = ["LLOQ", "REFERENCE_MEDIAN", "draw_labs"]
+__all__ = ["LAB_LABELS", "LLOQ", "REFERENCE_MEDIAN", "draw_labs"]
+
+# Text columns are drawn as small integer codes (memory) and labelled when the table is built.
+LAB_LABELS: dict[str, tuple[str, ...]] = {
+    "lab_matrix": ("plasma", "serum"),
+    "lab_tube": ("K2EDTA", "serum_clot"),
+    "lab_assay": ("LC-MS/MS-A", "LC-MS/MS-B (2-AG+1-AG)"),
+}
 
 Arrays = dict[str, np.ndarray]
 
@@ -156,8 +163,8 @@ def _preanalytical(rng: np.random.Generator, n: int, site_index: np.ndarray) -> 
     batch_index[order] = np.arange(n) // _BATCH_SIZE
     return {
         "lab_matrix_code": serum.astype(np.int8),
-        "lab_matrix": np.where(serum, "serum", "plasma"),
-        "lab_tube": np.where(serum, "serum_clot", "K2EDTA"),
+        "lab_matrix": serum.astype(np.int8),  # codes into LAB_LABELS
+        "lab_tube": serum.astype(np.int8),
         "lab_draw_time": draw_minutes.astype(np.int16),  # minutes after midnight; formatted later
         "draw_hour": draw_hour,
         "lab_fasting": (hours_since_meal >= 8).astype(np.int8),
@@ -167,7 +174,7 @@ def _preanalytical(rng: np.random.Generator, n: int, site_index: np.ndarray) -> 
         "lab_freeze_thaw": freeze_thaw,
         "lab_storage_days": storage_days,
         "lab_storage_temp_c": storage_temp,
-        "lab_assay": np.where(assay_b, "LC-MS/MS-B (2-AG+1-AG)", "LC-MS/MS-A"),
+        "lab_assay": assay_b.astype(np.int8),
         "twoag_includes_1ag": assay_b.astype(np.int8),
         "batch_index": batch_index,
         "lab_batch": batch_index,  # formatted as B00001 by the generator

@@ -276,7 +276,7 @@ def stored_truth() -> dict[str, Any]:
     return loaded
 
 
-def truth_for(sim: Any, data: Any) -> dict[str, Any]:
+def truth_for(sim: Any, rows: int) -> dict[str, Any]:
     """The truth sidecar of one generated sample."""
     from fibrosurvey.synth.scenarios import get_scenario
 
@@ -298,7 +298,7 @@ def truth_for(sim: Any, data: Any) -> dict[str, Any]:
             "participants": sim.n,
             "with_lab": int(sim.has_lab.sum()),
             "with_followup": int(sim.answered_followup.sum()),
-            "rows": int(data.height),
+            "rows": rows,
         },
         "definitions": {
             "c1": "partial Spearman, ranks residualised on covariate ranks (see truth.py)",
