@@ -275,6 +275,30 @@ def _identify(resource: Mapping[str, Any]) -> tuple[Instrument | None, list[Mapp
     return None, [MappingProblem("questionnaire", repr(canonical or None), allowed, message)]
 
 
+# Real questionnaires nest items a few levels deep; hostile input may nest thousands, which
+# would end in RecursionError inside the FHIR model validation instead of a clear refusal.
+MAX_NESTING = 100
+
+
+def _nesting_depth(value: object, limit: int) -> int:
+    """Deepest list/dict nesting, walked iteratively (no recursion); stops past ``limit``."""
+    deepest = 0
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, Mapping):
+            children: list[object] = list(node.values())
+        elif isinstance(node, list):
+            children = list(node)
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            return deepest
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
 def _map(resource: Mapping[str, Any], instrument_id: str | None) -> ResponseReading:
     """The response mapped onto an instrument's columns; values not yet range-checked."""
     if not isinstance(resource, Mapping):
@@ -286,6 +310,12 @@ def _map(resource: Mapping[str, Any], instrument_id: str | None) -> ResponseRead
             "resourceType", repr(kind), "QuestionnaireResponse", "wrong resource type"
         )
         raise FhirMappingError([problem], "not a QuestionnaireResponse")
+    depth = _nesting_depth(resource, MAX_NESTING)
+    if depth > MAX_NESTING:
+        problem = MappingProblem(
+            "item", f"more than {MAX_NESTING} levels", f"at most {MAX_NESTING}", "nested too deeply"
+        )
+        raise FhirMappingError([problem], "not a valid FHIR R4 QuestionnaireResponse")
     validated(QuestionnaireResponse, dict(resource))
     if resource.get("status") == STATUS_REFUSED:
         problem = MappingProblem(
