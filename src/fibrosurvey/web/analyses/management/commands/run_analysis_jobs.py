@@ -1,0 +1,34 @@
+"""Worker: process queued analysis runs (``--once``: those queued now, then exit)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from fibrosurvey.web.analyses.services import process_queued
+
+
+class Command(BaseCommand):
+    help = "Process queued analysis runs. Runs forever (polling) unless --once is given."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument(
+            "--once", action="store_true", help="Process the runs queued now, then exit."
+        )
+        parser.add_argument(
+            "--interval", type=float, default=5.0, help="Seconds between polls (default 5)."
+        )
+
+    def handle(self, *args: Any, once: bool = False, interval: float = 5.0, **options: Any) -> None:
+        while True:
+            for run in process_queued():
+                self.stdout.write(
+                    f"run {run.pk} (study {run.study_id}): {run.status}"
+                    + (f" in {run.seconds:.1f} s" if run.seconds is not None else "")
+                    + (f" - {run.error.splitlines()[0]}" if run.error else "")
+                )
+            if once:
+                return
+            time.sleep(interval)

@@ -1,0 +1,176 @@
+"""Run an analysis plan on a study's data, as a job.
+
+Flow: :func:`do_request_analysis` validates the plan with the core (``parse_plan``; its
+line-numbered errors go back to the user) and queues an :class:`AnalysisRun`. A worker
+(``manage.py run_analysis_jobs``) claims queued runs one at a time (``SELECT ... FOR UPDATE
+SKIP LOCKED`` on PostgreSQL, so several workers never take the same run) and calls
+:func:`process_run`: build the de-identified analysis dataset (the export builder, scored by
+the core), ``run_plan``, ``render_html``, store report and results.
+
+In-process mode: when ``FIBROSURVEY_ANALYSIS_IN_PROCESS`` is on (default: on when DEBUG, off
+otherwise) the run starts in a daemon thread right after the request's transaction commits
+(``transaction.on_commit``), so the demo needs no worker. Production runs the worker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import traceback
+from typing import Any
+
+from django.conf import settings
+from django.db import close_old_connections, connection, transaction
+from django.utils import timezone
+
+from fibrosurvey.analysis import PlanError, parse_plan
+from fibrosurvey.analysis.plan import default_plan_text
+from fibrosurvey.web.analyses.models import AnalysisRun
+from fibrosurvey.web.audit.services import record
+from fibrosurvey.web.env import env_bool
+from fibrosurvey.web.exports.dataset import DatasetBuilder
+from fibrosurvey.web.studies.models import Membership
+
+__all__ = [
+    "PlanError",
+    "claim_next_run",
+    "do_request_analysis",
+    "in_process",
+    "process_queued",
+    "process_run",
+]
+
+log = logging.getLogger(__name__)
+DEFAULT_PLAN_SOURCE = "default plan (fibrosurvey/analysis/plans)"
+# Columns that are not analysis variables (dates are shifted, provenance is text).
+_NOT_ANALYSED = ("enrolled_date", "event_date", "scoring_versions")
+
+
+def in_process() -> bool:
+    return env_bool("FIBROSURVEY_ANALYSIS_IN_PROCESS", default=bool(settings.DEBUG))
+
+
+def do_request_analysis(
+    membership: Membership,
+    *,
+    actor: Any,
+    plan_text: str | None = None,
+    plan_name: str = "",
+    imputations: int | None = None,
+    request: Any = None,
+) -> AnalysisRun:
+    """Queue a run of ``plan_text`` (None: the default plan). Raises PlanError when invalid."""
+    source = DEFAULT_PLAN_SOURCE if plan_text is None else (plan_name or "uploaded plan")
+    text = default_plan_text() if plan_text is None else plan_text
+    parse_plan(text, source)  # PlanError names the line and key
+    with transaction.atomic():
+        run = AnalysisRun.objects.create(
+            study=membership.study,
+            requested_by=actor,
+            plan_source=source[:255],
+            plan_text=text,
+            plan_sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+            imputations=imputations,
+        )
+        record(
+            "analysis",
+            actor=actor,
+            study=membership.study,
+            obj=run,
+            after={"status": run.status, "plan": source, "plan_sha256": run.plan_sha256},
+            request=request,
+        )
+        if in_process():
+            run_id = run.pk
+            transaction.on_commit(lambda: _start_thread(run_id))
+    return run
+
+
+def _start_thread(run_id: int) -> None:
+    def work() -> None:
+        try:
+            run = claim_run(run_id)
+            if run is not None:
+                process_run(run)
+        finally:
+            close_old_connections()
+            connection.close()
+
+    threading.Thread(target=work, name=f"analysis-run-{run_id}", daemon=True).start()
+
+
+def _claim(queryset: Any) -> AnalysisRun | None:
+    with transaction.atomic():
+        locked = queryset.select_for_update(
+            skip_locked=connection.features.has_select_for_update_skip_locked
+        )
+        run = locked.filter(status=AnalysisRun.Status.QUEUED).order_by("created_at", "id").first()
+        if run is None:
+            return None
+        run.status = AnalysisRun.Status.RUNNING
+        run.started_at = timezone.now()
+        run.save(update_fields=["status", "started_at"])
+        return run
+
+
+def claim_run(run_id: int) -> AnalysisRun | None:
+    return _claim(AnalysisRun.objects.filter(pk=run_id))
+
+
+def claim_next_run() -> AnalysisRun | None:
+    """Take the oldest queued run (marking it running), or None."""
+    return _claim(AnalysisRun.objects.all())
+
+
+def process_run(run: AnalysisRun) -> AnalysisRun:
+    """Run the plan on the study's current data; store report and results (or the error)."""
+    from fibrosurvey.analysis import data_sha256, run_plan
+    from fibrosurvey.report import render_html
+
+    try:
+        plan = parse_plan(run.plan_text, run.plan_source)
+        frame = DatasetBuilder(run.study).frame()
+        frame = frame.drop([c for c in _NOT_ANALYSED if c in frame.columns])
+        run.rows = frame.height
+        run.data_sha256 = data_sha256(frame)
+        if frame.height == 0:
+            raise ValueError("the study has no data yet; nothing to analyse")
+        results = run_plan(frame, plan, imputations=run.imputations, input_sha256=run.data_sha256)
+        run.report_html = render_html(results)
+        run.results = results.to_dict()
+        run.status = AnalysisRun.Status.DONE
+    except Exception as error:  # a failed run must say why, whatever went wrong
+        log.exception("analysis run %s failed", run.pk)
+        run.status = AnalysisRun.Status.FAILED
+        run.error = f"{type(error).__name__}: {error}"
+        if not isinstance(error, PlanError | ValueError):
+            run.error += "\n\n" + traceback.format_exc(limit=5)
+    run.finished_at = timezone.now()
+    with transaction.atomic():
+        run.save()
+        record(
+            "analysis",
+            actor_label="analysis worker",
+            study=run.study_id,
+            obj=run,
+            before={"status": AnalysisRun.Status.RUNNING},
+            after={
+                "status": run.status,
+                "rows": run.rows,
+                "data_sha256": run.data_sha256,
+                "seconds": run.seconds,
+            },
+        )
+    return run
+
+
+def process_queued(limit: int | None = None) -> list[AnalysisRun]:
+    """Process queued runs until none is left (or ``limit`` runs); returns them."""
+    done: list[AnalysisRun] = []
+    while limit is None or len(done) < limit:
+        run = claim_next_run()
+        if run is None:
+            break
+        done.append(process_run(run))
+    return done

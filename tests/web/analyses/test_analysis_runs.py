@@ -1,0 +1,84 @@
+"""Run analysis: plan validation, the queue, the worker, the report and the history."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.urls import reverse
+
+from fibrosurvey.analysis import data_sha256
+from fibrosurvey.analysis.plan import default_plan_text
+from fibrosurvey.web.analyses.models import AnalysisRun
+from fibrosurvey.web.audit.models import AuditRecord
+from fibrosurvey.web.exports.dataset import DatasetBuilder
+
+
+@pytest.fixture
+def big_cohort(study):
+    from fibrosurvey.synth import generate
+    from fibrosurvey.web.exports.cohort import load_cohort
+
+    data = generate("seed-claims", 160, 11, score=False).data
+    data = data.with_columns(
+        pl.when(pl.col("design_psu") % 2 == 0)
+        .then(pl.lit("north"))
+        .otherwise(pl.lit("south"))
+        .alias("site")
+    )
+    load_cohort(study, data)
+    return study
+
+
+def test_worker_runs_the_default_plan_and_stores_the_report(big_cohort, login, monkeypatch):
+    monkeypatch.setenv("FIBROSURVEY_ANALYSIS_IN_PROCESS", "0")
+    study = big_cohort
+    client = login("anna")
+    response = client.post(reverse("analyses:run", args=[study.pk]))
+    queued = AnalysisRun.objects.get(study=study)
+    assert response.status_code == 302 and queued.status == "queued"
+    assert queued.plan_text == default_plan_text()
+    queued.imputations = 0  # keep the test fast; the plan's MI is tested in tests/analysis
+    queued.save(update_fields=["imputations"])
+
+    call_command("run_analysis_jobs", "--once")
+
+    run = AnalysisRun.objects.get(pk=queued.pk)
+    assert run.status == "done", run.error
+    assert run.started_at <= run.finished_at
+    frame = DatasetBuilder(study).frame().drop("enrolled_date", "event_date", "scoring_versions")
+    assert run.rows == frame.height and run.data_sha256 == data_sha256(frame)
+    assert {c["id"] for c in run.results["claims"]} >= {"C1", "C2", "C3", "C4"}
+    assert run.results["plan_sha256"] == run.plan_sha256
+    assert "<html" in run.report_html.lower() and run.plan_sha256[:12] in run.report_html
+
+    page = login("vera").get(reverse("analyses:detail", args=[study.pk, run.pk]))
+    assert page.status_code == 200 and "C1" in page.content.decode()
+    report = client.get(reverse("analyses:report", args=[study.pk, run.pk]))
+    assert report.status_code == 200 and report.content.decode() == run.report_html
+    history = client.get(reverse("analyses:index", args=[study.pk])).content.decode()
+    assert run.data_sha256[:10] in history
+    actions = AuditRecord.objects.filter(action="analysis", object_id=str(run.pk))
+    assert [a.after["status"] for a in actions.order_by("id")] == ["queued", "done"]
+
+
+def test_invalid_uploaded_plan_is_shown_with_its_line_and_nothing_is_queued(study, login):
+    plan = default_plan_text().replace("claims:", "claimz:", 1)
+    response = login("alice").post(
+        reverse("analyses:run", args=[study.pk]),
+        {"plan": SimpleUploadedFile("my-plan.yaml", plan.encode())},
+    )
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "my-plan.yaml line" in body and "claimz" in body
+    assert not AnalysisRun.objects.exists()
+
+
+def test_a_run_on_a_study_without_data_fails_with_a_reason(study, users):
+    from fibrosurvey.web.analyses.services import do_request_analysis, process_queued
+
+    membership = study.memberships.get(user=users["alice"])
+    do_request_analysis(membership, actor=users["alice"])
+    [run] = process_queued()
+    assert run.status == "failed" and "no data yet" in run.error
