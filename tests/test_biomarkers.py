@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from fibrosurvey.biomarkers import (
     ANALYTES,
@@ -213,3 +215,33 @@ def test_unmeasured_analyte_is_null_in_wide() -> None:
     wide = to_wide(validate_lab_frame(lab).clean)
     assert wide["sea"].null_count() == 2
     assert wide["sea_below_lloq"].null_count() == 2
+
+
+@given(
+    value=st.floats(min_value=0, max_value=1e6, allow_nan=False),
+    analyte=st.sampled_from(sorted(ANALYTES)),
+)
+def test_one_ng_per_ml_equals_a_thousand_ng_per_litre(value: float, analyte: str) -> None:
+    assert to_pmol_per_ml(value, "ng/mL", analyte) == pytest.approx(
+        to_pmol_per_ml(value * 1000, "ng/L", analyte), rel=1e-12, abs=1e-12
+    )
+
+
+def test_validation_scales_to_a_large_table_without_row_loops() -> None:
+    n = 200_000
+    frame = pl.DataFrame(
+        {
+            "participant_id": [f"p{i // 5}" for i in range(n)],
+            "event": ["baseline"] * n,
+            "analyte": ["aea", "twoag", "pea", "oea", "sea"] * (n // 5),
+            "value": ["1.5"] * n,
+            "unit": ["ng/mL"] * n,
+            "lloq": ["0.01"] * n,
+            "lab_matrix": ["plasma"] * n,
+            "lab_assay": ["a"] * n,
+            "lab_batch": ["b"] * n,
+        }
+    )
+    result = validate_lab_frame(frame)
+    assert result.ok
+    assert to_wide(result.clean).height == n // 5
