@@ -13,7 +13,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from fibrosurvey.scoring import score_frame
+from fibrosurvey.scoring import score_frame, score_response
 
 
 def score_one(instrument: str, answers: dict[str, Any]) -> dict[str, Any]:
@@ -247,3 +247,20 @@ def test_bmi_from_weight_and_height() -> None:
     scored = score_one("demo", {"demo_weight_kg": 70, "demo_height_cm": 175})
     assert scored["demo_bmi"] == pytest.approx(70 / 1.75**2)  # 22.857
     assert score_one("demo", {"demo_weight_kg": 70, "demo_height_cm": None})["demo_bmi"] is None
+
+
+def test_score_response_scores_one_participant_like_the_table() -> None:
+    answers = {f"phq9_{i}": v for i, v in enumerate([3, 2, 2, 1, 1, 0, 0, None, 1], start=1)}
+    # 8 answered, sum 10 -> 10 * 9/8 = 11.25 -> 11
+    assert score_response(answers, "phq9") == {
+        "phq9_total": 11,
+        "phq9_band": "moderate",
+        "phq9_item9_flag": 1,
+    }
+
+
+def test_score_response_refuses_what_validation_would_refuse() -> None:
+    with pytest.raises(ValueError, match="not a whole number"):
+        score_response({"phq9_1": "1.5"}, "phq9")
+    with pytest.raises(ValueError):
+        score_response({"phq9_1": "abc"}, "phq9")

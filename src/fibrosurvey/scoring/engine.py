@@ -7,7 +7,7 @@ from typing import Any
 
 import polars as pl
 
-from fibrosurvey.instruments import Instrument, get_instrument, load_instruments
+from fibrosurvey.instruments import Instrument, Item, get_instrument, load_instruments
 from fibrosurvey.scoring.rules import rule_expression
 
 __all__ = ["SCORING_VERSIONS_COLUMN", "score_frame", "score_response", "scoring_provenance"]
@@ -27,7 +27,7 @@ def _present(instrument: Instrument, columns: set[str]) -> bool:
     return any(column in columns for column in instrument.item_columns())
 
 
-def _score_layers(instrument: Instrument, columns: set[str]) -> list[list[pl.Expr]]:
+def _score_layers(instrument: Instrument, columns: set[str]) -> list[pl.Expr]:
     """Expressions for one instrument's scores, one layer per rule.
 
     Each score becomes a column that later rules read by name, which keeps every expression
@@ -38,17 +38,17 @@ def _score_layers(instrument: Instrument, columns: set[str]) -> list[list[pl.Exp
         # An item column absent from the table (e.g. follow-up rows) is all missing.
         present = item.column in columns
         scope[item.id] = pl.col(item.column) if present else pl.lit(None, dtype=pl.Float64)
-    layers: list[list[pl.Expr]] = []
+    layers: list[pl.Expr] = []
     guard = f"__{instrument.id}_complete"
     if instrument.all_items_required:
         complete = pl.all_horizontal([value.is_not_null() for value in scope.values()])
-        layers.append([complete.alias(guard)])
+        layers.append(complete.alias(guard))
     for rule in instrument.scores:
         column = f"{instrument.id}_{rule.id}"
         expression = rule_expression(rule, scope)
         if instrument.all_items_required:
             expression = pl.when(pl.col(guard)).then(expression)
-        layers.append([expression.alias(column)])
+        layers.append(expression.alias(column))
         scope[rule.id] = pl.col(column)
     return layers
 
@@ -82,32 +82,38 @@ def score_frame(frame: pl.DataFrame, instruments: Iterable[str] | None = None) -
         return frame
     _check_numeric(frame, scored)
     per_instrument = [_score_layers(instrument, columns) for instrument in scored]
-    plan = frame.lazy()
+    # Only the item columns go through the query: the rest of the table is never copied.
+    items = [c for instrument in scored for c in instrument.item_columns() if c in columns]
+    plan = frame.lazy().select(items)
     # Layer k holds every instrument's k-th score, so independent instruments score together.
     for depth in range(max(len(layers) for layers in per_instrument)):
         plan = plan.with_columns(
-            [
-                expression
-                for layers in per_instrument
-                if depth < len(layers)
-                for expression in layers[depth]
-            ]
+            [layers[depth] for layers in per_instrument if depth < len(layers)]
         )
+    score_columns = [c for instrument in scored for c in instrument.score_columns()]
+    scores = plan.select(score_columns).collect()
     provenance = pl.lit(scoring_provenance(scored)).cast(pl.Categorical)
-    plan = plan.with_columns(provenance.alias(SCORING_VERSIONS_COLUMN))
-    guards = [
-        f"__{instrument.id}_complete" for instrument in scored if instrument.all_items_required
-    ]
-    return plan.drop(guards).collect()
+    kept = frame.drop([c for c in (*score_columns, SCORING_VERSIONS_COLUMN) if c in columns])
+    return kept.hstack(scores).with_columns(provenance.alias(SCORING_VERSIONS_COLUMN))
+
+
+def _number(item: Item, value: Any) -> int | float | None:
+    if value is None or value == "":
+        return None
+    number = float(value)
+    if item.kind == "number":
+        return number
+    if not number.is_integer():
+        raise ValueError(f"{item.column}: {value!r} is not a whole number; validate answers first")
+    return int(number)
 
 
 def score_response(answers: Mapping[str, Any], instrument_id: str) -> dict[str, Any]:
-    """Scores of one participant's answers to one instrument, keyed by score column."""
+    """Scores of one participant's validated answers to one instrument, keyed by score column."""
     instrument = get_instrument(instrument_id)
-    row = {
-        column: [None if answers.get(column) in (None, "") else float(answers[column])]
-        for column in instrument.item_columns()
+    row = {item.column: [_number(item, answers.get(item.column))] for item in instrument.items}
+    schema = {
+        item.column: pl.Float64 if item.kind == "number" else pl.Int64 for item in instrument.items
     }
-    frame = pl.DataFrame(row, schema={column: pl.Float64 for column in row})
-    scored = score_frame(frame, [instrument_id])
+    scored = score_frame(pl.DataFrame(row, schema=schema), [instrument_id])
     return {column: scored[column][0] for column in instrument.score_columns()}
