@@ -52,8 +52,8 @@ def test_null_scenario_false_discovery_per_family_is_within_nominal_level() -> N
                 )
                 discoveries[family] = discoveries.get(family, 0) + int(found)
     assert set(discoveries) == {"C0", "C1", "C2", "C3", "C4"}
-    # The one-sided 99% Clopper-Pearson lower bound of each family's rate must not exceed 5%:
-    # with 200 replicates that allows up to 16 families-with-a-discovery (8%).
+    # Allow for Monte Carlo error: at a true rate of 5%, more than the binomial 99th percentile
+    # of discoveries (18 of 200, 9%) happens in 1% of runs.
     limit = int(sps.binom.ppf(0.99, replicates, 0.05))
     assert all(count <= limit for count in discoveries.values()), (discoveries, limit)
     # ...and the families are not all silent, which would mean the tests cannot fire at all.

@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import polars as pl
 import pytest
 import statsmodels.api as sm
@@ -165,3 +166,29 @@ def test_slow_processing_sensitivity_drops_slow_samples(
     assert slow > 0
     assert complete.height == row.n
     assert fast["n"] == row.n - slow
+
+
+def test_discrimination_p_is_the_likelihood_ratio_test_of_the_panel(
+    results: Results, derived: pl.DataFrame
+) -> None:
+    row = _row(results, "C4:log_aea+log_twoag+log_pea+log_oea+log_sea:high_severity")
+    base = _with_sex_dummies(derived.filter(pl.col("event") == "baseline"))
+    panel = ["log_aea", "log_twoag", "log_pea", "log_oea", "log_sea"]
+    covariates = ["demo_age", "demo_bmi", "tx_cannabis_recreational", "sex2", "sex3"]
+    needed = [
+        "high_severity",
+        *panel,
+        "demo_age",
+        "demo_bmi",
+        "tx_cannabis_recreational",
+        "demo_sex",
+    ]
+    data = base.select([*needed, "sex2", "sex3"]).drop_nulls(needed).to_pandas()
+    x0 = data[covariates].loc[:, data[covariates].std() > 0]
+    y = data["high_severity"].to_numpy()
+    small = sm.Logit(y, sm.add_constant(x0)).fit(disp=False)
+    large = sm.Logit(y, sm.add_constant(pd.concat([x0, data[panel]], axis=1))).fit(disp=False)
+    p = sps.chi2.sf(2 * (large.llf - small.llf), len(panel))
+    assert row.n == len(data)
+    assert row.p == pytest.approx(p, rel=1e-6)
+    assert row.extra["auc_full"] - row.extra["auc_base"] == pytest.approx(row.estimate, abs=1e-12)

@@ -8,11 +8,14 @@ the runner once a whole family is done.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import polars as pl
+import statsmodels.api as sm
 from scipy import stats as sps
 
 from fibrosurvey.analysis.frames import at_event, change_frame, covariate_matrix, vector
@@ -401,11 +404,44 @@ def discrimination_task(analysis: Discrimination, plan: Plan, target: str) -> Ta
         z, _ = covariate_matrix(data, plan.covariates_of(analysis), plan.categorical)
         panel = data.select(pl.col(analysis.panel).cast(pl.Float64)).fill_null(np.nan).to_numpy()
         full = np.column_stack([panel, z])
-        return cv_auc(
+        result = cv_auc(
             y, full, z if z.shape[1] else None, folds=analysis.folds, seed=plan.seed, alpha=alpha
         )
+        if not result.ok:
+            return result
+        # The p-value: likelihood-ratio test of the panel's coefficients. Testing the AUC
+        # difference of nested models is invalid (Pepe et al., Stat Med 2013;32:1467-82): under
+        # no association the cross-validated gain is negative (overfitting), so the DeLong
+        # test "finds" losses. The AUC gain and its DeLong interval remain the effect size.
+        lr_p, note = _panel_lr_test(y, panel, z)
+        return replace(result, p=lr_p, note="; ".join(n for n in (result.note, note) if n))
 
     return run
+
+
+def _panel_lr_test(y: Array, panel: Array, z: Array) -> tuple[float, str]:
+    """p of the LR test of the panel in logistic regression (R: anova(glm0, glm1, "LRT"))."""
+    keep = complete_cases(y, panel, z)
+    yk, base = y[keep], np.column_stack([np.ones(int(keep.sum())), z[keep]])
+    full = np.column_stack([base, panel[keep]])
+    full, base = _independent_columns(full), _independent_columns(base)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fit_full = sm.Logit(yk, full).fit(method="newton", maxiter=100, disp=False)
+            fit_base = sm.Logit(yk, base).fit(method="newton", maxiter=100, disp=False)
+    except (np.linalg.LinAlgError, ValueError) as error:
+        return math.nan, f"likelihood-ratio test not estimable ({error})"
+    statistic = max(2.0 * (fit_full.llf - fit_base.llf), 0.0)
+    df = full.shape[1] - base.shape[1]
+    return float(sps.chi2.sf(statistic, df)), f"p: likelihood-ratio test of the panel ({df} df)"
+
+
+def _independent_columns(x: Array) -> Array:
+    """Drop constant columns other than the intercept (e.g. an absent category)."""
+    varies = np.ones(x.shape[1], dtype=bool)
+    varies[1:] = x[:, 1:].std(axis=0) > 0
+    return x[:, varies]
 
 
 def _thin_roc(fpr: Array, tpr: Array, points: int = 101) -> list[list[float]]:

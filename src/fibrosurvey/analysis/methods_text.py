@@ -110,8 +110,11 @@ def methods_in_words(plan: Plan, imputations: int) -> list[str]:
                     f"{claim.id}: {analysis.folds}-fold stratified cross-validated logistic "
                     f"models of each target on the panel ({', '.join(analysis.panel)}) plus "
                     f"{covariates}, against the covariates alone; AUCs of the out-of-fold "
-                    "predictions with DeLong intervals, and the paired DeLong test of the AUC "
-                    "gain (as R pROC::roc.test)."
+                    "predictions with DeLong intervals for each AUC and for the gain (as R "
+                    "pROC). The p-value is the likelihood-ratio test of the panel's coefficients "
+                    "in the logistic model (as R anova(glm0, glm1, test = 'LRT')), because a "
+                    "test of the AUC difference between nested models is invalid (Pepe et al. "
+                    "2013): with no true association the cross-validated gain is negative."
                 )
     conditions = [d for d in plan.derive if isinstance(d, ConditionDerive)]
     if conditions:

@@ -215,6 +215,13 @@ def _adjust_and_judge(rows: list[HypothesisResult], plan: Plan) -> None:
             null_value=row.null_value,
             alpha=plan.alpha,
         )
+        if row.kind == "discrimination" and row.verdict == "contradicted":
+            # The LR test detects association, not a direction: biomarkers that are associated
+            # but lower the cross-validated AUC do not contradict "biomarkers can identify".
+            row.verdict = "not supported"
+            row.note = "; ".join(
+                n for n in (row.note, "associated, but no gain in cross-validated AUC") if n
+            )
         if row.verdict == "not supported":
             family_size = sum(r.family == row.family for r in rows)
             row.mde, row.mde_note = minimal_detectable_effect(row, plan, family_size)
