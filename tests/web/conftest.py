@@ -28,6 +28,14 @@ import pytest
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 PASSWORD = "correct horse battery staple 42"
+# Debian's Chromium, never a downloaded browser.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 PERSONAS = ("alice", "carol", "anna", "vera", "sam", "oscar", "anonymous")
 
 
@@ -106,6 +114,23 @@ def issued(participant, study):
 
 
 @pytest.fixture
+def browser(live_server):
+    """Chromium through Playwright's sync API, for tests marked ``browser``."""
+    from django.db import connections
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
+        # ORM calls made while Playwright's loop runs use their own connection (another
+        # context); close it here, or PostgreSQL refuses to drop the test database later.
+        connections.close_all()
+
+
+@pytest.fixture
 def login(client, users):
     """``login("alice")`` -> a test client logged in as that persona ("anonymous": none)."""
 
@@ -137,3 +162,38 @@ def cohort(study):
     data = data.with_columns(pl.col("participant_id").replace_strict(site_of).alias("site"))
     load_cohort(study, data)
     return study, data
+
+
+@pytest.fixture
+def api_tokens(study, other_study, users):
+    """persona -> secret API token (oscar's is for ``other_study``; anonymous has none)."""
+    from fibrosurvey.web.api.services import do_issue_token
+
+    tokens = {}
+    for persona in ("alice", "carol", "anna", "vera", "sam"):
+        tokens[persona] = do_issue_token(user=users[persona], study=study)[1]
+    tokens["oscar"] = do_issue_token(user=users["oscar"], study=other_study)[1]
+    return tokens
+
+
+@pytest.fixture
+def api_client(client, api_tokens):
+    """``api_client("anna").get(url)`` sends anna's bearer token ("anonymous": none)."""
+
+    class _Api:
+        def __init__(self, token):
+            self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+
+        def get(self, url, **kwargs):
+            return client.get(url, headers=self.headers, **kwargs)
+
+        def post(self, url, data=b"", content_type="application/json", **kwargs):
+            return client.post(
+                url, data=data, content_type=content_type, headers=self.headers, **kwargs
+            )
+
+    def _for(persona):
+        client.logout()
+        return _Api(api_tokens.get(persona))
+
+    return _for

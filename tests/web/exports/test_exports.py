@@ -24,9 +24,12 @@ from fibrosurvey.web.labs.models import LabSample
 def _download(client, study, fmt) -> bytes:
     response = client.get(reverse("exports:download", args=[study.pk, fmt]))
     assert response.status_code == 200, response.status_code
-    if getattr(response, "streaming", False):
-        return b"".join(response.streaming_content)
-    return response.content
+    try:
+        if getattr(response, "streaming", False):
+            return b"".join(response.streaming_content)
+        return response.content
+    finally:
+        response.close()
 
 
 def _csv(content: bytes) -> pl.DataFrame:

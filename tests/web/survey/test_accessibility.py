@@ -51,20 +51,6 @@ def test_white_on_primary_buttons_meets_aa():
     assert _contrast("#ffffff", variables["--primary-dark"]) >= 4.5
 
 
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    from tests.web.survey.test_browser_survey import CHROMIUM_ARGS
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
-        yield chromium
-        chromium.close()
-
-
 @pytest.mark.browser
 @pytest.mark.timeout(180)
 def test_pages_fit_320px_with_44px_targets_and_work_by_keyboard(

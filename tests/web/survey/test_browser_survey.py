@@ -20,13 +20,6 @@ from fibrosurvey.web.survey.pages import page_plan
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
 SCREENSHOTS = Path(__file__).resolve().parents[3] / "test-output" / "screenshots"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 # Items left blank on purpose: scoring must treat them as missing (GAD-7 prorates one).
 LEFT_BLANK = {"gad7_3", "tx_thc_mg_day"}
 PLAUSIBLE = {"demo_age": 47, "demo_height_cm": 164, "demo_weight_kg": 71.5}
@@ -46,18 +39,6 @@ def _answer_for(item) -> int | float | None:
         return codes[spread % len(codes)]
     low, high = int(item.minimum), int(item.maximum)
     return low + spread % (min(high, low + 10) - low + 1)
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
