@@ -55,33 +55,35 @@ def _as_text(column: pl.Series) -> pl.Series:
     return column.cast(pl.String)
 
 
-def _bad_rows(item: Item, raw: pl.Series) -> tuple[pl.Series, pl.Series]:
-    """Row positions holding a bad value, and a reason for each, computed for the whole column."""
-    text = _as_text(raw)
-    present = text.is_not_null() & (text != "")
-    number = text.cast(pl.Float64, strict=False)
-    frame = pl.DataFrame({"present": present, "number": number})
+def _parsed(item: Item) -> list[pl.Expr]:
+    """Whether each cell holds an answer, and its value as a number (null if not one)."""
+    text = pl.col(item.column).cast(pl.String).str.strip_chars()
+    return [
+        (text.is_not_null() & (text != "")).alias(f"{item.column}.present"),
+        text.cast(pl.Float64, strict=False).alias(f"{item.column}.number"),
+    ]
+
+
+def _reason(item: Item) -> pl.Expr:
+    """Per row: why the cell is not an allowed answer to ``item``, or null when it is fine."""
+    present = pl.col(f"{item.column}.present")
+    number = pl.col(f"{item.column}.number")
     reason = (
-        pl.when(~pl.col("present"))
+        pl.when(~present)
         .then(pl.lit(None, dtype=pl.String))
-        .when(pl.col("number").is_null() | pl.col("number").is_nan())
+        .when(number.is_null() | number.is_nan())
         .then(pl.lit("not a number"))
     )
     if item.kind == "choice":
-        reason = reason.when(~pl.col("number").is_in([float(code) for code in item.codes])).then(
-            pl.lit("not one of the answer codes")
-        )
+        codes = [float(code) for code in item.codes]
+        reason = reason.when(~number.is_in(codes)).then(pl.lit("not one of the answer codes"))
     else:
         if item.kind == "integer":
-            reason = reason.when(pl.col("number") != pl.col("number").floor()).then(
-                pl.lit("not a whole number")
-            )
-        reason = reason.when(
-            (pl.col("number") < item.minimum) | (pl.col("number") > item.maximum)
-        ).then(pl.lit("out of range"))
-    reasons = frame.select(reason.alias("reason")).to_series()
-    positions = reasons.is_not_null().arg_true()
-    return positions, reasons.gather(positions)
+            reason = reason.when(number != number.floor()).then(pl.lit("not a whole number"))
+        reason = reason.when((number < item.minimum) | (number > item.maximum)).then(
+            pl.lit("out of range")
+        )
+    return reason.alias(item.column)
 
 
 def _instrument_prefixes(instruments: Iterable[Instrument]) -> dict[str, Instrument]:
@@ -109,31 +111,39 @@ def validate_frame(
         known.update({item.column: item for item in instrument.items})
         scores.update(instrument.score_columns())
     prefixes = _instrument_prefixes(selected)
+    checked = [column for column in frame.columns if column in known]
+    # Every column is checked in one query; only columns with problems are looked at again.
+    parsed = frame.lazy().select([e for column in checked for e in _parsed(known[column])])
+    reasons = parsed.select([_reason(known[column]) for column in checked]).collect()
+    for column in checked:
+        flagged = reasons[column]
+        if flagged.null_count() == frame.height:
+            continue
+        positions = flagged.is_not_null().arg_true()
+        values = _as_text(frame[column]).gather(positions)
+        report.problems += [
+            Problem(int(position) + 1, column, str(value), known[column].allowed(), str(reason))
+            for position, value, reason in zip(
+                positions.to_list(),
+                values.to_list(),
+                flagged.gather(positions).to_list(),
+                strict=True,
+            )
+        ]
     for column in frame.columns:
-        if column in known:
-            item = known[column]
-            raw = frame[column]
-            positions, reasons = _bad_rows(item, raw)
-            if positions.len():
-                values = _as_text(raw).gather(positions)
-                report.problems += [
-                    Problem(int(position) + 1, column, str(value), item.allowed(), str(reason))
-                    for position, value, reason in zip(
-                        positions.to_list(), values.to_list(), reasons.to_list(), strict=True
+        if column in known or column in scores or column == "scoring_versions":
+            continue
+        for prefix, instrument in prefixes.items():
+            if column.startswith(prefix):
+                report.problems.append(
+                    Problem(
+                        None,
+                        column,
+                        column,
+                        ", ".join(instrument.item_columns()),
+                        f"not an item of {instrument.id}",
                     )
-                ]
-        elif column not in scores and column != "scoring_versions":
-            for prefix, instrument in prefixes.items():
-                if column.startswith(prefix):
-                    report.problems.append(
-                        Problem(
-                            None,
-                            column,
-                            column,
-                            ", ".join(instrument.item_columns()),
-                            f"not an item of {instrument.id}",
-                        )
-                    )
+                )
     return report
 
 
