@@ -125,7 +125,8 @@ def test_parquet_is_written_in_one_row_group_per_chunk(cohort):
     study, data = cohort
     builder = DatasetBuilder(study, chunk_size=3)
     handle, rows = write_parquet(builder)
-    meta = pq.ParquetFile(handle).metadata
+    with handle:
+        meta = pq.ParquetFile(handle).metadata
     participants = data["participant_id"].n_unique()
     assert rows == data.height and meta.num_rows == rows
     assert meta.num_row_groups == -(-participants // 3)

@@ -1,0 +1,43 @@
+"""Staff page: a member's own API tokens for a study (create, see once, revoke)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from fibrosurvey.web.api.models import ApiToken
+from fibrosurvey.web.api.services import do_issue_token, do_revoke_token
+from fibrosurvey.web.studies.context import study_context
+from fibrosurvey.web.studies.permissions import require_membership
+
+
+@never_cache
+@login_required
+def tokens(request: HttpRequest, study_id: int) -> HttpResponse:
+    """Any member may hold tokens; a token can do exactly what its holder's role can."""
+    membership = require_membership(request.user, study_id, "view_study")
+    new_token = ""
+    if request.method == "POST":
+        name = (request.POST.get("name") or "").strip()[:100]
+        _row, new_token = do_issue_token(user=request.user, study=membership.study, name=name)
+    rows = ApiToken.objects.filter(user=request.user, study=membership.study)
+    return render(
+        request,
+        "api/tokens.html",
+        study_context(membership, tokens=rows, new_token=new_token),
+    )
+
+
+@login_required
+@require_POST
+def revoke(request: HttpRequest, study_id: int, token_id: int) -> HttpResponse:
+    membership = require_membership(request.user, study_id, "view_study")
+    row = get_object_or_404(ApiToken, pk=token_id, user=request.user, study=membership.study)
+    do_revoke_token(row, actor=request.user)
+    messages.success(request, _("Token revoked."))
+    return redirect("api_tokens:tokens", study_id=study_id)
