@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
+from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from fibrosurvey.dataset import PREANALYTICAL_COLUMNS
 from fibrosurvey.instruments import get_instrument
 from fibrosurvey.synth import generate
 from fibrosurvey.web.audit.services import record
@@ -40,6 +42,7 @@ class DemoResult:
     participants: int
     responses: int
     alerts: int
+    lab_results: int
     fresh_token: str
     fresh_code: str
 
@@ -50,6 +53,44 @@ def _clean(value: Any) -> Any:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
+
+
+ANALYTES = ("aea", "twoag", "pea", "oea", "sea")
+
+
+def synthetic_lab_csv(data: pl.DataFrame) -> str:
+    """The cohort's biomarkers as a lab results file (one row per sample x analyte), the
+    format a lab sends and the labs app imports."""
+    sampled = data.filter(pl.col("lab_matrix").is_not_null())
+    parts = [
+        sampled.select(
+            "participant_id",
+            "event",
+            pl.lit(analyte).alias("analyte"),
+            pl.col(analyte).alias("value"),
+            pl.lit("pmol/mL").alias("unit"),
+            pl.col(f"{analyte}_lloq").alias("lloq"),
+            pl.col(f"{analyte}_below_lloq").alias("below_lloq"),
+            (pl.col("twoag_includes_1ag") if analyte == "twoag" else pl.lit(0))
+            .cast(pl.Int64)
+            .alias("includes_1ag"),
+            *PREANALYTICAL_COLUMNS,
+        )
+        for analyte in ANALYTES
+    ]
+    return pl.concat(parts).write_csv()
+
+
+def _import_demo_labs(study: Study, data: pl.DataFrame, owner: Any) -> int:
+    """Lab results through the labs app's own import, when that app is installed."""
+    if not apps.is_installed("fibrosurvey.web.labs"):
+        return 0
+    from fibrosurvey.web.labs.services import do_import_labs
+
+    result = do_import_labs(
+        study, synthetic_lab_csv(data), actor=owner, file_name="synthetic-labs.csv"
+    )
+    return result.results_created
 
 
 def _demo_user() -> Any:
@@ -175,6 +216,8 @@ def build_demo(n: int = 120, seed: int = 2026, scenario: str = "seed-claims") ->
         },
     )
 
+    lab_results = _import_demo_labs(study, data, owner)
+
     fresh = do_enrol_participant(
         study, site=sites[site_codes[0]], actor=owner, language="en", study_code="DEMO-NEW"
     )
@@ -184,6 +227,7 @@ def build_demo(n: int = 120, seed: int = 2026, scenario: str = "seed-claims") ->
         participants=len(participants) + 1,
         responses=len(responses),
         alerts=len(alerts),
+        lab_results=lab_results,
         fresh_token=issued.token,
         fresh_code=fresh.study_code,
     )

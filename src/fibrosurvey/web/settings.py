@@ -177,11 +177,6 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 # "no-referrer": browsers then send "Origin: null" on form posts and CSRF checks fail.)
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-# Behind a TLS-terminating proxy in production: HSTS and HTTPS redirect from the environment.
-SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
-SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=False)
-if env_bool("USE_X_FORWARDED_PROTO", default=False):
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 LOGGING = {
     "version": 1,

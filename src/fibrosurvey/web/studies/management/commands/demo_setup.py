@@ -45,7 +45,7 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"Demo study:  {result.study.name}"))
         self.stdout.write(
             f"             {result.participants} participants, {result.responses} responses, "
-            f"{result.alerts} open safety alerts"
+            f"{result.alerts} open safety alerts, {result.lab_results} lab results"
         )
         self.stdout.write(f"Open:        {base}/")
         self.stdout.write(f"Log in as:   {DEMO_USERNAME} / {DEMO_PASSWORD}")
