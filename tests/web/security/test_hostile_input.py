@@ -190,6 +190,11 @@ def test_json_inside_strings_does_not_count_as_nesting():
 # --- the participant CSV importer ---------------------------------------------------------
 
 
+@pytest.fixture
+def carol_client(login):
+    return login("carol")
+
+
 def _upload(client, study, content: bytes):
     upload = SimpleUploadedFile("participants.csv", content, content_type="text/csv")
     return client.post(reverse("participants:enrol_csv", args=[study.pk]), {"file": upload})
@@ -205,12 +210,12 @@ def _csv(rows: list[list[str]]) -> str:
 @WEB_SETTINGS
 @given(data=st.data())
 def test_fuzzed_enrolment_csv_enrols_all_rows_or_is_refused_with_nothing_stored(
-    login, study, fingerprint, data
+    carol_client, study, fingerprint, data
 ):
+    client = carol_client
     from fibrosurvey.web.participants.models import Participant
 
     FUZZ_CASES["participant CSV import"] += 1
-    client = login("carol")
     header = data.draw(
         st.one_of(
             st.permutations(CSV_COLUMNS).map(list),
@@ -251,16 +256,18 @@ def test_fuzzed_enrolment_csv_enrols_all_rows_or_is_refused_with_nothing_stored(
     ],
 )
 def test_hostile_enrolment_csv_is_422_naming_the_field(login, study, fingerprint, content, field):
+    client = login("carol")
     before = fingerprint()
-    response = _upload(login("carol"), study, content.encode())
+    response = _upload(client, study, content.encode())
     assert response.status_code == 422
     assert field.encode() in response.content
     assert fingerprint() == before
 
 
 def test_non_utf8_enrolment_file_is_422_saying_what_to_do(login, study, fingerprint):
+    client = login("carol")
     before = fingerprint()
-    response = _upload(login("carol"), study, "site,name\nnorth,Jos\xe9\n".encode("latin-1"))
+    response = _upload(client, study, "site,name\nnorth,Jos\xe9\n".encode("latin-1"))
     assert response.status_code == 422
     assert b"save it as CSV UTF-8" in response.content
     assert fingerprint() == before

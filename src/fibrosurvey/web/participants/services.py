@@ -155,10 +155,15 @@ def parse_enrolment_csv(
     rows: list[dict[str, str]] = []
     problems: list[RowProblem] = []
     seen: set[str] = set()
-    for row_number, raw in enumerate(reader, start=1):
-        row = {key.strip(): (value or "") for key, value in raw.items() if key}
-        problems.extend(_check_row(study, row_number, row, sites, seen))
-        rows.append(row)
+    try:
+        for row_number, raw in enumerate(reader, start=1):
+            row = {key.strip(): (value or "") for key, value in raw.items() if key}
+            problems.extend(_check_row(study, row_number, row, sites, seen))
+            rows.append(row)
+    except csv.Error as error:  # e.g. a field over csv.field_size_limit(): refuse, not 500
+        raise EnrolmentError(
+            [RowProblem(reader.line_num, "file", "", "a well-formed CSV file", str(error))]
+        ) from None
     if not rows:
         problems.append(RowProblem(0, "rows", "", "at least one data row", "the file has no rows"))
     if problems:

@@ -96,7 +96,7 @@ def enrol_csv(request: HttpRequest, study_id: int) -> HttpResponse:
             columns=services.CSV_COLUMNS,
             site_codes=[s.code for s in study.sites.all()],
         ),
-        status=422 if problems else 200,
+        status=422 if problems or form.errors else 200,
     )
 
 
