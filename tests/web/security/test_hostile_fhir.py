@@ -3,8 +3,6 @@ FhirMappingError naming the problem: never another exception, never a silent gue
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
