@@ -19,6 +19,13 @@ READERS = {"alice": 200, "carol": 200, "anna": 200, "vera": 403, "sam": 200}
 READERS_NORTH = READERS | {"sam": 404}
 
 
+def _consume(response):
+    """Read a streamed export to the end: the test client then closes it (and the Parquet
+    temporary file) without closing the test's database connection."""
+    if getattr(response, "streaming", False):
+        b"".join(response.streaming_content)
+
+
 def _as(expected, ok):
     return {k: (ok if v == 200 else v) for k, v in expected.items()}
 
@@ -94,7 +101,7 @@ def test_page_access_matrix(
     client = login(persona)
     url = reverse(url_name, args=[objects[a] for a in args])
     response = getattr(client, method)(url)
-    response.close()
+    _consume(response)
     assert response.status_code == expected[persona], f"{persona} {method.upper()} {url}"
     if persona == "anonymous":
         assert response.url.startswith(reverse("accounts:login"))
@@ -136,7 +143,7 @@ def test_api_access_matrix(api_client, objects, persona, name, method, path, exp
         response = client.get(url)
     else:
         response = client.post(url, _lab_csv(objects["south_code"]), content_type="text/csv")
-    response.close()  # a Parquet FileResponse holds a temporary file until closed
+    _consume(response)
     assert response.status_code == expected[persona], f"{persona} {method.upper()} {url}"
     if response.status_code in (401, 403, 404):
         assert response.json()["detail"]

@@ -78,11 +78,15 @@ def detail(request: HttpRequest, study_id: int, run_id: int) -> HttpResponse:
     membership = require_membership(request.user, study_id, "view_analysis")
     analysis = _run_of(membership, run_id)
     claims = (analysis.results or {}).get("claims", []) if analysis.status == "done" else []
-    return render(
+    response = render(
         request,
         "analyses/detail.html",
         study_context(membership, run=analysis, claims=claims),
     )
+    if analysis.status in (AnalysisRun.Status.QUEUED, AnalysisRun.Status.RUNNING):
+        # Follow the job without script (the CSP allows none): the browser reloads the page.
+        response["Refresh"] = "3"
+    return response
 
 
 @xframe_options_sameorigin

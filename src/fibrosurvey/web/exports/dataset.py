@@ -47,15 +47,15 @@ _TEXT_PREANALYTICAL = {"lab_matrix", "lab_tube", "lab_draw_time", "lab_assay", "
 
 
 def date_offset_days(secret: str, participant_id: str) -> int:
-    """A stable per-participant shift in days, in [-182, 182] without 0.
+    """A stable per-participant shift in days: 1 to 182 days earlier or later (never 0).
 
     HMAC-SHA256(study secret, participant id): the same participant always moves by the same
     number of days (intervals between their dates are kept), and without the secret the offset
     cannot be recomputed from the pseudonymous id.
     """
     digest = hmac.new(secret.encode(), participant_id.encode(), hashlib.sha256).digest()
-    offset = int.from_bytes(digest[:8], "big") % (2 * MAX_SHIFT_DAYS + 1) - MAX_SHIFT_DAYS
-    return offset or MAX_SHIFT_DAYS + 1
+    magnitude = int.from_bytes(digest[:8], "big") % MAX_SHIFT_DAYS + 1
+    return magnitude if digest[8] & 1 else -magnitude
 
 
 def _item_dtype(kind: str) -> pl.DataType:

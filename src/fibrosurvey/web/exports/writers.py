@@ -155,8 +155,8 @@ def data_dictionary(builder: DatasetBuilder) -> list[dict[str, str]]:
     for column in DESIGN_COLUMNS:
         add(column, "", "design", "", "", f"Survey design: {column.removeprefix('design_')}")
     shift = (
-        f"shifted by a stable per-participant offset of -{MAX_SHIFT_DAYS} to "
-        f"+{MAX_SHIFT_DAYS + 1} days (intervals within a participant kept)"
+        f"shifted by a stable per-participant offset of 1 to {MAX_SHIFT_DAYS} days, earlier "
+        "or later (intervals within a participant kept)"
     )
     add("enrolled_date", "", "date", "", "", "Date of enrolment", shift)
     add(

@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from fibrosurvey.biomarkers import LAB_REQUIRED_COLUMNS, MATRICES
+from fibrosurvey.biomarkers import ANALYTES, LAB_REQUIRED_COLUMNS, MATRICES
 from fibrosurvey.web.labs import services
 from fibrosurvey.web.labs.dashboard import flagged_samples, lab_sample_summary
 from fibrosurvey.web.labs.forms import LabImportForm
@@ -16,6 +16,7 @@ from fibrosurvey.web.studies.context import study_context
 from fibrosurvey.web.studies.permissions import require_membership
 
 _PAGE = 200
+ANALYTE_LABELS = {"aea": "AEA", "twoag": "2-AG", "pea": "PEA", "oea": "OEA", "sea": "SEA"}
 
 
 @login_required
@@ -28,13 +29,18 @@ def sample_list(request: HttpRequest, study_id: int) -> HttpResponse:
         .prefetch_related("results")
         .order_by("-received_at", "participant__study_code")
     )
+    shown = list(samples[:_PAGE])
+    for sample in shown:
+        by_analyte = {r.analyte: r for r in sample.results.all()}
+        sample.by_analyte = [by_analyte.get(analyte) for analyte in ANALYTES]
     return render(
         request,
         "labs/samples.html",
         study_context(
             membership,
             summary=lab_sample_summary(study, membership),
-            samples=samples[:_PAGE],
+            samples=shown,
+            analyte_labels=ANALYTE_LABELS,
             page_size=_PAGE,
             imports=study.lab_imports.select_related("imported_by")[:10],
             can_import=membership.can("import_labs"),
