@@ -60,6 +60,21 @@ class EncryptedTextField(models.TextField):
             return value
         return decrypt(value)
 
+    # Serialisation (dumpdata, backups) writes the ciphertext, marked, never the plaintext;
+    # deserialisation (loaddata, restore) decrypts it, and saving encrypts it again.
+    SERIALISED_PREFIX = "fernet:"
+
+    def value_to_string(self, obj):  # type: ignore[no-untyped-def]
+        value = self.value_from_object(obj)
+        if value is None or value == "":
+            return value
+        return self.SERIALISED_PREFIX + encrypt(str(value))
+
+    def to_python(self, value):  # type: ignore[no-untyped-def]
+        if isinstance(value, str) and value.startswith(self.SERIALISED_PREFIX):
+            return decrypt(value[len(self.SERIALISED_PREFIX) :])
+        return super().to_python(value)
+
     def get_prep_value(self, value):  # type: ignore[no-untyped-def]
         value = super().get_prep_value(value)
         if value is None or value == "":
