@@ -98,12 +98,12 @@ def draw_items(rng: np.random.Generator, latent: Arrays) -> Arrays:
     severity, distress, anxiety = latent["severity"], latent["distress"], latent["anxiety"]
 
     # PHQ-9: items 3 (sleep) and 4 (tired) lean on severity; item 9 is rare.
-    mood = _items(rng, distress, [0.8, 0.8, 0, 0, 0.8, 0.7, 0.8, 0.4, -1.0], 0.95, 0.8, 0, 3)
+    mood = _items(rng, distress, [0.83, 0.83, 0, 0, 0.83, 0.73, 0.83, 0.43, -1.0], 0.95, 0.8, 0, 3)
     somatic = _items(rng, 0.6 * severity + 0.6 * distress, [1.6, 1.8], 0.9, 0.75, 0, 3)
     mood[:, 2:4] = somatic
     for i in range(9):
         out[f"phq9_{i + 1}"] = mood[:, i]
-    gad = _items(rng, anxiety, [1.17, 0.97, 1.27, 1.17, 0.77, 1.17, 0.77], 1.0, 0.8, 0, 3)
+    gad = _items(rng, anxiety, [1.2, 1.0, 1.3, 1.2, 0.8, 1.2, 0.8], 1.0, 0.8, 0, 3)
     for i in range(7):
         out[f"gad7_{i + 1}"] = gad[:, i]
     jss = _items(rng, latent["sleep"], [2.9, 2.7, 2.8, 2.9], 1.5, 0.8, 0, 5)
@@ -159,8 +159,8 @@ def _fsq(rng: np.random.Generator, latent: Arrays) -> Arrays:
 
 # FIQR symptom items: pain, energy, stiffness, sleep, depression, memory, anxiety, tenderness,
 # balance, environmental sensitivity (Bennett 2009 item order).
-_FIQR_SYMPTOM_MEANS = [5.4, 5.7, 5.0, 5.6, 3.4, 4.2, 3.8, 4.8, 3.2, 4.4]
-_FIQR_FUNCTION_MEANS = [2.7, 3.7, 3.0, 4.3, 4.1, 3.5, 4.0, 3.6, 3.5]
+_FIQR_SYMPTOM_MEANS = [5.6, 5.9, 5.2, 5.8, 3.6, 4.4, 4.0, 5.0, 3.4, 4.6]
+_FIQR_FUNCTION_MEANS = [2.9, 3.9, 3.2, 4.5, 4.3, 3.7, 4.2, 3.8, 3.7]
 _PEG_MEANS = [5.5, 5.3, 5.6]
 
 
@@ -172,11 +172,11 @@ def _fiqr(
     anxiety: np.ndarray,
 ) -> Arrays:
     function = _items(rng, severity, _FIQR_FUNCTION_MEANS, 3.3, 0.85, 0, 10)
-    overall = _items(rng, severity, [4.2, 3.8], 3.3, 0.85, 0, 10)
+    overall = _items(rng, severity, [4.4, 4.0], 3.3, 0.85, 0, 10)
     symptoms = _items(rng, severity, _FIQR_SYMPTOM_MEANS, 3.0, 0.8, 0, 10)
-    symptoms[:, 3] = _items(rng, sleep, [5.4], 3.0, 0.85, 0, 10)[:, 0]
-    symptoms[:, 4] = _items(rng, distress, [3.2], 3.0, 0.85, 0, 10)[:, 0]
-    symptoms[:, 6] = _items(rng, anxiety, [3.6], 3.0, 0.85, 0, 10)[:, 0]
+    symptoms[:, 3] = _items(rng, sleep, [5.6], 3.0, 0.85, 0, 10)[:, 0]
+    symptoms[:, 4] = _items(rng, distress, [3.4], 3.0, 0.85, 0, 10)[:, 0]
+    symptoms[:, 6] = _items(rng, anxiety, [3.8], 3.0, 0.85, 0, 10)[:, 0]
     block = np.concatenate([function, overall, symptoms], axis=1)
     return {f"fiqr_{i + 1:02d}": block[:, i] for i in range(21)}
 

@@ -6,8 +6,8 @@ Latent severity at follow-up regresses to the class mean:
 so high baseline scores fall on average even without treatment (regression to the mean, plus
 item noise at each wave). ``effects`` are the scenario's C3 parameters applied to BASELINE
 exposures: any lifestyle domain, exercise, mind-body, gabapentinoid (latent SD units; -0.35 is
-about -5 FIQR points). PGIC (1 very much improved .. 7 very much worse) follows the latent
-change.
+about -7 FIQR points, see ``c3.att_fiqr_points`` in the truth). PGIC (1 very much improved ..
+7 very much worse) follows the latent change.
 """
 
 from __future__ import annotations

@@ -8,7 +8,10 @@ Three layers, all vectorised:
 * MAR, instrument level: whole optional instruments (gad7, jss, migraine, ibs, dx) are skipped
   with probability ``0.012 * exp(0.4 * severity + 0.2 * age_z)``.
 
-Together about 1-2% of item cells are missing. Missing is null in the frame, never 0.
+Together about 0.7% of baseline item cells are missing (so ~9% of participants lack an fsq
+score, which needs every fsq item); each cell's MCAR share is small on purpose: with 27
+required fsq items, a 1-2% MCAR rate per item would leave a third of fsq scores missing.
+Missing is null in the frame, never 0.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Latent variables (all arrays of length n, vectorised):
 
-* ``fm_class``: 1 for the ~80% drawn from the fibromyalgia population, 0 for other chronic pain;
+* ``fm_class``: 1 for the ~82% drawn from the fibromyalgia population, 0 for other chronic pain;
   whether a participant MEETS the ACR 2016 criteria is decided by the fsq items
   (:mod:`fibrosurvey.synth.clinical`), and about 70% do.
 * ``tone``: the endocannabinoid tone, N(tone_shift_fm * fm_class, 1).
@@ -27,7 +27,7 @@ from fibrosurvey.synth.scenarios import Scenario
 
 __all__ = ["FM_CLASS_SHARE", "draw_people"]
 
-FM_CLASS_SHARE = 0.80
+FM_CLASS_SHARE = 0.82
 Arrays = dict[str, np.ndarray]
 
 
@@ -57,14 +57,14 @@ def draw_people(rng: np.random.Generator, n: int, scenario: Scenario) -> Arrays:
     sex = np.where(u < female_share, 1, np.where(u < 0.99, 2, 3)).astype(np.int8)
     female = sex == 1
     migraine = rng.random(n) < _logistic(
-        -0.3
+        -0.2
         + 0.55 * severity
         + 0.5 * female
         - scenario.tone_on_migraine_logit * tone_within
         - 0.9 * (1 - fm)
     )
     ibs = rng.random(n) < _logistic(
-        -0.1 + 0.5 * severity - scenario.tone_on_ibs_logit * tone_within - 0.9 * (1 - fm)
+        -0.05 + 0.5 * severity - scenario.tone_on_ibs_logit * tone_within - 0.9 * (1 - fm)
     )
 
     age = np.clip(np.rint(np.where(fm == 1, 49, 52) + 12.5 * normal(n)), 18, 90).astype(np.int16)
