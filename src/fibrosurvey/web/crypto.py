@@ -2,7 +2,7 @@
 
 FIELD_ENCRYPTION_KEY holds one or more Fernet keys separated by commas. The first key
 encrypts; every key decrypts, so keys can be rotated: put the new key first, run
-``django-admin rotate_contact_keys`` (re-encrypts), then drop the old key.
+``django-admin rotate_encryption_key`` (ops app; re-encrypts in batches), then drop the old key.
 """
 
 from __future__ import annotations
