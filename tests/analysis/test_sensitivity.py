@@ -60,7 +60,7 @@ def test_ancova_effects_are_pooled_on_the_raw_scale(derived: pl.DataFrame) -> No
             "_exp_lifestyle_vs_standard", "_base", "demo_age", "demo_bmi", "sex2", "sex3"
         ).to_pandas()
         x = x.loc[:, x.std() > 0]
-        fit = sm.OLS(data["_follow"].to_numpy(), sm.add_constant(x)).fit()
+        fit = sm.OLS(data["_follow"].to_numpy(), sm.add_constant(x)).fit(cov_type="HC3")
         estimates.append(fit.params["_exp_lifestyle_vs_standard"])
         variances.append(fit.bse["_exp_lifestyle_vs_standard"] ** 2)
     pooled = pool_estimates([task(copy) for copy in copies], alpha=0.05)

@@ -289,9 +289,36 @@ def change_task(analysis: ChangeAnalysis, plan: Plan, exposure: str, *, ipw: boo
             return ipw_effect(
                 post - pre, group, _overlapping(np.column_stack([pre, z]), group), alpha=alpha
             )
-        return ancova(post, pre, group, z, alpha=alpha)
+        result = ancova(post, pre, group, z, alpha=alpha)
+        return _robust(result, post, pre, group, z, alpha) if analysis.robust else result
 
     return run
+
+
+def _robust(
+    result: AncovaResult, post: Array, pre: Array, group: Array, z: Array, alpha: float
+) -> AncovaResult:
+    """Heteroskedasticity-consistent (HC3) CI and p for the ANCOVA group effect.
+
+    The point estimate is unchanged; the interval uses the HC3 sandwich with a t reference on
+    n - p df, as R ``lmtest::coeftest(fit, vcov = sandwich::vcovHC(fit, type = "HC3"))``
+    (statsmodels ``OLS(...).fit(cov_type="HC3", use_t=True)``). Observational groups of very
+    different size and spread make the classical OLS interval too narrow (the Monte Carlo
+    coverage test showed 91% for a nominal 95%).
+    """
+    if not result.ok:
+        return result
+    design = np.column_stack([np.ones(post.size), group, pre, z])
+    fit = sm.OLS(post, design).fit(cov_type="HC3", use_t=True)
+    low, high = fit.conf_int(alpha=alpha)[1]
+    return replace(
+        result,
+        ci_low=float(low),
+        ci_high=float(high),
+        p=float(fit.pvalues[1]),
+        se=float(fit.bse[1]),
+        method=f"{result.method}_HC3",
+    )
 
 
 def change_tasks(

@@ -97,7 +97,9 @@ def methods_in_words(plan: Plan, imputations: int) -> list[str]:
                 paragraphs.append(
                     f"{claim.id}: ANCOVA of {analysis.outcome} at {analysis.followup_event} on "
                     f"the group, the {analysis.baseline_event} score and {covariates} (OLS, as "
-                    "R lm); the group coefficient is the adjusted difference in change. "
+                    "R lm); the group coefficient is the adjusted difference in change, with a "
+                    "heteroskedasticity-consistent (HC3) interval (as R lmtest::coeftest with "
+                    "sandwich::vcovHC type HC3). "
                     "Sensitivity: inverse-probability weighting (stabilised, truncated weights "
                     "from a logistic propensity model on the baseline score and covariates; "
                     "robust standard errors). Exposure groups, from the treatments reported at "

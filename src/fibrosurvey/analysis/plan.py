@@ -205,6 +205,8 @@ class ChangeAnalysis(_AnalysisBase):
     exposure_event: str = "followup_3m"
     expected: Direction = "negative"
     ipw: bool = True
+    # Heteroskedasticity-consistent (HC3) interval and p for the group effect.
+    robust: bool = True
 
 
 class Discrimination(_AnalysisBase):

@@ -42,8 +42,9 @@ def hypothesis_in_words(row: HypothesisResult) -> str:
         way = "lower" if row.estimate < 0 else "higher"
         if row.extra.get("outcome_binary"):
             return (
-                f"{row.exposure_label[0].upper()}{row.exposure_label[1:]} was {way} in people "
-                f"who meet: {row.outcome_label.split(' (')[0]} (rho {_num(row.estimate)}, {ci})."
+                f"{row.exposure_label[0].upper()}{row.exposure_label[1:]} was {way} in "
+                f"participants for whom “{row.outcome_label.split(' (')[0]}” is yes than in the "
+                f"others (rho {_num(row.estimate)}, {ci})."
             )
         return (
             f"Higher {row.exposure_label} went with {way} {row.outcome_label.split(' (')[0]} "
