@@ -4,8 +4,28 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
-__all__ = ["AuditRecord"]
+__all__ = ["AuditChainHead", "AuditRecord", "AuditTrailIsAppendOnly"]
+
+
+class AuditTrailIsAppendOnly(Exception):
+    """Audit records are written once and never changed or deleted through the application."""
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs):  # type: ignore[no-untyped-def]
+        raise AuditTrailIsAppendOnly("audit records cannot be updated")
+
+    def delete(self):  # type: ignore[no-untyped-def]
+        raise AuditTrailIsAppendOnly("audit records cannot be deleted")
+
+
+class AuditChainHead(models.Model):
+    """The single row holding the newest record's hash; inserts lock it (linear chain)."""
+
+    last_hash = models.CharField(max_length=64)
+    length = models.BigIntegerField(default=0)
 
 
 class AuditRecord(models.Model):
@@ -25,7 +45,8 @@ class AuditRecord(models.Model):
         IMPORT = "import"
         ANALYSIS = "analysis"
 
-    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Set on creation (not auto_now_add) so the time is known before the hash is computed.
+    at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
     # A staff user, or null with actor_label saying who (participant study code, "system").
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
@@ -41,10 +62,37 @@ class AuditRecord(models.Model):
     before = models.JSONField(null=True, blank=True)
     after = models.JSONField(null=True, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
+    # Tamper evidence (audit.chain): hash of the previous record and of this one.
+    prev_hash = models.CharField(max_length=64, editable=False, default="")
+    record_hash = models.CharField(max_length=64, editable=False, default="", db_index=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         ordering = ["-at", "-id"]
         indexes = [models.Index(fields=["study", "-at"])]
+
+    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if self.pk is not None or not self._state.adding:
+            raise AuditTrailIsAppendOnly("audit records cannot be changed once written")
+        from django.db import transaction
+        from django.db.models import F
+
+        from fibrosurvey.web.audit.chain import GENESIS, record_digest
+
+        using = kwargs.get("using") or "default"
+        with transaction.atomic(using=using):
+            # The UPDATE takes the head row's lock first, so concurrent inserts queue here.
+            if not AuditChainHead.objects.using(using).filter(pk=1).update(length=F("length") + 1):
+                AuditChainHead.objects.using(using).create(pk=1, last_hash=GENESIS, length=1)
+            head = AuditChainHead.objects.using(using).get(pk=1)
+            self.prev_hash = head.last_hash
+            self.record_hash = record_digest(self, self.prev_hash)
+            super().save(*args, **kwargs)
+            AuditChainHead.objects.using(using).filter(pk=1).update(last_hash=self.record_hash)
+
+    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AuditTrailIsAppendOnly("audit records cannot be deleted")
 
     def __str__(self) -> str:
         who = self.actor_label or (self.actor.get_username() if self.actor else "system")
