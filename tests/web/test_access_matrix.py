@@ -52,6 +52,13 @@ MATRIX = [
         {k: (302 if v == 200 else v) for k, v in ENROLLERS_NORTH.items()},
     ),
     _row(
+        "invite everyone",
+        "post",
+        "participants:invite_all",
+        ["study", "baseline"],
+        {k: (302 if v == 200 else v) for k, v in ENROLLERS.items()},
+    ),
+    _row(
         "withdraw north",
         "post",
         "participants:withdraw",

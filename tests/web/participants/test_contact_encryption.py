@@ -52,4 +52,3 @@ def test_rotated_keys_still_decrypt_old_tokens(participant, settings):
     settings.FIELD_ENCRYPTION_KEY = f"{Fernet.generate_key().decode()},{old_key}"
 
     assert ContactDetails.objects.get(pk=participant.pk).email == "maria.lopez@example.org"
-

@@ -57,3 +57,25 @@ def test_withdrawing_stops_the_link_keeps_the_answers_and_is_audited(
     assert Response.objects.filter(participant=participant).count() == 1
     record = AuditRecord.objects.filter(object_id=str(participant.pk), action="update").last()
     assert record.before == {"withdrawn_at": None} and record.after["withdrawn_at"]
+
+
+def test_invite_everyone_emails_each_uninvited_participant_once(
+    study, participant, participant_south, login
+):
+    from fibrosurvey.web.participants.services import do_enrol_participant
+
+    do_enrol_participant(study, site=study.sites.get(code="north"), actor=None)  # no e-mail
+    url = reverse("participants:invite_all", args=[study.pk, "baseline"])
+
+    login("carol").post(url)
+    login("carol").post(url)
+
+    assert Invitation.objects.filter(event__code="baseline").count() == 2
+    assert sorted(m.to[0] for m in mail.outbox) == ["juan@example.org", "maria.lopez@example.org"]
+
+
+def test_site_limited_coordinator_invites_only_their_site(
+    study, participant, participant_south, login
+):
+    login("sam").post(reverse("participants:invite_all", args=[study.pk, "baseline"]))
+    assert [m.to[0] for m in mail.outbox] == ["juan@example.org"]

@@ -30,6 +30,7 @@ __all__ = [
     "RowProblem",
     "do_enrol_csv",
     "do_enrol_participant",
+    "do_invite_all",
     "do_issue_invitation",
     "do_revoke_invitation",
     "do_view_contact",
@@ -390,3 +391,21 @@ def do_withdraw_participant(
         request=request,
     )
     return participant
+
+
+def do_invite_all(participants: Any, event: Event, *, actor: Any) -> int:
+    """Invite (and e-mail) every participant in the queryset who has no invitation for the
+    event yet, is not withdrawn and has an e-mail address on file. Returns how many."""
+    pending = (
+        participants.filter(withdrawn_at__isnull=True)
+        .exclude(invitations__event=event)
+        .select_related("study", "contact")
+    )
+    invited = 0
+    for participant in pending:
+        contact = getattr(participant, "contact", None)
+        if contact is None or not contact.email:
+            continue
+        do_issue_invitation(participant, event, actor=actor)
+        invited += 1
+    return invited

@@ -6,6 +6,11 @@ app_name = "participants"
 urlpatterns = [
     path("<int:study_id>/participants/", views.participant_list, name="list"),
     path("<int:study_id>/participants/new/", views.enrol, name="enrol"),
+    path(
+        "<int:study_id>/participants/invite/<slug:event_code>/",
+        views.invite_all,
+        name="invite_all",
+    ),
     path("<int:study_id>/participants/import/", views.enrol_csv, name="enrol_csv"),
     path("<int:study_id>/participants/<int:participant_id>/", views.detail, name="detail"),
     path(

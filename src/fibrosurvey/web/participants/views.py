@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -31,15 +32,32 @@ def participant_list(request: HttpRequest, study_id: int) -> HttpResponse:
         .select_related("site")
         .prefetch_related("invitations__event")
     )
+    page = Paginator(participants, 100).get_page(request.GET.get("page"))
     return render(
         request,
         "participants/list.html",
         study_context(
             membership,
-            participants=participants,
+            participants=page,
+            page=page,
             can_enrol=membership.can("enrol"),
+            can_invite=membership.can("invite"),
+            events=membership.study.events.all(),
         ),
     )
+
+
+@login_required
+@require_POST
+def invite_all(request: HttpRequest, study_id: int, event_code: str) -> HttpResponse:
+    membership = require_membership(request.user, study_id, "invite")
+    event = get_object_or_404(membership.study.events, code=event_code)
+    participants = filter_to_site(Participant.objects.filter(study=membership.study), membership)
+    count = services.do_invite_all(participants, event, actor=request.user)
+    messages.success(
+        request, _("Invited %(n)d participants (%(event)s).") % {"n": count, "event": event.code}
+    )
+    return redirect("participants:list", study_id=membership.study.pk)
 
 
 @login_required
