@@ -23,6 +23,11 @@ from fibrosurvey.web.studies.context import study_context
 from fibrosurvey.web.studies.permissions import require_membership
 
 
+def ping(request: HttpRequest) -> HttpResponse:
+    """Liveness check: the full middleware stack, no database query."""
+    return HttpResponse("ok", content_type="text/plain")
+
+
 class TokenForm(forms.Form):
     token = forms.CharField(
         label=gettext_lazy("6-digit code from your authenticator app"),
