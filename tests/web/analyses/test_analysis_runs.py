@@ -82,3 +82,27 @@ def test_a_run_on_a_study_without_data_fails_with_a_reason(study, users):
     do_request_analysis(membership, actor=users["alice"])
     [run] = process_queued()
     assert run.status == "failed" and "no data yet" in run.error
+
+
+def test_a_study_without_any_design_is_analysed_as_a_simple_random_sample(big_cohort, users):
+    from fibrosurvey.web.analyses.services import SRS_NOTE, do_request_analysis, process_queued
+    from fibrosurvey.web.exports.models import DesignVariables
+
+    DesignVariables.objects.all().delete()  # e.g. the demo study, enrolled on the web
+    membership = big_cohort.memberships.get(user=users["anna"])
+    queued = do_request_analysis(membership, actor=users["anna"], imputations=0)
+    [run] = process_queued()
+    assert run.pk == queued.pk and run.status == "done", run.error
+    assert run.notes == SRS_NOTE
+    assert run.results["plan_sha256"] == run.plan_sha256 and run.results["plan_text"]
+
+
+def test_a_study_with_design_for_some_participants_only_fails_naming_the_gap(big_cohort, users):
+    from fibrosurvey.web.analyses.services import do_request_analysis, process_queued
+    from fibrosurvey.web.exports.models import DesignVariables
+
+    DesignVariables.objects.filter(pk__in=DesignVariables.objects.values("pk")[:5]).delete()
+    membership = big_cohort.memberships.get(user=users["anna"])
+    do_request_analysis(membership, actor=users["anna"], imputations=0)
+    [run] = process_queued()
+    assert run.status == "failed" and "design_weight" in run.error and not run.notes

@@ -35,6 +35,8 @@ class AnalysisRun(models.Model):
     report_html = models.TextField(blank=True)
     results = models.JSONField(null=True, blank=True)
     error = models.TextField(blank=True)
+    # What the run assumed that the user should know (e.g. no sampling design recorded).
+    notes = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -20,6 +20,7 @@ import threading
 import traceback
 from typing import Any
 
+import polars as pl
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
@@ -132,6 +133,10 @@ def process_run(run: AnalysisRun) -> AnalysisRun:
         plan = parse_plan(run.plan_text, run.plan_source)
         frame = DatasetBuilder(run.study).frame()
         frame = frame.drop([c for c in _NOT_ANALYSED if c in frame.columns])
+        frame, run.notes = _with_design(frame)
+        if run.notes and plan.design is not None and plan.design.fpc is not None:
+            # No population sizes are known: design-based estimates without an fpc.
+            plan = plan.model_copy(update={"design": plan.design.model_copy(update={"fpc": None})})
         run.rows = frame.height
         run.data_sha256 = data_sha256(frame)
         if frame.height == 0:
@@ -163,6 +168,28 @@ def process_run(run: AnalysisRun) -> AnalysisRun:
             },
         )
     return run
+
+
+SRS_NOTE = (
+    "No sampling design is recorded for this study, so it was analysed as a simple random "
+    "sample: weight 1, one stratum, each participant their own cluster, no finite population "
+    "correction."
+)
+
+
+def _with_design(frame: pl.DataFrame) -> tuple[pl.DataFrame, str]:
+    """A study with no design variables at all (a web study, not a probability sample) is
+    analysed as a simple random sample, and the run says so. A study with design variables
+    for some participants only is left as it is: the core then names the missing rows."""
+    if frame.height == 0 or frame["design_weight"].null_count() < frame.height:
+        return frame, ""
+    srs = frame.with_columns(
+        pl.lit(1.0).alias("design_weight"),
+        pl.lit(1, pl.Int64).alias("design_stratum"),
+        pl.col("participant_id").rank("dense").cast(pl.Int64).alias("design_psu"),
+        pl.lit(None, pl.Float64).alias("design_fpc"),
+    )
+    return srs, SRS_NOTE
 
 
 def process_queued(limit: int | None = None) -> list[AnalysisRun]:
