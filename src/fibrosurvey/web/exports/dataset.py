@@ -163,6 +163,13 @@ class DatasetBuilder:
             scored = scored.with_columns(pl.col(SCORING_VERSIONS_COLUMN).cast(pl.String))
         else:
             scored = scored.with_columns(pl.lit(None, pl.String).alias(SCORING_VERSIONS_COLUMN))
+        if "demo_age" in scored.columns:
+            # HIPAA Safe Harbor: ages over 89 are aggregated into one "90 or older" value
+            # (after scoring, so BMI and other scores still use the answers as given).
+            age = pl.col("demo_age")
+            scored = scored.with_columns(
+                pl.when(age > 89).then(90).otherwise(age).alias("demo_age")
+            )
         return scored
 
     def chunks(self) -> Iterator[pl.DataFrame]:
