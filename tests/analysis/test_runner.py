@@ -32,9 +32,14 @@ def _row(results: Results, hypothesis_id: str):  # type: ignore[no-untyped-def]
 
 
 def _with_sex_dummies(frame: pl.DataFrame) -> pl.DataFrame:
+    """Indicators for sex 2 and 3; a level with < 30 participants joins the reference (the
+    plan's documented rule), so its indicator is constant 0 and drops out below."""
+    sex = frame.get_column("demo_sex")
     return frame.with_columns(
         (pl.col("demo_sex") == 2).cast(pl.Float64).alias("sex2"),
-        (pl.col("demo_sex") == 3).cast(pl.Float64).alias("sex3"),
+        ((pl.col("demo_sex") == 3) & pl.lit(int((sex == 3).sum()) >= 30))
+        .cast(pl.Float64)
+        .alias("sex3"),
     )
 
 

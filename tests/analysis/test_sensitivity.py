@@ -11,9 +11,10 @@ import statsmodels.api as sm
 from scipy import stats as sps
 from threadpoolctl import threadpool_limits
 
-from fibrosurvey.analysis import load_plan
+from fibrosurvey.analysis import load_plan, run_plan
 from fibrosurvey.analysis.methods import change_tasks, correlation_tasks
 from fibrosurvey.analysis.sensitivity import _block_frame, _impute, pool_estimates
+from tests.analysis.test_runner import _with_sex_dummies
 
 
 def test_correlations_are_pooled_on_the_fisher_z_scale(derived: pl.DataFrame) -> None:
@@ -52,10 +53,7 @@ def test_ancova_effects_are_pooled_on_the_raw_scale(derived: pl.DataFrame) -> No
     estimates = []
     variances = []
     for copy in copies:
-        data = copy.with_columns(
-            (pl.col("demo_sex") == 2).cast(pl.Float64).alias("sex2"),
-            (pl.col("demo_sex") == 3).cast(pl.Float64).alias("sex3"),
-        ).drop_nulls(["_exp_lifestyle_vs_standard"])
+        data = _with_sex_dummies(copy).drop_nulls(["_exp_lifestyle_vs_standard"])
         x = data.select(
             "_exp_lifestyle_vs_standard", "_base", "demo_age", "demo_bmi", "sex2", "sex3"
         ).to_pandas()
@@ -69,3 +67,20 @@ def test_ancova_effects_are_pooled_on_the_raw_scale(derived: pl.DataFrame) -> No
     assert pooled["p"] <= 1.0
     z = abs(pooled["estimate"]) / math.sqrt(total)
     assert pooled["p"] >= 2 * sps.norm.sf(z) - 1e-12  # t reference is never more extreme
+
+
+def test_run_plan_adds_pooled_imputation_results_to_every_imputable_test(
+    cohort: pl.DataFrame,
+) -> None:
+    results = run_plan(cohort, load_plan(), imputations=2, describe=False)
+    participants = cohort.filter(pl.col("event") == "baseline").height
+    for h in results.hypotheses:
+        record = h.sensitivity.get("imputation")
+        if h.kind == "discrimination":
+            assert record is None  # complete-case only, as documented
+            continue
+        assert record is not None and record["status"] == "ok", (h.id, record)
+        if h.kind != "change":
+            # everyone at baseline is analysed once their missing values are imputed
+            assert record["n"] == participants
+        assert record["ci_low"] <= record["estimate"] <= record["ci_high"]

@@ -8,7 +8,10 @@ import polars as pl
 
 Array = npt.NDArray[np.float64]
 
+MIN_LEVEL_COUNT = 30
+
 __all__ = [
+    "MIN_LEVEL_COUNT",
     "at_event",
     "change_frame",
     "covariate_matrix",
@@ -76,10 +79,15 @@ def covariate_matrix(
     for covariate in covariates:
         column = pl.col(covariate).cast(pl.Float64)
         if covariate in categorical:
-            levels = sorted(
-                frame.get_column(covariate).cast(pl.Float64).drop_nulls().unique().to_list()
-            )
+            counts = frame.get_column(covariate).cast(pl.Float64).drop_nulls().value_counts().rows()
+            levels = sorted(level for level, _ in counts)
+            # A level seen fewer than MIN_LEVEL_COUNT times gets no indicator of its own (it
+            # joins the reference level): a handful of people in a category otherwise makes
+            # logistic models separate ("no event among the 9 participants of other sex").
+            sparse = {level for level, count in counts if count < MIN_LEVEL_COUNT}
             for level in levels[1:]:
+                if level in sparse:
+                    continue
                 name = f"{covariate}={level:g}"
                 exprs.append((column == level).cast(pl.Float64).alias(name))
                 names.append(name)

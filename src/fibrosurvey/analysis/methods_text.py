@@ -37,7 +37,9 @@ def methods_in_words(plan: Plan, imputations: int) -> list[str]:
         "large a true effect would have been needed to be found. A claim is supported when at "
         "least one of its tests supports it and none contradicts it, contradicted in the mirror "
         "case, mixed when both occur, and not supported otherwise.",
-        "Primary analyses use complete cases (participants with every variable the test needs).",
+        "Primary analyses use complete cases (participants with every variable the test needs). "
+        f"Categorical covariates ({', '.join(plan.categorical) or 'none'}) enter as indicators; "
+        "a category with fewer than 30 participants joins the reference category.",
     ]
     if imputations:
         paragraphs.append(
