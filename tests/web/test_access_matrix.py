@@ -154,3 +154,16 @@ def test_login_and_failed_login_are_audited(client, users):
     failed = AuditRecord.objects.get(action="login_failed")
     assert failed.after == {"username": "alice"} and failed.actor is None
     assert AuditRecord.objects.get(action="login").actor == users["alice"]
+
+
+def test_admin_cannot_edit_or_delete_research_data(login, users, participant, issued):
+    users["alice"].is_superuser = users["alice"].is_staff = True
+    users["alice"].save()
+    client = login("alice")
+    base = "/admin/participants/participant/"
+    assert client.get(base).status_code == 200
+    assert client.get(f"{base}{participant.pk}/change/").status_code == 200  # view only
+    assert client.post(f"{base}{participant.pk}/change/", {"language": "es"}).status_code == 403
+    assert client.get(f"{base}{participant.pk}/delete/").status_code == 403
+    assert client.get("/admin/survey/response/add/").status_code == 403
+    assert client.get("/admin/audit/auditrecord/add/").status_code == 403

@@ -21,3 +21,9 @@ class ResponseAdmin(admin.ModelAdmin):
 class SafetyAlertAdmin(admin.ModelAdmin):
     list_display = ("participant", "event", "value", "created_at", "acknowledged_at")
     readonly_fields = [f.name for f in SafetyAlert._meta.fields]
+
+    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
