@@ -164,7 +164,7 @@ def render_html(results: Results) -> str:
     for line in results.plan_text.splitlines():
         if line.startswith("registered:"):
             registered = line.split(":", 1)[1].strip().strip("\"'")
-    template = _environment().get_template("report.html.j2")
+    template = _environment().get_template("report.html")
     return template.render(
         r=results,
         figures=figure_set,
