@@ -201,3 +201,11 @@ def test_generated_table_passes_the_project_validator(seed_claims: SynthResult) 
 
     report = validate_frame(seed_claims.data.head(4000))
     assert report.ok, report.problems[:5]
+
+
+@pytest.mark.parametrize("n", [1, 2, 17])
+def test_tiny_cohorts_still_generate_a_valid_design(n: int) -> None:
+    baseline = _baseline(generate("null", n, seed=3))
+    assert baseline.height == n
+    assert (baseline["design_weight"] > 0).all()
+    assert baseline["design_psu"].null_count() == 0

@@ -49,6 +49,9 @@ def test_stored_truth_covers_every_scenario_claim_and_analyte() -> None:
         assert set(values["c2"]["outcomes"]) == set(C2_OUTCOMES)
         assert {"ancova_lifestyle_vs_analgesics_only", "att_fiqr_points"} <= set(values["c3"])
         assert set(values["c4"]) == set(ANALYTES)
+        assert {"auc_gain_fm", "auc_gain_high_severity"} <= set(values["c4_panel"])
+        for outcome in values["c2"]["outcomes"].values():
+            assert outcome["adjusted_odds_ratio"] > 0
 
 
 def test_stored_truth_directions_match_the_scenarios() -> None:
@@ -57,6 +60,8 @@ def test_stored_truth_directions_match_the_scenarios() -> None:
     assert seed["c1"]["partial_spearman"]["aea"]["nrs_pain"] < -0.15
     assert seed["c2"]["outcomes"]["migraine_positive"]["risk_difference"] > 0.05
     assert seed["c3"]["att_fiqr_points"] < -4
+    assert seed["c4_panel"]["auc_gain_high_severity"] > 0.03
+    assert stored["null"]["c4_panel"]["auc_gain_fm"] < 0.005
     literature = stored["literature"]
     assert abs(literature["c1"]["partial_spearman"]["aea"]["nrs_pain"]) < 0.01
     assert literature["c4"]["sea"]["smd_log_fm"] > literature["c4"]["aea"]["smd_log_fm"] + 0.15
@@ -78,3 +83,18 @@ def test_stored_truth_is_reproduced_by_a_fresh_population() -> None:
     assert fresh["calibration"]["fm_share"] == pytest.approx(
         stored["calibration"]["fm_share"], abs=0.01
     )
+
+
+def test_logistic_helper_matches_statsmodels_glm() -> None:
+    import statsmodels.api as sm
+
+    from fibrosurvey.synth.truth import _logistic
+
+    rng = np.random.default_rng(5)
+    x = np.column_stack([rng.normal(50, 12, 3_000), rng.integers(0, 2, 3_000)])
+    logit = -3 + 0.05 * x[:, 0] + 0.7 * x[:, 1]
+    y = (rng.random(3_000) < 1 / (1 + np.exp(-logit))).astype(np.int8)
+    reference = sm.Logit(y, sm.add_constant(x)).fit(disp=0)
+    coefficients, linear = _logistic(x, y)
+    np.testing.assert_allclose(coefficients, reference.params[1:], rtol=1e-4)
+    np.testing.assert_allclose(linear, reference.fittedvalues, atol=1e-3)

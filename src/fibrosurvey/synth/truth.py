@@ -25,8 +25,13 @@ them. Definitions:
   (statsmodels ``ols``; R ``lm``). ``att_fiqr_points``: the causal effect of the planted
   effects on FIQR at 3 months among the lifestyle group, from the same seed drawn with and
   without the effects (exact counterfactual). ``latent_effects``: the data-generating values.
+* ``c2...adjusted_odds_ratio``: exp(coefficient of CED-suspected) in an unpenalised logistic
+  model of the outcome on CED-suspected plus the C1 covariates (R: ``glm(family = binomial)``).
 * ``c4``: per analyte, standardised mean difference of log concentration (criteria-positive
   minus negative, pooled SD) and the AUC of the concentration alone for fsq_acr2016.
+* ``c4_panel``: population AUC (logistic model fitted on the whole population, so no
+  optimism) for fsq_acr2016 and for high severity (FIQR total >= 60) of the clinical model
+  (age, sex, BMI) and of the five log biomarkers plus the clinical model, and the AUC gain.
 * ``calibration``: the headline rates of the complete population (FM share etc.).
 
 Complete-case analyses of a generated sample estimate these values up to sampling error and a
@@ -85,6 +90,7 @@ C2_OUTCOMES = (
     "dx_ibs",
 )
 TRUTH_N = 1_000_000
+HIGH_SEVERITY_FIQR = 60.0  # "high severity" for C4: FIQR total >= 60
 TRUTH_SEED = 20261123
 Arrays = dict[str, np.ndarray]
 
@@ -172,6 +178,20 @@ def _auc(score: np.ndarray, label: np.ndarray) -> float:
     return float((ranks[positives].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
+def _logistic(features: np.ndarray, label: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Unpenalised logistic regression (R: glm(family = binomial)) on standardised features.
+
+    Returns (coefficients on the ORIGINAL feature scale, linear predictor).
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.asarray(features, dtype=np.float64)
+    centre, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale == 0] = 1.0
+    model = LogisticRegression(C=np.inf, tol=1e-10, max_iter=5000).fit((x - centre) / scale, label)
+    return model.coef_[0] / scale, model.decision_function((x - centre) / scale)
+
+
 def population_truth(scenario: str, n: int = TRUTH_N, seed: int = TRUTH_SEED) -> dict[str, Any]:
     """Compute the population values of one scenario on a complete cohort of size ``n``."""
     from fibrosurvey.synth.generator import simulate, without_effects
@@ -208,6 +228,9 @@ def population_truth(scenario: str, n: int = TRUTH_N, seed: int = TRUTH_SEED) ->
             "prevalence_other": round(p0, 4),
             "risk_difference": round(p1 - p0, 4),
             "odds_ratio": round((p1 / (1 - p1)) / (p0 / (1 - p0)), 4),
+            "adjusted_odds_ratio": round(
+                float(np.exp(_logistic(np.column_stack([ced, covariates]), values)[0][0])), 4
+            ),
         }
 
     followup_scores = complete_scores(sim.followup)
@@ -246,6 +269,16 @@ def population_truth(scenario: str, n: int = TRUTH_N, seed: int = TRUTH_SEED) ->
             "smd_log_fm": round(float((log_c[fm].mean() - log_c[~fm].mean()) / pooled), 4),
             "auc_fm": round(_auc(log_c, fm.astype(np.int8)), 4),
         }
+    severe = (scores["fiqr_total"] >= HIGH_SEVERITY_FIQR).astype(np.int8)
+    clinical = np.column_stack([base["demo_age"], base["demo_sex"], scores["demo_bmi"]])
+    panel = np.column_stack([np.log(labs[a]) for a in ANALYTES])
+    c4_panel: dict[str, float] = {}
+    for name, label in (("fm", fm.astype(np.int8)), ("high_severity", severe)):
+        clinical_auc = _auc(_logistic(clinical, label)[1], label)
+        both_auc = _auc(_logistic(np.column_stack([panel, clinical]), label)[1], label)
+        c4_panel[f"auc_{name}_clinical"] = round(clinical_auc, 4)
+        c4_panel[f"auc_{name}_panel_plus_clinical"] = round(both_auc, 4)
+        c4_panel[f"auc_gain_{name}"] = round(both_auc - clinical_auc, 4)
     calibration = {
         "fm_share": round(float(fm.mean()), 4),
         "fiqr_mean_fm": round(float(scores["fiqr_total"][fm].mean()), 2),
@@ -264,6 +297,7 @@ def population_truth(scenario: str, n: int = TRUTH_N, seed: int = TRUTH_SEED) ->
         "c2": {"rule": "aea < lowest tertile of measured aea", "outcomes": c2},
         "c3": c3,
         "c4": c4,
+        "c4_panel": c4_panel,
         "calibration": calibration,
     }
 
@@ -305,6 +339,10 @@ def truth_for(sim: Any, rows: int) -> dict[str, Any]:
             "c2": "CED-suspected = aea below the lowest tertile; unadjusted RD and OR",
             "c3": "lifestyle = any of omega3, exercise, mindbody, sleep_hygiene, cannabinoid "
             "domains at baseline; analgesics_only = opioid or gabapentinoid without lifestyle",
+            "c4_panel": "population AUC of logistic models: clinical (age, sex, BMI) vs five "
+            "log biomarkers plus clinical, for fsq_acr2016 and for FIQR total >= 60",
+            "population": "values of the infinite population (n=1e6 complete cohort, no "
+            "non-response); see fibrosurvey.synth.truth",
             "nrs_sleep_quality": "higher is better sleep",
         },
         "population": population,
