@@ -122,3 +122,14 @@ def test_labs_hook_feeds_the_lab_card(filled, login, monkeypatch):
     page = login("alice").get(reverse("dashboard:study", args=[filled.pk])).content.decode()
     assert '<p class="big">17</p>' in page
     assert '<p class="big">3</p>' in page
+
+
+def test_a_changed_definition_after_freezing_is_flagged(study, users, login):
+    frozen = study.instruments.get(instrument_id="phq9")
+    frozen.version, frozen.frozen_at = "0.9.0", timezone.now()
+    frozen.save()
+
+    mismatches = services.version_mismatches(_membership(study, users, "alice"))
+    assert mismatches == [("phq9", "0.9.0", "1.0.0")]
+    page = login("alice").get(reverse("dashboard:study", args=[study.pk])).content.decode()
+    assert "phq9 was frozen at version 0.9.0" in page

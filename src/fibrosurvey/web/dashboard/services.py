@@ -21,6 +21,7 @@ __all__ = [
     "lab_sample_summary",
     "open_safety_alerts",
     "study_progress",
+    "version_mismatches",
 ]
 
 # The labs app provides this function: (study, membership) -> {"received", "flagged", ...}.
@@ -192,3 +193,15 @@ def lab_sample_summary(membership: Membership) -> dict[str, Any] | None:
     if function is None:
         return None
     return dict(function(membership.study, membership))
+
+
+def version_mismatches(membership: Membership) -> list[tuple[str, str, str]]:
+    """(instrument, frozen version, version the core now serves) for every frozen instrument
+    whose definition has changed since: answers collected from now on follow the new text,
+    so the team must decide (new study version, or keep collecting and note it)."""
+    out = []
+    for frozen in membership.study.instruments.filter(frozen_at__isnull=False):
+        current = get_instrument(frozen.instrument_id).version
+        if current != frozen.version:
+            out.append((frozen.instrument_id, frozen.version, current))
+    return out

@@ -32,6 +32,7 @@ def study(request: HttpRequest, study_id: int) -> HttpResponse:
         study_context(
             membership,
             progress=services.study_progress(membership),
+            mismatches=services.version_mismatches(membership),
             instruments=services.instrument_completion(membership),
             alerts=services.open_safety_alerts(membership),
             labs=services.lab_sample_summary(membership),
