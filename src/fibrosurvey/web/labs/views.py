@@ -85,7 +85,7 @@ def import_labs(request: HttpRequest, study_id: int) -> HttpResponse:
             matrices=MATRICES,
             events=[e.code for e in study.events.all()],
         ),
-        status=422 if problems else 200,
+        status=422 if problems or form.errors else 200,
     )
 
 
