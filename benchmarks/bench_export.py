@@ -102,6 +102,10 @@ def _setup(url: str, participants: int, reuse: bool) -> int:
         tick = time.perf_counter()
         load_cohort(study, data, on_chunk=lambda done: bar.update(task, completed=done))
     print(f"loaded {participants:,} participants in {time.perf_counter() - tick:.1f} s")
+    from django.db import connection
+
+    with connection.cursor() as cursor:  # fresh statistics, as autovacuum would give later
+        cursor.execute("ANALYZE")
     return int(study.pk)
 
 
@@ -123,6 +127,16 @@ COPY (
   WHERE p.study_id = {study}
 ) TO STDOUT
 """
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak resident memory (VmHWM). Not ru_maxrss: Linux carries that over
+    execve from the parent, so a child of the loading process would report the loader's peak."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _child(url: str, study_id: int, mode: str, chunk: int) -> dict[str, object]:
@@ -156,7 +170,7 @@ def _child(url: str, study_id: int, mode: str, chunk: int) -> dict[str, object]:
         size = handle.tell()
         handle.close()
     seconds = time.perf_counter() - tick
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = _peak_rss_mb()
     return {"mode": mode, "seconds": seconds, "rows": rows, "bytes": size, "peak_mb": peak_mb}
 
 

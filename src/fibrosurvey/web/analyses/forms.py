@@ -12,7 +12,7 @@ class RunAnalysisForm(forms.Form):
     plan = forms.FileField(
         label=_("Analysis plan (YAML, optional)"),
         required=False,
-        help_text=_("Leave empty to run the default pre-registered plan (claims C1-C4)."),
+        help_text=_("Leave empty to run the default pre-registered plan (claims C0-C4)."),
     )
 
     def clean_plan(self) -> tuple[str, str] | None:

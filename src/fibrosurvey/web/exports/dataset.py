@@ -21,8 +21,10 @@ from functools import cached_property
 from typing import Any
 
 import polars as pl
+from django.db.models import Max, TextField
+from django.db.models.functions import Cast
 
-from fibrosurvey.dataset import DESIGN_COLUMNS, ID_COLUMNS, PREANALYTICAL_COLUMNS
+from fibrosurvey.dataset import ANALYTES, DESIGN_COLUMNS, ID_COLUMNS, PREANALYTICAL_COLUMNS
 from fibrosurvey.dataset import biomarker_columns as core_biomarker_columns
 from fibrosurvey.instruments import Instrument, get_instrument
 from fibrosurvey.scoring import SCORING_VERSIONS_COLUMN, score_frame
@@ -200,72 +202,168 @@ class DatasetBuilder:
         return pl.concat(parts, how="vertical")
 
     def _chunk_frame(self, batch: list[tuple[int, str, str, dt.datetime]]) -> pl.DataFrame:
-        """One chunk's rows as a typed frame (no scores yet)."""
+        """One chunk's rows as a typed frame (no scores yet).
+
+        The answers JSON is fetched as text and decoded, merged across instruments and typed
+        by Polars (``str.json_decode`` into a struct of every item column, then one row per
+        participant x event), not by a Python loop over responses.
+        """
         ids = [pk for pk, *_ in batch]
-        people = {pk: (code, site, enrolled) for pk, code, site, enrolled in batch}
-        offsets = {
-            pk: dt.timedelta(days=date_offset_days(self.secret, code)) for pk, code, *_ in batch
-        }
         design = {
-            d.participant_id: d for d in DesignVariables.objects.filter(participant_id__in=ids)
+            d.participant_id: d
+            for d in self._in_chunk(DesignVariables.objects.all(), "participant", ids)
         }
-        rows: dict[tuple[int, str], dict[str, Any]] = {}
+        people = pl.DataFrame(
+            [
+                (
+                    pk,
+                    code,
+                    site,
+                    date_offset_days(self.secret, code),
+                    enrolled,
+                    *(
+                        (d.stratum, d.psu, d.weight, d.fpc)
+                        if (d := design.get(pk)) is not None
+                        else (None, None, None, None)
+                    ),
+                )
+                for pk, code, site, enrolled in batch
+            ],
+            schema={
+                "__pk": pl.Int64,
+                "participant_id": pl.String,
+                "site": pl.String,
+                "__offset": pl.Int64,
+                "__enrolled": pl.Datetime("us", "UTC"),
+                "design_stratum": pl.Int64,
+                "design_psu": pl.Int64,
+                "design_weight": pl.Float64,
+                "design_fpc": pl.Float64,
+            },
+            orient="row",
+        )
+        answers = self._answers(ids)
+        labs = self._labs(ids)
+        keys = pl.concat(
+            [answers.select("__pk", "event"), labs.select("__pk", "event")], how="vertical"
+        ).unique(maintain_order=True)
+        if keys.height == 0:
+            return pl.DataFrame(schema=self.input_schema)
+        order = {e.code: e.order for e in self.study.events.all()}
+        shift = pl.duration(days=pl.col("__offset"))
+        frame = (
+            keys.join(people, on="__pk", how="left")
+            .join(answers, on=["__pk", "event"], how="left")
+            .join(labs, on=["__pk", "event"], how="left")
+            .with_columns(
+                (pl.col("__enrolled") + shift).dt.date().alias("enrolled_date"),
+                (pl.col("__completed") + shift).dt.date().alias("event_date"),
+                pl.col("event")
+                .replace_strict(order, default=99, return_dtype=pl.Int64)
+                .alias("__order"),
+            )
+            .sort("__pk", "__order")
+        )
+        return frame.select(
+            pl.col(c).cast(dtype) if c in frame.columns else pl.lit(None, dtype).alias(c)
+            for c, dtype in self.input_schema.items()
+        )
 
-        def row_for(pk: int, event: str) -> dict[str, Any]:
-            row = rows.get((pk, event))
-            if row is None:
-                code, site, enrolled = people[pk]
-                d = design.get(pk)
-                row = {
-                    "participant_id": code,
-                    "event": event,
-                    "site": site,
-                    "design_stratum": d.stratum if d else None,
-                    "design_psu": d.psu if d else None,
-                    "design_weight": d.weight if d else None,
-                    "design_fpc": d.fpc if d else None,
-                    "enrolled_date": (enrolled + offsets[pk]).date() if enrolled else None,
-                    "event_date": None,
-                }
-                rows[(pk, event)] = row
-            return row
+    def _in_chunk(self, queryset: Any, participant: str, ids: list[int]) -> Any:
+        """Rows of the chunk's participants: a primary-key RANGE (an index range scan; a list
+        of 2,000 ids makes PostgreSQL scan the whole table), restricted to the study and, for
+        a site-limited member, to their site."""
+        chunk = queryset.filter(
+            **{
+                f"{participant}_id__gte": ids[0],
+                f"{participant}_id__lte": ids[-1],
+                f"{participant}__study": self.study,
+            }
+        ).order_by()
+        if self.membership is not None:
+            chunk = filter_to_site(chunk, self.membership, f"{participant}__site")
+        return chunk
 
+    def _answers(self, ids: list[int]) -> pl.DataFrame:
+        """(participant pk, event) -> every item column, and the last completion time."""
         items = self.item_schema
-        for pk, event, answers, completed_at in (
-            Response.objects.filter(participant_id__in=ids)
-            .order_by("participant_id", "event__order", "id")
-            .values_list("participant_id", "event__code", "answers", "completed_at")
-        ):
-            row = row_for(pk, event)
-            row.update({k: v for k, v in answers.items() if k in items})
-            if completed_at is not None:
-                shifted = (completed_at + offsets[pk]).date()
-                if row["event_date"] is None or shifted > row["event_date"]:
-                    row["event_date"] = shifted
+        responses = self._in_chunk(Response.objects.all(), "participant", ids)
+        rows = responses.annotate(__text=Cast("answers", TextField())).values_list(
+            "participant_id", "event__code", "__text"
+        )
+        frame = pl.DataFrame(
+            list(rows),
+            schema={"__pk": pl.Int64, "event": pl.String, "__text": pl.String},
+            orient="row",
+        )
+        completed = pl.DataFrame(
+            list(
+                responses.values("participant_id", "event__code")
+                .annotate(last=Max("completed_at"))
+                .values_list("participant_id", "event__code", "last")
+            ),
+            schema={"__pk": pl.Int64, "event": pl.String, "__completed": pl.Datetime("us", "UTC")},
+            orient="row",
+        )
+        struct = pl.Struct({column: pl.Float64 for column in items})
+        decoded = frame.with_columns(pl.col("__text").str.json_decode(struct)).unnest("__text")
+        # One instrument per response row: keep each column's one non-missing value.
+        merged = decoded.group_by("__pk", "event", maintain_order=True).agg(
+            *[pl.col(c).drop_nulls().first() for c in items]
+        )
+        return merged.join(completed, on=["__pk", "event"], how="left")
+
+    def _labs(self, ids: list[int]) -> pl.DataFrame:
+        """(participant pk, event) -> biomarker and pre-analytical columns."""
         sample_fields = list(PREANALYTICAL_FIELDS.values())
-        for values in LabSample.objects.filter(participant_id__in=ids).values_list(
-            "participant_id", "event__code", *sample_fields
-        ):
-            row = row_for(values[0], values[1])
-            for column, value in zip(PREANALYTICAL_FIELDS, values[2:], strict=True):
-                row[column] = None if value == "" else value
-        for pk, event, analyte, value, lloq, below, with_1ag in LabResult.objects.filter(
-            sample__participant_id__in=ids
-        ).values_list(
-            "sample__participant_id",
-            "sample__event__code",
-            "analyte",
-            "value_pmol_ml",
-            "lloq",
-            "below_lloq",
-            "includes_1ag",
-        ):
-            row = row_for(pk, event)
-            row[analyte] = value
-            row[f"{analyte}_lloq"] = lloq
-            row[f"{analyte}_below_lloq"] = int(below)
-            if analyte == "twoag":
-                row["twoag_includes_1ag"] = None if with_1ag is None else int(with_1ag)
-        event_order = {e.code: e.order for e in self.study.events.all()}
-        ordered = sorted(rows.items(), key=lambda kv: (kv[0][0], event_order.get(kv[0][1], 99)))
-        return pl.from_dicts([row for _, row in ordered], schema=self.input_schema, strict=False)
+        samples = pl.DataFrame(
+            list(
+                self._in_chunk(LabSample.objects.all(), "participant", ids).values_list(
+                    "participant_id", "event__code", *sample_fields
+                )
+            ),
+            schema={
+                "__pk": pl.Int64,
+                "event": pl.String,
+                **{c: _preanalytical_dtype(c) for c in PREANALYTICAL_FIELDS},
+            },
+            orient="row",
+        ).with_columns(
+            pl.when(pl.col(c) == "").then(None).otherwise(pl.col(c)).alias(c)
+            for c in _TEXT_PREANALYTICAL
+        )
+        results = pl.DataFrame(
+            list(
+                self._in_chunk(LabResult.objects.all(), "sample__participant", ids).values_list(
+                    "sample__participant_id",
+                    "sample__event__code",
+                    "analyte",
+                    "value_pmol_ml",
+                    "lloq",
+                    "below_lloq",
+                    "includes_1ag",
+                )
+            ),
+            schema={
+                "__pk": pl.Int64,
+                "event": pl.String,
+                "analyte": pl.String,
+                "value": pl.Float64,
+                "lloq": pl.Float64,
+                "below": pl.Int64,
+                "with_1ag": pl.Int64,
+            },
+            orient="row",
+        )
+        wide = samples
+        for analyte in ANALYTES:
+            part = results.filter(pl.col("analyte") == analyte).select(
+                "__pk",
+                "event",
+                pl.col("value").alias(analyte),
+                pl.col("lloq").alias(f"{analyte}_lloq"),
+                pl.col("below").alias(f"{analyte}_below_lloq"),
+                *([pl.col("with_1ag").alias("twoag_includes_1ag")] if analyte == "twoag" else []),
+            )
+            wide = wide.join(part, on=["__pk", "event"], how="full", coalesce=True)
+        return wide
