@@ -8,6 +8,7 @@ driven directly.)"""
 
 from __future__ import annotations
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
@@ -17,7 +18,23 @@ from tests.web.security.conftest import FUZZ_CASES
 EXAMPLES_PER_OPERATION = 20
 
 
-def test_no_generated_api_request_is_a_server_error(api_tokens, study, participant):
+@pytest.fixture
+def keep_test_connection():
+    """Like Django's test client: the WSGI app must not close the test's database connection
+    at the end of each request (it runs inside the test transaction)."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+def test_no_generated_api_request_is_a_server_error(
+    api_tokens, study, participant, keep_test_connection
+):
     from fibrosurvey.web.wsgi import application
 
     schema = schemathesis.openapi.from_wsgi("/api/openapi.json", application)
