@@ -12,6 +12,7 @@ import pytest
 from django.urls import reverse
 
 from fibrosurvey.fhir import read_bundle
+from fibrosurvey.fhir.models import Bundle, validated
 from fibrosurvey.scoring import score_frame
 from fibrosurvey.tables import coerce_items
 from fibrosurvey.web.audit.models import AuditRecord
@@ -150,6 +151,9 @@ def test_fhir_bundle_export_validates_and_reads_back(cohort, login):
     study, data = cohort
     resource = json.loads(_download(login("anna"), study, "fhir"))
     assert resource["resourceType"] == "Bundle" and resource["type"] == "collection"
+    validated(Bundle, resource)  # the whole streamed Bundle is valid FHIR R4 (fhir.resources)
+    full_urls = [entry["fullUrl"] for entry in resource["entry"]]
+    assert len(set(full_urls)) == len(full_urls)
     readings = read_bundle(resource)
     phq9 = [r for r in readings if r.instrument_id == "phq9"]
     expected = data.filter(

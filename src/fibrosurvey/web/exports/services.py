@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,7 +11,7 @@ from django.utils import timezone
 
 from fibrosurvey.web.audit.services import record
 from fibrosurvey.web.exports.dataset import DatasetBuilder
-from fibrosurvey.web.exports.writers import csv_chunks, dictionary_csv, fhir_bundle, write_parquet
+from fibrosurvey.web.exports.writers import csv_chunks, dictionary_csv, fhir_chunks, write_parquet
 from fibrosurvey.web.studies.models import Membership
 
 __all__ = ["FORMATS", "ExportRequest", "do_export"]
@@ -82,9 +81,8 @@ def do_export(job: ExportRequest) -> HttpResponse:
             f'attachment; filename="{_filename(job.membership, "dictionary.csv")}"'
         )
         return response
-    resource, count = fhir_bundle(builder)
-    _audit(job, builder, responses=count)
-    response = HttpResponse(json.dumps(resource), content_type="application/fhir+json")
+    _audit(job, builder)
+    response = StreamingHttpResponse(fhir_chunks(builder), content_type="application/fhir+json")
     response["Content-Disposition"] = (
         f'attachment; filename="{_filename(job.membership, "responses.fhir.json")}"'
     )

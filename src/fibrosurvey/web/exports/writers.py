@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import tempfile
 from collections.abc import Iterator
 from typing import Any
@@ -12,7 +13,7 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from fibrosurvey.dataset import ANALYTES, DESIGN_COLUMNS, PREANALYTICAL_COLUMNS
-from fibrosurvey.fhir import bundle, response_bundle
+from fibrosurvey.fhir import response_bundle
 from fibrosurvey.instruments import Instrument
 from fibrosurvey.scoring import SCORING_VERSIONS_COLUMN
 from fibrosurvey.web.exports.dataset import MAX_SHIFT_DAYS, DatasetBuilder
@@ -22,7 +23,7 @@ __all__ = [
     "csv_chunks",
     "data_dictionary",
     "dictionary_csv",
-    "fhir_bundle",
+    "fhir_chunks",
     "neutralise_formulas",
     "write_parquet",
 ]
@@ -222,13 +223,21 @@ def dictionary_csv(builder: DatasetBuilder) -> str:
     return buffer.getvalue()
 
 
-def fhir_bundle(builder: DatasetBuilder) -> tuple[dict[str, Any], int]:
-    """Every answered instrument of every row as a QuestionnaireResponse, in one collection
-    Bundle (validated by the core); authored = the shifted event date. (bundle, responses)."""
-    resources: list[dict[str, Any]] = []
+def fhir_chunks(builder: DatasetBuilder) -> Iterator[bytes]:
+    """Every answered instrument of every row as a QuestionnaireResponse in one collection
+    Bundle, streamed: the core builds and validates a Bundle per chunk and instrument
+    (``response_bundle``) and its entries are written into one enclosing Bundle, so memory
+    holds one chunk at a time. ``authored`` is the shifted event date."""
+    yield b'{"resourceType": "Bundle", "type": "collection", "entry": ['
+    first = True
     for chunk in builder.chunks():
         rows = chunk.with_columns(pl.col("event_date").cast(pl.String)).to_dicts()
         for instrument in builder.instruments:
             part = response_bundle(rows, instrument.id, authored_column="event_date")
-            resources += [entry["resource"] for entry in part.get("entry", [])]
-    return bundle(resources), len(resources)
+            entries = part.get("entry", [])
+            if not entries:
+                continue
+            text = ", ".join(json.dumps(entry) for entry in entries)
+            yield (text if first else ", " + text).encode("utf-8")
+            first = False
+    yield b"]}"
