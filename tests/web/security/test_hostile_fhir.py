@@ -57,7 +57,7 @@ RESPONSE = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     resource=st.one_of(RESPONSE, JSONISH),
     instrument=st.sampled_from([None, "phq9", "gad7", "nope"]),

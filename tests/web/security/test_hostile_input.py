@@ -48,12 +48,12 @@ HOSTILE_STRINGS = [
 TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=40)
 VALUE = st.one_of(st.sampled_from(HOSTILE_STRINGS), TEXT, st.integers().map(str))
 SETTINGS = settings(
-    max_examples=200,
+    max_examples=500,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 # Each web case runs a request and fingerprints the database twice.
-WEB_SETTINGS = settings(SETTINGS, max_examples=60)
+WEB_SETTINGS = settings(SETTINGS, max_examples=100)
 
 
 # Whitespace as the core (polars/Rust) trims it: Python's str.strip also removes the ASCII
