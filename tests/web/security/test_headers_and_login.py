@@ -133,6 +133,7 @@ def test_five_failed_logins_lock_the_account_and_each_is_audited(client, users):
     assert "_auth_user_id" not in client.session
     failures = AuditRecord.objects.filter(action="login_failed", after__username="alice")
     assert failures.count() >= 5
+    assert failures.filter(after__locked_out=True).exists()
 
 
 def test_four_failures_then_the_right_password_still_logs_in(client, users):

@@ -7,3 +7,6 @@ class OpsConfig(AppConfig):
     name = "fibrosurvey.web.ops"
     label = "ops"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from fibrosurvey.web.ops import signals  # noqa: F401  (connects the receivers)
