@@ -169,8 +169,9 @@ def test_researcher_sets_up_imports_labs_exports_and_runs_the_analysis(
     call_command("run_analysis_jobs", "--once")
     run = AnalysisRun.objects.get(study=study)
     assert run.status == "done", run.error
-    page.reload()
-    assert page.locator("h1 .badge").inner_text().strip().lower() == "done"
+    # The queued page refreshes itself (Refresh header) until the run is done.
+    page.wait_for_selector("h1 .badge.status-done", timeout=30_000)
+    page.wait_for_load_state("load")
     frame = page.frame_locator("iframe.report-frame")
     assert frame.locator("h1").first.inner_text()
     page.wait_for_timeout(500)
