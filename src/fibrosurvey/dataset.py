@@ -29,8 +29,9 @@ EVENTS: Final = (BASELINE, FOLLOWUP)
 # participant_id is pseudonymous; site is the recruitment site (a data access group).
 ID_COLUMNS: Final = ("participant_id", "event", "site")
 
-# Survey design: stratum (region), primary sampling unit (cluster), sampling weight,
-# finite population correction (population size of the stratum, as R survey's fpc=).
+# Survey design: stratum (region), primary sampling unit (cluster), sampling weight, and the
+# finite population correction as R survey reads fpc= with ids=~design_psu: the number of PSUs
+# in the stratum's population.
 DESIGN_COLUMNS: Final = ("design_stratum", "design_psu", "design_weight", "design_fpc")
 
 # Endocannabinoids, stored in pmol/mL (= nM). Value column name -> molecular weight (g/mol).

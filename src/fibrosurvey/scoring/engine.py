@@ -27,7 +27,18 @@ def _present(instrument: Instrument, columns: set[str]) -> bool:
     return any(column in columns for column in instrument.item_columns())
 
 
-def _score_layers(instrument: Instrument, columns: set[str]) -> list[pl.Expr]:
+def _item_value(column: str, schema: pl.Schema) -> pl.Expr:
+    dtype = schema.get(column)
+    if dtype is None:
+        # An item column absent from the table (e.g. follow-up rows) is all missing.
+        return pl.lit(None, dtype=pl.Float64)
+    if dtype.is_integer() and dtype != pl.Int64:
+        # Narrow integers (Int8 from Parquet) would wrap around when summed and prorated.
+        return pl.col(column).cast(pl.Int64)
+    return pl.col(column)
+
+
+def _score_layers(instrument: Instrument, schema: pl.Schema) -> list[pl.Expr]:
     """Expressions for one instrument's scores, one layer per rule.
 
     Each score becomes a column that later rules read by name, which keeps every expression
@@ -35,9 +46,7 @@ def _score_layers(instrument: Instrument, columns: set[str]) -> list[pl.Expr]:
     """
     scope: dict[str, pl.Expr] = {}
     for item in instrument.items:
-        # An item column absent from the table (e.g. follow-up rows) is all missing.
-        present = item.column in columns
-        scope[item.id] = pl.col(item.column) if present else pl.lit(None, dtype=pl.Float64)
+        scope[item.id] = _item_value(item.column, schema)
     layers: list[pl.Expr] = []
     guard = f"__{instrument.id}_complete"
     if instrument.all_items_required:
@@ -81,7 +90,7 @@ def score_frame(frame: pl.DataFrame, instruments: Iterable[str] | None = None) -
     if not scored:
         return frame
     _check_numeric(frame, scored)
-    per_instrument = [_score_layers(instrument, columns) for instrument in scored]
+    per_instrument = [_score_layers(instrument, frame.schema) for instrument in scored]
     # Only the item columns go through the query: the rest of the table is never copied.
     items = [c for instrument in scored for c in instrument.item_columns() if c in columns]
     plan = frame.lazy().select(items)

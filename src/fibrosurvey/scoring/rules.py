@@ -65,7 +65,9 @@ def _sum(rule: SumRule, scope: Scope) -> pl.Expr:
         scaled = (2 * total * k + divisor * rule.divide_by) / (2 * divisor * rule.divide_by)
         value = scaled.floor().cast(pl.Int64)
     else:
-        value = total * k / divisor / rule.divide_by
+        # One division by a column: dividing by a literal may become a multiplication by its
+        # reciprocal in some kernels, which made a row's score depend on its neighbours.
+        value = (total * k) / (divisor * rule.divide_by)
     return pl.when(answered >= needed).then(value)
 
 
@@ -131,8 +133,9 @@ def _criteria(rule: CriteriaRule, scope: Scope) -> pl.Expr:
 
 
 def _bmi(rule: BmiRule, scope: Scope) -> pl.Expr:
-    height_m = scope[rule.height_cm] / 100
-    return scope[rule.weight_kg] / (height_m * height_m)
+    height = scope[rule.height_cm]
+    # kg / m^2 with one division by a column (see _sum on dividing by literals).
+    return scope[rule.weight_kg] * 10_000 / (height * height)
 
 
 def rule_expression(rule: ScoreRule, scope: Scope) -> pl.Expr:
