@@ -400,3 +400,21 @@ def test_page_naming_an_unknown_item_is_rejected(tmp_path: Path, gad7_raw: dict[
     with pytest.raises(DefinitionError, match=r"pages\.1: unknown item '8'") as raised:
         load_definition(path)
     assert str(path) in str(raised.value)
+
+
+def test_pain_site_pages_ask_the_question_in_both_languages() -> None:
+    fsq = load_instruments()["fsq"]
+    assert "pain or tenderness" in fsq.page_instruction(0, "en")
+    assert "dolor" in fsq.page_instruction(0, "es")
+    assert fsq.page_instruction(99, "en") == ""
+
+
+def test_page_instructions_need_one_entry_per_page(tmp_path) -> None:
+    text = (DEFINITIONS / "jss.yaml").read_text(encoding="utf-8")
+    broken = tmp_path / "jss.yaml"
+    broken.write_text(
+        text + "\npage_instructions:\n  - {en: a, es: b}\n  - {en: c, es: d}\n  - {en: e, es: f}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(DefinitionError, match="page_instructions"):
+        load_definition(broken)

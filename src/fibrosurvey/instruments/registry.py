@@ -91,6 +91,12 @@ def _check_references(instrument: Instrument) -> None:
         for item_id in page:
             if item_id not in item_ids:
                 problems.append(f"pages.{number}: unknown item {item_id!r}")
+    if instrument.page_instructions:
+        if len(instrument.page_instructions) != len(instrument.pages):
+            problems.append("page_instructions: one entry per page is needed")
+        for number, text in enumerate(instrument.page_instructions):
+            if languages - set(text):
+                problems.append(f"page_instructions.{number}: missing language")
     if instrument.pages:
         paged = [item_id for page in instrument.pages for item_id in page]
         if sorted(paged) != sorted(item_ids):

@@ -224,6 +224,16 @@ class Instrument(_Strict):
     scores: tuple[ScoreRule, ...] = ()
     # Items shown together on one page of the web survey (item ids); default: one page.
     pages: tuple[tuple[str, ...], ...] = ()
+    # Shown above each page's items (the question stem, e.g. "In the past 7 days, have you had
+    # pain or tenderness in..."): one entry per page, or none at all.
+    page_instructions: tuple[Text, ...] = ()
+
+    def page_instruction(self, page: int, language: str) -> str:
+        """Instructions for the 0-based ``page`` in ``language`` (English if not translated)."""
+        if page >= len(self.page_instructions):
+            return ""
+        text = self.page_instructions[page]
+        return text.get(language) or text.get("en", "")
 
     def item_columns(self) -> list[str]:
         return [item.column for item in self.items]

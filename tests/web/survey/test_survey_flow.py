@@ -44,6 +44,8 @@ def test_link_leads_to_consent_then_language_then_first_page(client, issued, par
     assert first.status_code == 200
     assert "Página 1 de 31".encode() in first.content
     assert "Mandíbula izquierda".encode() in first.content or b"fsq_jaw_l" in first.content
+    # The pain-site page asks the question itself, from the instrument definition.
+    assert "¿ha tenido dolor o sensibilidad al tacto".encode() in first.content
 
 
 def test_unknown_revoked_or_expired_link_is_a_friendly_404(client, issued, users):

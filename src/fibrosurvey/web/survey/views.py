@@ -187,6 +187,7 @@ def page(request: HttpRequest, invitation: Invitation, token: str, number: int) 
             fields=page_fields(current, language, values, problems),
             title=current.instrument.title.get(language, current.instrument.title["en"]),
             recall=current.instrument.recall_period.get(language, ""),
+            instructions=current.instrument.page_instruction(current.part - 1, language),
             nonce=secrets.token_urlsafe(24),
             error_count=len(problems),
         ),
