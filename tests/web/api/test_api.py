@@ -155,3 +155,18 @@ def test_management_command_creates_and_revokes_tokens(study, users, client, cap
     assert row.last_used is not None and token not in row.token_hash
     call_command("api_token", "revoke", str(row.pk))
     assert client.get(f"/api/studies/{study.pk}", headers=headers).status_code == 401
+
+
+def test_token_page_shows_a_new_token_once_and_it_works(login, study, client):
+    page = login("carol").post(f"/studies/{study.pk}/api-tokens/", {"name": "lab robot"})
+    body = page.content.decode()
+    token = body.split('id="new-token">')[1].split("<")[0]
+    assert token.startswith("fs_")
+    row = ApiToken.objects.get(name="lab robot")
+    assert row.hint in body and row.token_hash != token
+    again = login("carol").get(f"/studies/{study.pk}/api-tokens/").content.decode()
+    assert token not in again  # shown once
+    client.logout()
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get(f"/api/studies/{study.pk}", headers=headers).json()["role"] == "coordinator"
+    assert AuditRecord.objects.filter(action="create", object_type="api.apitoken").exists()

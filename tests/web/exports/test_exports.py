@@ -174,3 +174,13 @@ def test_every_export_is_audited(cohort, login):
     assert [r.after["format"] for r in records] == ["csv", "parquet", "dictionary"]
     assert all(r.actor.username == "anna" and r.after["kind"] == "deidentified" for r in records)
     assert records[0].after["rows"] == data.height
+
+
+def test_a_site_limited_analyst_exports_their_site_only(cohort, login, users):
+    study, data = cohort
+    membership = study.memberships.get(user=users["anna"])
+    membership.site = study.sites.get(code="south")
+    membership.save()
+    exported = _csv(_download(login("anna"), study, "csv"))
+    assert set(exported["site"].to_list()) == {"south"}
+    assert exported.height == data.filter(pl.col("site") == "south").height
