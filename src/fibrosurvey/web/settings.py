@@ -63,6 +63,8 @@ INSTALLED_APPS = [
 for _optional_app in ("labs", "exports", "analyses", "api"):
     if (PACKAGE_DIR / _optional_app / "apps.py").exists():
         INSTALLED_APPS.append(f"fibrosurvey.web.{_optional_app}")
+# django-ninja serves the API docs' Swagger UI from its own static files (no CDN; CSP 'self').
+INSTALLED_APPS.append("ninja")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

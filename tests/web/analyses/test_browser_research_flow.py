@@ -179,4 +179,9 @@ def test_researcher_sets_up_imports_labs_exports_and_runs_the_analysis(
     page.get_by_role("link", name="All runs").click()
     assert run.data_sha256[:10] in page.content()
     shot("06-analysis-history")
+
+    # The API documentation renders (Swagger UI from our own static files, allowed by the CSP).
+    page.goto(f"{live_server.url}/api/docs")
+    page.get_by_text("/api/studies/{study_id}/labs").first.wait_for(timeout=30_000)
+    shot("07-api-docs")
     context.close()

@@ -61,7 +61,8 @@ api = NinjaAPI(
     description=(
         "Studies, participants (no contact data), responses, lab import, de-identified "
         "exports and FHIR QuestionnaireResponse submission. Authenticate with "
-        "`Authorization: Bearer <token>` (create one with `manage.py api_token create`)."
+        "`Authorization: Bearer <token>`; create one on the study's API tokens page "
+        "(/studies/<id>/api-tokens/) or with `manage.py api_token create`."
     ),
     auth=TokenAuth(),
     urls_namespace="api",
