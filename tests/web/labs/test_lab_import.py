@@ -165,3 +165,18 @@ def test_import_page_stores_audits_and_feeds_the_dashboard_panel(study, users, c
     assert "slow processing" in page and "below LLOQ" in page
     dashboard = client.get(reverse("dashboard:study", args=[study.pk])).content.decode()
     assert "No lab data yet" not in dashboard
+
+
+def test_new_analyte_for_a_stored_sample_must_repeat_its_preanalytical_values(study, users, codes):
+    north, _ = codes
+    do_import_labs(study, HEADER + lab_row(north, "aea", minutes="20"), actor=users["carol"])
+    with pytest.raises(LabImportError) as caught:
+        do_import_labs(study, HEADER + lab_row(north, "pea", minutes="50"), actor=users["carol"])
+    [problem] = caught.value.problems
+    assert (problem.row, problem.field, problem.value) == (1, "lab_minutes_to_centrifuge", "50.0")
+    assert "20.0" in problem.allowed
+    result = do_import_labs(
+        study, HEADER + lab_row(north, "pea", minutes="20"), actor=users["carol"]
+    )
+    assert (result.samples_created, result.results_created) == (0, 1)
+    assert LabSample.objects.get().results.count() == 2
