@@ -90,6 +90,9 @@ class Stack:
         self.workers = workers
         self.port = port
         self.server: subprocess.Popen[bytes] | None = None
+        self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115  (closed in __exit__)
+            prefix="fibrosurvey-gunicorn-", suffix=".log", delete=False
+        )
         self.tokens: list[dict[str, Any]] = []
 
     def _manage(self, *args: str) -> str:
@@ -122,7 +125,9 @@ class Stack:
                 "--bind", f"{HOST}:{self.port}", "--workers", str(self.workers),
                 "--timeout", "30", "--graceful-timeout", "5", "--log-level", "warning",
             ],
-            env=self.env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            # A file, not a pipe: nobody reads a pipe during load, and a full pipe buffer
+            # (error tracebacks while the database restarts) would block every worker.
+            env=self.env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=self.log,
         )  # fmt: skip
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -154,6 +159,7 @@ class Stack:
 
     def __exit__(self, *exc: object) -> None:
         self.stop_server()
+        self.log.close()
         if os.environ.get("KEEP_LOAD_DB") != "1":
             with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')

@@ -264,4 +264,7 @@ if not (DEBUG or TESTING):
     # Only a local benchmark over plain HTTP turns these off (benchmarks/load_submit.py).
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", default=True)
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# A persistent connection (DATABASE_CONN_MAX_AGE > 0) is checked before reuse, so a database
+# restart costs at most one failed request per worker instead of one per stale connection.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # --- end of security hardening ---------------------------------------------------------
