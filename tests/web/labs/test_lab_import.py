@@ -180,3 +180,11 @@ def test_new_analyte_for_a_stored_sample_must_repeat_its_preanalytical_values(st
     )
     assert (result.samples_created, result.results_created) == (0, 1)
     assert LabSample.objects.get().results.count() == 2
+
+
+def test_a_file_with_nul_bytes_is_refused_as_not_text(study, users, codes):
+    content = (HEADER + lab_row(codes[0], "aea", "1")).replace("B7", "B\x007")
+    with pytest.raises(LabImportError) as caught:
+        do_import_labs(study, content, actor=users["carol"])
+    assert caught.value.problems[0].message.startswith("not a text CSV file")
+    assert not LabResult.objects.exists()

@@ -90,6 +90,18 @@ def _read_csv(content: bytes | str) -> pl.DataFrame:
         raise LabImportError(
             [RowProblem(None, "file", f"{len(data)} bytes", "at most 5 MB", "file too large")]
         )
+    if b"\x00" in data:  # no text cell holds NUL; PostgreSQL text cannot store it either
+        raise LabImportError(
+            [
+                RowProblem(
+                    None,
+                    "file",
+                    "NUL byte",
+                    "UTF-8 text without NUL characters",
+                    "not a text CSV file; save it as CSV UTF-8",
+                )
+            ]
+        )
     try:
         data.decode("utf-8")
     except UnicodeDecodeError:
