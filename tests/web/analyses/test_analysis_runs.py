@@ -106,3 +106,23 @@ def test_a_study_with_design_for_some_participants_only_fails_naming_the_gap(big
     do_request_analysis(membership, actor=users["anna"], imputations=0)
     [run] = process_queued()
     assert run.status == "failed" and "design_weight" in run.error and not run.notes
+
+
+def test_a_run_left_running_by_a_dead_worker_is_requeued_and_then_processed(study, users):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from fibrosurvey.web.analyses.services import do_request_analysis
+
+    membership = study.memberships.get(user=users["alice"])
+    run = do_request_analysis(membership, actor=users["alice"])
+    AnalysisRun.objects.filter(pk=run.pk).update(
+        status="running", started_at=timezone.now() - dt.timedelta(hours=3)
+    )
+    call_command("run_analysis_jobs", "--once", "--stale-minutes", "60")
+    run.refresh_from_db()
+    # Re-queued, then processed by the same pass (it fails: this study has no data).
+    assert run.status == "failed" and "no data yet" in run.error
+    reasons = [a.after.get("reason") for a in AuditRecord.objects.filter(object_id=str(run.pk))]
+    assert "no result after 60 minutes" in reasons

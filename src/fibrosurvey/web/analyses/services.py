@@ -18,6 +18,7 @@ import hashlib
 import logging
 import threading
 import traceback
+from datetime import timedelta
 from typing import Any
 
 import polars as pl
@@ -40,6 +41,7 @@ __all__ = [
     "in_process",
     "process_queued",
     "process_run",
+    "requeue_stale",
 ]
 
 log = logging.getLogger(__name__)
@@ -190,6 +192,29 @@ def _with_design(frame: pl.DataFrame) -> tuple[pl.DataFrame, str]:
         pl.lit(None, pl.Float64).alias("design_fpc"),
     )
     return srs, SRS_NOTE
+
+
+def requeue_stale(minutes: float) -> list[AnalysisRun]:
+    """Runs left "running" longer than ``minutes`` (their worker died) go back to the queue."""
+    cutoff = timezone.now() - timedelta(minutes=minutes)
+    stale = []
+    with transaction.atomic():
+        for run in AnalysisRun.objects.select_for_update().filter(
+            status=AnalysisRun.Status.RUNNING, started_at__lt=cutoff
+        ):
+            run.status = AnalysisRun.Status.QUEUED
+            run.started_at = None
+            run.save(update_fields=["status", "started_at"])
+            record(
+                "analysis",
+                actor_label="analysis worker",
+                study=run.study_id,
+                obj=run,
+                before={"status": AnalysisRun.Status.RUNNING},
+                after={"status": run.status, "reason": f"no result after {minutes:g} minutes"},
+            )
+            stale.append(run)
+    return stale
 
 
 def process_queued(limit: int | None = None) -> list[AnalysisRun]:

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from fibrosurvey.web.analyses.services import process_queued
+from fibrosurvey.web.analyses.services import process_queued, requeue_stale
 
 
 class Command(BaseCommand):
@@ -20,9 +20,24 @@ class Command(BaseCommand):
         parser.add_argument(
             "--interval", type=float, default=5.0, help="Seconds between polls (default 5)."
         )
+        parser.add_argument(
+            "--stale-minutes",
+            type=float,
+            default=120.0,
+            help="Re-queue runs left 'running' this long (a worker died); default 120.",
+        )
 
-    def handle(self, *args: Any, once: bool = False, interval: float = 5.0, **options: Any) -> None:
+    def handle(
+        self,
+        *args: Any,
+        once: bool = False,
+        interval: float = 5.0,
+        stale_minutes: float = 120.0,
+        **options: Any,
+    ) -> None:
         while True:
+            for run in requeue_stale(stale_minutes):
+                self.stdout.write(f"run {run.pk} re-queued: no result after {stale_minutes:g} min")
             for run in process_queued():
                 self.stdout.write(
                     f"run {run.pk} (study {run.study_id}): {run.status}"
