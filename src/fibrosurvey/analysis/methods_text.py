@@ -44,8 +44,9 @@ def methods_in_words(plan: Plan, imputations: int) -> list[str]:
     if imputations:
         paragraphs.append(
             f"Sensitivity analysis: missing values were multiply imputed ({imputations} "
-            "imputations, chained equations with Bayesian ridge regression drawn from the "
-            "posterior) and estimates pooled by Rubin's rules with Barnard-Rubin degrees of "
+            "imputations, chained equations with Bayesian linear regression drawn from the "
+            "posterior, as mice's norm method) and estimates pooled by Rubin's rules with "
+            "Barnard-Rubin degrees of "
             "freedom; correlations were pooled on the Fisher z scale and odds ratios on the log "
             "scale. Discrimination analyses are complete-case only."
         )

@@ -1,11 +1,12 @@
 """Multiple imputation (sensitivity analysis) and Rubin's rules.
 
-``multiply_impute`` draws ``m`` completed copies of a frame with chained equations:
-scikit-learn ``IterativeImputer(sample_posterior=True)`` (Bayesian ridge per column, drawing from
-the posterior predictive so that imputations carry their uncertainty), one independent run per
-imputation with seed ``seed + i``. Every listed column is both imputed and used as a predictor;
-imputations are bounded to each column's observed range (``bounded=True``) so that scale scores
-stay on their scale. R analogue: ``mice::mice(data, m, method = "norm")``.
+``multiply_impute`` draws ``m`` completed copies of a frame with chained equations by Bayesian
+linear regression (mice's ``norm`` method, see :mod:`fibrosurvey.stats.chained_equations`),
+drawing parameters and residuals from their posterior so that imputations carry their
+uncertainty, one independent run per imputation with seed ``seed + i``. Every listed column is
+both imputed and used as a predictor; imputations are bounded to each column's observed range
+(``bounded=True``) so that scale scores stay on their scale.
+R analogue: ``mice::mice(data, m, method = "norm")``.
 
 ``rubin_pool`` combines one parameter across the m analyses (Rubin 1987; R ``mice::pool``):
 
@@ -29,6 +30,7 @@ import polars as pl
 from scipy import stats as sps
 
 from fibrosurvey.stats._result import Estimate, as_vector, check_alpha
+from fibrosurvey.stats.chained_equations import impute_norm
 
 __all__ = ["PooledResult", "multiply_impute", "rubin_pool"]
 
@@ -119,16 +121,14 @@ def multiply_impute(
     columns: Sequence[str],
     m: int = 20,
     seed: int = 0,
-    max_iter: int = 10,
+    max_iter: int = 5,
     bounded: bool = True,
 ) -> list[pl.DataFrame]:
     """``m`` completed copies of ``frame``: the listed numeric ``columns`` imputed, others as is.
 
-    R: ``mice::complete(mice::mice(frame[columns], m = m, method = "norm", seed = seed), "all")``.
+    R: ``mice::complete(mice::mice(frame[columns], m = m, method = "norm", seed = seed), "all")``
+    (``max_iter`` is mice's ``maxit``, default 5 as in mice).
     """
-    from sklearn.experimental import enable_iterative_imputer  # noqa: F401
-    from sklearn.impute import IterativeImputer
-
     if m < 1:
         raise ValueError(f"m must be >= 1, got {m}")
     missing_cols = [c for c in columns if c not in frame.columns]
@@ -139,19 +139,12 @@ def multiply_impute(
     if all_missing.any():
         empty = [columns[int(j)] for j in np.flatnonzero(all_missing)]
         raise ValueError(f"columns with no observed value cannot be imputed: {empty}")
-    lower = np.nanmin(data, axis=0) if bounded else -np.inf
-    upper = np.nanmax(data, axis=0) if bounded else np.inf
+    p = data.shape[1]
+    lower = np.nanmin(data, axis=0) if bounded else np.full(p, -np.inf)
+    upper = np.nanmax(data, axis=0) if bounded else np.full(p, np.inf)
     completed: list[pl.DataFrame] = []
     for i in range(m):
-        imputer = IterativeImputer(
-            sample_posterior=True,
-            random_state=seed + i,
-            max_iter=max_iter,
-            min_value=lower,
-            max_value=upper,
-            keep_empty_features=True,
-        )
-        filled = imputer.fit_transform(data)
+        filled = impute_norm(data, np.random.default_rng(seed + i), max_iter, lower, upper)
         completed.append(
             frame.with_columns(
                 pl.Series(c, filled[:, j], dtype=pl.Float64) for j, c in enumerate(columns)
