@@ -121,7 +121,10 @@ def test_spanish_participant_completes_the_baseline_on_a_phone(
             page.get_by_role("link", name="Continuar con la encuesta").click()
 
         if number == halfway:
-            # The participant closes the page and comes back later with the same link.
+            # The participant closes the page once the next one has loaded, and comes back
+            # later with the same link. (Closing mid-navigation could hang page.close().)
+            page.wait_for_url(f"**/page/{halfway + 1}/")
+            page.wait_for_load_state("load")
             page.close()
             page = context.new_page()
             page.goto(link)
