@@ -10,13 +10,18 @@ changes no sign pattern but makes the tolerance meaningful.
 
 from __future__ import annotations
 
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
+import statsmodels.api as sm
 from scipy.optimize import linprog
 
 from fibrosurvey.stats._result import Array
 
-__all__ = ["separating_columns"]
+__all__ = ["LogitFit", "checked_logit", "separating_columns"]
 
 
 def separating_columns(y: Array, design: Array, names: list[str]) -> list[str] | None:
@@ -44,3 +49,30 @@ def separating_columns(y: Array, design: Array, names: list[str]) -> list[str] |
         return None
     direction = np.asarray(result.x, dtype=np.float64)
     return [name for name, b in zip(names, direction, strict=True) if abs(b) > 1e-6]
+
+
+@dataclass(frozen=True)
+class LogitFit:
+    """A logistic fit, or why there is none: ``separated`` names the separating columns."""
+
+    fit: Any = None
+    separated: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.fit is not None
+
+
+def checked_logit(y: Array, design: Array, names: list[str]) -> LogitFit:
+    """Maximum-likelihood logistic regression, refused when separation means the MLE is infinite.
+
+    Newton-Raphson, at most 100 iterations (as R ``glm``'s IRLS); a fit that does not converge
+    comes back with neither ``fit`` nor ``separated``.
+    """
+    separated = separating_columns(y, design, names)
+    if separated is not None:
+        return LogitFit(separated=tuple(separated))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = sm.Logit(y, design).fit(method="newton", maxiter=100, disp=False)
+    return LogitFit(fit=fit if fit.mle_retvals.get("converged", False) else None)

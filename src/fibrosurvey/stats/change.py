@@ -20,12 +20,10 @@
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
-import statsmodels.api as sm
 from scipy import stats as sps
 
 from fibrosurvey.stats._result import (
@@ -37,7 +35,7 @@ from fibrosurvey.stats._result import (
     check_binary,
     complete_cases,
 )
-from fibrosurvey.stats._separation import separating_columns
+from fibrosurvey.stats._separation import checked_logit
 
 __all__ = ["AncovaResult", "IPWResult", "ancova", "ipw_effect"]
 
@@ -178,17 +176,15 @@ def ipw_effect(
     if min(n_treated, n - n_treated) < 2 or n <= ps_design.shape[1] + 2:
         return empty("insufficient_data", f"{n_treated} treated among {n} complete cases")
     names = ["const", *[f"covariate_{j}" for j in range(zm.shape[1])]]
-    separated = separating_columns(t, ps_design, names)
-    if separated is not None:
+    logit = checked_logit(t, ps_design, names)
+    if logit.separated:
         return empty(
             "separation",
-            "propensity model separated by " + ", ".join(separated) + " (no overlap)",
+            "propensity model separated by " + ", ".join(logit.separated) + " (no overlap)",
         )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        ps_fit = sm.Logit(t, ps_design).fit(method="newton", maxiter=100, disp=False)
-    if not ps_fit.mle_retvals.get("converged", False):
+    if not logit.ok:
         return empty("not_converged", "propensity model did not converge")
+    ps_fit = logit.fit
     e = np.asarray(ps_fit.predict(ps_design), dtype=np.float64)
     share = n_treated / n
     w = np.where(t == 1, share / e, (1 - share) / (1 - e))

@@ -18,12 +18,10 @@
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-import statsmodels.api as sm
 from scipy import stats as sps
 
 from fibrosurvey.stats._result import (
@@ -34,7 +32,7 @@ from fibrosurvey.stats._result import (
     check_binary,
     complete_cases,
 )
-from fibrosurvey.stats._separation import separating_columns
+from fibrosurvey.stats._separation import checked_logit
 
 __all__ = [
     "LogisticResult",
@@ -224,17 +222,15 @@ def adjusted_logistic(
         return empty("insufficient_data", f"{events} events among {n} complete cases")
     if np.linalg.matrix_rank(design) < design.shape[1]:
         return empty("collinear", "exposure/covariates are collinear among the complete cases")
-    separated = separating_columns(yv, design, list(all_names))
-    if separated is not None:
+    logit = checked_logit(yv, design, list(all_names))
+    if logit.separated:
         return empty(
             "separation",
-            "(quasi-)complete separation by " + ", ".join(separated) + "; MLE does not exist",
+            "(quasi-)complete separation by " + ", ".join(logit.separated) + "; MLE does not exist",
         )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fit = sm.Logit(yv, design).fit(method="newton", maxiter=100, disp=False)
-    if not fit.mle_retvals.get("converged", False):
+    if not logit.ok:
         return empty("not_converged", "Newton-Raphson did not converge in 100 iterations")
+    fit = logit.fit
     params = np.asarray(fit.params, dtype=np.float64)
     ses = np.asarray(fit.bse, dtype=np.float64)
     z = float(sps.norm.ppf(1 - alpha / 2))
