@@ -85,3 +85,16 @@ def _row_strategy(instrument_ids: tuple[str, ...]) -> st.SearchStrategy[dict[str
     for instrument_id in instrument_ids:
         columns |= item_answers(get_instrument(instrument_id))
     return st.fixed_dictionaries(columns)
+
+
+def cell_text() -> st.SearchStrategy[str]:
+    """Text a cell might hold: numbers in every spelling, padded, mangled, or anything at all."""
+    pad = st.sampled_from(["", " ", "\t", "\xa0", "\u3000", "\x1c", "\n"])
+    numeric = st.one_of(
+        st.integers(-20, 1000).map(str),
+        st.floats(allow_nan=True, allow_infinity=True).map(str),
+        st.from_regex(r"[+-]?[0-9_]{0,3}(\.[0-9]{0,3})?([eE][+-]?[0-9]{1,3})?", fullmatch=True),
+        st.sampled_from(["-0", "0.0", "1.", ".5", "1e1", "inf", "-Infinity", "NaN", "１", "٣"]),
+    )
+    core = st.one_of(numeric, st.text(max_size=6))
+    return st.tuples(pad, core, pad).map("".join)

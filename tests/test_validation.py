@@ -6,9 +6,9 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fibrosurvey.instruments import load_instruments
-from fibrosurvey.validation import validate_frame, validate_response
-from tests.strategies import invalid_value, valid_value
+from fibrosurvey.instruments import Item, load_instruments
+from fibrosurvey.validation import cell_reason, validate_frame, validate_response
+from tests.strategies import cell_text, invalid_value, valid_value
 
 ALL_ITEMS = [item for instrument in load_instruments().values() for item in instrument.items]
 
@@ -84,3 +84,18 @@ def test_accepts_every_allowed_value(data) -> None:
     item = data.draw(st.sampled_from(ALL_ITEMS))
     good = data.draw(valid_value(item))
     assert validate_frame(text_frame({item.column: [str(good)]})).ok
+
+
+@settings(max_examples=400, deadline=None)
+@given(item=st.sampled_from(ALL_ITEMS), text=cell_text())
+def test_one_response_is_judged_exactly_as_a_table_row(item: Item, text: str) -> None:
+    """validate_response checks cells in plain Python; validate_frame in one polars query.
+    Both must accept, reject and explain every cell alike."""
+    frame_report = validate_frame(text_frame({item.column: [text]}))
+    single = validate_response({item.column: text}, item.column.split("_", 1)[0])
+    assert [(p.column, p.value, p.message) for p in single.problems] == [
+        (p.column, p.value, p.message) for p in frame_report.problems
+    ]
+    assert cell_reason(item, text) == (
+        frame_report.problems[0].message if frame_report.problems else None
+    )

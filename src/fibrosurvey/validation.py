@@ -7,6 +7,7 @@ clipped or coerced: a missing answer is empty, and anything else must be an allo
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,7 +16,7 @@ import polars as pl
 
 from fibrosurvey.instruments import Instrument, Item, get_instrument, load_instruments
 
-__all__ = ["Problem", "ValidationReport", "validate_frame", "validate_response"]
+__all__ = ["Problem", "ValidationReport", "cell_reason", "validate_frame", "validate_response"]
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,53 @@ def _reason(item: Item) -> pl.Expr:
             pl.lit("out of range")
         )
     return reason.alias(item.column)
+
+
+# Unicode White_Space, which polars' ``strip_chars()`` removes; Python's ``str.strip()`` would
+# also remove the separators \x1c-\x1f, which are characters here.
+_WHITESPACE = (
+    "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007"
+    "\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+
+
+def _number(text: str) -> float | None:
+    """``text`` as polars' non-strict string-to-Float64 cast reads it (None if not a number)."""
+    # Python's float() also accepts digit separators and non-ASCII digits; polars does not.
+    if not text.isascii() or "_" in text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def cell_reason(item: Item, value: object) -> str | None:
+    """Why one cell is not an allowed answer to ``item``, or None when it is fine.
+
+    The single-cell twin of the vectorised check in :func:`validate_frame` (same reasons, same
+    parsing; a property test holds them together), for validating one response without
+    building a table.
+    """
+    if value is None:
+        return None
+    text = str(value).strip(_WHITESPACE)
+    if text == "":
+        return None
+    number = _number(text)
+    if number is None or math.isnan(number):
+        return "not a number"
+    if item.kind == "choice":
+        return (
+            None
+            if number in {float(code) for code in item.codes}
+            else "not one of the answer codes"
+        )
+    if item.kind == "integer" and math.isfinite(number) and not number.is_integer():
+        return "not a whole number"
+    below = item.minimum is not None and number < item.minimum
+    above = item.maximum is not None and number > item.maximum
+    return "out of range" if below or above else None
 
 
 def _instrument_prefixes(instruments: Iterable[Instrument]) -> dict[str, Instrument]:
@@ -165,18 +213,13 @@ def validate_response(
                     None, key, str(answers[key]), ", ".join(sorted(columns)), "unknown question"
                 )
             )
-    row = {
-        column: [None if answers[column] is None else str(answers[column])]
-        for column in answers
-        if column in columns
-    }
-    if row:
-        found = validate_frame(
-            pl.DataFrame(row, schema=dict.fromkeys(row, pl.String)), [instrument_id]
-        )
-        report.problems += [
-            Problem(None, p.column, p.value, p.allowed, p.message) for p in found.problems
-        ]
+    items = {item.column: item for item in instrument.items}
+    for column, value in answers.items():
+        item = items.get(column)
+        reason = None if item is None else cell_reason(item, value)
+        if item is not None and reason is not None:
+            text = str(value).strip(_WHITESPACE)
+            report.problems.append(Problem(None, column, text, item.allowed(), reason))
     for column in required:
         if str(answers.get(column) or "").strip() == "":
             item = next(item for item in instrument.items if item.column == column)

@@ -188,3 +188,13 @@ def test_a_file_with_nul_bytes_is_refused_as_not_text(study, users, codes):
         do_import_labs(study, content, actor=users["carol"])
     assert caught.value.problems[0].message.startswith("not a text CSV file")
     assert not LabResult.objects.exists()
+
+
+def test_a_header_naming_a_column_twice_is_refused_naming_it(study, users, codes):
+    content = HEADER.replace("lab_batch", " Value ") + lab_row(codes[0], "aea", "1")
+    with pytest.raises(LabImportError) as caught:
+        do_import_labs(study, content, actor=users["carol"])
+    problem = caught.value.problems[0]
+    assert (problem.field, problem.value) == ("header", "'value'")
+    assert "more than once" in problem.message
+    assert not LabResult.objects.exists()

@@ -140,6 +140,7 @@ def do_submit_fhir_response(invitation: Invitation, resource: Any) -> Submission
                 {column: raw.get(column) for column in page.columns},
                 nonce=f"fhir-{fingerprint[:40]}-{page.index}",
                 moving_to=moving_to,
+                pages=pages,
             )
             if not result.saved:
                 problems = [

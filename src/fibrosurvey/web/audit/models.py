@@ -75,18 +75,26 @@ class AuditRecord(models.Model):
     def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         if self.pk is not None or not self._state.adding:
             raise AuditTrailIsAppendOnly("audit records cannot be changed once written")
-        from django.db import transaction
-        from django.db.models import F
+        from django.db import connections, transaction
 
         from fibrosurvey.web.audit.chain import GENESIS, record_digest
 
         using = kwargs.get("using") or "default"
-        with transaction.atomic(using=using):
-            # The UPDATE takes the head row's lock first, so concurrent inserts queue here.
-            if not AuditChainHead.objects.using(using).filter(pk=1).update(length=F("length") + 1):
+        connection = connections[using]
+        head_table = connection.ops.quote_name(AuditChainHead._meta.db_table)
+        # No savepoint of its own: a failure here must undo the change being audited too.
+        with transaction.atomic(using=using, savepoint=False):
+            # The UPDATE takes the head row's lock first, so concurrent inserts queue here;
+            # RETURNING reads the previous hash in the same round trip.
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"UPDATE {head_table} SET length = length + 1 WHERE id = 1 RETURNING last_hash"
+                )
+                row = cursor.fetchone()
+            if row is None:
                 AuditChainHead.objects.using(using).create(pk=1, last_hash=GENESIS, length=1)
-            head = AuditChainHead.objects.using(using).get(pk=1)
-            self.prev_hash = head.last_hash
+                row = (GENESIS,)
+            self.prev_hash = str(row[0])
             self.record_hash = record_digest(self, self.prev_hash)
             super().save(*args, **kwargs)
             AuditChainHead.objects.using(using).filter(pk=1).update(last_hash=self.record_hash)

@@ -123,7 +123,21 @@ def _read_csv(content: bytes | str) -> pl.DataFrame:
                 )
             ]
         ) from None
-    frame = frame.rename({c: c.strip().lower() for c in frame.columns})
+    names = [c.strip().lower() for c in frame.columns]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise LabImportError(
+            [
+                RowProblem(
+                    None,
+                    "header",
+                    ", ".join(repr(name) for name in repeated),
+                    "each column name once",
+                    "the header names a column more than once (case and spaces ignored)",
+                )
+            ]
+        )
+    frame = frame.rename(dict(zip(frame.columns, names, strict=True)))
     if frame.height == 0:
         raise LabImportError(
             [RowProblem(None, "file", "", "at least one data row", "the file has no rows")]

@@ -146,11 +146,11 @@ def do_add_member(
 
 
 def freeze_instrument_version(study_id: int, instrument_id: str) -> str:
-    """The study's version of an instrument, frozen from now on (first response)."""
-    study_instrument = StudyInstrument.objects.select_for_update().get(
-        study_id=study_id, instrument_id=instrument_id
-    )
-    if study_instrument.frozen_at is None:
-        study_instrument.frozen_at = timezone.now()
-        study_instrument.save(update_fields=["frozen_at"])
-    return study_instrument.version
+    """The study's version of an instrument, frozen from now on (first response).
+
+    The conditional UPDATE locks the row only while it is not yet frozen, so participants
+    starting the same instrument do not queue on it once it is.
+    """
+    rows = StudyInstrument.objects.filter(study_id=study_id, instrument_id=instrument_id)
+    rows.filter(frozen_at__isnull=True).update(frozen_at=timezone.now())
+    return str(rows.values_list("version", flat=True).get())

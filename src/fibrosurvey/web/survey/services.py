@@ -14,7 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -134,6 +134,24 @@ class PageResult:
     completed_survey: bool = False
 
 
+def _claim_nonce(invitation: Invitation, nonce: str, page_index: int) -> bool:
+    """Record this form's nonce; False when it was already recorded (a replay).
+
+    ``INSERT ... ON CONFLICT DO NOTHING`` instead of catching an IntegrityError: no savepoint
+    round trips, and a concurrent copy of the same form waits on the unique index and then
+    finds the nonce taken.
+    """
+    table = connection.ops.quote_name(PageSubmission._meta.db_table)
+    submitted_at = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (invitation_id, nonce, page_index, submitted_at) "
+            "VALUES (%s, %s, %s, %s) ON CONFLICT (nonce) DO NOTHING RETURNING id",
+            [invitation.pk, nonce[:64], page_index, submitted_at],
+        )
+        return cursor.fetchone() is not None
+
+
 def do_save_page(
     invitation: Invitation,
     page: SurveyPage,
@@ -141,32 +159,32 @@ def do_save_page(
     *,
     nonce: str,
     moving_to: int,
+    pages: tuple[SurveyPage, ...] | None = None,
 ) -> PageResult:
     """Validate and store one page; ``moving_to`` is the page index the participant goes to
-    (len(pages) = finished)."""
+    (len(pages) = finished). ``pages`` is the survey's page plan when the caller has it."""
     instrument_id = page.instrument.id
     report = validate_response(raw, instrument_id)
     if not report.ok:
         return PageResult(saved=False, problems={p.column: p for p in report.problems})
     typed = {item.column: _typed(item, raw[item.column]) for item in page.items}
-    pages = survey_pages(invitation)
+    page_count = len(pages if pages is not None else survey_pages(invitation))
+    participant = invitation.participant
     result = PageResult(saved=True)
     with transaction.atomic():
-        try:
-            with transaction.atomic():
-                PageSubmission.objects.create(
-                    invitation=invitation, nonce=nonce[:64], page_index=page.index
-                )
-        except IntegrityError:
+        if not _claim_nonce(invitation, nonce, page.index):
             result.replayed = True
             return result
-        participant = invitation.participant
-        version = freeze_instrument_version(participant.study_id, instrument_id)
         response, created = Response.objects.select_for_update().get_or_create(
             participant=participant,
             event=invitation.event,
             instrument_id=instrument_id,
-            defaults={"instrument_version": version},
+            # Only a new response freezes (and reads) the study's instrument version.
+            defaults={
+                "instrument_version": lambda: freeze_instrument_version(
+                    participant.study_id, instrument_id
+                )
+            },
         )
         before = {
             "answers": dict(response.answers),
@@ -181,8 +199,21 @@ def do_save_page(
             response.completed_at = response.completed_at or timezone.now()
             scores = score_response(answers, instrument_id)
             response.scores = {column: _json_safe(value) for column, value in scores.items()}
-        response.save()
         after = {"answers": response.answers, "status": response.status, "scores": response.scores}
+        if created or after != before:
+            response.save(update_fields=["answers", "status", "scores", "completed_at", "updated"])
+        invitation.current_page = min(moving_to, page_count - 1)
+        fields = ["current_page"]
+        if moving_to >= page_count and invitation.completed_at is None:
+            invitation.completed_at = timezone.now()
+            fields.append("completed_at")
+            result.completed_survey = True
+        invitation.save(update_fields=fields)
+        if (instrument_id, SAFETY_ITEM[1]) == SAFETY_ITEM and (typed.get(SAFETY_ITEM[1]) or 0) > 0:
+            result.safety_alert = True
+            _raise_safety_alert(invitation, response, int(typed[SAFETY_ITEM[1]] or 0))
+        # The audit trail's chain head is one row every submission locks; writing the record
+        # last keeps that lock for the shortest time (until the commit).
         if created or after != before:
             record(
                 "create" if created else "update",
@@ -192,16 +223,6 @@ def do_save_page(
                 before=None if created else before,
                 after=after,
             )
-        if (instrument_id, SAFETY_ITEM[1]) == SAFETY_ITEM and (typed.get(SAFETY_ITEM[1]) or 0) > 0:
-            result.safety_alert = True
-            _raise_safety_alert(invitation, response, int(typed[SAFETY_ITEM[1]] or 0))
-        invitation.current_page = min(moving_to, len(pages) - 1)
-        fields = ["current_page"]
-        if moving_to >= len(pages) and invitation.completed_at is None:
-            invitation.completed_at = timezone.now()
-            fields.append("completed_at")
-            result.completed_survey = True
-        invitation.save(update_fields=fields)
     return result
 
 

@@ -149,6 +149,7 @@ def page(request: HttpRequest, invitation: Invitation, token: str, number: int) 
             raw,
             nonce=request.POST.get("nonce", ""),
             moving_to=max(moving_to, 0),
+            pages=pages,
         )
         if result.saved:
             if result.safety_alert:
