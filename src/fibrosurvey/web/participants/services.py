@@ -344,11 +344,13 @@ def find_invitation(token: str) -> Invitation | None:
     if not token or len(token) > 200:
         return None
     digest = hash_token(token)
-    invitation = (
-        Invitation.objects.select_related("participant", "participant__study", "event")
-        .filter(token_hash=digest)
-        .first()
-    )
+    try:
+        # get(), not first(): token_hash is unique, and no ORDER BY to compile on every request.
+        invitation = Invitation.objects.select_related(
+            "participant", "participant__study", "event"
+        ).get(token_hash=digest)
+    except Invitation.DoesNotExist:
+        invitation = None
     # The lookup is by hash (the token itself is never stored); the constant-time check
     # guards the final comparison.
     if invitation is None or not token_matches(token, invitation.token_hash):

@@ -75,7 +75,7 @@ class Event(models.Model):
         return self.label.get(language) or self.label.get("en") or self.code
 
     def instrument_ids(self) -> list[str]:
-        return [row.instrument_id for row in self.battery.all()]
+        return list(self.battery.values_list("instrument_id", flat=True))
 
 
 class StudyInstrument(models.Model):
