@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from fibrosurvey.instruments import get_instrument, load_instruments
 from fibrosurvey.instruments.schema import SumOfScoresRule
-from fibrosurvey.scoring import score_frame
+from fibrosurvey.scoring import score_frame, score_response
 from tests.strategies import answer_frames
 
 SCORED = ["fsq", "fiqr", "phq9", "gad7", "jss", "peg", "migraine", "ibs", "demo"]
@@ -88,3 +88,15 @@ def test_sum_of_scores_rules_only_refer_to_earlier_scores() -> None:
             if isinstance(rule, SumOfScoresRule):
                 assert set(rule.scores) <= seen
             seen.add(rule.id)
+
+
+@pytest.mark.parametrize("instrument_id", SCORED)
+@FAST
+@given(data=st.data())
+def test_one_response_scores_as_its_row_in_a_table(instrument_id: str, data: st.DataObject) -> None:
+    """score_response (the web app's path) and score_frame give the same scores."""
+    frame = data.draw(answer_frames([instrument_id], min_rows=1, max_rows=1))
+    row = frame.row(0, named=True)
+    expected = score_frame(frame, [instrument_id]).row(0, named=True)
+    scores = score_response(row, instrument_id)
+    assert scores == {column: expected[column] for column in scores}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -117,12 +118,28 @@ def _number(item: Item, value: Any) -> int | float | None:
     return int(number)
 
 
-def score_response(answers: Mapping[str, Any], instrument_id: str) -> dict[str, Any]:
-    """Scores of one participant's validated answers to one instrument, keyed by score column."""
+@functools.cache
+def _response_plan(instrument_id: str) -> tuple[dict[str, pl.DataType], list[pl.Expr]]:
+    """Schema and score layers for one response's row (built once per instrument: the web app
+    scores a response each time a participant completes an instrument)."""
     instrument = get_instrument(instrument_id)
-    row = {item.column: [_number(item, answers.get(item.column))] for item in instrument.items}
-    schema = {
-        item.column: pl.Float64 if item.kind == "number" else pl.Int64 for item in instrument.items
+    schema: dict[str, pl.DataType] = {
+        item.column: pl.Float64() if item.kind == "number" else pl.Int64()
+        for item in instrument.items
     }
-    scored = score_frame(pl.DataFrame(row, schema=schema), [instrument_id])
+    return schema, _score_layers(instrument, pl.Schema(schema))
+
+
+def score_response(answers: Mapping[str, Any], instrument_id: str) -> dict[str, Any]:
+    """Scores of one participant's validated answers to one instrument, keyed by score column.
+
+    The same expressions as :func:`score_frame` on a one-row table.
+    """
+    instrument = get_instrument(instrument_id)
+    schema, layers = _response_plan(instrument_id)
+    row = {item.column: [_number(item, answers.get(item.column))] for item in instrument.items}
+    plan = pl.DataFrame(row, schema=schema).lazy()
+    for layer in layers:
+        plan = plan.with_columns(layer)
+    scored = plan.select(instrument.score_columns()).collect()
     return {column: scored[column][0] for column in instrument.score_columns()}
