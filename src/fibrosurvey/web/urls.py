@@ -29,3 +29,6 @@ for _app in ("labs", "exports", "analyses", "api"):
 
 # Security/ops pages (2FA setup and verification, study security policy).
 urlpatterns.append(path("", include("fibrosurvey.web.ops.urls")))
+
+# A database briefly out of reach answers 503 + Retry-After instead of 500 (ops.errors).
+handler500 = "fibrosurvey.web.ops.errors.server_error"
