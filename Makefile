@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run demo demo-report test test-postgres lint bench format clean
+.PHONY: run demo demo-report test test-postgres reliability lint bench format clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -51,3 +51,11 @@ clean:
 POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 test-postgres: $(STAMP)
 	if [ -d tests/web ]; then DATABASE_URL=$(POSTGRES_URL) $(BIN)/pytest tests/web; else echo "no database tests yet"; fi
+
+# Reliability scripts against gunicorn + a scratch PostgreSQL database: a short submission load
+# and a worker killed with SIGKILL mid-load. Each exits non-zero if an acknowledged page was
+# lost, duplicated or changed. (The PostgreSQL-restart fault, `benchmarks/faults.py
+# pg-restart`, interrupts the shared server, so it is run by hand.)
+reliability: $(STAMP)
+	$(BIN)/python benchmarks/load_submit.py --duration 20 --baseline-duration 5
+	$(BIN)/python benchmarks/faults.py worker-kill

@@ -169,3 +169,27 @@ def test_page_chrome_is_translated(client, issued, language, expected):
     _start(client, issued.token, language=language)
     page = client.get(reverse("survey:page", args=[issued.token, 1]))
     assert expected.encode() in page.content
+
+
+def test_a_changed_battery_changes_the_pages_served_at_once(client, issued, study):
+    """The page plan is cached per battery revision; a change is never served stale."""
+    from fibrosurvey.web.participants.services import find_invitation
+    from fibrosurvey.web.studies.models import EventInstrument
+
+    before = survey_pages(find_invitation(issued.token))
+    event = study.events.get(code="baseline")
+    last = EventInstrument.objects.filter(event=event).order_by("-position").first()
+    last.delete()
+    shorter = survey_pages(find_invitation(issued.token))
+    assert len(shorter) < len(before)
+    assert last.instrument_id not in {p.instrument.id for p in shorter}
+
+    EventInstrument.objects.create(
+        event=event, instrument_id=last.instrument_id, position=last.position
+    )
+    assert [p.instrument.id for p in survey_pages(find_invitation(issued.token))] == [
+        p.instrument.id for p in before
+    ]
+    _start(client, issued.token)
+    page = client.get(reverse("survey:page", args=[issued.token, len(before)]))
+    assert page.status_code == 200

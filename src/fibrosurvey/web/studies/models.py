@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -63,6 +66,10 @@ class Event(models.Model):
     label = models.JSONField(default=dict)  # per language
     day_offset = models.PositiveIntegerField(default=0)
     order = models.PositiveIntegerField(default=0)
+    # Renewed whenever the battery changes (studies.signals), so the survey's page plan can be
+    # cached per (event, battery_key) instead of read on every participant request. A random
+    # key, not a counter: a rolled-back change can never make an old key mean a new battery.
+    battery_key = models.UUIDField(default=uuid.uuid4, editable=False)
 
     class Meta:
         ordering = ["order", "day_offset", "id"]
@@ -76,6 +83,14 @@ class Event(models.Model):
 
     def instrument_ids(self) -> list[str]:
         return list(self.battery.values_list("instrument_id", flat=True))
+
+    def current_instrument_ids(self) -> tuple[str, ...]:
+        """The battery, cached per (event, battery_key).
+
+        Only for an Event row read in this request (e.g. with the participant's invitation):
+        its key is then current, so a changed battery is never served from the cache.
+        """
+        return _battery(self.pk, self.battery_key)
 
 
 class StudyInstrument(models.Model):
@@ -96,6 +111,12 @@ class StudyInstrument(models.Model):
 
     def __str__(self) -> str:
         return f"{self.instrument_id} {self.version}"
+
+
+@functools.lru_cache(maxsize=4096)
+def _battery(event_id: int, battery_key: uuid.UUID) -> tuple[str, ...]:
+    rows = EventInstrument.objects.filter(event_id=event_id).order_by("position")
+    return tuple(rows.values_list("instrument_id", flat=True))
 
 
 class EventInstrument(models.Model):

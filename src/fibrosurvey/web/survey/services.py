@@ -45,7 +45,7 @@ SAFETY_ITEM = ("phq9", "phq9_9")
 
 
 def survey_pages(invitation: Invitation) -> tuple[SurveyPage, ...]:
-    return page_plan(invitation.event.instrument_ids())
+    return page_plan(invitation.event.current_instrument_ids())
 
 
 def _participant_label(invitation: Invitation) -> str:
