@@ -216,10 +216,10 @@ def validate_response(
     items = {item.column: item for item in instrument.items}
     for column, value in answers.items():
         item = items.get(column)
-        reason = None if item is None else cell_reason(item, value)
+        reason = cell_reason(item, value) if item is not None else None
         if item is not None and reason is not None:
-            text = str(value).strip(_WHITESPACE)
-            report.problems.append(Problem(None, column, text, item.allowed(), reason))
+            shown = str(value).strip(_WHITESPACE)
+            report.problems.append(Problem(None, column, shown, item.allowed(), reason))
     for column in required:
         if str(answers.get(column) or "").strip() == "":
             item = next(item for item in instrument.items if item.column == column)

@@ -17,7 +17,7 @@ __all__ = ["FieldView", "page_fields", "problem_message"]
 
 @dataclass(frozen=True)
 class OptionView:
-    code: int
+    code: str  # text already: the template then skips number localisation
     label: str
     checked: bool
 
@@ -99,7 +99,7 @@ def page_fields(
         value = values.get(item.column, "")
         options = tuple(
             OptionView(
-                code=o.code,
+                code=str(o.code),
                 # On a scale the buttons show the number; the anchors carry the words.
                 label=str(o.code) if layout == "scale" else _label(o.label, language),
                 checked=value == str(o.code),
