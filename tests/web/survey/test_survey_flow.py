@@ -193,3 +193,25 @@ def test_a_changed_battery_changes_the_pages_served_at_once(client, issued, stud
     _start(client, issued.token)
     page = client.get(reverse("survey:page", args=[issued.token, len(before)]))
     assert page.status_code == 200
+
+
+def test_each_participant_sees_only_their_own_answers_on_a_page(issued, participant_south, study):
+    """The questions' HTML is cached per (page, language, stored answers): never shared wrongly."""
+    from django.test import Client
+
+    from fibrosurvey.web.participants.services import do_issue_invitation
+
+    other = do_issue_invitation(participant_south, study.events.get(code="baseline"), send=False)
+    fsq1 = survey_pages(issued.invitation)[0]
+    for ticket, answer in ((issued, "1"), (other, "0")):
+        browser = Client()
+        _start(browser, ticket.token, language="en")
+        browser.post(
+            reverse("survey:page", args=[ticket.token, 1]),
+            {c: answer for c in fsq1.columns} | {"nonce": f"n-{answer}", "action": "next"},
+        )
+    for ticket, answer in ((issued, "1"), (other, "0")):
+        browser = Client()
+        shown = browser.get(reverse("survey:page", args=[ticket.token, 1])).content
+        assert shown.count(f'value="{answer}" checked'.encode()) == len(fsq1.columns)
+        assert b" checked" not in shown.replace(f'value="{answer}" checked'.encode(), b"")

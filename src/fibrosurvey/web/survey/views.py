@@ -6,6 +6,8 @@ the form, call one service, pick the next page.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import secrets
 from collections.abc import Callable
 from functools import wraps
@@ -23,6 +25,7 @@ from fibrosurvey.web.participants.services import find_invitation
 from fibrosurvey.web.survey import services
 from fibrosurvey.web.survey.forms import page_fields
 from fibrosurvey.web.survey.models import Response
+from fibrosurvey.web.survey.pages import SurveyPage
 
 LANGUAGE_NAMES = {"en": "English", "es": "Español"}
 
@@ -110,6 +113,15 @@ def consent(request: HttpRequest, invitation: Invitation, token: str) -> HttpRes
     )
 
 
+def _fields_cache_key(page: SurveyPage, language: str, values: dict[str, str]) -> str:
+    """What the rendered questions of a page depend on when no answer needs correcting."""
+    answers = json.dumps(values, sort_keys=True)
+    instrument = page.instrument
+    return hashlib.sha256(
+        f"{instrument.id}@{instrument.version}|{page.part}|{language}|{answers}".encode()
+    ).hexdigest()
+
+
 def _offered(choice: str | None, offered: list[str], fallback: str) -> str:
     return choice if choice in offered else fallback
 
@@ -186,6 +198,7 @@ def page(request: HttpRequest, invitation: Invitation, token: str, number: int) 
             number=number,
             total=len(pages),
             fields=page_fields(current, language, values, problems),
+            fields_cache_key="" if problems else _fields_cache_key(current, language, values),
             title=current.instrument.title.get(language, current.instrument.title["en"]),
             recall=current.instrument.recall_period.get(language, ""),
             instructions=current.instrument.page_instruction(current.part - 1, language),
