@@ -16,13 +16,21 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from loadkit import Stack, percentile, run_participants, run_ping, verify_exactly_once
+from loadkit import (
+    Stack,
+    cpu_seconds,
+    percentile,
+    run_participants,
+    run_ping,
+    verify_exactly_once,
+)
 
 
 def ms(values: list[float], q: float) -> float:
@@ -55,11 +63,17 @@ def main() -> int:
             flush=True,
         )
 
+        server_pids = stack.worker_pids() + stack.database_pids()
+        cpu_before = cpu_seconds(server_pids)
+        clients_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.monotonic()
         result = run_participants(
             args.port, stack.tokens, clients=args.clients, duration=args.duration
         )
         elapsed = time.monotonic() - started
+        workers = set(stack.worker_pids())
+        cpu_after = cpu_seconds(list(workers | set(stack.database_pids())))
+        clients_after = resource.getrusage(resource.RUSAGE_CHILDREN)
         stack.stop_server()
         posts, gets = result.latencies["post"], result.latencies["get"]
         submit_rate = len(result.acknowledged) / args.duration
@@ -78,6 +92,21 @@ def main() -> int:
     print(
         f"ratio submit requests/s to trivial-view requests/s: {request_rate / ping_rate:.2f} "
         f"(submissions/s to trivial req/s: {submit_rate / ping_rate:.2f})"
+    )
+    # CPU per submission, to read the throughput against the machine's speed at the time.
+    used = {pid: cpu_after[pid] - cpu_before.get(pid, 0.0) for pid in cpu_after}
+    web_cpu = sum(v for pid, v in used.items() if pid in workers)
+    db_cpu = sum(v for pid, v in used.items() if pid not in workers)
+    client_cpu = (clients_after.ru_utime + clients_after.ru_stime) - (
+        clients_before.ru_utime + clients_before.ru_stime
+    )
+    count = max(len(result.acknowledged), 1)
+    total_ms = 1000 * (web_cpu + db_cpu + client_cpu) / count
+    print(
+        f"CPU per submission (page GET + POST): gunicorn {1000 * web_cpu / count:.1f} ms, "
+        f"PostgreSQL {1000 * db_cpu / count:.1f} ms, load clients {1000 * client_cpu / count:.1f}"
+        f" ms; total {total_ms:.1f} ms -> at most {1000 * (os.cpu_count() or 1) / total_ms:.0f}"
+        " submissions/s on this machine"
     )
     print(
         f"retries: {result.retries}, errors: {result.errors or 'none'}, "

@@ -164,6 +164,14 @@ class Stack:
             with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
 
+    def database_pids(self) -> list[int]:
+        """PostgreSQL backend processes serving the scratch database."""
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            rows = conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s", [self.db_name]
+            ).fetchall()
+        return [int(row[0]) for row in rows]
+
     def connect(self) -> psycopg.Connection[Any]:
         return psycopg.connect(f"postgresql://postgres@127.0.0.1:5432/{self.db_name}")
 
@@ -454,6 +462,19 @@ def verify_exactly_once(stack: Stack, acknowledged: list[dict[str, Any]]) -> dic
         "wrong_answers": wrong,
         "duplicated": duplicated,
     }
+
+
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """User + system CPU seconds of each live process (from /proc; gone processes are left out)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[int, float] = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[pid] = (int(fields[11]) + int(fields[12])) / tick
+    return out
 
 
 def percentile(values: list[float], q: float) -> float:
