@@ -68,7 +68,8 @@ def _env(db_name: str, static_root: str) -> dict[str, str]:
         FIELD_ENCRYPTION_KEY=Fernet.generate_key().decode(),
         ALLOWED_HOSTS=HOST,
         DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{db_name}",
-        DATABASE_CONN_MAX_AGE="60",
+        # Longer than any run, so the CPU of the database backends can be read at the end.
+        DATABASE_CONN_MAX_AGE="900",
         STATIC_ROOT=static_root,
         # Plain HTTP on the loopback interface: no TLS redirect, cookies without Secure.
         SECURE_SSL_REDIRECT="0",
