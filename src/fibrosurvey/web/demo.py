@@ -7,7 +7,6 @@ alerts. One extra participant gets a fresh link to try the survey.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +20,7 @@ from fibrosurvey.dataset import PREANALYTICAL_COLUMNS
 from fibrosurvey.instruments import get_instrument
 from fibrosurvey.synth import generate
 from fibrosurvey.web.audit.services import record
+from fibrosurvey.web.exports.cohort import json_cell
 from fibrosurvey.web.participants.models import ContactDetails, Invitation, Participant
 from fibrosurvey.web.participants.services import do_enrol_participant, do_issue_invitation
 from fibrosurvey.web.participants.tokens import hash_token, new_token
@@ -45,14 +45,6 @@ class DemoResult:
     lab_results: int
     fresh_token: str
     fresh_code: str
-
-
-def _clean(value: Any) -> Any:
-    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-        return None
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
 
 
 ANALYTES = ("aea", "twoag", "pea", "oea", "sea")
@@ -164,8 +156,8 @@ def build_demo(n: int = 120, seed: int = 2026, scenario: str = "seed-claims") ->
                         event=event,
                         instrument_id=instrument_id,
                         instrument_version=versions[instrument_id],
-                        answers={c: _clean(row[c]) for c in items},
-                        scores={c: _clean(row[c]) for c in scores},
+                        answers={c: json_cell(row[c]) for c in items},
+                        scores={c: json_cell(row[c]) for c in scores},
                         status=Response.Status.COMPLETE,
                         completed_at=now,
                     )

@@ -24,10 +24,11 @@ from fibrosurvey.web.participants.models import Participant
 from fibrosurvey.web.studies.models import Study
 from fibrosurvey.web.survey.models import Response
 
-__all__ = ["load_cohort"]
+__all__ = ["json_cell", "load_cohort"]
 
 
-def _clean(value: Any) -> Any:
+def json_cell(value: Any) -> Any:
+    """A table cell as stored in JSON: NaN/inf -> null, whole floats -> int."""
     if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
         return None
     if isinstance(value, float) and value.is_integer():
@@ -102,10 +103,10 @@ def load_cohort(
             DesignVariables.objects.bulk_create(
                 DesignVariables(
                     participant=by_code[code],
-                    stratum=_clean(stratum),
-                    psu=_clean(psu),
-                    weight=_clean(weight),
-                    fpc=_clean(fpc),
+                    stratum=json_cell(stratum),
+                    psu=json_cell(psu),
+                    weight=json_cell(weight),
+                    fpc=json_cell(fpc),
                 )
                 for code, _site, stratum, psu, weight, fpc in block.iter_rows()
             )
@@ -117,7 +118,7 @@ def load_cohort(
                 event = events[row["event"]]
                 for instrument_id in batteries[row["event"]]:
                     instrument = get_instrument(instrument_id)
-                    answers = {c: _clean(row.get(c)) for c in instrument.item_columns()}
+                    answers = {c: json_cell(row.get(c)) for c in instrument.item_columns()}
                     if all(v is None for v in answers.values()):
                         continue
                     responses.append(
@@ -142,7 +143,7 @@ def load_cohort(
                             field: (
                                 ""
                                 if row.get(column) is None and field in ("tube", "draw_time")
-                                else _clean(row.get(column))
+                                else json_cell(row.get(column))
                             )
                             for column, field in PREANALYTICAL_FIELDS.items()
                         },

@@ -82,7 +82,7 @@ class Event(models.Model):
         return self.label.get(language) or self.label.get("en") or self.code
 
     def instrument_ids(self) -> list[str]:
-        return list(self.battery.values_list("instrument_id", flat=True))
+        return _read_battery(self.pk)
 
     def current_instrument_ids(self) -> tuple[str, ...]:
         """The battery, cached per (event, battery_key).
@@ -90,7 +90,7 @@ class Event(models.Model):
         Only for an Event row read in this request (e.g. with the participant's invitation):
         its key is then current, so a changed battery is never served from the cache.
         """
-        return _battery(self.pk, self.battery_key)
+        return _cached_battery(self.pk, self.battery_key)
 
 
 class StudyInstrument(models.Model):
@@ -113,10 +113,14 @@ class StudyInstrument(models.Model):
         return f"{self.instrument_id} {self.version}"
 
 
+def _read_battery(event_id: int) -> list[str]:
+    rows = EventInstrument.objects.filter(event_id=event_id)  # Meta ordering: position
+    return list(rows.values_list("instrument_id", flat=True))
+
+
 @functools.lru_cache(maxsize=4096)
-def _battery(event_id: int, battery_key: uuid.UUID) -> tuple[str, ...]:
-    rows = EventInstrument.objects.filter(event_id=event_id).order_by("position")
-    return tuple(rows.values_list("instrument_id", flat=True))
+def _cached_battery(event_id: int, battery_key: uuid.UUID) -> tuple[str, ...]:
+    return tuple(_read_battery(event_id))
 
 
 class EventInstrument(models.Model):
