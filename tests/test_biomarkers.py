@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import polars as pl
 import pytest
@@ -9,9 +11,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fibrosurvey.biomarkers import (
+    ANALYTE_NAMES,
     ANALYTES,
+    LAB_OPTIONAL_COLUMNS,
+    LAB_REQUIRED_COLUMNS,
     LabProblem,
     UnitError,
+    lab_guide_rows,
+    lab_template_csv,
     to_pmol_per_ml,
     to_wide,
     validate_lab_frame,
@@ -58,7 +65,7 @@ def test_unknown_unit_names_the_unit_and_the_allowed_ones() -> None:
 
 
 def test_unknown_analyte_is_a_unit_error_listing_analytes() -> None:
-    with pytest.raises(UnitError, match=r"'thc'.*aea, twoag, pea, oea, sea"):
+    with pytest.raises(UnitError, match=r"'thc'.*AEA \(anandamide\), 2-AG"):
         to_pmol_per_ml(1.0, "ng/mL", "thc")
 
 
@@ -109,11 +116,14 @@ def test_one_bad_row_among_good_ones_is_not_ok() -> None:
     assert result.clean.height == 9  # the good rows, for preview; import needs .ok
 
 
-def test_unknown_analyte_reported_with_allowed_codes() -> None:
+def test_unknown_analyte_reported_with_the_analytes_names() -> None:
     analytes = ["aea", "twoag", "pea", "oea", "thc", "aea", "twoag", "pea", "oea", "sea"]
     problem = _only(validate_lab_frame(_lab(analyte=analytes)).problems)
     assert (problem.row, problem.column, problem.value) == (5, "analyte", "thc")
-    assert problem.allowed == "aea, twoag, pea, oea, sea"
+    assert problem.allowed == (
+        "AEA (anandamide), 2-AG (2-arachidonoylglycerol), PEA (palmitoylethanolamide), "
+        "OEA (oleoylethanolamide), SEA (stearoylethanolamide)"
+    )
 
 
 def test_unconvertible_unit_reported_with_allowed_units() -> None:
@@ -160,7 +170,7 @@ def test_out_of_range_preanalytical_and_matrix_reported() -> None:
     matrix = ["plasma"] * 9 + ["urine"]
     problems = validate_lab_frame(_lab(lab_fasting=fasting, lab_matrix=matrix)).problems
     by_column = {(p.row, p.column): p for p in problems}
-    assert by_column[(1, "lab_fasting")].allowed == "an integer from 0 to 1"
+    assert by_column[(1, "lab_fasting")].allowed == "1 or yes (sí), 0 or no"
     assert by_column[(10, "lab_matrix")].allowed == "plasma | serum | whole_blood"
 
 
@@ -245,3 +255,52 @@ def test_validation_scales_to_a_large_table_without_row_loops() -> None:
     result = validate_lab_frame(frame)
     assert result.ok
     assert to_wide(result.clean).height == n // 5
+
+
+@pytest.mark.parametrize(
+    ("answers", "stored"),
+    [
+        (["yes", "Yes", "Y", "sí", "SI"], 1),
+        (["no", "No", "N", "false", "0"], 0),
+    ],
+)
+def test_fasting_accepts_yes_and_no_in_english_and_spanish(answers: list[str], stored: int) -> None:
+    fasting = [answer for answer in answers for _ in range(2)]
+    result = validate_lab_frame(_lab(lab_fasting=fasting))
+    assert result.problems == []
+    assert set(result.clean["lab_fasting"].to_list()) == {stored}
+
+
+def test_fasting_that_is_neither_yes_nor_no_names_the_accepted_answers() -> None:
+    fasting = ["maybe"] * 5 + ["1"] * 5
+    problems = validate_lab_frame(_lab(lab_fasting=fasting)).problems
+    assert {(p.row, p.column, p.allowed) for p in problems} == {
+        (row, "lab_fasting", "1 or yes (sí), 0 or no") for row in range(1, 6)
+    }
+
+
+def test_problems_name_the_analyte_not_its_column_code() -> None:
+    frame = _lab()
+    twice = pl.concat([frame, frame.filter(pl.col("analyte") == frame["analyte"][1])])
+    problems = validate_lab_frame(twice).problems
+    duplicate = next(p for p in problems if p.message.startswith("duplicate"))
+    assert duplicate.value in ANALYTE_NAMES.values()
+
+
+def test_the_template_is_a_valid_lab_file_with_every_column() -> None:
+    text = lab_template_csv()
+    frame = pl.read_csv(io.StringIO(text), infer_schema=False)
+    assert tuple(frame.columns) == LAB_REQUIRED_COLUMNS + LAB_OPTIONAL_COLUMNS
+    result = validate_lab_frame(frame)
+    assert result.problems == []
+    assert result.clean["analyte"].to_list() == ["aea", "twoag"]
+    assert result.clean["below_lloq"].to_list() == [0, 1]
+
+
+def test_the_guide_explains_every_column_and_lists_analyte_spellings() -> None:
+    guide = {row["column"]: row for row in lab_guide_rows()}
+    assert set(guide) == set(LAB_REQUIRED_COLUMNS + LAB_OPTIONAL_COLUMNS)
+    assert all(row["meaning"] for row in guide.values())
+    assert "anandamide" in guide["analyte"]["accepted"]
+    assert "2-ag" in guide["analyte"]["accepted"]
+    assert guide["lab_matrix"]["required"] == "required"

@@ -12,6 +12,7 @@ from typing import Final
 
 __all__ = [
     "ANALYTES",
+    "ANALYTE_NAMES",
     "BASELINE",
     "DESIGN_COLUMNS",
     "EVENTS",
@@ -41,6 +42,15 @@ ANALYTES: Final[dict[str, float]] = {
     "pea": 299.5,
     "oea": 325.5,
     "sea": 327.6,
+}
+# The names people use for the analytes: errors, pages and the report say these, never the
+# column codes (a lab technician does not know that "twoag" means 2-AG).
+ANALYTE_NAMES: Final[dict[str, str]] = {
+    "aea": "AEA (anandamide)",
+    "twoag": "2-AG (2-arachidonoylglycerol)",
+    "pea": "PEA (palmitoylethanolamide)",
+    "oea": "OEA (oleoylethanolamide)",
+    "sea": "SEA (stearoylethanolamide)",
 }
 
 # For each analyte a: `<a>_lloq` (pmol/mL) and `<a>_below_lloq` (0/1; the value column

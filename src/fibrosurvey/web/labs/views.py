@@ -8,7 +8,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from fibrosurvey.biomarkers import ANALYTES, LAB_REQUIRED_COLUMNS, MATRICES
+from fibrosurvey.biomarkers import (
+    ANALYTE_NAMES,
+    ANALYTES,
+    LAB_REQUIRED_COLUMNS,
+    MATRICES,
+    lab_guide_rows,
+    lab_template_csv,
+)
 from fibrosurvey.web.labs import services
 from fibrosurvey.web.labs.dashboard import flagged_samples, lab_sample_summary
 from fibrosurvey.web.labs.forms import LabImportForm
@@ -16,7 +23,8 @@ from fibrosurvey.web.studies.context import study_context
 from fibrosurvey.web.studies.permissions import require_membership
 
 _PAGE = 200
-ANALYTE_LABELS = {"aea": "AEA", "twoag": "2-AG", "pea": "PEA", "oea": "OEA", "sea": "SEA"}
+# Column headings of the samples table: the abbreviation of each analyte's name.
+ANALYTE_LABELS = {code: name.split(" ")[0] for code, name in ANALYTE_NAMES.items()}
 
 
 @login_required
@@ -83,6 +91,7 @@ def import_labs(request: HttpRequest, study_id: int) -> HttpResponse:
             required=LAB_REQUIRED_COLUMNS,
             optional=services.LAB_COLUMNS[len(LAB_REQUIRED_COLUMNS) :],
             matrices=MATRICES,
+            guide=lab_guide_rows(),
             events=[e.code for e in study.events.all()],
         ),
         status=422 if problems or form.errors else 200,
@@ -91,8 +100,8 @@ def import_labs(request: HttpRequest, study_id: int) -> HttpResponse:
 
 @login_required
 def template_csv(request: HttpRequest, study_id: int) -> HttpResponse:
-    """An empty lab file with every column, to fill in."""
+    """The lab file template: every column, and example rows of one sample to overwrite."""
     require_membership(request.user, study_id, "import_labs")
-    response = HttpResponse(",".join(services.LAB_COLUMNS) + "\n", content_type="text/csv")
+    response = HttpResponse(lab_template_csv(), content_type="text/csv")
     response["Content-Disposition"] = 'attachment; filename="lab-results-template.csv"'
     return response

@@ -1,25 +1,16 @@
-"""Endocannabinoid biomarkers: units, conversion to pmol/mL, and lab-table validation.
+"""The lab results table: validation, conversion to pmol/mL and the wide analysis columns.
 
 Values are stored in pmol/mL (= nM = nmol/L). A lab results table arrives in LONG format, one row
 per participant x event x analyte, and is validated as a whole: every problem is reported with
 its row, column, value and the allowed values, and the caller imports only when ``.ok``
 (all-or-nothing).
 
-Units (matched case-insensitively, surrounding spaces ignored):
-
-====================  =====================  ===============================
-accepted spelling     meaning                factor to pmol/mL
-====================  =====================  ===============================
-``ng/mL``             nanogram per mL        1000 / MW (MW in g/mol)
-``ng/L``, ``pg/mL``   nanogram per litre     1 / MW   (1 pg/mL = 1 ng/L)
-``pmol/mL``           picomole per mL        1
-``nM``, ``nmol/L``    nanomolar              1        (1 nmol/L = 1 pmol/mL)
-====================  =====================  ===============================
+Units and analyte spellings: :mod:`fibrosurvey.biomarkers.units`.
 
 Lab table columns:
 
-* required: ``participant_id``, ``event`` (baseline | followup_3m), ``analyte`` (aea, twoag, pea,
-  oea, sea, or the full names / "2-AG"), ``value``, ``unit``, ``lloq`` (same unit as ``value``),
+* required: ``participant_id``, ``event`` (baseline | followup_3m), ``analyte`` (AEA, 2-AG, PEA,
+  OEA, SEA, by abbreviation or full name), ``value``, ``unit``, ``lloq`` (same unit as ``value``),
   and the pre-analytical ``lab_matrix`` (plasma | serum | whole_blood), ``lab_assay``,
   ``lab_batch``;
 * optional: the other :data:`~fibrosurvey.dataset.PREANALYTICAL_COLUMNS`, ``below_lloq`` (0/1)
@@ -27,8 +18,8 @@ Lab table columns:
 
 Below the LLOQ: a row whose value is below its LLOQ, whose ``below_lloq`` is 1, or whose value
 is written ``<LLOQ`` / ``<0.05`` (anything starting with ``<``) is stored with
-``below_lloq = 1`` and ``value = lloq`` (DESIGN.md section 5: "a value below the LLOQ keeps a flag
-and the LLOQ"). Such a row may leave ``value`` empty, but it then needs an ``lloq``.
+``below_lloq = 1`` and ``value = lloq``: a value below the LLOQ keeps a flag and the LLOQ. Such
+a row may leave ``value`` empty, but it then needs an ``lloq``.
 
 Row numbers in problems are 1-based DATA rows: row 1 is the first row under the header (line 2
 of a CSV file). A problem about a whole missing column has ``row = None``.
@@ -37,57 +28,45 @@ of a CSV file). A problem about a whole missing column has ``row = None``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TypeVar, overload
 
-import numpy as np
 import polars as pl
 
-from fibrosurvey.dataset import ANALYTES, EVENTS, PREANALYTICAL_COLUMNS, biomarker_columns
+from fibrosurvey.biomarkers.units import (
+    ALLOWED_ANALYTES_TEXT,
+    ALLOWED_UNITS_TEXT,
+    ANALYTE_ALIASES,
+    MOLAR_UNITS,
+    NG_PER_ML_TO_PMOL,
+    UNITS,
+)
+from fibrosurvey.dataset import (
+    ANALYTE_NAMES,
+    ANALYTES,
+    EVENTS,
+    PREANALYTICAL_COLUMNS,
+    biomarker_columns,
+)
 
 __all__ = [
-    "ANALYTES",
     "LAB_NUMERIC_COLUMNS",
     "LAB_OPTIONAL_COLUMNS",
     "LAB_REQUIRED_COLUMNS",
     "MATRICES",
-    "UNITS",
     "LabProblem",
     "LabValidationResult",
-    "UnitError",
-    "canonical_unit",
-    "conversion_factor",
-    "to_pmol_per_ml",
     "to_wide",
     "validate_lab_frame",
 ]
 
-# Canonical unit -> multiply a value in that unit by (this / MW) to get pmol/mL; None = factor 1.
-_NG_PER_ML_TO_PMOL = 1000.0  # ng/mL / MW(g/mol) * 1000 = pmol/mL
-UNITS: dict[str, str] = {
-    "ng/ml": "ng/mL",
-    "ng/l": "ng/L",
-    "pg/ml": "ng/L",
-    "pmol/ml": "pmol/mL",
-    "nm": "nM",
-    "nmol/l": "nM",
-}
-_MASS_FACTORS: dict[str, float] = {"ng/mL": _NG_PER_ML_TO_PMOL, "ng/L": 1.0}
-_MOLAR_UNITS = {"pmol/mL", "nM"}
-_ALLOWED_UNITS_TEXT = "ng/mL, ng/L (= pg/mL), pmol/mL, nM (= nmol/L)"
-
-# Analyte spellings a lab may send -> column code.
-_ANALYTE_ALIASES: dict[str, str] = {
-    **{code: code for code in ANALYTES},
-    "anandamide": "aea",
-    "2-ag": "twoag",
-    "2ag": "twoag",
-    "2-arachidonoylglycerol": "twoag",
-    "palmitoylethanolamide": "pea",
-    "oleoylethanolamide": "oea",
-    "stearoylethanolamide": "sea",
-}
-
 MATRICES = ("plasma", "serum", "whole_blood")
+
+# Yes/no answers a lab sheet may carry for fasting, in the languages the platform offers.
+_YES_NO: dict[str, str] = {
+    **dict.fromkeys(("yes", "y", "true", "sí", "si", "s"), "1"),
+    **dict.fromkeys(("no", "n", "false"), "0"),
+}
+_YES_NO_COLUMNS = ("lab_fasting",)
+_YES_NO_ALLOWED = "1 or yes (sí), 0 or no"
 
 LAB_REQUIRED_COLUMNS = (
     "participant_id",
@@ -118,60 +97,6 @@ LAB_NUMERIC_COLUMNS: dict[str, tuple[float, float]] = {
 _INTEGER_LAB_COLUMNS = ("lab_fasting", "lab_freeze_thaw")
 _FLAG_COLUMNS = ("below_lloq", "includes_1ag")
 _ROW = "__row"
-
-
-class UnitError(ValueError):
-    """A unit or analyte that cannot be converted; the message lists the allowed ones."""
-
-
-def canonical_unit(unit: str) -> str:
-    """The canonical spelling of ``unit`` (case-insensitive), or :class:`UnitError`."""
-    canonical = UNITS.get(unit.strip().lower()) if isinstance(unit, str) else None
-    if canonical is None:
-        raise UnitError(f"unknown unit {unit!r}; allowed units: {_ALLOWED_UNITS_TEXT}")
-    return canonical
-
-
-def _canonical_analyte(analyte: str) -> str:
-    code = _ANALYTE_ALIASES.get(analyte.strip().lower()) if isinstance(analyte, str) else None
-    if code is None:
-        raise UnitError(
-            f"unknown analyte {analyte!r}; allowed analytes: {', '.join(ANALYTES)} "
-            "(or anandamide, 2-AG, PEA, OEA, SEA by name)"
-        )
-    return code
-
-
-def conversion_factor(unit: str, analyte: str) -> float:
-    """Multiply a value in ``unit`` by this to get pmol/mL of ``analyte``."""
-    canonical = canonical_unit(unit)
-    code = _canonical_analyte(analyte)
-    if canonical in _MOLAR_UNITS:
-        return 1.0
-    return _MASS_FACTORS[canonical] / ANALYTES[code]
-
-
-_Values = TypeVar("_Values", np.ndarray, pl.Expr, pl.Series)
-
-
-@overload
-def to_pmol_per_ml(values: float, unit: str, analyte: str) -> float: ...
-@overload
-def to_pmol_per_ml(values: _Values, unit: str, analyte: str) -> _Values: ...
-def to_pmol_per_ml(
-    values: float | np.ndarray | pl.Expr | pl.Series, unit: str, analyte: str
-) -> float | np.ndarray | pl.Expr | pl.Series:
-    """Convert ``values`` of ``analyte`` measured in ``unit`` to pmol/mL (vectorised).
-
-    ng/mL -> pmol/mL is ``x * 1000 / MW``; ng/L (= pg/mL) is ``x / MW``; nM and nmol/L equal
-    pmol/mL. Works on a float, a NumPy array, a Polars Series or a Polars expression.
-    """
-    factor = conversion_factor(unit, analyte)
-    if isinstance(values, np.ndarray):
-        return np.asarray(values, dtype=np.float64) * factor
-    if isinstance(values, pl.Expr | pl.Series):
-        return values.cast(pl.Float64) * factor
-    return float(values) * factor
 
 
 @dataclass(frozen=True)
@@ -255,14 +180,21 @@ def validate_lab_frame(df: pl.DataFrame) -> LabValidationResult:
     if missing:
         return LabValidationResult(problems, _empty_clean(), n_rows=df.height)
 
-    frame = df.with_row_index(_ROW, offset=1).with_columns(pl.col(_ROW).cast(pl.Int64))
+    frame = df.with_row_index(_ROW, offset=1).with_columns(
+        pl.col(_ROW).cast(pl.Int64),
+        *[
+            _text(c).str.to_lowercase().replace(_YES_NO).fill_null(_text(c)).alias(c)
+            for c in _YES_NO_COLUMNS
+            if c in df.columns
+        ],
+    )
     raw_value = _text("value")
     frame = frame.with_columns(
         _text("participant_id").alias("participant_id"),
         _text("event").alias("event"),
         _text("analyte")
         .str.to_lowercase()
-        .replace_strict(_ANALYTE_ALIASES, default=None)
+        .replace_strict(ANALYTE_ALIASES, default=None)
         .alias("__analyte"),
         _text("unit").str.to_lowercase().replace_strict(UNITS, default=None).alias("__unit"),
         raw_value.str.starts_with("<").fill_null(False).alias("__lt"),
@@ -298,13 +230,13 @@ def validate_lab_frame(df: pl.DataFrame) -> LabValidationResult:
     add(
         _text("analyte").is_not_null() & pl.col("__analyte").is_null(),
         "analyte",
-        ", ".join(ANALYTES),
+        ALLOWED_ANALYTES_TEXT,
         "unknown analyte",
     )
     add(
         _text("unit").is_not_null() & pl.col("__unit").is_null(),
         "unit",
-        _ALLOWED_UNITS_TEXT,
+        ALLOWED_UNITS_TEXT,
         "unit cannot be converted to pmol/mL",
     )
     for column, parsed in (("value", "__value"), ("lloq", "__lloq")):
@@ -350,7 +282,7 @@ def validate_lab_frame(df: pl.DataFrame) -> LabValidationResult:
             & pl.col("__analyte").is_not_null()
             & (pl.col("__analyte") != "twoag"),
             "includes_1ag",
-            "1 only on twoag rows",
+            "1 only on 2-AG rows",
             "only 2-AG can include 1-AG",
         )
     if "below_lloq" in df.columns:
@@ -379,7 +311,11 @@ def _preanalytical_problems(frame: pl.DataFrame, columns: list[str]) -> list[Lab
         text = _text(column)
         number = text.cast(pl.Float64, strict=False)
         integer = column in _INTEGER_LAB_COLUMNS
-        allowed = f"{'an integer' if integer else 'a number'} from {low:g} to {high:g}"
+        allowed = (
+            _YES_NO_ALLOWED
+            if column in _YES_NO_COLUMNS
+            else f"{'an integer' if integer else 'a number'} from {low:g} to {high:g}"
+        )
         bad = text.is_not_null() & (
             number.is_null() | (number < low) | (number > high) | number.is_nan()
         )
@@ -409,7 +345,7 @@ def _duplicate_problems(frame: pl.DataFrame) -> list[LabProblem]:
         LabProblem(
             row,
             "analyte",
-            analyte,
+            ANALYTE_NAMES[analyte],
             "one row per participant_id x event x analyte",
             f"duplicate of row {first}",
         )
@@ -451,10 +387,10 @@ def _factor_expr() -> pl.Expr:
     mw = pl.col("__analyte").replace_strict(ANALYTES, default=None, return_dtype=pl.Float64)
     unit = pl.col("__unit")
     return (
-        pl.when(unit.is_in(list(_MOLAR_UNITS)))
+        pl.when(unit.is_in(list(MOLAR_UNITS)))
         .then(pl.lit(1.0))
         .when(unit == "ng/mL")
-        .then(_NG_PER_ML_TO_PMOL / mw)
+        .then(NG_PER_ML_TO_PMOL / mw)
         .when(unit == "ng/L")
         .then(1.0 / mw)
         .otherwise(None)
