@@ -251,8 +251,7 @@ def test_deploy_check_passes_with_production_settings(tmp_path):
     env = {
         key: value
         for key, value in os.environ.items()
-        if key
-        not in {"DEBUG", "FIBROSURVEY_TESTING", "PYTEST_CURRENT_TEST", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+        if key not in {"DEBUG", "PYTEST_CURRENT_TEST", "DJANGO_ALLOW_ASYNC_UNSAFE", "CACHE_URL"}
     }
     env.update(
         DEBUG="false",
