@@ -30,7 +30,7 @@ class UsernameAndAddressLockoutHandler(AxesDatabaseHandler):  # type: ignore[mis
         )
         if per_address >= settings.LOGIN_IP_FAILURE_LIMIT:
             # Reported as a count at the (username, address) limit: axes then locks out.
-            return max(int(per_user_and_address), get_failure_limit(request, credentials))
+            return max(int(per_user_and_address), int(get_failure_limit(request, credentials)))
         return int(per_user_and_address)
 
     def reset_user_attempts(

@@ -110,8 +110,8 @@ def _json_body(request: HttpRequest, length: int) -> bytes:
     """
     form_cap = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     if form_cap is None or length <= form_cap:
-        return request.body
-    body = request.read(length)
+        return bytes(request.body)
+    body = bytes(request.read(length))
     request._body = body  # type: ignore[attr-defined]
     request._stream = BytesIO(body)  # type: ignore[attr-defined]
     return body
