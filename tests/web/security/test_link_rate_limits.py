@@ -63,3 +63,16 @@ def test_unknown_tokens_on_the_fhir_endpoint_count_as_guesses(client, db, settin
     ]
     assert statuses == [404, 404, 429]
     assert client.get("/s/another-guess/").status_code == 429
+
+
+def test_links_still_open_while_the_cache_server_is_down(client, issued, settings, caplog):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Nothing listens on port 1: every cache call fails to connect.
+            "LOCATION": "redis://127.0.0.1:1/0",
+        }
+    }
+    response = client.get(reverse("survey:entry", args=[issued.token]))
+    assert response.status_code == 302
+    assert "rate limits skipped: the cache is unavailable" in caplog.text

@@ -12,6 +12,7 @@ unknown links per client address, counted in the shared cache.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from collections.abc import Callable
 from io import BytesIO
@@ -32,6 +33,8 @@ __all__ = [
 ]
 
 Handler = Callable[[HttpRequest], HttpResponse]
+
+logger = logging.getLogger(__name__)
 
 
 class SecurityHeadersMiddleware:
@@ -161,13 +164,22 @@ class ParticipantLinkThrottleMiddleware:
         address = client_ip(request)
         misses_key = _bucket("misses", address)
         cache = caches["default"]
-        if int(cache.get(misses_key, 0)) >= int(settings.LINK_MISS_LIMIT):
-            return _too_many_requests(request, window)
-        if _count(cache, _bucket(address, match["token"]), window) > int(settings.LINK_RATE_LIMIT):
+        try:
+            guessing = int(cache.get(misses_key, 0)) >= int(settings.LINK_MISS_LIMIT)
+            pair_count = 0 if guessing else _count(cache, _bucket(address, match["token"]), window)
+        except Exception:
+            # A participant must still reach the survey while the cache server is down: the
+            # limits pause, the error is logged (and alerts whoever watches the logs).
+            logger.exception("survey-link rate limits skipped: the cache is unavailable")
+            return self.get_response(request)
+        if guessing or pair_count > int(settings.LINK_RATE_LIMIT):
             return _too_many_requests(request, window)
         response = self.get_response(request)
         if response.status_code == 404:
-            _count(cache, misses_key, window)
+            try:
+                _count(cache, misses_key, window)
+            except Exception:
+                logger.exception("survey-link rate limits skipped: the cache is unavailable")
         return response
 
 
