@@ -63,7 +63,6 @@ def _env(db_name: str, static_root: str) -> dict[str, str]:
     env.update(
         DJANGO_SETTINGS_MODULE="fibrosurvey.web.settings",
         DEBUG="0",
-        FIBROSURVEY_TESTING="0",
         SECRET_KEY="load-" + os.urandom(24).hex(),
         FIELD_ENCRYPTION_KEY=Fernet.generate_key().decode(),
         ALLOWED_HOSTS=HOST,

@@ -39,6 +39,15 @@ CHROMIUM_ARGS = [
 PERSONAS = ("alice", "carol", "anna", "vera", "sam", "oscar", "anonymous")
 
 
+@pytest.fixture(autouse=True)
+def _no_rate_counts_from_earlier_tests():
+    """Survey-link limits count per client address in the cache, and every test client is
+    127.0.0.1: each test starts from zero (the test settings' cache is process-local)."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def users(db):
     from django.contrib.auth import get_user_model

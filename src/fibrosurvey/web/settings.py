@@ -1,34 +1,42 @@
 """Django settings, every value read from the environment (see ``fibrosurvey.web.env``).
 
-Defaults suit the embedded demo (SQLite in ``var/``, console e-mail). Production sets
-DATABASE_URL, SECRET_KEY, FIELD_ENCRYPTION_KEY, ALLOWED_HOSTS and the e-mail variables.
+Defaults suit the embedded demo (DEBUG=1: SQLite in ``var/``, console e-mail, throw-away keys).
+Production (DEBUG off) refuses to start without SECRET_KEY and FIELD_ENCRYPTION_KEY, and sets
+DATABASE_URL, ALLOWED_HOSTS, CACHE_URL and the e-mail variables. The test suite runs these
+settings with its own keys and hashers: ``fibrosurvey.web.settings_test``.
 """
 
 from __future__ import annotations
 
-import os
-import sys
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
-from fibrosurvey.web.env import ConfigurationError, env_bool, env_int, env_list, env_str
+from fibrosurvey.web.env import (
+    ConfigurationError,
+    env_bool,
+    env_cache,
+    env_int,
+    env_list,
+    env_str,
+)
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 # src/fibrosurvey/web -> repository root (var/ lives there, next to pyproject.toml).
 REPO_ROOT = PACKAGE_DIR.parents[2]
 VAR_DIR = Path(env_str("FIBROSURVEY_VAR_DIR", str(REPO_ROOT / "var")))
 
-# Running under pytest: fixed throw-away keys and a fast password hasher are safe there.
-TESTING = "pytest" in sys.modules or env_bool("FIBROSURVEY_TESTING")
 DEBUG = env_bool("DEBUG", default=False)
 
-# Fixed keys for development and tests only; never used when DEBUG is off outside tests.
+# --- secrets ------------------------------------------------------------------------------
+
+# Fixed keys for a development server only (DEBUG=1); production must set its own.
 _DEV_SECRET_KEY = "dev-only-insecure-secret-key-do-not-use-in-production-0123456789"
 _DEV_FIELD_KEY = "o0b8Jm3Y7JrS5W0hmZl7oE0J9uS0Vf3Qw3zV3vQvY9c="
 
-if DEBUG or TESTING:
+if DEBUG:
     SECRET_KEY = env_str("SECRET_KEY", _DEV_SECRET_KEY)
     FIELD_ENCRYPTION_KEY = env_str("FIELD_ENCRYPTION_KEY", _DEV_FIELD_KEY)
 else:
@@ -41,8 +49,10 @@ else:
             f"{error}. Set it, or set DEBUG=1 for a development server with throw-away keys."
         ) from None
 
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if (DEBUG or TESTING) else "")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+
+# --- applications and middleware -----------------------------------------------------------
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -57,25 +67,36 @@ INSTALLED_APPS = [
     "fibrosurvey.web.participants",
     "fibrosurvey.web.survey",
     "fibrosurvey.web.dashboard",
+    "fibrosurvey.web.labs",
+    "fibrosurvey.web.exports",
+    "fibrosurvey.web.analyses",
+    "fibrosurvey.web.api",
+    # django-ninja serves the API docs' Swagger UI from its own static files (CSP 'self').
+    "ninja",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
+    "fibrosurvey.web.ops",
 ]
-# Apps written by the second web engineer; added when their package exists so either side
-# can land first without breaking the other.
-for _optional_app in ("labs", "exports", "analyses", "api"):
-    if (PACKAGE_DIR / _optional_app / "apps.py").exists():
-        INSTALLED_APPS.append(f"fibrosurvey.web.{_optional_app}")
-# django-ninja serves the API docs' Swagger UI from its own static files (no CDN; CSP 'self').
-INSTALLED_APPS.append("ninja")
 
+# Headers and request limits first (they answer before any view); link throttling before
+# sessions (a throttled request costs no database work); 2FA after authentication; axes last.
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "fibrosurvey.web.ops.middleware.SecurityHeadersMiddleware",
+    "fibrosurvey.web.ops.middleware.RequestLimitsMiddleware",
+    "fibrosurvey.web.ops.middleware.ParticipantLinkThrottleMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "fibrosurvey.web.ops.twofactor.TwoFactorRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "fibrosurvey.web.urls"
@@ -97,13 +118,28 @@ TEMPLATES = [
     },
 ]
 
+# --- database and cache -------------------------------------------------------------------
+
 DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'fibrosurvey.sqlite3'}"),
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
+        # A persistent connection is checked before reuse, so a database restart costs at
+        # most one failed request per worker instead of one per stale connection.
+        conn_health_checks=True,
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Rate-limit counters live here: with several server processes use Redis
+# (CACHE_URL=redis://127.0.0.1:6379/0), or each process counts on its own.
+CACHES = {
+    "default": env_cache(
+        "CACHE_URL", "locmem://", key_prefix=env_str("CACHE_KEY_PREFIX", "fibrosurvey")
+    )
+}
+
+# --- authentication -----------------------------------------------------------------------
 
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
@@ -111,19 +147,95 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
     "django.contrib.auth.hashers.ScryptPasswordHasher",
 ]
-if TESTING:
-    # Argon2 costs ~50 ms per login; the suite logs in hundreds of times.
-    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]
-
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "dashboard:home"
 LOGOUT_REDIRECT_URL = "accounts:login"
+
+# Failed-login lockout (django-axes), two limits (fibrosurvey.web.ops.lockout): 5 failures for
+# one username from one address, or LOGIN_IP_FAILURE_LIMIT failures from one address across
+# all usernames (password spraying), lock that client out for AXES_COOLOFF_MINUTES. Each
+# failure is also in the audit trail (audit.signals).
+AXES_HANDLER = "fibrosurvey.web.ops.lockout.UsernameAndAddressLockoutHandler"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+LOGIN_IP_FAILURE_LIMIT = env_int("LOGIN_IP_FAILURE_LIMIT", 30)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+# Behind a reverse proxy set AXES_IPWARE_META_PRECEDENCE_ORDER via the proxy's header; the
+# default (REMOTE_ADDR) is right for gunicorn bound to 127.0.0.1 behind the proxy.
+OTP_TOTP_ISSUER = "fibrosurvey"
+
+# Sessions end after 30 minutes without a request (each request renews the cookie).
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 30 * 60)
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+
+# --- HTTPS and response headers -----------------------------------------------------------
+
+# Production: HTTPS only, behind a proxy that sets X-Forwarded-Proto. Only a local benchmark
+# over plain HTTP turns these off (benchmarks/loadkit.py).
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_PROXY_SSL_HEADER = None if DEBUG else ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_CONTENT_TYPE_NOSNIFF = True
+# Survey links carry a secret token in the path: never send it to another site. (Not
+# "no-referrer": browsers then send "Origin: null" on form posts and CSRF checks fail.)
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# No inline script or style, nothing from another origin. The favicon is an empty data: URL
+# (base.html) so browsers never fetch /favicon.ico.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+        "object-src 'none'",
+    ]
+)
+
+# --- request limits -----------------------------------------------------------------------
+
+# Urlencoded forms over 2.5 MB -> 400 (Django); JSON bodies are read up to the view's own
+# limit (the API: 5 MB -> 413); any body over MAX_REQUEST_BODY_BYTES -> 413.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
+FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
+MAX_REQUEST_BODY_BYTES = env_int("MAX_REQUEST_BODY_BYTES", 10 * 1024 * 1024)
+MAX_JSON_DEPTH = env_int("MAX_JSON_DEPTH", 64)
+
+# Survey links (/s/<token>/ and /api/survey/<token>/): LINK_RATE_LIMIT requests per (client
+# address, token) and LINK_MISS_LIMIT unknown links per client address, per LINK_RATE_WINDOW
+# seconds; then 429 with a friendly page. Counted in the default cache (CACHE_URL).
+LINK_RATE_LIMIT = env_int("LINK_RATE_LIMIT", 120)
+LINK_MISS_LIMIT = env_int("LINK_MISS_LIMIT", 20)
+LINK_RATE_WINDOW = env_int("LINK_RATE_WINDOW", 60)
+
+# --- internationalisation and static files ------------------------------------------------
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("es", _("Spanish"))]
@@ -133,32 +245,33 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-# collectstatic target for production; the demo and tests serve from the app directories.
-STATIC_ROOT: Path | None = Path(env_str("STATIC_ROOT", str(VAR_DIR / "static")))
-if (DEBUG or TESTING) and not os.environ.get("STATIC_ROOT"):
-    STATIC_ROOT = None
 STATICFILES_DIRS = [PACKAGE_DIR / "static"]
-# Without collectstatic (demo, tests) whitenoise serves straight from the finders.
-WHITENOISE_USE_FINDERS = DEBUG or TESTING
+# Production serves what collectstatic put in STATIC_ROOT (hashed names, compressed); the
+# demo serves straight from the app directories (whitenoise finders).
+_static_root = env_str("STATIC_ROOT", " ").strip()
+STATIC_ROOT = Path(_static_root) if _static_root else (None if DEBUG else VAR_DIR / "static")
+WHITENOISE_USE_FINDERS = DEBUG
+_STATICFILES_BACKEND = (
+    "django.contrib.staticfiles.storage.StaticFilesStorage"
+    if DEBUG
+    else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {
-        "BACKEND": (
-            "django.contrib.staticfiles.storage.StaticFilesStorage"
-            if DEBUG or TESTING
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        )
-    },
+    "staticfiles": {"BACKEND": _STATICFILES_BACKEND},
 }
 
-# E-mail: console by default; EMAIL_BACKEND=file writes one file per message into var/mail.
-_email_backend = env_str("EMAIL_BACKEND", "console")
-EMAIL_BACKEND = {
+# --- e-mail and links ---------------------------------------------------------------------
+
+# Console by default; EMAIL_BACKEND=file writes one file per message into var/mail.
+_EMAIL_BACKENDS = {
     "console": "django.core.mail.backends.console.EmailBackend",
     "file": "django.core.mail.backends.filebased.EmailBackend",
     "smtp": "django.core.mail.backends.smtp.EmailBackend",
     "locmem": "django.core.mail.backends.locmem.EmailBackend",
-}.get(_email_backend, _email_backend)
+}
+_email_backend = env_str("EMAIL_BACKEND", "console")
+EMAIL_BACKEND = _EMAIL_BACKENDS.get(_email_backend, _email_backend)
 EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
@@ -171,100 +284,17 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "fibrosurvey <noreply@localho
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 INVITATION_VALID_DAYS = env_int("INVITATION_VALID_DAYS", 60)
 
-SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", default=not (DEBUG or TESTING))
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-SECURE_CONTENT_TYPE_NOSNIFF = True
-# Survey links carry a secret token in the path: never send it to another site. (Not
-# "no-referrer": browsers then send "Origin: null" on form posts and CSRF checks fail.)
-SECURE_REFERRER_POLICY = "same-origin"
-X_FRAME_OPTIONS = "DENY"
+# --- logging ------------------------------------------------------------------------------
 
+# Every handler (ours, Django's, gunicorn's) drops survey-link tokens from its lines
+# (fibrosurvey.web.ops.redact); runserver's request lines go through the same handler.
+LOGGING_CONFIG = "fibrosurvey.web.ops.redact.configure_logging"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"redact_link_tokens": {"()": "fibrosurvey.web.ops.redact.RedactLinkTokens"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["redact_link_tokens"]},
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
 }
-
-# ---------------------------------------------------------------------------------------
-# Security hardening (owned by the ops/security work; fibrosurvey.web.ops). Appended as one
-# block so the settings above stay untouched; see tests/web/security/.
-# ---------------------------------------------------------------------------------------
-from datetime import timedelta as _timedelta  # noqa: E402
-
-INSTALLED_APPS += [
-    "django_otp",
-    "django_otp.plugins.otp_totp",
-    "axes",
-    "fibrosurvey.web.ops",
-]
-# Headers and request limits first (they answer before any view); link throttling before
-# sessions (a throttled request costs no database work); 2FA after authentication; axes last.
-MIDDLEWARE.insert(1, "fibrosurvey.web.ops.middleware.SecurityHeadersMiddleware")
-MIDDLEWARE.insert(2, "fibrosurvey.web.ops.middleware.RequestLimitsMiddleware")
-MIDDLEWARE.insert(3, "fibrosurvey.web.ops.middleware.ParticipantLinkThrottleMiddleware")
-MIDDLEWARE.insert(
-    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
-    "django_otp.middleware.OTPMiddleware",
-)
-MIDDLEWARE.insert(
-    MIDDLEWARE.index("django_otp.middleware.OTPMiddleware") + 1,
-    "fibrosurvey.web.ops.twofactor.TwoFactorRequiredMiddleware",
-)
-MIDDLEWARE.append("axes.middleware.AxesMiddleware")
-
-# Content-Security-Policy: no inline script or style, nothing from another origin.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
-    "base-uri 'none'; object-src 'none'"
-)
-
-# Request bodies: urlencoded forms over 2.5 MB -> 400 (Django); any body over 10 MB -> 413.
-DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
-FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
-DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
-MAX_REQUEST_BODY_BYTES = env_int("MAX_REQUEST_BODY_BYTES", 10 * 1024 * 1024)
-MAX_JSON_DEPTH = env_int("MAX_JSON_DEPTH", 64)
-
-# Survey links: requests per (client IP, token) per window; 429 with a friendly page.
-LINK_RATE_LIMIT = env_int("LINK_RATE_LIMIT", 120)
-LINK_RATE_WINDOW = env_int("LINK_RATE_WINDOW", 60)
-
-# Failed-login lockout (django-axes): 5 failures for one username from one IP -> locked
-# for AXES_COOLOFF_MINUTES; each failure is also in the audit trail (audit.signals).
-AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
-]
-AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
-AXES_COOLOFF_TIME = _timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_RESET_ON_SUCCESS = True
-AXES_VERBOSE = False
-# Behind a reverse proxy set AXES_IPWARE_META_PRECEDENCE_ORDER via the proxy's header; the
-# default (REMOTE_ADDR) is right for gunicorn bound to 127.0.0.1 behind the proxy.
-OTP_TOTP_ISSUER = "fibrosurvey"
-
-# Sessions end after 30 minutes without a request (each request renews the cookie).
-SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 30 * 60)
-SESSION_SAVE_EVERY_REQUEST = True
-SESSION_EXPIRE_AT_BROWSER_CLOSE = True
-CSRF_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SAMESITE = "Lax"
-
-# Production (not DEBUG, not tests): HTTPS only, behind a proxy that sets X-Forwarded-Proto.
-if not (DEBUG or TESTING):
-    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=True)
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000)
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
-    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=True)
-    # Only a local benchmark over plain HTTP turns these off (benchmarks/load_submit.py).
-    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", default=True)
-    CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-# A persistent connection (DATABASE_CONN_MAX_AGE > 0) is checked before reuse, so a database
-# restart costs at most one failed request per worker instead of one per stale connection.
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-# --- end of security hardening ---------------------------------------------------------

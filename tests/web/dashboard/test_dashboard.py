@@ -1,16 +1,14 @@
 """Dashboard numbers: enrolment and completion by site and event, item missingness,
-site-limited views, the labs hook."""
+site-limited views, the lab samples card."""
 
 from __future__ import annotations
-
-import sys
-import types
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
 from fibrosurvey.web.dashboard import services
+from fibrosurvey.web.labs.services import do_import_labs
 from fibrosurvey.web.participants.services import do_enrol_participant, do_issue_invitation
 from fibrosurvey.web.studies.models import Membership
 from fibrosurvey.web.survey.models import Response
@@ -107,21 +105,35 @@ def test_dashboard_page_shows_the_numbers_to_a_viewer_without_actions(filled, lo
     assert "Acknowledge" not in page
 
 
-def test_without_a_labs_app_the_dashboard_says_so(filled, login, monkeypatch):
-    monkeypatch.setattr(services, "LAB_SUMMARY_HOOK", ("no_such_labs_module", "summary"))
+def test_without_lab_samples_the_dashboard_says_so(filled, login):
     page = login("alice").get(reverse("dashboard:study", args=[filled.pk])).content.decode()
     assert "No lab data yet." in page
 
 
-def test_labs_hook_feeds_the_lab_card(filled, login, monkeypatch):
-    fake = types.ModuleType("fake_labs_dashboard")
-    fake.lab_sample_summary = lambda study, membership: {"received": 17, "flagged": 3}
-    monkeypatch.setitem(sys.modules, "fake_labs_dashboard", fake)
-    monkeypatch.setattr(services, "LAB_SUMMARY_HOOK", ("fake_labs_dashboard", "lab_sample_summary"))
+def test_imported_lab_samples_feed_the_lab_card(
+    filled, participant, participant_south, users, login
+):
+    header = (
+        "participant_id,event,analyte,value,unit,lloq,lab_matrix,lab_assay,lab_batch,"
+        "lab_minutes_to_centrifuge,includes_1ag\n"
+    )
+    rows = [
+        (participant.study_code, "45"),  # over 30 minutes to centrifuge: flagged
+        (participant_south.study_code, "15"),
+    ]
+    content = header + "".join(
+        f"{code},baseline,aea,1,ng/mL,0.05,plasma,LC-MS/MS v2,B7,{minutes},\n"
+        for code, minutes in rows
+    )
+    do_import_labs(filled, content, actor=users["carol"])
 
     page = login("alice").get(reverse("dashboard:study", args=[filled.pk])).content.decode()
-    assert '<p class="big">17</p>' in page
-    assert '<p class="big">3</p>' in page
+    assert '<p class="big">2</p><p>received</p>' in page
+    assert '<p class="big">1</p><p>flagged</p>' in page
+    assert "No lab data yet." not in page
+    south_only = login("sam").get(reverse("dashboard:study", args=[filled.pk])).content.decode()
+    assert '<p class="big">1</p><p>received</p>' in south_only
+    assert '<p class="big">0</p><p>flagged</p>' in south_only
 
 
 def test_a_changed_definition_after_freezing_is_flagged(study, users, login):

@@ -1,5 +1,6 @@
-"""Response headers (CSP without inline script/style), same-origin participant pages,
-failed-login lockout, mandatory TOTP per study, session expiry and the deploy check."""
+"""Response headers (CSP without inline script/style, no-store on everything but static
+files), same-origin participant pages, failed-login lockout (per user and address, and per
+address across users), mandatory TOTP per study, session expiry and the deploy check."""
 
 from __future__ import annotations
 
@@ -50,6 +51,37 @@ def test_every_page_sends_csp_without_inline_script_and_anti_framing_headers(log
     assert response["X-Frame-Options"] == "DENY"
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["Referrer-Policy"] == "same-origin"
+
+
+def test_pages_with_personal_data_or_secrets_are_never_stored_by_a_cache(
+    login, client, issued, cohort, study, api_tokens
+):
+    """The TOTP key page, participant pages, exports (page and API) and the dashboard."""
+    checked = {}
+    analyst = login("anna")
+    checked["dashboard"] = analyst.get(reverse("dashboard:study", args=[study.pk]))
+    checked["export csv"] = analyst.get(reverse("exports:download", args=[study.pk, "csv"]))
+    checked["export parquet"] = analyst.get(reverse("exports:download", args=[study.pk, "parquet"]))
+    analyst.logout()
+    checked["API export"] = client.get(
+        f"/api/studies/{study.pk}/exports/csv",
+        headers={"Authorization": f"Bearer {api_tokens['anna']}"},
+    )
+    checked["participant consent"] = client.get(reverse("survey:consent", args=[issued.token]))
+    checked["login page"] = client.get(reverse("accounts:login"))
+    checked["unknown page"] = client.get("/no/such/page/")
+    _require_2fa(login, study)
+    checked["TOTP setup"] = login("carol").get(reverse("ops:2fa_setup"))
+    assert b"authenticator" in checked["TOTP setup"].content.lower()
+    for name, response in checked.items():
+        assert response.status_code in {200, 404}, name
+        assert "no-store" in response.get("Cache-Control", ""), name
+
+
+def test_static_files_keep_their_own_caching(client):
+    response = client.get("/static/fibrosurvey/site.css")
+    assert response.status_code == 200
+    assert "no-store" not in response.get("Cache-Control", "")
 
 
 def test_no_template_has_inline_script_style_or_event_handlers():
@@ -143,6 +175,35 @@ def test_four_failures_then_the_right_password_still_logs_in(client, users):
     response = client.post(url, {"username": "carol", "password": PASSWORD})
     assert response.status_code == 302
     assert client.session["_auth_user_id"] == str(users["carol"].pk)
+
+
+def test_spraying_one_password_across_usernames_locks_out_the_address(client, users, settings):
+    settings.LOGIN_IP_FAILURE_LIMIT = 8
+    url = reverse("accounts:login")
+    for n in range(8):
+        # Never more than 4 failures per username: below the per-user limit of 5.
+        username = ["alice", "carol", "anna"][n % 3]
+        response = client.post(url, {"username": username, "password": "Summer2026!"})
+        assert response.status_code in {200, 429}
+    locked = client.post(url, {"username": "vera", "password": PASSWORD})
+    assert locked.status_code == 429
+    assert "_auth_user_id" not in client.session
+    # Another address is not affected.
+    elsewhere = client.post(url, {"username": "vera", "password": PASSWORD}, REMOTE_ADDR="10.1.2.3")
+    assert elsewhere.status_code == 302
+
+
+def test_a_valid_login_does_not_clear_the_address_count(client, users, settings):
+    """An attacker's own account must not reset the spraying count."""
+    settings.LOGIN_IP_FAILURE_LIMIT = 6
+    url = reverse("accounts:login")
+    for username in ["alice", "carol", "anna"]:
+        client.post(url, {"username": username, "password": "wrong"})
+    assert client.post(url, {"username": "oscar", "password": PASSWORD}).status_code == 302
+    client.logout()
+    for username in ["alice", "carol", "anna"]:
+        client.post(url, {"username": username, "password": "wrong"})
+    assert client.post(url, {"username": "oscar", "password": PASSWORD}).status_code == 429
 
 
 # --- TOTP ---------------------------------------------------------------------------------
@@ -251,8 +312,7 @@ def test_deploy_check_passes_with_production_settings(tmp_path):
     env = {
         key: value
         for key, value in os.environ.items()
-        if key
-        not in {"DEBUG", "FIBROSURVEY_TESTING", "PYTEST_CURRENT_TEST", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+        if key not in {"DEBUG", "PYTEST_CURRENT_TEST", "DJANGO_ALLOW_ASYNC_UNSAFE", "CACHE_URL"}
     }
     env.update(
         DEBUG="false",

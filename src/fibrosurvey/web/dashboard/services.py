@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,22 +9,19 @@ import polars as pl
 from django.db.models import Count, Q
 
 from fibrosurvey.instruments import get_instrument
+from fibrosurvey.web.labs import dashboard as labs_dashboard
 from fibrosurvey.web.participants.models import Invitation, Participant
 from fibrosurvey.web.studies.models import Membership
 from fibrosurvey.web.studies.permissions import filter_to_site
 from fibrosurvey.web.survey.models import Response, SafetyAlert
 
 __all__ = [
-    "LAB_SUMMARY_HOOK",
     "instrument_completion",
     "lab_sample_summary",
     "open_safety_alerts",
     "study_progress",
     "version_mismatches",
 ]
-
-# The labs app provides this function: (study, membership) -> {"received", "flagged", ...}.
-LAB_SUMMARY_HOOK = ("fibrosurvey.web.labs.dashboard", "lab_sample_summary")
 
 
 @dataclass(frozen=True)
@@ -182,17 +178,9 @@ def open_safety_alerts(membership: Membership) -> list[SafetyAlert]:
     return list(alerts.select_related("participant", "participant__site", "event"))
 
 
-def lab_sample_summary(membership: Membership) -> dict[str, Any] | None:
-    """Lab samples received/flagged from the labs app, or None while it is not installed."""
-    module_name, function_name = LAB_SUMMARY_HOOK
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError:
-        return None
-    function = getattr(module, function_name, None)
-    if function is None:
-        return None
-    return dict(function(membership.study, membership))
+def lab_sample_summary(membership: Membership) -> dict[str, Any]:
+    """Lab samples received and flagged, as the labs app counts them (member's sites only)."""
+    return labs_dashboard.lab_sample_summary(membership.study, membership)
 
 
 def version_mismatches(membership: Membership) -> list[tuple[str, str, str]]:

@@ -1,16 +1,22 @@
-"""Security middleware: response headers (CSP), request limits, survey-link throttling.
+"""Security middleware: response headers (CSP, no-store), request limits, link throttling.
 
-Django 5.2 has no built-in Content-Security-Policy, so ``SecurityHeadersMiddleware`` sets one
-that allows no inline script or style and no third-party origin. ``RequestLimitsMiddleware``
+Django 5.2 has no built-in Content-Security-Policy, so ``SecurityHeadersMiddleware`` sets
+settings.CONTENT_SECURITY_POLICY (no inline script or style, no third-party origin) and, on
+every response that did not choose its own caching, ``Cache-Control: no-store``: pages carry
+personal data or secrets (survey answers, TOTP keys, exports). ``RequestLimitsMiddleware``
 answers oversized bodies with 413 and over-nested JSON with 400 before any view parses them.
-``ParticipantLinkThrottleMiddleware`` limits requests per (client IP, link token) bucket.
+``ParticipantLinkThrottleMiddleware`` limits requests per (client address, link token) and
+unknown links per client address, counted in the shared cache.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from collections.abc import Callable
+from io import BytesIO
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import caches
@@ -21,37 +27,24 @@ from django.utils.translation import gettext as _
 from fibrosurvey.web.ops.jsonsafe import json_depth
 
 __all__ = [
-    "DEFAULT_CSP",
     "ParticipantLinkThrottleMiddleware",
     "RequestLimitsMiddleware",
     "SecurityHeadersMiddleware",
 ]
 
-DEFAULT_CSP = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        # The favicon is an empty data: URL (base.html) so browsers never fetch /favicon.ico.
-        "img-src 'self' data:",
-        "font-src 'self'",
-        "connect-src 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-        "base-uri 'none'",
-        "object-src 'none'",
-    ]
-)
-
 Handler = Callable[[HttpRequest], HttpResponse]
+
+logger = logging.getLogger(__name__)
 
 
 class SecurityHeadersMiddleware:
-    """Content-Security-Policy and friends on every response (unless a view set its own)."""
+    """Content-Security-Policy, no-store and friends on every response (unless a view set its
+    own). Static files keep whitenoise's long-lived caching: they hold no personal data."""
 
     def __init__(self, get_response: Handler) -> None:
         self.get_response = get_response
-        self.policy = getattr(settings, "CONTENT_SECURITY_POLICY", DEFAULT_CSP)
+        self.policy = settings.CONTENT_SECURITY_POLICY
+        self.static_prefix = "/" + settings.STATIC_URL.lstrip("/")
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
@@ -60,6 +53,8 @@ class SecurityHeadersMiddleware:
             "Permissions-Policy", "camera=(), microphone=(), geolocation=()"
         )
         response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        if not request.path.startswith(self.static_prefix):
+            response.headers.setdefault("Cache-Control", "no-store")
         return response
 
 
@@ -73,7 +68,9 @@ class RequestLimitsMiddleware:
     """413 for a declared body over MAX_REQUEST_BODY_BYTES; 400 for JSON nested too deeply.
 
     Django itself refuses urlencoded bodies over DATA_UPLOAD_MAX_MEMORY_SIZE (400), but file
-    uploads are only spooled to disk; this caps every body by its Content-Length.
+    uploads are only spooled to disk; this caps every body by its Content-Length. JSON bodies
+    are read here (to measure their depth) and handed on to the view, which applies its own
+    documented limit (the API: 5 MB -> JSON 413).
     """
 
     def __init__(self, get_response: Handler) -> None:
@@ -95,7 +92,7 @@ class RequestLimitsMiddleware:
         if request.method in {"POST", "PUT", "PATCH"} and _is_json(request) and length:
             max_depth = int(getattr(settings, "MAX_JSON_DEPTH", 64))
             try:
-                text = request.body.decode("utf-8")
+                text = _json_body(request, length).decode("utf-8")
             except UnicodeDecodeError:
                 return _refusal(request, 400, _("The JSON body is not UTF-8 text."))
             if json_depth(text, max_depth) > max_depth:
@@ -107,13 +104,30 @@ class RequestLimitsMiddleware:
         return self.get_response(request)
 
 
+def _json_body(request: HttpRequest, length: int) -> bytes:
+    """The whole body, kept for the view (``request.body`` and ``request.read()``).
+
+    ``request.body`` refuses anything over DATA_UPLOAD_MAX_MEMORY_SIZE with Django's HTML 400,
+    a limit meant for urlencoded forms; JSON bodies up to MAX_REQUEST_BODY_BYTES are read
+    directly and cached exactly where ``HttpRequest.body`` caches them.
+    """
+    form_cap = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    if form_cap is None or length <= form_cap:
+        return bytes(request.body)
+    body = bytes(request.read(length))
+    request._body = body  # type: ignore[attr-defined]
+    request._stream = BytesIO(body)  # type: ignore[attr-defined]
+    return body
+
+
 def _refusal(request: HttpRequest, status: int, message: str) -> HttpResponse:
     if _is_json(request) or request.path.startswith("/api/"):
         return JsonResponse({"detail": message}, status=status)
     return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
 
 
-_LINK_PATH = re.compile(r"^/s/(?P<token>[^/]{1,300})/")
+# Survey pages and the FHIR submission endpoint carry the participant's secret token.
+_LINK_PATH = re.compile(r"^/(?:s|api/survey)/(?P<token>[^/]{1,300})(?:/|$)")
 
 
 def client_ip(request: HttpRequest) -> str:
@@ -121,12 +135,22 @@ def client_ip(request: HttpRequest) -> str:
     return str(request.META.get("REMOTE_ADDR") or "unknown")
 
 
-class ParticipantLinkThrottleMiddleware:
-    """At most LINK_RATE_LIMIT requests per LINK_RATE_WINDOW seconds per (IP, token).
+def _bucket(*parts: str) -> str:
+    # A hash: neither the token nor the address is written to the cache in clear.
+    digest = hashlib.sha256("|".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+    return f"ops:link-rate:{digest}"
 
-    Counts live in the ``default`` cache (use a shared cache such as the database or Redis
-    with several server processes; the per-process memory cache limits per worker). The
-    bucket key is a hash, so neither the token nor the IP is written to the cache in clear.
+
+class ParticipantLinkThrottleMiddleware:
+    """Two limits per LINK_RATE_WINDOW seconds on survey links (pages and FHIR submission):
+
+    - LINK_RATE_LIMIT requests per (client address, token): one participant's pace;
+    - LINK_MISS_LIMIT unknown links (answered 404) per client address: guessing tokens. Once
+      reached, every link from that address waits, known or not, so the answer to a guess
+      tells nothing.
+
+    Counts live in the ``default`` cache, which must be shared by every server process (Redis,
+    CACHE_URL): a per-process memory cache lets each worker count on its own.
     """
 
     def __init__(self, get_response: Handler) -> None:
@@ -136,25 +160,49 @@ class ParticipantLinkThrottleMiddleware:
         match = _LINK_PATH.match(request.path_info)
         if match is None:
             return self.get_response(request)
-        limit = int(getattr(settings, "LINK_RATE_LIMIT", 60))
-        window = int(getattr(settings, "LINK_RATE_WINDOW", 60))
-        bucket = hashlib.sha256(
-            f"{client_ip(request)}|{match['token']}".encode("utf-8", "surrogatepass")
-        ).hexdigest()
-        key = f"ops:link-rate:{bucket}"
+        window = int(settings.LINK_RATE_WINDOW)
+        address = client_ip(request)
+        misses_key = _bucket("misses", address)
         cache = caches["default"]
-        if cache.add(key, 1, timeout=window):
-            count = 1
-        else:
+        try:
+            guessing = int(cache.get(misses_key, 0)) >= int(settings.LINK_MISS_LIMIT)
+            pair_count = 0 if guessing else _count(cache, _bucket(address, match["token"]), window)
+        except Exception:
+            # A participant must still reach the survey while the cache server is down: the
+            # limits pause, the error is logged (and alerts whoever watches the logs).
+            logger.exception("survey-link rate limits skipped: the cache is unavailable")
+            return self.get_response(request)
+        if guessing or pair_count > int(settings.LINK_RATE_LIMIT):
+            return _too_many_requests(request, window)
+        response = self.get_response(request)
+        if response.status_code == 404:
             try:
-                count = cache.incr(key)
-            except ValueError:  # expired between add() and incr()
-                cache.add(key, 1, timeout=window)
-                count = 1
-        if count > limit:
-            body = render_to_string("ops/too_many_requests.html", {"window": window}, request)
-            response = HttpResponse(body, status=429)
-            response["Retry-After"] = str(window)
-            response["Cache-Control"] = "no-store"
-            return response
-        return self.get_response(request)
+                _count(cache, misses_key, window)
+            except Exception:
+                logger.exception("survey-link rate limits skipped: the cache is unavailable")
+        return response
+
+
+def _count(cache: Any, key: str, window: int) -> int:
+    """Adds one to the bucket (created with the window as its lifetime) and returns it."""
+    if cache.add(key, 1, timeout=window):
+        return 1
+    try:
+        return int(cache.incr(key))
+    except ValueError:  # expired between add() and incr()
+        cache.add(key, 1, timeout=window)
+        return 1
+
+
+def _too_many_requests(request: HttpRequest, window: int) -> HttpResponse:
+    if request.path_info.startswith("/api/"):
+        response: HttpResponse = JsonResponse(
+            {"detail": f"too many requests on survey links; retry in {window} seconds"},
+            status=429,
+        )
+    else:
+        body = render_to_string("ops/too_many_requests.html", {"window": window}, request)
+        response = HttpResponse(body, status=429)
+    response["Retry-After"] = str(window)
+    response["Cache-Control"] = "no-store"
+    return response
