@@ -210,7 +210,7 @@ MIDDLEWARE.insert(
 )
 MIDDLEWARE.insert(
     MIDDLEWARE.index("django_otp.middleware.OTPMiddleware") + 1,
-    "fibrosurvey.web.ops.twofactor.TwoFactorRequiredMiddleware",
+    "fibrosurvey.web.accounts.twofactor.TwoFactorRequiredMiddleware",
 )
 MIDDLEWARE.append("axes.middleware.AxesMiddleware")
 

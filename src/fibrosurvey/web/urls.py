@@ -27,7 +27,7 @@ for _app in ("labs", "exports", "analyses", "api"):
     if find_spec(f"fibrosurvey.web.{_app}") is not None and find_spec(_module) is not None:
         urlpatterns.append(path("", include(importlib.import_module(_module))))
 
-# Security/ops pages (2FA setup and verification, study security policy).
+# Operations endpoints (the liveness ping).
 urlpatterns.append(path("", include("fibrosurvey.web.ops.urls")))
 
 # A database briefly out of reach answers 503 + Retry-After instead of 500 (ops.errors).
