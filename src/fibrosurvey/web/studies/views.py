@@ -169,7 +169,8 @@ def security(request: HttpRequest, membership: Membership, study_id: int) -> Htt
     """The study's two-factor policy."""
     policy = StudySecurity.objects.filter(study=membership.study).first()
     required = policy is not None and policy.require_two_factor
-    form = TwoFactorPolicyForm(request.POST or None, initial={"require_two_factor": required})
+    data = request.POST if request.method == "POST" else None
+    form = TwoFactorPolicyForm(data, initial={"require_two_factor": required})
     if request.method == "POST" and form.is_valid():
         do_set_two_factor_policy(
             membership.study,
