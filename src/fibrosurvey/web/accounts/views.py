@@ -6,6 +6,7 @@ import base64
 
 from django import forms
 from django.contrib.auth import authenticate
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -30,6 +31,22 @@ from fibrosurvey.web.accounts.twofactor import (
     two_factor_required_for,
 )
 from fibrosurvey.web.studies.models import Membership
+
+
+class _UnprocessableOnError:
+    """Django's auth views answer an invalid form with 200; ours say 422."""
+
+    def form_invalid(self, form: forms.Form) -> HttpResponse:
+        context = self.get_context_data(form=form)  # type: ignore[attr-defined]
+        return self.render_to_response(context, status=422)  # type: ignore[attr-defined]
+
+
+class PasswordChangeView(_UnprocessableOnError, auth_views.PasswordChangeView):
+    pass
+
+
+class PasswordResetConfirmView(_UnprocessableOnError, auth_views.PasswordResetConfirmView):
+    pass
 
 
 class TokenForm(forms.Form):
