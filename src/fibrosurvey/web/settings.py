@@ -243,6 +243,7 @@ AXES_COOLOFF_TIME = _timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
+TWO_FACTOR_FRESH_LOGIN_MINUTES = env_int("TWO_FACTOR_FRESH_LOGIN_MINUTES", 10)  # 2FA enrolment
 # Behind a reverse proxy set AXES_IPWARE_META_PRECEDENCE_ORDER via the proxy's header; the
 # default (REMOTE_ADDR) is right for gunicorn bound to 127.0.0.1 behind the proxy.
 OTP_TOTP_ISSUER = "fibrosurvey"
