@@ -15,9 +15,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 SCREENSHOTS = Path(__file__).resolve().parents[3] / "test-output" / "screenshots"
 
 
-def test_log_out_sits_on_the_first_line_of_the_staff_header_at_1280_px(
-    live_server, browser, study
-):
+def test_log_out_sits_on_the_first_line_of_the_staff_header_at_1280_px(live_server, browser, study):
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
     page.goto(f"{live_server.url}/accounts/login/")
