@@ -158,3 +158,63 @@ def test_a_membership_of_another_study_is_not_found(login, study, other_study):
         client.post(reverse("studies:remove_member", args=[study.pk, oscar.pk])).status_code == 404
     )
     assert Membership.objects.filter(pk=oscar.pk).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_owners_demoting_each_other_at_once_leave_one_owner(users):
+    """On PostgreSQL the owner rows are locked: the second demotion waits for the first,
+    then sees it is about the last owner and is refused."""
+    import threading
+
+    from django.db import connection, connections, transaction
+
+    from fibrosurvey.web.studies.services import (
+        MembershipError,
+        do_add_member,
+        do_change_member,
+        do_create_study_from_template,
+    )
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks need PostgreSQL (SQLite serialises writers differently)")
+    study = do_create_study_from_template(name="Race", owner=users["alice"], sites=[("a", "A")])
+    carol = do_add_member(study, user=users["carol"], role="owner", actor=users["alice"])
+    alice = study.memberships.get(user=users["alice"])
+    first_holds_lock = threading.Event()
+    release_first = threading.Event()
+    outcome: dict[str, object] = {}
+
+    def first() -> None:
+        try:
+            with transaction.atomic():
+                do_change_member(alice, role="analyst", site=None, actor=users["alice"])
+                first_holds_lock.set()
+                release_first.wait(10)
+            outcome["first"] = "done"
+        finally:
+            connections.close_all()
+
+    def second() -> None:
+        try:
+            first_holds_lock.wait(10)
+            do_change_member(carol, role="analyst", site=None, actor=users["carol"])
+            outcome["second"] = "done"
+        except MembershipError as error:
+            outcome["second"] = str(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    first_holds_lock.wait(10)
+    threading.Event().wait(0.5)  # the second is now blocked on the owner rows
+    release_first.set()
+    for thread in threads:
+        thread.join(20)
+
+    assert outcome["first"] == "done"
+    assert "only owner" in str(outcome["second"])
+    assert list(
+        study.memberships.filter(role="owner").values_list("user__username", flat=True)
+    ) == ["carol"]
