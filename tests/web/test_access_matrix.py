@@ -10,68 +10,100 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from tests.web.access import (
+    ALL_MEMBERS,
+    ENROLLERS,
+    ENROLLERS_NORTH,
+    OWNER_ONLY,
+    as_status,
+    check,
+    ids,
+    row,
+)
 from tests.web.conftest import PERSONAS
 
-# Expected status per persona, written out in full so a change in the rules shows here.
-ALL_MEMBERS = {"alice": 200, "carol": 200, "anna": 200, "vera": 200, "sam": 200}
-ENROLLERS = {"alice": 200, "carol": 200, "anna": 403, "vera": 403, "sam": 200}
-ENROLLERS_NORTH = {"alice": 200, "carol": 200, "anna": 403, "vera": 403, "sam": 404}
-OWNER_ONLY = {"alice": 200, "carol": 403, "anna": 403, "vera": 403, "sam": 403}
+SIGNED_IN = ALL_MEMBERS  # pages of one's own account: every logged-in user, oscar too
 
-
-def _row(name, method, url_name, args, expected, *, oscar=404, anonymous=302):
-    return (name, method, url_name, args, expected | {"oscar": oscar, "anonymous": anonymous})
-
-
-# args: names resolved from fixtures at run time ("study", "north", "south", "alert").
+# args: names resolved from fixtures at run time ("study", "north", "south", "alert", ...).
 MATRIX = [
-    _row("home", "get", "dashboard:home", [], ALL_MEMBERS, oscar=200),
-    _row("create study", "get", "studies:create", [], ALL_MEMBERS, oscar=200),
-    _row("study dashboard", "get", "dashboard:study", ["study"], ALL_MEMBERS),
-    _row("members", "get", "studies:members", ["study"], OWNER_ONLY),
-    _row("audit trail", "get", "studies:audit", ["study"], OWNER_ONLY),
-    _row("participant list", "get", "participants:list", ["study"], ENROLLERS),
-    _row("enrol one", "get", "participants:enrol", ["study"], ENROLLERS),
-    _row("enrol csv", "get", "participants:enrol_csv", ["study"], ENROLLERS),
-    _row("participant north", "get", "participants:detail", ["study", "north"], ENROLLERS_NORTH),
-    _row("participant south", "get", "participants:detail", ["study", "south"], ENROLLERS),
-    _row("contact north", "get", "participants:contact", ["study", "north"], ENROLLERS_NORTH),
-    _row("contact south", "get", "participants:contact", ["study", "south"], ENROLLERS),
-    _row(
+    row("home", "get", "dashboard:home", [], ALL_MEMBERS, oscar=200),
+    row("create study", "get", "studies:create", [], ALL_MEMBERS, oscar=200),
+    row("study dashboard", "get", "dashboard:study", ["study"], ALL_MEMBERS),
+    row("members", "get", "studies:members", ["study"], OWNER_ONLY),
+    row("change vera", "get", "studies:change_member", ["study", "vera"], OWNER_ONLY),
+    row(
+        "change vera (post)",
+        "post",
+        "studies:change_member",
+        ["study", "vera"],
+        as_status(OWNER_ONLY, 302),
+        body={"role": "analyst", "site": ""},
+    ),
+    row("remove vera", "get", "studies:remove_member", ["study", "vera"], OWNER_ONLY),
+    row(
+        "remove vera (post)",
+        "post",
+        "studies:remove_member",
+        ["study", "vera"],
+        as_status(OWNER_ONLY, 302),
+    ),
+    row("study security", "get", "studies:security", ["study"], OWNER_ONLY),
+    row(
+        "study security (post)",
+        "post",
+        "studies:security",
+        ["study"],
+        as_status(OWNER_ONLY, 302),
+        body={},
+    ),
+    row("audit trail", "get", "studies:audit", ["study"], OWNER_ONLY),
+    row("participant list", "get", "participants:list", ["study"], ENROLLERS),
+    row("enrol one", "get", "participants:enrol", ["study"], ENROLLERS),
+    row("enrol csv", "get", "participants:enrol_csv", ["study"], ENROLLERS),
+    row("participant north", "get", "participants:detail", ["study", "north"], ENROLLERS_NORTH),
+    row("participant south", "get", "participants:detail", ["study", "south"], ENROLLERS),
+    row("contact north", "get", "participants:contact", ["study", "north"], ENROLLERS_NORTH),
+    row("contact south", "get", "participants:contact", ["study", "south"], ENROLLERS),
+    row(
         "invite north",
         "post",
         "participants:invite",
         ["study", "north", "baseline"],
         ENROLLERS_NORTH,
     ),
-    _row(
+    row(
         "revoke north",
         "post",
         "participants:revoke",
         ["study", "north", "baseline"],
-        {k: (302 if v == 200 else v) for k, v in ENROLLERS_NORTH.items()},
+        as_status(ENROLLERS_NORTH, 302),
     ),
-    _row(
+    row(
         "invite everyone",
         "post",
         "participants:invite_all",
         ["study", "baseline"],
-        {k: (302 if v == 200 else v) for k, v in ENROLLERS.items()},
+        as_status(ENROLLERS, 302),
     ),
-    _row(
+    row(
         "withdraw north",
         "post",
         "participants:withdraw",
         ["study", "north"],
-        {k: (302 if v == 200 else v) for k, v in ENROLLERS_NORTH.items()},
+        as_status(ENROLLERS_NORTH, 302),
     ),
-    _row(
+    row(
         "acknowledge alert",
         "post",
         "dashboard:acknowledge_alert",
         ["study", "alert"],
-        {k: (302 if v == 200 else v) for k, v in ENROLLERS_NORTH.items()},
+        as_status(ENROLLERS_NORTH, 302),
     ),
+    row("own security", "get", "accounts:security", [], SIGNED_IN, oscar=200),
+    row("2fa set-up", "get", "accounts:2fa_setup", [], SIGNED_IN, oscar=200),
+    # Without a confirmed device, the code page sends everyone to set one up.
+    row("2fa code", "get", "accounts:2fa_verify", [], as_status(SIGNED_IN, 302), oscar=302),
+    row("password change", "get", "accounts:password_change", [], SIGNED_IN, oscar=200),
 ]
 
 
@@ -92,6 +124,7 @@ def objects(study, participant, participant_south, issued):
     )
     return {
         "study": study.pk,
+        "vera": study.memberships.get(user__username="vera").pk,
         "north": participant.pk,
         "south": participant_south.pk,
         "alert": alert.pk,
@@ -100,28 +133,26 @@ def objects(study, participant, participant_south, issued):
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
-@pytest.mark.parametrize(
-    "name,method,url_name,args,expected", MATRIX, ids=[row[0] for row in MATRIX]
-)
+@pytest.mark.parametrize("name,method,url_name,args,expected,body", MATRIX, ids=ids(MATRIX))
 def test_access_matrix(
-    login, objects, other_study, persona, name, method, url_name, args, expected
+    login, objects, other_study, persona, name, method, url_name, args, expected, body
 ):
     client = login(persona)
     url = reverse(url_name, args=[objects[a] for a in args])
 
-    response = getattr(client, method)(url)
+    response = client.get(url) if method == "get" else client.post(url, body or {})
 
-    assert response.status_code == expected[persona], f"{persona} {method.upper()} {url}"
-    if persona == "anonymous":
-        assert response.url.startswith(reverse("accounts:login"))
+    check(response, persona, expected, f"{method.upper()} {url}")
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
 def test_other_studys_owner_sees_only_their_own_study(login, study, other_study, persona):
-    client = login(persona)
+    response = login(persona).get(reverse("dashboard:home"))
     if persona == "anonymous":
+        assert response.status_code == 302
+        assert response.url.startswith(reverse("accounts:login"))
         return
-    home = client.get(reverse("dashboard:home")).content.decode()
+    home = response.content.decode()
     assert ("Another study" in home) == (persona == "oscar")
     assert (f'href="/studies/{study.pk}/"' in home) == (persona != "oscar")
 
@@ -167,3 +198,36 @@ def test_admin_cannot_edit_or_delete_research_data(login, users, participant, is
     assert client.get(f"{base}{participant.pk}/delete/").status_code == 403
     assert client.get("/admin/survey/response/add/").status_code == 403
     assert client.get("/admin/audit/auditrecord/add/").status_code == 403
+
+
+def _study_routes():
+    """(URL name, view) of every page route that takes a study id (the API is tested apart)."""
+    from django.urls import get_resolver
+
+    found = []
+
+    def walk(patterns, namespace):
+        for pattern in patterns:
+            if hasattr(pattern, "url_patterns"):
+                inner = pattern.namespace or namespace
+                if inner == "api":
+                    continue
+                walk(pattern.url_patterns, inner)
+            elif "study_id" in str(pattern.pattern):
+                found.append((f"{namespace}:{pattern.name}", pattern.callback))
+
+    walk(get_resolver().url_patterns, "")
+    return found
+
+
+def test_every_study_page_is_guarded_by_study_view_and_in_an_access_matrix():
+    from fibrosurvey.web.studies.permissions import CAPABILITIES
+    from tests.web.api.test_access_matrix import PAGES
+
+    routes = _study_routes()
+    assert len(routes) > 20
+    unguarded = [name for name, view in routes if getattr(view, "capability", None) is None]
+    assert unguarded == []
+    assert {getattr(view, "capability", None) for _, view in routes} <= set(CAPABILITIES)
+    in_a_matrix = {r[2] for r in MATRIX} | {r[2] for r in PAGES}
+    assert sorted({name for name, _ in routes} - in_a_matrix) == []

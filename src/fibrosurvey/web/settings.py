@@ -93,7 +93,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
-    "fibrosurvey.web.ops.twofactor.TwoFactorRequiredMiddleware",
+    "fibrosurvey.web.accounts.twofactor.TwoFactorRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -172,6 +172,8 @@ LOGIN_IP_FAILURE_LIMIT = env_int("LOGIN_IP_FAILURE_LIMIT", 30)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
+# Enrolling a second-factor device needs the password typed within this many minutes.
+TWO_FACTOR_FRESH_LOGIN_MINUTES = env_int("TWO_FACTOR_FRESH_LOGIN_MINUTES", 10)
 # Behind a reverse proxy set AXES_IPWARE_META_PRECEDENCE_ORDER via the proxy's header; the
 # default (REMOTE_ADDR) is right for gunicorn bound to 127.0.0.1 behind the proxy.
 OTP_TOTP_ISSUER = "fibrosurvey"

@@ -21,7 +21,7 @@ urlpatterns = [
     path("", include("fibrosurvey.web.analyses.urls")),
     # The REST API at /api/ (docs at /api/docs) and the API token pages.
     path("", include("fibrosurvey.web.api.urls")),
-    # Security and ops pages: 2FA setup and verification, study security policy, ping.
+    # Operations endpoints (the liveness ping).
     path("", include("fibrosurvey.web.ops.urls")),
 ]
 

@@ -10,45 +10,34 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from tests.web.access import (
+    ALL_MEMBERS,
+    ANALYSTS,
+    ENROLLERS,
+    READERS,
+    READERS_NORTH,
+    as_status,
+    check,
+    ids,
+    row,
+)
 from tests.web.conftest import PERSONAS
 
-ALL_MEMBERS = {"alice": 200, "carol": 200, "anna": 200, "vera": 200, "sam": 200}
-ENROLLERS = {"alice": 200, "carol": 200, "anna": 403, "vera": 403, "sam": 200}
-ANALYSTS = {"alice": 200, "carol": 403, "anna": 200, "vera": 403, "sam": 403}
-READERS = {"alice": 200, "carol": 200, "anna": 200, "vera": 403, "sam": 200}
-READERS_NORTH = READERS | {"sam": 404}
-
-
-def _consume(response):
-    """Read a streamed export to the end: the test client then closes it (and the Parquet
-    temporary file) without closing the test's database connection."""
-    if getattr(response, "streaming", False):
-        b"".join(response.streaming_content)
-
-
-def _as(expected, ok):
-    return {k: (ok if v == 200 else v) for k, v in expected.items()}
-
-
-def _row(name, method, url_name, args, expected, *, oscar=404, anonymous=302):
-    return (name, method, url_name, args, expected | {"oscar": oscar, "anonymous": anonymous})
-
-
 PAGES = [
-    _row("lab samples", "get", "labs:samples", ["study"], ALL_MEMBERS),
-    _row("lab import", "get", "labs:import", ["study"], ENROLLERS),
-    _row("lab template", "get", "labs:template", ["study"], ENROLLERS),
-    _row("export page", "get", "exports:index", ["study"], ANALYSTS),
+    row("lab samples", "get", "labs:samples", ["study"], ALL_MEMBERS),
+    row("lab import", "get", "labs:import", ["study"], ENROLLERS),
+    row("lab template", "get", "labs:template", ["study"], ENROLLERS),
+    row("export page", "get", "exports:index", ["study"], ANALYSTS),
     *[
-        _row(f"export {fmt}", "get", "exports:download", ["study", fmt], ANALYSTS)
+        row(f"export {fmt}", "get", "exports:download", ["study", fmt], ANALYSTS)
         for fmt in ("csv", "parquet", "dictionary", "fhir")
     ],
-    _row("analyses", "get", "analyses:index", ["study"], ALL_MEMBERS),
-    _row("run analysis", "post", "analyses:run", ["study"], _as(ANALYSTS, 302)),
-    _row("analysis run", "get", "analyses:detail", ["study", "run"], ALL_MEMBERS),
-    _row("analysis report", "get", "analyses:report", ["study", "run"], ALL_MEMBERS),
-    _row("api tokens", "get", "api_tokens:tokens", ["study"], ALL_MEMBERS),
-    _row(
+    row("analyses", "get", "analyses:index", ["study"], ALL_MEMBERS),
+    row("run analysis", "post", "analyses:run", ["study"], as_status(ANALYSTS, 302)),
+    row("analysis run", "get", "analyses:detail", ["study", "run"], ALL_MEMBERS),
+    row("analysis report", "get", "analyses:report", ["study", "run"], ALL_MEMBERS),
+    row("api tokens", "get", "api_tokens:tokens", ["study"], ALL_MEMBERS),
+    row(
         "revoke alice's token",
         "post",
         "api_tokens:revoke",
@@ -94,17 +83,14 @@ def objects(study, participant, participant_south, users, monkeypatch):
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
-@pytest.mark.parametrize("name,method,url_name,args,expected", PAGES, ids=[r[0] for r in PAGES])
+@pytest.mark.parametrize("name,method,url_name,args,expected,body", PAGES, ids=ids(PAGES))
 def test_page_access_matrix(
-    login, objects, other_study, persona, name, method, url_name, args, expected
+    login, objects, other_study, persona, name, method, url_name, args, expected, body
 ):
     client = login(persona)
     url = reverse(url_name, args=[objects[a] for a in args])
-    response = getattr(client, method)(url)
-    _consume(response)
-    assert response.status_code == expected[persona], f"{persona} {method.upper()} {url}"
-    if persona == "anonymous":
-        assert response.url.startswith(reverse("accounts:login"))
+    response = client.get(url) if method == "get" else client.post(url, body or {})
+    check(response, persona, expected, f"{method.upper()} {url}")
 
 
 def _lab_csv(code):
@@ -114,8 +100,9 @@ def _lab_csv(code):
     )
 
 
-def _api_row(name, method, path, expected, *, oscar=404, anonymous=401, body=None):
-    return (name, method, path, expected | {"oscar": oscar, "anonymous": anonymous}, body)
+def _api_row(name, method, path, expected, *, oscar=404, body=None):
+    # No token at all: 401 (there is no login page to send an API client to).
+    return row(name, method, path, [], expected, oscar=oscar, anonymous=401, body=body)
 
 
 API = [
@@ -126,7 +113,9 @@ API = [
     _api_row(
         "response north", "get", "/api/studies/{study}/responses/{north_response}", READERS_NORTH
     ),
-    _api_row("lab import", "post", "/api/studies/{study}/labs", _as(ENROLLERS, 201), body="labs"),
+    _api_row(
+        "lab import", "post", "/api/studies/{study}/labs", as_status(ENROLLERS, 201), body="labs"
+    ),
     *[
         _api_row(f"export {fmt}", "get", f"/api/studies/{{study}}/exports/{fmt}", ANALYSTS)
         for fmt in ("csv", "parquet", "dictionary", "fhir")
@@ -135,23 +124,22 @@ API = [
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
-@pytest.mark.parametrize("name,method,path,expected,body", API, ids=[r[0] for r in API])
-def test_api_access_matrix(api_client, objects, persona, name, method, path, expected, body):
+@pytest.mark.parametrize("name,method,path,args,expected,body", API, ids=ids(API))
+def test_api_access_matrix(api_client, objects, persona, name, method, path, args, expected, body):
     url = path.format(**objects)
     client = api_client(persona)
     if method == "get":
         response = client.get(url)
     else:
         response = client.post(url, _lab_csv(objects["south_code"]), content_type="text/csv")
-    _consume(response)
-    assert response.status_code == expected[persona], f"{persona} {method.upper()} {url}"
+    check(response, persona, expected, f"{method.upper()} {url}")
     if response.status_code in (401, 403, 404):
         assert response.json()["detail"]
 
 
-@pytest.mark.parametrize("name,method,path,expected,body", API, ids=[r[0] for r in API])
+@pytest.mark.parametrize("name,method,path,args,expected,body", API, ids=ids(API))
 def test_revoked_token_is_refused_everywhere(
-    api_client, objects, api_tokens, name, method, path, expected, body
+    api_client, objects, api_tokens, name, method, path, args, expected, body
 ):
     from fibrosurvey.web.api.models import ApiToken, hash_api_token
 

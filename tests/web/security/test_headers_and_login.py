@@ -1,17 +1,15 @@
 """Response headers (CSP without inline script/style, no-store on everything but static
 files), same-origin participant pages, failed-login lockout (per user and address, and per
-address across users), mandatory TOTP per study, session expiry and the deploy check."""
+address across users), session expiry and the deploy check (two-factor login:
+tests/web/accounts)."""
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import os
 import re
-import struct
 import subprocess
 import sys
-import time
 from datetime import timedelta
 from html.parser import HTMLParser
 from pathlib import Path
@@ -204,79 +202,6 @@ def test_a_valid_login_does_not_clear_the_address_count(client, users, settings)
     for username in ["alice", "carol", "anna"]:
         client.post(url, {"username": username, "password": "wrong"})
     assert client.post(url, {"username": "oscar", "password": PASSWORD}).status_code == 429
-
-
-# --- TOTP ---------------------------------------------------------------------------------
-
-
-def totp(key: bytes, at: float | None = None, step: int = 30, digits: int = 6) -> str:
-    """RFC 6238 TOTP (HMAC-SHA1), written out here independently of django-otp."""
-    counter = int((time.time() if at is None else at) // step)
-    digest = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
-    offset = digest[-1] & 0x0F
-    code = (struct.unpack(">I", digest[offset : offset + 4])[0] & 0x7FFFFFFF) % 10**digits
-    return f"{code:0{digits}d}"
-
-
-def _require_2fa(login, study):
-    owner = login("alice")
-    response = owner.post(
-        reverse("ops:study_security", args=[study.pk]), {"require_two_factor": "on"}
-    )
-    assert response.status_code == 302
-    owner.logout()
-
-
-def test_study_owner_makes_2fa_mandatory_and_a_member_must_set_it_up_first(login, study, users):
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
-    _require_2fa(login, study)
-    assert AuditRecord.objects.filter(action="update", object_type="ops.studysecurity").exists()
-    client = login("carol")
-    study_page = reverse("dashboard:study", args=[study.pk])
-
-    blocked = client.get(study_page)
-    assert blocked.status_code == 302
-    assert blocked.url.startswith(reverse("ops:2fa_setup"))
-    setup = client.get(blocked.url)
-    assert setup.status_code == 200
-    device = TOTPDevice.objects.get(user=users["carol"])
-    assert not device.confirmed
-
-    wrong = client.post(
-        blocked.url, {"token": "000000" if totp(device.bin_key) != "000000" else "111111"}
-    )
-    assert wrong.status_code == 422
-    assert client.get(study_page).status_code == 302
-
-    # django-otp throttles a device for 1 s after one wrong code (doubling per failure).
-    time.sleep(1.1)
-    confirmed = client.post(blocked.url, {"token": totp(device.bin_key), "next": study_page})
-    assert confirmed.status_code == 302
-    assert confirmed.url == study_page
-    assert client.get(study_page).status_code == 200
-    device.refresh_from_db()
-    assert device.confirmed
-
-    # A new session must enter a fresh code before any study page.
-    client.logout()
-    client.force_login(users["carol"])
-    again = client.get(study_page)
-    assert again.url.startswith(reverse("ops:2fa_verify"))
-    next_code = totp(device.bin_key, at=time.time() + 30)
-    assert client.post(again.url, {"token": next_code}).status_code == 302
-    assert client.get(study_page).status_code == 200
-
-
-def test_without_the_policy_members_are_not_asked_for_a_second_factor(login, study):
-    assert login("carol").get(reverse("dashboard:study", args=[study.pk])).status_code == 200
-
-
-def test_only_the_owner_may_change_the_2fa_policy(login, study):
-    response = login("carol").post(
-        reverse("ops:study_security", args=[study.pk]), {"require_two_factor": "on"}
-    )
-    assert response.status_code == 403
 
 
 # --- sessions -----------------------------------------------------------------------------

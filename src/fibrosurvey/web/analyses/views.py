@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -15,7 +14,7 @@ from fibrosurvey.web.analyses.forms import RunAnalysisForm
 from fibrosurvey.web.analyses.models import AnalysisRun
 from fibrosurvey.web.studies.context import study_context
 from fibrosurvey.web.studies.models import Membership
-from fibrosurvey.web.studies.permissions import require_membership
+from fibrosurvey.web.studies.permissions import can, study_view
 
 
 def _page(
@@ -34,23 +33,21 @@ def _page(
             form=form,
             plan_error=plan_error,
             runs=runs.defer("report_html", "results", "plan_text")[:50],
-            can_run=membership.can("run_analysis"),
+            can_run=can(membership, "run_analysis"),
             in_process=services.in_process(),
         ),
         status=status,
     )
 
 
-@login_required
-def index(request: HttpRequest, study_id: int) -> HttpResponse:
-    membership = require_membership(request.user, study_id, "view_analysis")
+@study_view("view_analysis")
+def index(request: HttpRequest, membership: Membership, study_id: int) -> HttpResponse:
     return _page(request, membership, RunAnalysisForm())
 
 
-@login_required
+@study_view("run_analysis")
 @require_POST
-def run(request: HttpRequest, study_id: int) -> HttpResponse:
-    membership = require_membership(request.user, study_id, "run_analysis")
+def run(request: HttpRequest, membership: Membership, study_id: int) -> HttpResponse:
     form = RunAnalysisForm(request.POST, request.FILES)
     if not form.is_valid():
         return _page(request, membership, form, status=400)
@@ -73,9 +70,10 @@ def _run_of(membership: Membership, run_id: int) -> AnalysisRun:
     return get_object_or_404(AnalysisRun, pk=run_id, study=membership.study)
 
 
-@login_required
-def detail(request: HttpRequest, study_id: int, run_id: int) -> HttpResponse:
-    membership = require_membership(request.user, study_id, "view_analysis")
+@study_view("view_analysis")
+def detail(
+    request: HttpRequest, membership: Membership, study_id: int, run_id: int
+) -> HttpResponse:
     analysis = _run_of(membership, run_id)
     claims = (analysis.results or {}).get("claims", []) if analysis.status == "done" else []
     response = render(
@@ -90,9 +88,10 @@ def detail(request: HttpRequest, study_id: int, run_id: int) -> HttpResponse:
 
 
 @xframe_options_sameorigin
-@login_required
-def report(request: HttpRequest, study_id: int, run_id: int) -> HttpResponse:
-    membership = require_membership(request.user, study_id, "view_analysis")
+@study_view("view_analysis")
+def report(
+    request: HttpRequest, membership: Membership, study_id: int, run_id: int
+) -> HttpResponse:
     analysis = _run_of(membership, run_id)
     if analysis.status != AnalysisRun.Status.DONE:
         raise Http404("This run has no report (yet).")

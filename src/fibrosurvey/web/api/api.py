@@ -1,9 +1,10 @@
 """The REST API (django-ninja): OpenAPI at /api/openapi.json, docs at /api/docs.
 
 Authentication: ``Authorization: Bearer <token>``; a token belongs to one user AND one study.
-Every study endpoint applies the pages' rules through ``require_membership``: a study other
+Every study endpoint applies the pages' rules through ``studies.permissions``: a study other
 than the token's, or one the user is no longer a member of -> 404; a role without the
-capability -> 403; site-limited members see their site only. Unknown or revoked token -> 401.
+capability -> 403; site-limited members see their site only. Unknown or revoked token -> 401;
+a token whose holder must use two-factor login but has no confirmed device -> 403.
 The FHIR submission endpoint is authenticated by the participant's invitation token instead.
 Bodies over 5 MB -> 413; bad input -> 4xx with a message, never 500.
 """
@@ -22,6 +23,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.responses import Status
 from ninja.security import HttpBearer
 
+from fibrosurvey.web.accounts.twofactor import two_factor_pending
 from fibrosurvey.web.api.models import ApiToken, hash_api_token
 from fibrosurvey.web.api.services import FhirSubmissionError, do_submit_fhir_response
 from fibrosurvey.web.exports.services import FORMATS, ExportRequest, do_export
@@ -29,7 +31,7 @@ from fibrosurvey.web.labs.services import MAX_LAB_FILE_BYTES, LabImportError, do
 from fibrosurvey.web.participants.models import Participant
 from fibrosurvey.web.participants.services import find_invitation
 from fibrosurvey.web.studies.models import Membership
-from fibrosurvey.web.studies.permissions import filter_to_site, require_membership
+from fibrosurvey.web.studies.permissions import filter_to_site, require_token_membership
 from fibrosurvey.web.survey.models import Response
 
 __all__ = ["MAX_BODY_BYTES", "api"]
@@ -49,6 +51,11 @@ class TokenAuth(HttpBearer):
         )
         if row is None or not row.user.is_active:
             return None
+        if two_factor_pending(row.user):
+            raise PermissionDenied(
+                "a study you are a member of requires two-factor login: set up an "
+                "authenticator at /accounts/2fa/setup/ before using API tokens"
+            )
         now = timezone.now()
         if row.last_used is None or now - row.last_used > _LAST_USED_RESOLUTION:
             ApiToken.objects.filter(pk=row.pk).update(last_used=now)
@@ -101,9 +108,7 @@ def _invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
 
 def _membership(request: HttpRequest, study_id: int, capability: str) -> Membership:
     token: ApiToken = request.auth  # type: ignore[attr-defined]
-    if token.study_id != study_id:
-        raise Http404("No such study")
-    return require_membership(token.user, study_id, capability)
+    return require_token_membership(token, study_id, capability)
 
 
 def _body(request: HttpRequest) -> bytes:
@@ -264,10 +269,7 @@ def list_participants(
 
 def _response_membership(request: HttpRequest, study_id: int) -> Membership:
     """Answers are research data: enrollers (their site) and analysts may read them."""
-    membership = _membership(request, study_id, "view_study")
-    if not (membership.can("view_participants") or membership.can("export_deidentified")):
-        raise PermissionDenied(f"your role ({membership.role}) cannot read responses")
-    return membership
+    return _membership(request, study_id, "read_responses")
 
 
 def _response_out(r: Response) -> dict[str, Any]:

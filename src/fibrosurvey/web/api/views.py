@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -13,14 +12,14 @@ from django.views.decorators.http import require_POST
 from fibrosurvey.web.api.models import ApiToken
 from fibrosurvey.web.api.services import do_issue_token, do_revoke_token
 from fibrosurvey.web.studies.context import study_context
-from fibrosurvey.web.studies.permissions import require_membership
+from fibrosurvey.web.studies.models import Membership
+from fibrosurvey.web.studies.permissions import study_view
 
 
 @never_cache
-@login_required
-def tokens(request: HttpRequest, study_id: int) -> HttpResponse:
+@study_view("view_study")
+def tokens(request: HttpRequest, membership: Membership, study_id: int) -> HttpResponse:
     """Any member may hold tokens; a token can do exactly what its holder's role can."""
-    membership = require_membership(request.user, study_id, "view_study")
     new_token = ""
     if request.method == "POST":
         name = (request.POST.get("name") or "").strip()[:100]
@@ -33,10 +32,11 @@ def tokens(request: HttpRequest, study_id: int) -> HttpResponse:
     )
 
 
-@login_required
+@study_view("view_study")
 @require_POST
-def revoke(request: HttpRequest, study_id: int, token_id: int) -> HttpResponse:
-    membership = require_membership(request.user, study_id, "view_study")
+def revoke(
+    request: HttpRequest, membership: Membership, study_id: int, token_id: int
+) -> HttpResponse:
     row = get_object_or_404(ApiToken, pk=token_id, user=request.user, study=membership.study)
     do_revoke_token(row, actor=request.user)
     messages.success(request, _("Token revoked."))

@@ -12,7 +12,7 @@ from fibrosurvey.instruments import get_instrument
 from fibrosurvey.web.labs import dashboard as labs_dashboard
 from fibrosurvey.web.participants.models import Invitation, Participant
 from fibrosurvey.web.studies.models import Membership
-from fibrosurvey.web.studies.permissions import filter_to_site
+from fibrosurvey.web.studies.permissions import filter_to_site, visible_sites
 from fibrosurvey.web.survey.models import Response, SafetyAlert
 
 __all__ = [
@@ -78,7 +78,7 @@ def study_progress(membership: Membership) -> StudyProgress:
             completed=Count("id", filter=Q(completed_at__isnull=False)),
         )
     }
-    sites = study.sites.filter(pk=membership.site_id) if membership.site_id else study.sites.all()
+    sites = visible_sites(membership)
     rows = []
     for site in sites:
         counts = enrolment.get(site.pk, {})

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from fibrosurvey.web.dashboard import services
 from fibrosurvey.web.studies.context import study_context
 from fibrosurvey.web.studies.models import Membership
-from fibrosurvey.web.studies.permissions import filter_to_site, require_membership
+from fibrosurvey.web.studies.permissions import can, filter_to_site, study_view
 from fibrosurvey.web.survey.models import SafetyAlert
 from fibrosurvey.web.survey.services import do_acknowledge_alert
 
@@ -23,9 +23,8 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "dashboard/home.html", {"memberships": memberships})
 
 
-@login_required
-def study(request: HttpRequest, study_id: int) -> HttpResponse:
-    membership = require_membership(request.user, study_id, "view_dashboard")
+@study_view("view_dashboard")
+def study(request: HttpRequest, membership: Membership, study_id: int) -> HttpResponse:
     return render(
         request,
         "dashboard/study.html",
@@ -36,15 +35,16 @@ def study(request: HttpRequest, study_id: int) -> HttpResponse:
             instruments=services.instrument_completion(membership),
             alerts=services.open_safety_alerts(membership),
             labs=services.lab_sample_summary(membership),
-            can_acknowledge=membership.can("acknowledge_alert"),
+            can_acknowledge=can(membership, "acknowledge_alert"),
         ),
     )
 
 
-@login_required
+@study_view("acknowledge_alert")
 @require_POST
-def acknowledge_alert(request: HttpRequest, study_id: int, alert_id: int) -> HttpResponse:
-    membership = require_membership(request.user, study_id, "acknowledge_alert")
+def acknowledge_alert(
+    request: HttpRequest, membership: Membership, study_id: int, alert_id: int
+) -> HttpResponse:
     alerts = filter_to_site(
         SafetyAlert.objects.filter(study=membership.study),
         membership,

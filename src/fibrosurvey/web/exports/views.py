@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from fibrosurvey.web.exports.dataset import MAX_SHIFT_DAYS, DatasetBuilder
 from fibrosurvey.web.exports.services import FORMATS, ExportRequest, do_export
 from fibrosurvey.web.studies.context import study_context
-from fibrosurvey.web.studies.permissions import require_membership
+from fibrosurvey.web.studies.models import Membership
+from fibrosurvey.web.studies.permissions import study_view
 
 
-@login_required
-def index(request: HttpRequest, study_id: int) -> HttpResponse:
-    membership = require_membership(request.user, study_id, "export_deidentified")
+@study_view("export_deidentified")
+def index(request: HttpRequest, membership: Membership, study_id: int) -> HttpResponse:
     builder = DatasetBuilder(membership.study, membership)
     return render(
         request,
@@ -29,9 +28,10 @@ def index(request: HttpRequest, study_id: int) -> HttpResponse:
     )
 
 
-@login_required
-def download(request: HttpRequest, study_id: int, export_format: str) -> HttpResponse:
-    membership = require_membership(request.user, study_id, "export_deidentified")
+@study_view("export_deidentified")
+def download(
+    request: HttpRequest, membership: Membership, study_id: int, export_format: str
+) -> HttpResponse:
     if export_format not in FORMATS:
         raise Http404("No such export format")
     return do_export(ExportRequest(membership, request.user, export_format, request))

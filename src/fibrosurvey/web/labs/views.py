@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -20,16 +19,16 @@ from fibrosurvey.web.labs import services
 from fibrosurvey.web.labs.dashboard import flagged_samples, lab_sample_summary
 from fibrosurvey.web.labs.forms import LabImportForm
 from fibrosurvey.web.studies.context import study_context
-from fibrosurvey.web.studies.permissions import require_membership
+from fibrosurvey.web.studies.models import Membership
+from fibrosurvey.web.studies.permissions import can, study_view
 
 _PAGE = 200
 # Column headings of the samples table: the abbreviation of each analyte's name.
 ANALYTE_LABELS = {code: name.split(" ")[0] for code, name in ANALYTE_NAMES.items()}
 
 
-@login_required
-def sample_list(request: HttpRequest, study_id: int) -> HttpResponse:
-    membership = require_membership(request.user, study_id, "view_labs")
+@study_view("view_labs")
+def sample_list(request: HttpRequest, membership: Membership, study_id: int) -> HttpResponse:
     study = membership.study
     samples = (
         flagged_samples(study, membership)
@@ -51,14 +50,13 @@ def sample_list(request: HttpRequest, study_id: int) -> HttpResponse:
             analyte_labels=ANALYTE_LABELS,
             page_size=_PAGE,
             imports=study.lab_imports.select_related("imported_by")[:10],
-            can_import=membership.can("import_labs"),
+            can_import=can(membership, "import_labs"),
         ),
     )
 
 
-@login_required
-def import_labs(request: HttpRequest, study_id: int) -> HttpResponse:
-    membership = require_membership(request.user, study_id, "import_labs")
+@study_view("import_labs")
+def import_labs(request: HttpRequest, membership: Membership, study_id: int) -> HttpResponse:
     study = membership.study
     form = LabImportForm(request.POST or None, request.FILES or None)
     problems: list[services.RowProblem] = []
@@ -98,10 +96,9 @@ def import_labs(request: HttpRequest, study_id: int) -> HttpResponse:
     )
 
 
-@login_required
-def template_csv(request: HttpRequest, study_id: int) -> HttpResponse:
+@study_view("import_labs")
+def template_csv(request: HttpRequest, membership: Membership, study_id: int) -> HttpResponse:
     """The lab file template: every column, and example rows of one sample to overwrite."""
-    require_membership(request.user, study_id, "import_labs")
     response = HttpResponse(lab_template_csv(), content_type="text/csv")
     response["Content-Disposition"] = 'attachment; filename="lab-results-template.csv"'
     return response

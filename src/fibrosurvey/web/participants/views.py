@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -16,7 +15,13 @@ from fibrosurvey.web.participants.forms import EnrolCsvForm, EnrolForm
 from fibrosurvey.web.participants.models import Participant
 from fibrosurvey.web.studies.context import study_context
 from fibrosurvey.web.studies.models import Membership
-from fibrosurvey.web.studies.permissions import filter_to_site, require_membership
+from fibrosurvey.web.studies.permissions import (
+    allowed_site_codes,
+    can,
+    filter_to_site,
+    study_view,
+    visible_sites,
+)
 
 
 def _visible_participant(membership: Membership, participant_id: int) -> Participant:
@@ -24,9 +29,8 @@ def _visible_participant(membership: Membership, participant_id: int) -> Partici
     return get_object_or_404(participants.select_related("site"), pk=participant_id)
 
 
-@login_required
-def participant_list(request: HttpRequest, study_id: int) -> HttpResponse:
-    membership = require_membership(request.user, study_id, "view_participants")
+@study_view("view_participants")
+def participant_list(request: HttpRequest, membership: Membership, study_id: int) -> HttpResponse:
     participants = (
         filter_to_site(Participant.objects.filter(study=membership.study), membership)
         .select_related("site")
@@ -40,17 +44,18 @@ def participant_list(request: HttpRequest, study_id: int) -> HttpResponse:
             membership,
             participants=page,
             page=page,
-            can_enrol=membership.can("enrol"),
-            can_invite=membership.can("invite"),
+            can_enrol=can(membership, "enrol"),
+            can_invite=can(membership, "invite"),
             events=membership.study.events.all(),
         ),
     )
 
 
-@login_required
+@study_view("invite")
 @require_POST
-def invite_all(request: HttpRequest, study_id: int, event_code: str) -> HttpResponse:
-    membership = require_membership(request.user, study_id, "invite")
+def invite_all(
+    request: HttpRequest, membership: Membership, study_id: int, event_code: str
+) -> HttpResponse:
     event = get_object_or_404(membership.study.events, code=event_code)
     participants = filter_to_site(Participant.objects.filter(study=membership.study), membership)
     count = services.do_invite_all(participants, event, actor=request.user)
@@ -60,13 +65,11 @@ def invite_all(request: HttpRequest, study_id: int, event_code: str) -> HttpResp
     return redirect("participants:list", study_id=membership.study.pk)
 
 
-@login_required
+@study_view("enrol")
 @require_http_methods(["GET", "POST"])
-def enrol(request: HttpRequest, study_id: int) -> HttpResponse:
-    membership = require_membership(request.user, study_id, "enrol")
+def enrol(request: HttpRequest, membership: Membership, study_id: int) -> HttpResponse:
     study = membership.study
-    # A site-limited member enrols only at their own site.
-    sites = study.sites.filter(pk=membership.site_id) if membership.site_id else study.sites.all()
+    sites = visible_sites(membership)
     form = EnrolForm(study, sites, request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -85,16 +88,14 @@ def enrol(request: HttpRequest, study_id: int) -> HttpResponse:
     return render(request, "participants/enrol.html", study_context(membership, form=form))
 
 
-@login_required
+@study_view("enrol")
 @require_http_methods(["GET", "POST"])
-def enrol_csv(request: HttpRequest, study_id: int) -> HttpResponse:
-    membership = require_membership(request.user, study_id, "enrol")
+def enrol_csv(request: HttpRequest, membership: Membership, study_id: int) -> HttpResponse:
     study = membership.study
     form = EnrolCsvForm(request.POST or None, request.FILES or None)
     problems: list[services.RowProblem] = []
     if request.method == "POST" and form.is_valid():
-        # A site-limited member may enrol only at their own site.
-        allowed = {membership.site.code} if membership.site_id else None
+        allowed = allowed_site_codes(membership)
         try:
             created = services.do_enrol_csv(
                 study, form.cleaned_data["file"], actor=request.user, allowed_sites=allowed
@@ -118,9 +119,10 @@ def enrol_csv(request: HttpRequest, study_id: int) -> HttpResponse:
     )
 
 
-@login_required
-def detail(request: HttpRequest, study_id: int, participant_id: int) -> HttpResponse:
-    membership = require_membership(request.user, study_id, "view_participants")
+@study_view("view_participants")
+def detail(
+    request: HttpRequest, membership: Membership, study_id: int, participant_id: int
+) -> HttpResponse:
     participant = _visible_participant(membership, participant_id)
     invitations = {inv.event_id: inv for inv in participant.invitations.all()}
     events = [(event, invitations.get(event.pk)) for event in membership.study.events.all()]
@@ -132,16 +134,17 @@ def detail(request: HttpRequest, study_id: int, participant_id: int) -> HttpResp
             participant=participant,
             events=events,
             responses=participant.responses.select_related("event").order_by("event__order", "id"),
-            can_invite=membership.can("invite"),
-            can_view_contact=membership.can("view_contact"),
+            can_invite=can(membership, "invite"),
+            can_view_contact=can(membership, "view_contact"),
         ),
     )
 
 
 @never_cache
-@login_required
-def contact(request: HttpRequest, study_id: int, participant_id: int) -> HttpResponse:
-    membership = require_membership(request.user, study_id, "view_contact")
+@study_view("view_contact")
+def contact(
+    request: HttpRequest, membership: Membership, study_id: int, participant_id: int
+) -> HttpResponse:
     participant = _visible_participant(membership, participant_id)
     details = services.do_view_contact(participant, actor=request.user, request=request)
     return render(
@@ -155,12 +158,15 @@ def contact(request: HttpRequest, study_id: int, participant_id: int) -> HttpRes
     )
 
 
-@login_required
+@study_view("invite")
 @require_POST
 def invite(
-    request: HttpRequest, study_id: int, participant_id: int, event_code: str
+    request: HttpRequest,
+    membership: Membership,
+    study_id: int,
+    participant_id: int,
+    event_code: str,
 ) -> HttpResponse:
-    membership = require_membership(request.user, study_id, "invite")
     participant = _visible_participant(membership, participant_id)
     event = get_object_or_404(membership.study.events, code=event_code)
     issued = services.do_issue_invitation(participant, event, actor=request.user)
@@ -178,12 +184,15 @@ def invite(
     )
 
 
-@login_required
+@study_view("invite")
 @require_POST
 def revoke(
-    request: HttpRequest, study_id: int, participant_id: int, event_code: str
+    request: HttpRequest,
+    membership: Membership,
+    study_id: int,
+    participant_id: int,
+    event_code: str,
 ) -> HttpResponse:
-    membership = require_membership(request.user, study_id, "invite")
     participant = _visible_participant(membership, participant_id)
     invitation = get_object_or_404(
         participant.invitations, event__code=event_code, revoked_at__isnull=True
@@ -193,10 +202,11 @@ def revoke(
     return redirect("participants:detail", study_id=study_id, participant_id=participant.pk)
 
 
-@login_required
+@study_view("enrol")
 @require_POST
-def withdraw(request: HttpRequest, study_id: int, participant_id: int) -> HttpResponse:
-    membership = require_membership(request.user, study_id, "enrol")
+def withdraw(
+    request: HttpRequest, membership: Membership, study_id: int, participant_id: int
+) -> HttpResponse:
     participant = _visible_participant(membership, participant_id)
     services.do_withdraw_participant(participant, actor=request.user, request=request)
     messages.success(request, _("Participant withdrawn; their links no longer work."))

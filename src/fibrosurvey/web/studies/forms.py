@@ -4,7 +4,8 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
-from fibrosurvey.web.studies.models import Role, Site, Study
+from fibrosurvey.web.studies.models import Site, Study
+from fibrosurvey.web.studies.roles import Role
 from fibrosurvey.web.studies.templates_catalog import TEMPLATES
 
 
@@ -60,3 +61,23 @@ class AddMemberForm(forms.Form):
         if self.study.memberships.filter(user=user).exists():
             raise forms.ValidationError(_("This user is already a member."))
         return user
+
+
+class ChangeMemberForm(forms.Form):
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
+    site = forms.ModelChoiceField(
+        label=_("Limit to site"),
+        queryset=Site.objects.none(),
+        required=False,
+        empty_label=_("all sites"),
+    )
+
+    def __init__(self, study: Study, *args, **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.fields["site"].queryset = study.sites.all()
+
+
+class TwoFactorPolicyForm(forms.Form):
+    require_two_factor = forms.BooleanField(
+        label=_("Every member must use two-factor authentication"), required=False
+    )

@@ -7,7 +7,8 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.utils.translation import gettext_lazy as _
+
+from fibrosurvey.web.studies.roles import Role
 
 __all__ = ["Event", "EventInstrument", "Membership", "Role", "Site", "Study", "StudyInstrument"]
 
@@ -142,13 +143,6 @@ class EventInstrument(models.Model):
         return f"{self.event.code}:{self.instrument_id}"
 
 
-class Role(models.TextChoices):
-    OWNER = "owner", _("Owner")
-    COORDINATOR = "coordinator", _("Coordinator")
-    ANALYST = "analyst", _("Analyst")
-    VIEWER = "viewer", _("Viewer")
-
-
 class Membership(models.Model):
     """A staff user's role in one study; ``site`` set = sees only that site's participants."""
 
@@ -166,8 +160,3 @@ class Membership(models.Model):
     def __str__(self) -> str:
         site = f" @{self.site.code}" if self.site_id else ""
         return f"{self.user} {self.role} in {self.study}{site}"
-
-    def can(self, capability: str) -> bool:
-        from fibrosurvey.web.studies.permissions import role_can
-
-        return role_can(self.role, capability)

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from fibrosurvey.instruments import get_instrument
+from fibrosurvey.web.api.models import ApiToken
 from fibrosurvey.web.audit.services import record, snapshot
 from fibrosurvey.web.studies.models import (
     Event,
@@ -17,13 +18,17 @@ from fibrosurvey.web.studies.models import (
     Study,
     StudyInstrument,
 )
+from fibrosurvey.web.studies.roles import Role
 from fibrosurvey.web.studies.templates_catalog import TEMPLATES
 
 __all__ = [
+    "MembershipError",
     "do_add_member",
     "do_add_site",
+    "do_change_member",
     "do_create_study",
     "do_create_study_from_template",
+    "do_remove_member",
     "freeze_instrument_version",
 ]
 
@@ -143,6 +148,73 @@ def do_add_member(
     membership = Membership.objects.create(study=study, user=user, role=role, site=site)
     record("create", actor=actor, study=study, obj=membership, after=snapshot(membership))
     return membership
+
+
+class MembershipError(ValueError):
+    """A member change that would leave the study without an owner."""
+
+
+def _other_owners(membership: Membership) -> int:
+    # Lock the study's owner rows: two owners demoting each other at the same moment must
+    # not both succeed and leave nobody able to manage the study.
+    owners = Membership.objects.select_for_update().filter(
+        study_id=membership.study_id, role=Role.OWNER
+    )
+    return sum(1 for pk in owners.values_list("pk", flat=True) if pk != membership.pk)
+
+
+@transaction.atomic
+def do_change_member(
+    membership: Membership, *, role: str, site: Site | None, actor: Any
+) -> Membership:
+    """Change a member's role and site limit; the last owner cannot stop being one."""
+    if role not in Role.values:
+        raise MembershipError(f"unknown role {role!r}; allowed: {', '.join(Role.values)}")
+    if site is not None and site.study_id != membership.study_id:
+        raise MembershipError(f"site {site.code} is not a site of this study")
+    if membership.role == Role.OWNER and role != Role.OWNER and _other_owners(membership) == 0:
+        raise MembershipError(
+            f"{membership.user.get_username()} is the study's only owner; "
+            "make another member owner first"
+        )
+    before = snapshot(membership, ["role", "site"])
+    membership.role = role
+    membership.site = site
+    membership.save(update_fields=["role", "site"])
+    record(
+        "update",
+        actor=actor,
+        study=membership.study_id,
+        obj=membership,
+        before=before,
+        after=snapshot(membership, ["role", "site"]),
+    )
+    return membership
+
+
+@transaction.atomic
+def do_remove_member(membership: Membership, *, actor: Any) -> None:
+    """Offboarding: the membership goes, and with it the member's API tokens for the study."""
+    if membership.role == Role.OWNER and _other_owners(membership) == 0:
+        raise MembershipError(
+            f"{membership.user.get_username()} is the study's only owner and cannot be removed"
+        )
+    tokens = ApiToken.objects.filter(
+        user_id=membership.user_id, study_id=membership.study_id, revoked_at__isnull=True
+    )
+    for token in tokens:
+        token.revoke()
+        record(
+            "revoke",
+            actor=actor,
+            study=membership.study_id,
+            obj=token,
+            before={"revoked_at": None},
+            after={"revoked_at": token.revoked_at.isoformat() if token.revoked_at else None},
+        )
+    before = snapshot(membership) | {"user": membership.user.get_username()}
+    record("delete", actor=actor, study=membership.study_id, obj=membership, before=before)
+    membership.delete()
 
 
 def freeze_instrument_version(study_id: int, instrument_id: str) -> str:

@@ -24,7 +24,7 @@ from fibrosurvey.scoring import score_response
 from fibrosurvey.validation import Problem, validate_response
 from fibrosurvey.web.audit.services import record, snapshot
 from fibrosurvey.web.participants.models import Invitation
-from fibrosurvey.web.studies.models import Membership
+from fibrosurvey.web.studies.permissions import safety_alert_recipients
 from fibrosurvey.web.studies.services import freeze_instrument_version
 from fibrosurvey.web.survey.models import ConsentRecord, PageSubmission, Response, SafetyAlert
 from fibrosurvey.web.survey.pages import SurveyPage, page_plan
@@ -264,17 +264,7 @@ def _raise_safety_alert(invitation: Invitation, response: Response, value: int) 
 
 def _email_safety_alert(alert_id: int) -> None:
     alert = SafetyAlert.objects.select_related("study", "participant", "event").get(pk=alert_id)
-    members = Membership.objects.filter(
-        study=alert.study, role__in=["owner", "coordinator"]
-    ).select_related("user", "site")
-    recipients = sorted(
-        {
-            m.user.email
-            for m in members
-            if m.user.email and (m.site_id is None or m.site_id == alert.participant.site_id)
-        }
-        | ({alert.study.safety_email} if alert.study.safety_email else set())
-    )
+    recipients = safety_alert_recipients(alert.study, alert.participant.site_id)
     if not recipients:
         return
     context = {
