@@ -145,7 +145,7 @@ options(survey.lonely.psu = "adjust")
 dclus2s <- svydesign(id = ~dnum + snum, strata = ~one + yr.rnd, fpc = ~fpc1 + fpc2,
                      weights = ~pw, data = clus2)
 out$dclus2_stage2_strata_adjust <- list(mean_api00 = est(svymean(~api00, dclus2s)),
-                                        total_enroll = est(svytotal(~enroll, dclus2s)))
+                                        total_enroll = est(svytotal(~enroll, dclus2s, na.rm = TRUE)))
 options(survey.lonely.psu = "fail")
 
 d3 <- svydesign(id = ~cnum + dnum + snum, strata = ~stype, fpc = ~fpc1 + fpc2 + fpc3,

@@ -128,9 +128,9 @@ def build_stages(
         with np.errstate(divide="ignore", invalid="ignore"):
             f = np.where(np.isinf(population), 1.0, (population - n_h) / population)
             fraction = np.where(np.isinf(population), 0.0, n_h / population)
-        default_weights = default_weights * np.where(
-            np.isinf(population), 1.0, population / n_h
-        )[stratum]
+        default_weights = (
+            default_weights * np.where(np.isinf(population), 1.0, population / n_h)[stratum]
+        )
         if s < used_stages:
             stages.append(
                 _stage(s + 1, unit, stratum, unit_stratum, n_h, f, multiplier_rows, parent,

@@ -234,8 +234,10 @@ def _stage_list(value: object) -> list[object]:
     """One vector per stage: ``None`` -> none; a list/tuple of vectors -> those; else one."""
     if value is None:
         return []
-    if isinstance(value, list | tuple) and value and all(
-        isinstance(v, pl.Series | np.ndarray | list | tuple) for v in value
+    if (
+        isinstance(value, list | tuple)
+        and value
+        and all(isinstance(v, pl.Series | np.ndarray | list | tuple) for v in value)
     ):
         return list(value)
     return [value]
@@ -356,9 +358,7 @@ class SurveyDesign:
         )
 
     # -- calibration -------------------------------------------------------------------------
-    def with_calibration(
-        self, weights: Array, adjustment: CalibrationAdjustment
-    ) -> SurveyDesign:
+    def with_calibration(self, weights: Array, adjustment: CalibrationAdjustment) -> SurveyDesign:
         """A copy with calibrated ``weights`` whose variance applies ``adjustment`` last."""
         calibrated = copy.copy(self)
         calibrated.weights = np.asarray(weights, dtype=np.float64)
@@ -402,7 +402,9 @@ class SurveyDesign:
 
     def subset_df(self, rows: npt.NDArray[np.bool_]) -> int:
         """Design df of the rows kept (R ``degf`` of a subset: PSUs minus strata present)."""
-        return int(np.unique(self._first_unit[rows]).size - np.unique(self._first_stratum[rows]).size)
+        return int(
+            np.unique(self._first_unit[rows]).size - np.unique(self._first_stratum[rows]).size
+        )
 
     def _estimate(
         self, value: float, variance: float, n: int, method: str, alpha: float, group: str = ""
@@ -530,9 +532,7 @@ class SurveyDesign:
             q = qrule_math(x, w, p)
             below = np.where(seen, (np.nan_to_num(yv) <= q).astype(np.float64), np.nan)
             cdf = self.mean(below, alpha)
-            p_low, p_high = proportion_interval(
-                cdf.estimate, cdf.se, alpha, design_df, ci, rows
-            )
+            p_low, p_high = proportion_interval(cdf.estimate, cdf.se, alpha, design_df, ci, rows)
             low = math.nan if math.isnan(p_low) or p_low < 0 else qrule_math(x, w, p_low)
             high = math.nan if math.isnan(p_high) or p_high > 1 else qrule_math(x, w, p_high)
             quantiles.append(q)
