@@ -387,7 +387,7 @@ class SurveyDesign:
     def calibrate(
         self, margins: Sequence[Margin] = (), totals: dict[str, tuple[object, float]] | None = None
     ) -> SurveyDesign:
-        """Linear (GREG) calibration (R ``calibrate(calfun = "linear")``); see :mod:`.calibration`."""
+        """Linear (GREG) calibration (R ``calibrate``, linear); see :mod:`.calibration`."""
         from fibrosurvey.stats.calibration import calibrate_linear
 
         return calibrate_linear(self, margins, totals or {})
