@@ -254,10 +254,12 @@ class Claim(_Strict):
 
 
 class Design(_Strict):
+    """Survey design columns; strata, psu and fpc take a list (one per stage) for multi-stage."""
+
     weights: str | None = None
-    strata: str | None = None
-    psu: str | None = None
-    fpc: str | None = None
+    strata: str | list[str] | None = None
+    psu: str | list[str] | None = None
+    fpc: str | list[str] | None = None
 
 
 class MissingPolicy(_Strict):
@@ -367,7 +369,10 @@ class Plan(_Strict):
         if self.design is not None:
             for key in ("weights", "strata", "psu", "fpc"):
                 column = getattr(self.design, key)
-                if column is not None:
+                if isinstance(column, list):
+                    for k, name in enumerate(column):
+                        yield ("design", key, k), name
+                elif column is not None:
                     yield ("design", key), column
 
 

@@ -158,9 +158,9 @@ def _stage(
     if lonely.any() and lonely_psu == "fail":
         h = int(np.flatnonzero(lonely)[0])
         row = int(np.flatnonzero(stratum == h)[0])
-        unit = "PSU" if number == 1 else f"sampled unit at stage {number}"
+        what = "PSU" if number == 1 else f"sampled unit at stage {number}"
         raise ValueError(
-            f"stratum of row {row} has a single {unit}; choose lonely_psu from "
+            f"stratum of row {row} has a single {what}; choose lonely_psu from "
             f"{LONELY_PSU_OPTIONS[:-1]} (R survey.lonely.psu)"
         )
     multiplier = _per_group_first(multiplier_rows, stratum, n_strata)

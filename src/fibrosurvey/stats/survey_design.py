@@ -260,9 +260,9 @@ class SurveyDesign:
         strata_stages = _stage_list(strata)
         fpc_stages = _stage_list(fpc)
         w = None if weights is None else as_vector(weights, "weights")
-        n = next(
-            (len(v) for v in (w, *psu_stages, *strata_stages, *fpc_stages) if v is not None), 0
-        )
+        n = w.size if w is not None else 0
+        for stage in (*psu_stages, *strata_stages, *fpc_stages):
+            n = n or len(stage)  # type: ignore[arg-type]
         if n == 0:
             raise ValueError("the design has no rows; give weights or design columns")
         if w is not None:
