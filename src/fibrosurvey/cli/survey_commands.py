@@ -58,7 +58,17 @@ def _design(
     lonely_psu: str,
 ) -> Any:
     from fibrosurvey.analysis.design import survey_design_for
+    from fibrosurvey.stats.survey_design import SurveyDesign
 
+    if weights is None and fpc:
+        # As R svydesign without weights: each row's weight is prod(N / n) over the stages.
+        return SurveyDesign(
+            None,
+            strata=[frame.get_column(c) for c in strata] or None,
+            psu=[frame.get_column(c) for c in psu] or None,
+            fpc=[vector(frame, c) for c in fpc],
+            lonely_psu=lonely_psu,
+        )
     return survey_design_for(frame, weights, strata or None, psu or None, fpc or None, lonely_psu)
 
 
