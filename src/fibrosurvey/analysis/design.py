@@ -90,7 +90,7 @@ def design_estimates(plan: Plan, frame: pl.DataFrame) -> list[dict[str, Any]]:
             label = label_of(plan, variable)
             if spec.by is None:
                 result = (
-                    design.proportion(y, alpha)
+                    design.proportion(y, alpha, ci=spec.ci)
                     if spec.kind == "design_proportion"
                     else design.mean(y, alpha)
                 )

@@ -237,6 +237,8 @@ class DesignEstimate(_Strict):
     by: str | None = None
     event: str = "baseline"
     label: str = ""
+    # Proportion interval (R svyciprop method); logit, R's default, stays inside (0, 1).
+    ci: Literal["logit", "xlogit", "wald", "mean", "asin", "beta"] = "logit"
 
 
 class Claim(_Strict):
