@@ -161,3 +161,25 @@ def test_weights_and_estimate_have_help() -> None:
     for command in (["weights", "calibrate", "--help"], ["estimate", "--help"]):
         outcome = CliRunner().invoke(main, command)
         assert outcome.exit_code == 0 and "Usage:" in outcome.output
+
+
+def test_event_of_a_calibrated_file_is_a_domain_of_the_calibrated_design(tmp_path: Path) -> None:
+    # The 'baseline' rows are the sch.wide == "Yes" schools, so the estimate must equal R's
+    # svyby(~api00, ~sch.wide, rake(dclus1, ...), svymean) for "Yes".
+    data = api("api_clus1.csv").with_columns(
+        pl.when(pl.col("sch.wide") == "Yes").then(pl.lit("baseline")).otherwise(pl.lit("later"))
+        .alias("event")
+    )  # fmt: skip
+    source, out = tmp_path / "events.csv", tmp_path / "raked.csv"
+    data.write_csv(source)
+    done = CliRunner().invoke(
+        main,
+        ["weights", "calibrate", str(source), "--margins", str(DATA / "margins_stype_schwide.yaml"),
+         "--method", "rake", "--weights", "pw", "-o", str(out)],
+    )  # fmt: skip
+    assert done.exit_code == 0, done.output
+    (row,) = _estimate(str(out), "--var", "api00", "--weights", "calibrated_weight", "--psu",
+                       "dnum", "--fpc", "fpc", "--event", "baseline")  # fmt: skip
+    expected = reference()["dclus1_rake_stype_schwide"]["by_schwide"]
+    assert row["estimate"] == pytest.approx(expected["estimate"][1], rel=REL)
+    assert row["se"] == pytest.approx(expected["se"][1], rel=REL)
