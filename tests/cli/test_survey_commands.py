@@ -183,3 +183,23 @@ def test_event_of_a_calibrated_file_is_a_domain_of_the_calibrated_design(tmp_pat
     expected = reference()["dclus1_rake_stype_schwide"]["by_schwide"]
     assert row["estimate"] == pytest.approx(expected["estimate"][1], rel=REL)
     assert row["se"] == pytest.approx(expected["se"][1], rel=REL)
+
+
+@pytest.mark.parametrize("method", ["logit", "beta"])
+def test_estimate_by_group_proportion_intervals_match_r_svyby_svyciprop(
+    clus2_csv: Path, method: str
+) -> None:
+    rows = _estimate(str(clus2_csv), "--var", "sch_wide", "--by", "stype", "--psu", "dnum,snum",
+                     "--fpc", "fpc1,fpc2", "--ci", method)  # fmt: skip
+    expected = reference()["dclus2"][f"by_stype_ciprop_{method}"]
+    assert [r["group"] for r in rows] == expected["levels"]
+    assert [r["ci_low"] for r in rows] == pytest.approx(expected["ci_low"], rel=REL)
+    assert [r["ci_high"] for r in rows] == pytest.approx(expected["ci_high"], rel=REL)
+
+
+def test_estimate_by_group_medians_match_r_svyby_svyquantile(clus2_csv: Path) -> None:
+    rows = _estimate(str(clus2_csv), "--var", "api00", "--by", "stype", "--quantiles", "0.5",
+                     "--psu", "dnum,snum", "--fpc", "fpc1,fpc2")  # fmt: skip
+    expected = reference()["dclus2"]["by_stype_median"]
+    assert [r["estimate"] for r in rows] == pytest.approx(expected["estimate"], rel=REL)
+    assert [r["se"] for r in rows] == pytest.approx(expected["se"], rel=REL)

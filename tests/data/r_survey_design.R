@@ -134,6 +134,17 @@ battery <- function(design, label) {
 dclus2 <- svydesign(id = ~dnum + snum, fpc = ~fpc1 + fpc2, data = clus2)
 battery(dclus2, "dclus2")
 out$dclus2$weights_from_fpc <- unname(weights(dclus2))
+# Domains: proportions with svyciprop intervals and medians, by school type.
+b <- svyby(~sch_wide, ~stype, dclus2, svyciprop, vartype = "ci", method = "logit")
+out$dclus2$by_stype_ciprop_logit <- list(levels = as.character(b$stype),
+                                         estimate = unname(coef(b)),
+                                         ci_low = b$ci_l, ci_high = b$ci_u)
+b <- svyby(~sch_wide, ~stype, dclus2, svyciprop, vartype = "ci", method = "beta")
+out$dclus2$by_stype_ciprop_beta <- list(levels = as.character(b$stype),
+                                        ci_low = b$ci_l, ci_high = b$ci_u)
+b <- svyby(~api00, ~stype, dclus2, svyquantile, quantiles = 0.5, ci = TRUE)
+out$dclus2$by_stype_median <- list(levels = as.character(b$stype), estimate = unname(coef(b)),
+                                   se = unname(SE(b)))
 clus2$f1 <- 40 / clus2$fpc1
 clus2$n2 <- ave(clus2$snum, clus2$dnum, FUN = length)
 clus2$f2 <- clus2$n2 / clus2$fpc2

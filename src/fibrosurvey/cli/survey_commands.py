@@ -256,7 +256,8 @@ def _estimates(
                 # R svyby(..., svyciprop): the interval uses the df of the domain's design.
                 low, high = proportion_interval(
                     result.estimate, result.se, alpha,
-                    design.subset_df(member & ~np.isnan(y)), ci, int(member.sum()),
+                    design.subset_df(member & ~np.isnan(y)), ci,
+                    design.n if design.calibrated else int(member.sum()),
                 )  # fmt: skip
                 result = type(result)(**{**result.summary(), "ci_low": low, "ci_high": high})
             rows.append(_row(variable, group, "proportion", result, interval=ci))
