@@ -44,6 +44,7 @@ import numpy.typing as npt
 import polars as pl
 
 from fibrosurvey.stats._result import Array
+from fibrosurvey.stats.design_stages import dense_codes, group_sums
 
 if TYPE_CHECKING:
     from fibrosurvey.stats.survey_design import SurveyDesign
@@ -77,16 +78,21 @@ class Margin:
             raise ValueError(f"margin {self.name}: {len(self.labels)} labels for {n} rows")
         cells = list(self.population)
         index = {cell: i for i, cell in enumerate(cells)}
-        codes = np.empty(n, dtype=np.intp)
-        for row, label in enumerate(self.labels):
-            if label is None:
-                raise ValueError(f"margin {self.name}: row {row} has no value")
-            if label not in index:
-                raise ValueError(
-                    f"margin {self.name}: row {row} has {label!r}, which is not in the "
-                    f"population margin (allowed: {', '.join(cells)})"
-                )
-            codes[row] = index[label]
+        labels = np.array(["" if v is None else v for v in self.labels], dtype=object)
+        present = np.array([v is not None for v in self.labels])
+        if not present.all():
+            raise ValueError(
+                f"margin {self.name}: row {int(np.flatnonzero(~present)[0])} has no value"
+            )
+        levels, inverse = np.unique(labels.astype(str), return_inverse=True)
+        level_codes = np.array([index.get(str(level), -1) for level in levels], dtype=np.intp)
+        codes = level_codes[np.asarray(inverse).ravel()]
+        if (codes < 0).any():
+            row = int(np.flatnonzero(codes < 0)[0])
+            raise ValueError(
+                f"margin {self.name}: row {row} has {self.labels[row]!r}, which is not in the "
+                f"population margin (allowed: {', '.join(cells)})"
+            )
         counts = np.array([float(self.population[c]) for c in cells])
         if (counts < 0).any() or not np.isfinite(counts).all():
             raise ValueError(f"margin {self.name}: population counts must be numbers >= 0")
@@ -97,8 +103,7 @@ def _group_mean(values: Array, codes: Codes, weights: Array | None = None) -> Ar
     """Per-row mean of ``values`` (n x k) within the row's group (optionally weighted)."""
     n_groups = int(codes.max()) + 1
     w = np.ones(codes.size) if weights is None else weights
-    sums = np.zeros((n_groups, values.shape[1]))
-    np.add.at(sums, codes, values * w[:, None])
+    sums = group_sums(values * w[:, None], codes, n_groups)
     size = np.bincount(codes, weights=w, minlength=n_groups)
     with np.errstate(invalid="ignore", divide="ignore"):
         means = sums / size[:, None]
@@ -182,8 +187,7 @@ def rake(
         raise ValueError("rake: epsilon must be > 0 and max_iter >= 1")
     _check_consistent(margins)
     coded = [m.codes(design.n) for m in margins]
-    _, joint = np.unique(np.column_stack([c for c, _, _ in coded]), axis=0, return_inverse=True)
-    joint = np.asarray(joint, dtype=np.intp).ravel()
+    joint = dense_codes([c for c, _, _ in coded])
     tolerance = epsilon * float(design.weights.sum()) if epsilon < 1 else epsilon
     weights = design.weights
     old_table = np.bincount(joint, weights=weights)

@@ -35,7 +35,14 @@ import numpy.typing as npt
 
 from fibrosurvey.stats._result import Array
 
-__all__ = ["LONELY_PSU_OPTIONS", "Stage", "build_stages", "stages_variance"]
+__all__ = [
+    "LONELY_PSU_OPTIONS",
+    "Stage",
+    "build_stages",
+    "dense_codes",
+    "group_sums",
+    "stages_variance",
+]
 
 LONELY_PSU_OPTIONS = ("adjust", "certainty", "remove", "average", "fail")
 Codes = npt.NDArray[np.intp]
@@ -55,11 +62,20 @@ class Stage:
     unit_scale: Array  # per unit: m_h * c_h (* the 'average' factor)
 
 
-def _dense(keys: Sequence[Codes]) -> Codes:
-    """Dense codes for the combination of several code vectors (row-wise)."""
-    stacked = np.column_stack(keys)
-    _, inverse = np.unique(stacked, axis=0, return_inverse=True)
-    return np.asarray(inverse, dtype=np.intp).ravel()
+def dense_codes(keys: Sequence[Codes]) -> Codes:
+    """Dense codes (sorted order) for the row-wise combination of non-negative code vectors."""
+    combined = np.zeros(keys[0].size, dtype=np.int64)
+    for key in keys:
+        _, combined = np.unique(combined * (int(key.max()) + 1) + key, return_inverse=True)
+    return np.asarray(combined, dtype=np.intp).ravel()
+
+
+def group_sums(values: Array, codes: Codes, n_groups: int) -> Array:
+    """Column sums of ``values`` (n x k) by group code (``np.bincount``, vectorised)."""
+    sums = np.empty((n_groups, values.shape[1]))
+    for j in range(values.shape[1]):  # columns (estimates), never rows
+        sums[:, j] = np.bincount(codes, weights=values[:, j], minlength=n_groups)
+    return sums
 
 
 def _per_group_first(values: Array, codes: Codes, n_groups: int) -> Array:
@@ -96,8 +112,8 @@ def build_stages(
     for s in range(len(units)):
         stratum_key = strata[s] if s < len(strata) and strata[s] is not None else None
         own = np.zeros(n, dtype=np.intp) if stratum_key is None else stratum_key
-        stratum = _dense([parent, own])
-        unit = _dense([stratum, units[s]])
+        stratum = dense_codes([parent, own])
+        unit = dense_codes([stratum, units[s]])
         n_units = int(unit.max()) + 1
         n_strata = int(stratum.max()) + 1
         unit_stratum = np.zeros(n_units, dtype=np.intp)
@@ -195,11 +211,9 @@ def stages_variance(stages: Sequence[Stage], influence: Array) -> Array:
     k = z.shape[1]
     cov = np.zeros((k, k))
     for stage in stages:
-        totals = np.zeros((stage.n_units, k))
-        np.add.at(totals, stage.unit, z)
+        totals = group_sums(z, stage.unit, stage.n_units)
         h = stage.unit_stratum
-        sums = np.zeros((stage.n_strata, k))
-        np.add.at(sums, h, totals)
+        sums = group_sums(totals, h, stage.n_strata)
         n_h = np.bincount(h, minlength=stage.n_strata).astype(np.float64)
         means = np.where(stage.centre[:, None], sums / n_h[:, None], 0.0)
         dev = totals - means[h]

@@ -62,8 +62,8 @@ from fibrosurvey.stats._result import (
 from fibrosurvey.stats._separation import separating_columns
 from fibrosurvey.stats.design_stages import LONELY_PSU_OPTIONS, build_stages, stages_variance
 from fibrosurvey.stats.survey_intervals import (
+    WeightedValues,
     proportion_interval,
-    qrule_math,
     t_quantile,
 )
 from fibrosurvey.stats.survey_results import SurveyEstimate, SurveyGLMResult, SurveyQuantiles
@@ -422,18 +422,18 @@ class SurveyDesign:
         yv, seen = self._outcome(y)
         if not seen.any():
             raise ValueError("y: every value is missing")
-        x, w = yv[seen], self.weights[seen]
+        values = WeightedValues(yv[seen], self.weights[seen])
         design_df = float(self.subset_df(seen) if df is None else df)
         rows = self.n if self.calibrated else int(seen.sum())
         t = t_quantile(1 - alpha / 2, design_df)
         quantiles, lows, highs, ses = [], [], [], []
         for p in levels:
-            q = qrule_math(x, w, p)
+            q = values.qrule_math(p)
             below = np.where(seen, (np.nan_to_num(yv) <= q).astype(np.float64), np.nan)
             cdf = self.mean(below, alpha)
             p_low, p_high = proportion_interval(cdf.estimate, cdf.se, alpha, design_df, ci, rows)
-            low = math.nan if math.isnan(p_low) or p_low < 0 else qrule_math(x, w, p_low)
-            high = math.nan if math.isnan(p_high) or p_high > 1 else qrule_math(x, w, p_high)
+            low = math.nan if math.isnan(p_low) or p_low < 0 else values.qrule_math(p_low)
+            high = math.nan if math.isnan(p_high) or p_high > 1 else values.qrule_math(p_high)
             quantiles.append(q)
             lows.append(low)
             highs.append(high)

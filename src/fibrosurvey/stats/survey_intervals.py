@@ -25,7 +25,13 @@ from scipy import stats as sps
 
 from fibrosurvey.stats._result import Array
 
-__all__ = ["PROPORTION_INTERVALS", "proportion_interval", "qrule_math", "t_quantile"]
+__all__ = [
+    "PROPORTION_INTERVALS",
+    "WeightedValues",
+    "proportion_interval",
+    "qrule_math",
+    "t_quantile",
+]
 
 PROPORTION_INTERVALS = ("logit", "xlogit", "wald", "mean", "asin", "beta")
 
@@ -73,14 +79,24 @@ def proportion_interval(
     return low, high
 
 
+class WeightedValues:
+    """Values sorted once with cumulative weights, for repeated ``qrule_math`` look-ups."""
+
+    def __init__(self, x: Array, w: Array) -> None:
+        order = np.argsort(x, kind="stable")
+        self.sorted = x[order]
+        self.cumulative = np.cumsum(w[order])
+        self.total = math.fsum(w.tolist())  # R's sum() accumulates in long double
+
+    def qrule_math(self, p: float) -> float:
+        """R ``qrule_math``: see the module docstring."""
+        reached = np.flatnonzero(self.cumulative <= p * self.total)
+        pos = int(reached[-1]) if reached.size else 0
+        following = pos if pos == self.sorted.size - 1 else pos + 1
+        below = p - self.cumulative[pos] / self.total
+        return float(self.sorted[pos]) if below == 0 else float(self.sorted[following])
+
+
 def qrule_math(x: Array, w: Array, p: float) -> float:
     """R ``qrule_math(x, w, p)`` for values ``x`` with positive weights ``w``."""
-    order = np.argsort(x, kind="stable")
-    xs = x[order]
-    cumulative = np.cumsum(w[order])
-    total = math.fsum(w.tolist())
-    reached = np.flatnonzero(cumulative <= p * total)
-    pos = int(reached[-1]) if reached.size else 0
-    following = pos if pos == xs.size - 1 else pos + 1
-    below = p - cumulative[pos] / total
-    return float(xs[pos]) if below == 0 else float(xs[following])
+    return WeightedValues(x, w).qrule_math(p)
