@@ -44,6 +44,8 @@ def t_quantile(probability: float, df: float) -> float:
 
 
 def _expit(x: float) -> float:
+    if math.isnan(x):
+        return math.nan  # no SE (e.g. lonely_psu="average" with only lonely strata): no interval
     return float(1.0 / (1.0 + math.exp(-x))) if x > -700 else 0.0
 
 
