@@ -203,3 +203,24 @@ def test_estimate_by_group_medians_match_r_svyby_svyquantile(clus2_csv: Path) ->
     expected = reference()["dclus2"]["by_stype_median"]
     assert [r["estimate"] for r in rows] == pytest.approx(expected["estimate"], rel=REL)
     assert [r["se"] for r in rows] == pytest.approx(expected["se"], rel=REL)
+
+
+def test_calibrating_equal_weights_then_estimating_with_an_fpc_starts_from_equal_weights(
+    tmp_path: Path,
+) -> None:
+    # In apistrat the fpc-derived weights N_h / n_h differ by stratum, so raking them would give
+    # other weights than raking equal weights: estimate must re-run from equal weights.
+    source, out = tmp_path / "strat.csv", tmp_path / "eq.csv"
+    api("api_strat.csv").write_csv(source)
+    done = CliRunner().invoke(
+        main,
+        ["weights", "calibrate", str(source), "--margins",
+         str(DATA / "margins_stype_schwide.yaml"), "--method", "rake", "-o", str(out)],
+    )  # fmt: skip
+    assert done.exit_code == 0, done.output
+    outcome = CliRunner().invoke(
+        main, ["estimate", str(out), "--var", "api00", "--weights", "calibrated_weight",
+               "--strata", "stype", "--fpc", "fpc", "--json"],
+    )  # fmt: skip
+    assert outcome.exit_code == 0, outcome.output
+    assert json.loads(outcome.output)[0]["method"] == "svymean"

@@ -56,11 +56,12 @@ def _design(
     psu: list[str],
     fpc: list[str],
     lonely_psu: str,
+    weights_from_fpc: bool = True,
 ) -> Any:
     from fibrosurvey.analysis.design import survey_design_for
     from fibrosurvey.stats.survey_design import SurveyDesign
 
-    if weights is None and fpc:
+    if weights is None and fpc and weights_from_fpc:
         # As R svydesign without weights: each row's weight is prod(N / n) over the stages.
         return SurveyDesign(
             None,
@@ -81,7 +82,8 @@ def _calibrated_design(
 
     if sidecar.get("format") != SIDECAR_FORMAT:
         raise click.ClickException(f"not a calibration sidecar (format {SIDECAR_FORMAT})")
-    base = _design(frame, sidecar["base_weights"], strata, psu, fpc, lonely_psu)
+    # `weights calibrate` without --weights started from equal weights, whatever the fpc.
+    base = _design(frame, sidecar["base_weights"], strata, psu, fpc, lonely_psu, False)
     design = calibrate_with_spec(
         base, frame, sidecar["margins"], sidecar["method"],
         epsilon=float(sidecar["epsilon"]), max_iter=int(sidecar["max_iter"]),
