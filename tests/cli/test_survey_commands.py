@@ -208,14 +208,15 @@ def test_estimate_by_group_medians_match_r_svyby_svyquantile(clus2_csv: Path) ->
 def test_calibrating_equal_weights_then_estimating_with_an_fpc_starts_from_equal_weights(
     tmp_path: Path,
 ) -> None:
-    # In apistrat the fpc-derived weights N_h / n_h differ by stratum, so raking them would give
-    # other weights than raking equal weights: estimate must re-run from equal weights.
-    source, out = tmp_path / "strat.csv", tmp_path / "eq.csv"
+    # In apistrat the fpc-derived weights N_h / n_h differ by stratum, so post-stratifying them
+    # by sch.wide gives other weights than equal weights: estimate must re-run from equal ones.
+    source, out, margins = tmp_path / "strat.csv", tmp_path / "eq.csv", tmp_path / "m.yaml"
     api("api_strat.csv").write_csv(source)
+    margins.write_text('margins:\n  - by: sch.wide\n    population: {"No": 1072, "Yes": 5122}\n')
     done = CliRunner().invoke(
         main,
-        ["weights", "calibrate", str(source), "--margins",
-         str(DATA / "margins_stype_schwide.yaml"), "--method", "rake", "-o", str(out)],
+        ["weights", "calibrate", str(source), "--margins", str(margins), "--method",
+         "poststratify", "-o", str(out)],
     )  # fmt: skip
     assert done.exit_code == 0, done.output
     outcome = CliRunner().invoke(

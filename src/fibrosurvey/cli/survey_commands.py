@@ -94,8 +94,8 @@ def _calibrated_design(
         if not np.allclose(design.weights, stored, rtol=1e-9, atol=0, equal_nan=False):
             row = int(np.flatnonzero(~np.isclose(design.weights, stored, rtol=1e-9, atol=0))[0])
             raise click.ClickException(
-                f"column {column!r} (row {row}: {stored[row]!r}) differs from a re-run of the "
-                f"calibration ({design.weights[row]!r}); the data changed since "
+                f"column {column!r} (row {row}: {float(stored[row])!r}) differs from a re-run of "
+                f"the calibration ({float(design.weights[row])!r}); the data changed since "
                 "`weights calibrate`: calibrate again"
             )
     return design
