@@ -18,6 +18,8 @@ from collections.abc import Callable
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fibrosurvey.stats import SurveyDesign
 from tests.stats.r_survey_reference import api, number, reference
@@ -251,3 +253,34 @@ def test_stage_variance_has_no_python_loop_over_rows_fast_enough_for_100k_rows()
     result = design.mean(rng.normal(size=n))
     assert time.perf_counter() - started < 5.0
     assert math.isfinite(result.se)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.permutations(list(range(60))), st.sampled_from(["adjust", "average", "certainty"]))
+def test_reordering_rows_of_a_calibrated_three_stage_design_changes_nothing(
+    order: list[int], option: str
+) -> None:
+    from fibrosurvey.stats.calibration import Margin
+
+    rng = np.random.default_rng(11)
+    strata = np.repeat([0, 1], 30)
+    psu = np.tile(np.repeat([1, 2, 3], 10), 2)
+    ssu = np.tile(np.repeat([1, 2], 5), 6)
+    tsu = np.arange(60) % 5
+    fpc = [np.full(60, 9.0), np.full(60, 4.0), np.full(60, 12.0)]
+    w, y = rng.uniform(1, 4, 60), rng.normal(size=60)
+    group = np.where(rng.uniform(size=60) < 0.4, "a", "b")
+
+    def fit(idx: np.ndarray) -> tuple[float, float, float]:
+        design = SurveyDesign(
+            w[idx], strata=strata[idx], psu=[psu[idx], ssu[idx], tsu[idx]],
+            fpc=[f[idx] for f in fpc], lonely_psu=option,
+        )  # fmt: skip
+        margin = Margin("g", tuple(group[idx].tolist()), {"a": 100.0, "b": 150.0})
+        raked = design.rake([margin])
+        mean = raked.mean(y[idx])
+        return mean.estimate, mean.se, raked.quantile(y[idx], 0.5).se[0]
+
+    base = fit(np.arange(60))
+    moved = fit(np.array(order))
+    assert moved == pytest.approx(base, rel=1e-10, nan_ok=True)
