@@ -19,11 +19,15 @@ __all__ = ["design_estimates", "survey_design_for"]
 def survey_design_for(
     data: pl.DataFrame,
     weights: str | None,
-    strata: str | None = None,
-    psu: str | None = None,
-    fpc: str | None = None,
+    strata: str | list[str] | None = None,
+    psu: str | list[str] | None = None,
+    fpc: str | list[str] | None = None,
+    lonely_psu: str = "adjust",
 ) -> SurveyDesign:
-    """A :class:`SurveyDesign` from column names (no weights = equal weights)."""
+    """A :class:`SurveyDesign` from column names (no weights = equal weights).
+
+    ``strata``, ``psu`` and ``fpc`` take one column or a list, one per sampling stage.
+    """
     w = np.ones(data.height) if weights is None else vector(data, weights)
     if weights is not None and np.isnan(w).any():
         row = int(np.flatnonzero(np.isnan(w))[0])
@@ -31,11 +35,22 @@ def survey_design_for(
             f"design weights column {weights!r} is missing at row {row}; every analysed row "
             "needs a weight (fill it in or drop the design from the plan)"
         )
+
+    def labels(names: str | list[str] | None) -> list[object] | None:
+        if names is None:
+            return None
+        return [
+            data.get_column(c).to_numpy() for c in ([names] if isinstance(names, str) else names)
+        ]
+
     return SurveyDesign(
         w,
-        strata=None if strata is None else data.get_column(strata).to_numpy(),
-        psu=None if psu is None else data.get_column(psu).to_numpy(),
-        fpc=None if fpc is None else vector(data, fpc),
+        strata=labels(strata),
+        psu=labels(psu),
+        fpc=None
+        if fpc is None
+        else [vector(data, c) for c in ([fpc] if isinstance(fpc, str) else fpc)],
+        lonely_psu=lonely_psu,
     )
 
 
@@ -75,7 +90,7 @@ def design_estimates(plan: Plan, frame: pl.DataFrame) -> list[dict[str, Any]]:
             label = label_of(plan, variable)
             if spec.by is None:
                 result = (
-                    design.proportion(y, alpha)
+                    design.proportion(y, alpha, ci=spec.ci)
                     if spec.kind == "design_proportion"
                     else design.mean(y, alpha)
                 )

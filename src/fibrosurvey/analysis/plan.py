@@ -237,6 +237,8 @@ class DesignEstimate(_Strict):
     by: str | None = None
     event: str = "baseline"
     label: str = ""
+    # Proportion interval (R svyciprop method); logit, R's default, stays inside (0, 1).
+    ci: Literal["logit", "xlogit", "wald", "mean", "asin", "beta"] = "logit"
 
 
 class Claim(_Strict):
@@ -254,10 +256,12 @@ class Claim(_Strict):
 
 
 class Design(_Strict):
+    """Survey design columns; strata, psu and fpc take a list (one per stage) for multi-stage."""
+
     weights: str | None = None
-    strata: str | None = None
-    psu: str | None = None
-    fpc: str | None = None
+    strata: str | list[str] | None = None
+    psu: str | list[str] | None = None
+    fpc: str | list[str] | None = None
 
 
 class MissingPolicy(_Strict):
@@ -367,7 +371,10 @@ class Plan(_Strict):
         if self.design is not None:
             for key in ("weights", "strata", "psu", "fpc"):
                 column = getattr(self.design, key)
-                if column is not None:
+                if isinstance(column, list):
+                    for k, name in enumerate(column):
+                        yield ("design", key, k), name
+                elif column is not None:
                     yield ("design", key), column
 
 

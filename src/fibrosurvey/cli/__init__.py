@@ -28,6 +28,7 @@ _COMMAND_MODULES = [
     "fibrosurvey.cli.fhir_commands",
     "fibrosurvey.cli.web_commands",
     "fibrosurvey.cli.analysis_commands",
+    "fibrosurvey.cli.survey_commands",
 ]
 
 for _module in _COMMAND_MODULES:

@@ -1,4 +1,4 @@
-"""Commands for analysis: analyze (plan -> results + report), estimate (design-based), demo."""
+"""Commands for analysis: analyze (plan -> results + report) and demo (estimate: survey)."""
 
 from __future__ import annotations
 
@@ -9,14 +9,13 @@ import time
 from pathlib import Path
 
 import click
-import numpy as np
 import polars as pl
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 # The statistics stack (statsmodels, scikit-learn, matplotlib) is imported inside the commands,
 # so `fibrosurvey --help` and the other commands stay fast.
-from fibrosurvey.analysis.frames import at_event, to_numeric, vector
+from fibrosurvey.analysis.frames import to_numeric
 from fibrosurvey.analysis.plan import PlanError, load_plan
 from fibrosurvey.cli import main
 from fibrosurvey.tables import TableError, read_table
@@ -24,7 +23,7 @@ from fibrosurvey.tables import TableError, read_table
 console = Console()
 errors = Console(stderr=True)
 
-__all__ = ["analyze", "demo", "estimate", "file_sha256", "prepare"]
+__all__ = ["analyze", "demo", "file_sha256", "prepare"]
 
 
 def file_sha256(path: Path) -> str:
@@ -125,104 +124,6 @@ def analyze(
         console.print(f"[bold]{claim.id}[/bold] {claim.verdict}: {claim.plain}")
     console.print(f"report: {out}" + (f"; results: {json_path}" if json_path else ""))
     console.print(f"({time.perf_counter() - started:.1f} s)")
-
-
-@main.command("estimate")
-@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
-@click.option("--var", "variable", required=True, help="Column to estimate (0/1 -> proportion).")
-@click.option("--by", "by", help="Group column: one estimate per group (domain estimation).")
-@click.option("--weights", help="Sampling weight column (default: equal weights).")
-@click.option("--strata", help="Stratum column.")
-@click.option("--psu", help="Primary sampling unit (cluster) column.")
-@click.option("--fpc", help="Finite population correction column (population PSUs or fraction).")
-@click.option("--event", help="Use only rows of this event (e.g. baseline).")
-@click.option("--confidence", type=click.FloatRange(0.5, 0.999), default=0.95, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def estimate(
-    file: Path,
-    variable: str,
-    by: str | None,
-    weights: str | None,
-    strata: str | None,
-    psu: str | None,
-    fpc: str | None,
-    event: str | None,
-    confidence: float,
-    as_json: bool,
-) -> None:
-    """Design-based mean or proportion of --var in FILE (Taylor linearisation, as R survey).
-
-    Example: fibrosurvey estimate data.parquet --var fsq_acr2016 --weights design_weight
-    --strata design_stratum --psu design_psu --fpc design_fpc --event baseline
-    """
-    from fibrosurvey.analysis.design import survey_design_for
-
-    frame = to_numeric(_read(file))
-    if event is not None:
-        if "event" not in frame.columns:
-            raise click.UsageError("--event given but the file has no 'event' column")
-        frame = at_event(frame, event)
-    needed = [c for c in (variable, by, weights, strata, psu, fpc) if c]
-    absent = [c for c in needed if c not in frame.columns]
-    if absent:
-        raise click.UsageError(
-            f"column(s) not in {file}: {', '.join(absent)}; "
-            f"available columns include: {', '.join(frame.columns[:12])} ..."
-        )
-    if frame.schema[variable] == pl.String:
-        raise click.UsageError(f"--var {variable} is not numeric; choose a numeric column")
-    try:
-        design = survey_design_for(frame, weights, strata, psu, fpc)
-    except (PlanError, ValueError) as error:
-        raise click.ClickException(str(error)) from error
-    y = vector(frame, variable)
-    observed = y[~np.isnan(y)]
-    binary = observed.size > 0 and bool(np.isin(observed, (0.0, 1.0)).all())
-    alpha = 1 - confidence
-    records = []
-    if by is None:
-        result = design.proportion(y, alpha) if binary else design.mean(y, alpha)
-        records.append(("all", result))
-    else:
-        groups = frame.get_column(by).cast(pl.String).to_numpy()
-        records.extend(sorted(design.mean_by(y, groups, alpha).items()))
-    kind = "proportion" if binary else "mean"
-    rows = [
-        {
-            "variable": variable,
-            "group": group,
-            "kind": kind,
-            "estimate": result.estimate,
-            "se": result.se,
-            "ci_low": result.ci_low,
-            "ci_high": result.ci_high,
-            "n": result.n,
-            "method": result.method,
-        }
-        for group, result in records
-    ]
-    if as_json:
-        click.echo(json.dumps(rows, indent=2))
-        return
-    from rich.table import Table
-
-    level = f"{100 * confidence:g}% CI"
-    table = Table("group", kind, "SE", level, "n", title=f"Design-based {kind} of {variable}")
-    for row in rows:
-        table.add_row(
-            str(row["group"]),
-            f"{row['estimate']:.4f}",
-            f"{row['se']:.4f}",
-            f"{row['ci_low']:.4f} to {row['ci_high']:.4f}",
-            f"{row['n']:,}",
-        )
-    console.print(table)
-    design_text = ", ".join(
-        f"{k}={v}"
-        for k, v in (("weights", weights), ("strata", strata), ("psu", psu), ("fpc", fpc))
-        if v
-    )
-    console.print(f"design: {design_text or 'simple random sample, equal weights'}")
 
 
 @main.command("demo")

@@ -10,7 +10,9 @@ arrays (float64, NaN = missing) or polars objects, and every computation is vect
 * :mod:`~fibrosurvey.stats.discrimination` - cross-validated AUC and AUC gain (C4)
 * :mod:`~fibrosurvey.stats.multiplicity` - Benjamini-Hochberg
 * :mod:`~fibrosurvey.stats.imputation` - multiple imputation and Rubin's rules
-* :mod:`~fibrosurvey.stats.survey_design` - Taylor-linearised design-based estimates (R survey)
+* :mod:`~fibrosurvey.stats.survey_design` - Taylor-linearised design-based estimates (R survey),
+  multi-stage (:mod:`~fibrosurvey.stats.design_stages`), calibration weights
+  (:mod:`~fibrosurvey.stats.calibration`)
 * :mod:`~fibrosurvey.stats.power` - minimal detectable effects
 """
 
@@ -43,7 +45,12 @@ from fibrosurvey.stats.power import (
     mde_mean_difference,
     mde_proportions,
 )
-from fibrosurvey.stats.survey_design import SurveyDesign, SurveyEstimate, SurveyGLMResult
+from fibrosurvey.stats.survey_design import (
+    SurveyDesign,
+    SurveyEstimate,
+    SurveyGLMResult,
+    SurveyQuantiles,
+)
 
 __all__ = [
     "AncovaResult",
@@ -61,6 +68,7 @@ __all__ = [
     "SurveyDesign",
     "SurveyEstimate",
     "SurveyGLMResult",
+    "SurveyQuantiles",
     "adjusted_logistic",
     "ancova",
     "auc_delong",

@@ -3,49 +3,49 @@
 Design
 ------
 ``SurveyDesign(weights, strata=None, psu=None, fpc=None, lonely_psu="adjust")`` describes a
-stratified (one-stage) cluster sample: sampling weights, stratum labels, PSU (cluster) labels and
-finite population corrections. It corresponds to R
-``svydesign(ids = ~psu, strata = ~strata, weights = ~weights, fpc = ~fpc, nest = TRUE)``:
+stratified multi-stage cluster sample. It corresponds to R
+``svydesign(ids = ~psu1 + psu2 + ..., strata = ~s1 + s2 + ..., weights = ~w,
+fpc = ~fpc1 + fpc2 + ..., nest = TRUE)``:
 
-* no ``psu``: every row is its own PSU (R ``ids = ~1``); no ``strata``: one stratum;
-* PSU labels are nested within strata (the same label in two strata is two PSUs, R ``nest=TRUE``);
-* ``fpc`` as in R: either the population number of PSUs in the stratum (values > 1) or the
-  sampling fraction (all values <= 1); it must be constant within a stratum. ``f_h = n_h / N_h``.
+* ``psu``, ``strata`` and ``fpc`` take one label/number vector (one stage) or a list of them, one
+  per stage; no ``psu``: every row is its own PSU (R ``ids = ~1``); no ``strata``: one stratum;
+* units are nested in their stratum and in the unit above them (R ``nest = TRUE``);
+* ``fpc`` as in R: population sizes (>= 1, ``inf`` = with replacement) or sampling fractions
+  (all <= 1), constant within each stratum of its stage; see :mod:`.design_stages` for fewer
+  fpc than stages. ``weights=None`` gives R's weights from the fpc (``prod N/n``) or ones.
 
 Variance
 --------
-An estimator is linearised into per-row influence values ``z_i`` (weighted), summed to PSU totals
-``t_hj``; the variance is the with-replacement PSU formula within strata, with the fpc:
+An estimator is linearised into per-row influence values ``z_i`` (weighted); the variance of
+their total is R ``svyrecvar``: first the calibration adjustments of a calibrated design are
+applied (residuals of the post-stratification, raking or GREG regression, see
+:mod:`.calibration`), then the multi-stage with-replacement-within-strata formula with fpc
+(:func:`.design_stages.stages_variance`). Missing outcome values are handled as R
+``na.rm = TRUE``: the rows get zero influence but stay in the design (domain estimation).
 
-    V = sum_h (1 - f_h) * n_h / (n_h - 1) * sum_j (t_hj - mean_j t_hj)(...)'
+Lonely PSUs (strata with one PSU), following R ``options(survey.lonely.psu = ...)`` at every
+stage: ``"adjust"`` (default here; R's default is ``"fail"``), ``"certainty"``, ``"remove"``,
+``"average"`` and ``"fail"`` (an error naming the row's stratum and the stage); see
+:mod:`.design_stages`.
 
-exactly as R ``svyrecvar`` for a one-stage design. Missing outcome values are handled as R
-``na.rm = TRUE``: the rows are dropped from the estimate (zero influence) but their PSUs and strata
-stay in the design (domain estimation), so the PSU counts n_h are those of the full sample.
-
-Lonely PSUs (strata with one PSU), following R ``options(survey.lonely.psu = ...)``:
-
-* ``"adjust"`` (default here): the lonely PSU's total is not centred at its stratum mean but at
-  zero, with scale ``1 - f_h``, exactly as R survey 4.1-1 ``onestrat`` (for means, whose influence
-  values sum to zero, that is R's documented "centred at the sample grand mean"; conservative);
-* ``"certainty"`` / ``"remove"``: the stratum contributes no variance;
-* ``"average"``: the stratum is given the average variance of the other strata;
-* ``"fail"``: raise an error naming the stratum (R's default).
-
-Estimators: ``mean`` (R ``svymean``), ``proportion`` (``svymean`` of a 0/1 variable, Wald or
-``svyciprop(method = "logit")`` interval), ``total``
-(``svytotal``), ``mean_by`` (``svyby(~y, ~g, design, svymean)``), and ``glm`` (``svyglm``):
-weighted maximum likelihood by IRLS with the sandwich variance ``A^-1 V(sum U_i) A^-1`` whose meat
-is the design variance of the score totals; coefficient p-values and CIs use a t distribution on
-``design df - p + 1`` df as ``summary.svyglm``. Intervals for means/totals are normal (R
-``confint(svymean(...))``).
+Estimators: ``mean`` (R ``svymean``), ``total`` (``svytotal``), ``proportion`` (``svymean`` of
+a 0/1 variable with the ``svyciprop`` interval, logit by default), ``ratio`` (``svyratio``),
+``quantile`` (``svyquantile``, survey 4.x: ``qrule = "math"``, Woodruff interval),
+``mean_by`` (``svyby(~y, ~g, design, svymean)``) and ``glm`` (``svyglm``): weighted maximum
+likelihood by IRLS with the sandwich variance ``A^-1 V(sum U_i) A^-1`` whose meat is the design
+variance of the score totals; coefficient p-values and CIs use a t distribution on
+``design df - p + 1`` df as ``summary.svyglm``. Intervals for means, totals and ratios are normal
+(R ``confint(svymean(...))``). Calibrated designs come from :meth:`SurveyDesign.poststratify`,
+:meth:`SurveyDesign.rake` and :meth:`SurveyDesign.calibrate` (R ``postStratify``, ``rake``,
+``calibrate``).
 """
 
 from __future__ import annotations
 
+import copy
+import math
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -54,73 +54,32 @@ from scipy import stats as sps
 
 from fibrosurvey.stats._result import (
     Array,
-    Estimate,
     as_matrix,
     as_vector,
     check_alpha,
     check_binary,
 )
 from fibrosurvey.stats._separation import separating_columns
+from fibrosurvey.stats.design_stages import LONELY_PSU_OPTIONS, build_stages, stages_variance
+from fibrosurvey.stats.survey_intervals import (
+    WeightedValues,
+    proportion_interval,
+    t_quantile,
+)
+from fibrosurvey.stats.survey_results import SurveyEstimate, SurveyGLMResult, SurveyQuantiles
 
-__all__ = ["SurveyDesign", "SurveyEstimate", "SurveyGLMResult"]
+if TYPE_CHECKING:
+    from fibrosurvey.stats.calibration import Margin
 
-_LONELY = ("adjust", "certainty", "remove", "average", "fail")
+__all__ = ["SurveyDesign", "SurveyEstimate", "SurveyGLMResult", "SurveyQuantiles"]
 
-
-@dataclass(frozen=True, kw_only=True)
-class SurveyEstimate(Estimate):
-    """A design-based estimate with its linearisation SE; ``p`` tests the value 0."""
-
-    se: float
-    df: int
-    alpha: float
-    group: str = ""
+_LONELY = LONELY_PSU_OPTIONS
 
 
-@dataclass(frozen=True, kw_only=True)
-class SurveyGLMResult:
-    """Design-based GLM coefficients (R ``summary(svyglm(...))$coefficients``)."""
+class CalibrationAdjustment(Protocol):
+    """A calibration step's effect on the variance (see :mod:`.calibration`)."""
 
-    names: tuple[str, ...]
-    params: tuple[float, ...]
-    se: tuple[float, ...]
-    ci_low: tuple[float, ...]
-    ci_high: tuple[float, ...]
-    p: tuple[float, ...]
-    n: int
-    df: int
-    family: str
-    alpha: float
-    method: str = "svyglm_linearisation"
-
-    def coefficient(self, name: str) -> SurveyEstimate:
-        """One coefficient as an :class:`Estimate` (log odds for the binomial family)."""
-        if name not in self.names:
-            raise KeyError(f"no coefficient {name!r}; available: {', '.join(self.names)}")
-        i = self.names.index(name)
-        return SurveyEstimate(
-            estimate=self.params[i], ci_low=self.ci_low[i], ci_high=self.ci_high[i],
-            p=self.p[i], n=self.n, method=self.method, se=self.se[i], df=self.df,
-            alpha=self.alpha, group=name,
-        )  # fmt: skip
-
-    def summary(self) -> dict[str, Any]:
-        """The coefficient table as a dict of columns."""
-        return {
-            "name": list(self.names),
-            "estimate": list(self.params),
-            "se": list(self.se),
-            "ci_low": list(self.ci_low),
-            "ci_high": list(self.ci_high),
-            "p": list(self.p),
-            "n": self.n,
-            "df": self.df,
-            "family": self.family,
-        }
-
-    def conf_int(self) -> tuple[tuple[float, float], ...]:
-        """One ``(low, high)`` pair per coefficient."""
-        return tuple(zip(self.ci_low, self.ci_high, strict=True))
+    def residualise(self, x: Array) -> Array: ...
 
 
 def _groups(values: object, name: str, n: int) -> tuple[npt.NDArray[np.intp], list[str]]:
@@ -146,6 +105,23 @@ def _groups(values: object, name: str, n: int) -> tuple[npt.NDArray[np.intp], li
     return codes, levels.cast(pl.String).to_list()
 
 
+def _fpc_values(values: object, name: str) -> Array:
+    """fpc values as floats; ``inf`` (with replacement) is allowed here, unlike elsewhere."""
+    if isinstance(values, pl.Series):
+        if not values.dtype.is_numeric():
+            raise TypeError(
+                f"{name}: column {values.name!r} has type {values.dtype}; expected numbers"
+            )
+        values = values.cast(pl.Float64).to_numpy()
+    try:
+        arr = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name}: expected numbers, got {values!r:.80}") from exc
+    if arr.ndim != 1:
+        raise ValueError(f"{name}: expected a 1-D array, got shape {arr.shape}")
+    return arr
+
+
 def _codes(values: object, name: str, n: int) -> npt.NDArray[np.intp]:
     codes, _ = _groups(values, name, n)
     if (codes < 0).any():
@@ -153,78 +129,106 @@ def _codes(values: object, name: str, n: int) -> npt.NDArray[np.intp]:
     return codes
 
 
+def _stage_list(value: object) -> list[object]:
+    """One vector per stage: ``None`` -> none; a list/tuple of vectors -> those; else one."""
+    if value is None:
+        return []
+    if (
+        isinstance(value, list | tuple)
+        and value
+        and all(isinstance(v, pl.Series | np.ndarray | list | tuple) for v in value)
+    ):
+        return list(value)
+    return [value]
+
+
 class SurveyDesign:
-    """A stratified one-stage cluster design; see the module docstring for the method."""
+    """A stratified multi-stage cluster design; see the module docstring for the method."""
 
     def __init__(
         self,
-        weights: object,
+        weights: object = None,
         strata: object = None,
         psu: object = None,
         fpc: object = None,
         lonely_psu: str = "adjust",
     ) -> None:
-        w = as_vector(weights, "weights")
-        n = w.size
-        bad = np.isnan(w) | (w <= 0)
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0])
-            raise ValueError(f"weights: row {row} is {float(w[row])}; allowed: positive numbers")
         if lonely_psu not in _LONELY:
             raise ValueError(f"lonely_psu must be one of {_LONELY}, got {lonely_psu!r}")
-        self.weights = w
+        psu_stages = _stage_list(psu)
+        strata_stages = _stage_list(strata)
+        fpc_stages = _stage_list(fpc)
+        w = None if weights is None else as_vector(weights, "weights")
+        n = w.size if w is not None else 0
+        for stage in (*psu_stages, *strata_stages, *fpc_stages):
+            n = n or len(stage)  # type: ignore[arg-type]
+        if n == 0:
+            raise ValueError("the design has no rows; give weights or design columns")
+        if w is not None:
+            bad = np.isnan(w) | (w <= 0)
+            if bad.any():
+                row = int(np.flatnonzero(bad)[0])
+                raise ValueError(
+                    f"weights: row {row} is {float(w[row])}; allowed: positive numbers"
+                )
+        if len(strata_stages) > max(len(psu_stages), 1):
+            raise ValueError(
+                f"strata: {len(strata_stages)} stages given but psu has {len(psu_stages)}"
+            )
+        if len(fpc_stages) > max(len(psu_stages), 1):
+            raise ValueError(f"fpc: {len(fpc_stages)} stages given but psu has {len(psu_stages)}")
+        units = [
+            _codes(v, "psu" if i == 0 else f"psu (stage {i + 1})", n)
+            for i, v in enumerate(psu_stages)
+        ] or [np.arange(n, dtype=np.intp)]
+        stratum_codes = [
+            _codes(v, "strata" if i == 0 else f"strata (stage {i + 1})", n)
+            for i, v in enumerate(strata_stages)
+        ]
+        fpc_values = []
+        for i, v in enumerate(fpc_stages):
+            name = "fpc" if i == 0 else f"fpc (stage {i + 1})"
+            f = _fpc_values(v, name)
+            if f.size != n:
+                raise ValueError(f"{name}: expected {n} values, got {f.size}")
+            bad = np.isnan(f) | (f <= 0)
+            if bad.any():
+                row = int(np.flatnonzero(bad)[0])
+                raise ValueError(f"{name}: row {row} is {float(f[row])}; allowed: positive numbers")
+            fpc_values.append(f)
+        stages, default_weights = build_stages(
+            stratum_codes + [None] * (len(units) - len(stratum_codes)),
+            units,
+            fpc_values,
+            lonely_psu,
+        )
+        self.weights = default_weights if w is None else w
         self.n = n
         self.lonely_psu = lonely_psu
-        stratum = np.zeros(n, dtype=np.intp) if strata is None else _codes(strata, "strata", n)
-        cluster = np.arange(n, dtype=np.intp) if psu is None else _codes(psu, "psu", n)
-        # PSUs nested in strata: one id per (stratum, psu) pair.
-        _, psu_index = np.unique(stratum * (int(cluster.max()) + 1) + cluster, return_inverse=True)
-        self._psu = np.asarray(psu_index, dtype=np.intp)
-        self.n_psu = int(self._psu.max()) + 1
-        self.n_strata = int(stratum.max()) + 1
-        psu_stratum = np.zeros(self.n_psu, dtype=np.intp)
-        psu_stratum[self._psu] = stratum
-        self._psu_stratum = psu_stratum
-        self._n_h = np.bincount(psu_stratum, minlength=self.n_strata).astype(np.float64)
-        self._fraction = np.zeros(self.n_strata)
-        if fpc is not None:
-            f = as_vector(fpc, "fpc")
-            if np.isnan(f).any() or (f <= 0).any():
-                row = int(np.flatnonzero(np.isnan(f) | (f <= 0))[0])
-                raise ValueError(f"fpc: row {row} is {float(f[row])}; allowed: positive numbers")
-            first = np.zeros(self.n_strata)
-            first[stratum[::-1]] = f[::-1]  # the last write wins: each stratum's first row
-            if not np.allclose(f, first[stratum]):
-                row = int(np.flatnonzero(~np.isclose(f, first[stratum]))[0])
-                raise ValueError(f"fpc: row {row} differs from other rows of its stratum")
-            fraction = first if (f <= 1).all() else self._n_h / first
-            if (fraction > 1 + 1e-12).any():
-                h = int(np.flatnonzero(fraction > 1 + 1e-12)[0])
-                raise ValueError(f"fpc: stratum {h} has more sampled PSUs than its population")
-            self._fraction = fraction
-        lonely = self._n_h == 1
-        if lonely.any() and lonely_psu == "fail":
-            rows = np.flatnonzero(lonely[stratum])
-            raise ValueError(
-                f"stratum of row {int(rows[0])} has a single PSU; choose lonely_psu from "
-                f"{_LONELY[:-1]} (R survey.lonely.psu)"
-            )
+        self.n_stages = len(units)
+        self._stages = stages
+        self._first_unit = stages[0].unit
+        self._first_stratum = stages[0].unit_stratum[stages[0].unit]
+        self.n_psu = stages[0].n_units
+        self.n_strata = stages[0].n_strata
         self.df = self.n_psu - self.n_strata
+        self._adjustments: tuple[CalibrationAdjustment, ...] = ()
 
     @classmethod
     def from_frame(
         cls,
         frame: pl.DataFrame,
-        weights: str = "design_weight",
-        strata: str | None = "design_stratum",
-        psu: str | None = "design_psu",
-        fpc: str | None = "design_fpc",
+        weights: str | None = "design_weight",
+        strata: str | Sequence[str] | None = "design_stratum",
+        psu: str | Sequence[str] | None = "design_psu",
+        fpc: str | Sequence[str] | None = "design_fpc",
         lonely_psu: str = "adjust",
     ) -> SurveyDesign:
         """A design from columns of ``frame`` (defaults: the dataset contract's design columns).
 
-        A column name that is ``None``, absent from the frame or entirely null is not used
-        (e.g. no fpc). Weights must be present for every row.
+        ``strata``, ``psu`` and ``fpc`` take one column name or a list, one per stage. A single
+        column name that is ``None``, absent from the frame or entirely null is not used (e.g.
+        no fpc); a name in a list must exist. Weights must be present for every row.
         """
 
         def column(name: str | None) -> pl.Series | None:
@@ -233,41 +237,73 @@ class SurveyDesign:
             series = frame.get_column(name)
             return None if series.null_count() == series.len() else series
 
+        def stages(names: str | Sequence[str] | None, what: str) -> object:
+            if names is None or isinstance(names, str):
+                return column(names)
+            absent = [c for c in names if c not in frame.columns]
+            if absent:
+                raise ValueError(f"{what} column(s) {absent} are not in the data")
+            return [frame.get_column(c) for c in names]
+
         w = column(weights)
         if w is None:
             raise ValueError(f"weights column {weights!r} is absent or empty; give the weights")
         return cls(
             w,
-            strata=column(strata),
-            psu=column(psu),
-            fpc=column(fpc),
+            strata=stages(strata, "strata"),
+            psu=stages(psu, "psu"),
+            fpc=stages(fpc, "fpc"),
             lonely_psu=lonely_psu,
         )
+
+    # -- calibration -------------------------------------------------------------------------
+    def with_calibration(self, weights: Array, adjustment: CalibrationAdjustment) -> SurveyDesign:
+        """A copy with calibrated ``weights`` whose variance applies ``adjustment`` last."""
+        calibrated = copy.copy(self)
+        calibrated.weights = np.asarray(weights, dtype=np.float64)
+        calibrated._adjustments = (*self._adjustments, adjustment)
+        return calibrated
+
+    @property
+    def calibrated(self) -> bool:
+        """True when the weights come from post-stratification, raking or calibration."""
+        return bool(self._adjustments)
+
+    def poststratify(self, margin: Margin, partial: bool = False) -> SurveyDesign:
+        """Post-stratified design (R ``postStratify``); see :mod:`.calibration`."""
+        from fibrosurvey.stats.calibration import poststratify
+
+        return poststratify(self, margin, partial=partial)
+
+    def rake(
+        self, margins: Sequence[Margin], epsilon: float = 1.0, max_iter: int = 10
+    ) -> SurveyDesign:
+        """Raked design (R ``rake``, iterative proportional fitting); see :mod:`.calibration`."""
+        from fibrosurvey.stats.calibration import rake
+
+        return rake(self, margins, epsilon=epsilon, max_iter=max_iter)
+
+    def calibrate(
+        self, margins: Sequence[Margin] = (), totals: dict[str, tuple[object, float]] | None = None
+    ) -> SurveyDesign:
+        """Linear (GREG) calibration (R ``calibrate``, linear); see :mod:`.calibration`."""
+        from fibrosurvey.stats.calibration import calibrate_linear
+
+        return calibrate_linear(self, margins, totals or {})
 
     # -- variance of linearised totals -------------------------------------------------------
     def variance(self, influence: Array) -> Array:
         """Design covariance matrix of the totals of the columns of ``influence`` (n x k)."""
         z = influence[:, None] if influence.ndim == 1 else influence
-        k = z.shape[1]
-        totals = np.zeros((self.n_psu, k))
-        np.add.at(totals, self._psu, z)
-        h = self._psu_stratum
-        sums = np.zeros((self.n_strata, k))
-        np.add.at(sums, h, totals)
-        n_h = self._n_h
-        lonely = n_h == 1
-        centre = sums / n_h[:, None]
-        if self.lonely_psu == "adjust":
-            centre[lonely] = 0.0
-        dev = totals - centre[h]
-        scale = np.where(lonely, 1.0, n_h / np.maximum(n_h - 1, 1)) * (1 - self._fraction)
-        if self.lonely_psu in ("certainty", "remove", "average"):
-            scale[lonely] = 0.0
-        weighted = dev * scale[h][:, None]
-        cov: Array = weighted.T @ dev
-        if self.lonely_psu == "average" and lonely.any():
-            cov *= self.n_strata / (self.n_strata - int(lonely.sum()))
-        return cov
+        for adjustment in self._adjustments:
+            z = adjustment.residualise(z)
+        return stages_variance(self._stages, z)
+
+    def subset_df(self, rows: npt.NDArray[np.bool_]) -> int:
+        """Design df of the rows kept (R ``degf`` of a subset: PSUs minus strata present)."""
+        return int(
+            np.unique(self._first_unit[rows]).size - np.unique(self._first_stratum[rows]).size
+        )
 
     def _estimate(
         self, value: float, variance: float, n: int, method: str, alpha: float, group: str = ""
@@ -317,30 +353,102 @@ class SurveyDesign:
             estimate, float(self.variance(z)[0, 0]), int(seen.sum()), "svymean", alpha
         )
 
-    def proportion(self, y: object, alpha: float = 0.05, ci: str = "wald") -> SurveyEstimate:
+    def proportion(self, y: object, alpha: float = 0.05, ci: str = "logit") -> SurveyEstimate:
         """Weighted proportion of a 0/1 variable (R ``svymean`` of the indicator).
 
-        ``ci="wald"``: ``p +/- z SE`` (R ``confint(svymean(...))``). ``ci="logit"``: the interval
-        is built on the logit scale with a t quantile on the design df and back-transformed, so
-        it stays inside (0, 1) (R ``svyciprop(~y, design, method = "logit")``).
+        The interval is R ``svyciprop(~y, design, method = ci)`` on the design df (``logit``,
+        R's default, stays inside (0, 1)); ``ci="wald"`` is ``p +/- z SE`` (R
+        ``confint(svymean(...))``). See :func:`.survey_intervals.proportion_interval`.
         """
-        if ci not in ("wald", "logit"):
-            raise ValueError(f"ci must be 'wald' or 'logit', got {ci!r}")
         yv, _ = self._outcome(y)
         check_binary(yv, "y")
         result = self.mean(yv, alpha)
         fields = {**result.summary(), "method": f"svymean_proportion_{ci}"}
         p = result.estimate
-        if ci == "logit" and 0 < p < 1:
-            se_logit = result.se / (p * (1 - p))
-            half = float(sps.t.ppf(1 - alpha / 2, self.df)) * se_logit
-            centre = float(np.log(p / (1 - p)))
-            fields["ci_low"] = float(1 / (1 + np.exp(-(centre - half))))
-            fields["ci_high"] = float(1 / (1 + np.exp(-(centre + half))))
-        elif ci == "logit":
-            fields["ci_low"], fields["ci_high"] = p, p
-            fields["note"] = "proportion is 0 or 1: no logit interval"
+        fields["ci_low"], fields["ci_high"] = proportion_interval(
+            p, result.se, result.alpha, self.df, ci, self.n
+        )
+        if ci in ("logit", "xlogit", "asin") and not 0 < p < 1:
+            fields["note"] = f"proportion is 0 or 1: no {ci} interval"
         return SurveyEstimate(**fields)
+
+    def ratio(self, numerator: object, denominator: object, alpha: float = 0.05) -> SurveyEstimate:
+        """Ratio of weighted totals (R ``svyratio(~y, ~x, design, na.rm = TRUE)``).
+
+        Linearised as ``z_i = w_i (y_i - R x_i) / sum(w x)``; normal interval as R
+        ``confint(svyratio(...))``. Rows missing either variable get zero influence.
+        """
+        alpha = check_alpha(alpha)
+        yv, seen_y = self._outcome(numerator, "numerator")
+        xv, seen_x = self._outcome(denominator, "denominator")
+        seen = seen_y & seen_x
+        if not seen.any():
+            raise ValueError("ratio: no row has both the numerator and the denominator")
+        w = np.where(seen, self.weights, 0.0)
+        y, x = np.nan_to_num(yv), np.nan_to_num(xv)
+        total_x = float((w * x).sum())
+        if total_x == 0:
+            raise ValueError("ratio: the weighted total of the denominator is 0")
+        estimate = float((w * y).sum() / total_x)
+        z = w * (y - estimate * x) / total_x
+        return self._estimate(
+            estimate, float(self.variance(z)[0, 0]), int(seen.sum()), "svyratio", alpha
+        )
+
+    def quantile(
+        self,
+        y: object,
+        probs: float | Sequence[float] = 0.5,
+        alpha: float = 0.05,
+        ci: str = "mean",
+        df: float | None = None,
+    ) -> SurveyQuantiles:
+        """Weighted quantiles with Woodruff intervals (R ``svyquantile``, survey 4.x).
+
+        R ``svyquantile(~y, design, probs, qrule = "math", interval.type = ci, na.rm = TRUE)``:
+        the quantile is ``qrule_math``; the interval takes the estimated CDF at the quantile,
+        ``Fhat = svymean(y <= q)``, builds its interval (``ci``: ``mean`` = ``Fhat +/- t SE``,
+        or ``xlogit``, ``asin``, ``beta`` as :func:`.survey_intervals.proportion_interval`) on
+        ``df`` (default: the design df of the observed rows) and maps both ends back through
+        ``qrule_math``; ``se = (high - low) / (2 t)``. An end outside [0, 1] is NaN, as R.
+        """
+        alpha = check_alpha(alpha)
+        if ci not in ("mean", "xlogit", "asin", "beta"):
+            raise ValueError(f"ci must be one of mean, xlogit, asin, beta; got {ci!r}")
+        levels = [float(probs)] if isinstance(probs, int | float) else [float(p) for p in probs]
+        bad = [p for p in levels if not 0 <= p <= 1]
+        if bad or not levels:
+            raise ValueError(f"probs must be numbers in [0, 1]; got {bad or 'none'}")
+        yv, seen = self._outcome(y)
+        if not seen.any():
+            raise ValueError("y: every value is missing")
+        values = WeightedValues(yv[seen], self.weights[seen])
+        design_df = float(self.subset_df(seen) if df is None else df)
+        rows = self.n if self.calibrated else int(seen.sum())
+        t = t_quantile(1 - alpha / 2, design_df)
+        quantiles, lows, highs, ses = [], [], [], []
+        for p in levels:
+            q = values.qrule_math(p)
+            below = np.where(seen, (np.nan_to_num(yv) <= q).astype(np.float64), np.nan)
+            cdf = self.mean(below, alpha)
+            p_low, p_high = proportion_interval(cdf.estimate, cdf.se, alpha, design_df, ci, rows)
+            low = math.nan if math.isnan(p_low) or p_low < 0 else values.qrule_math(p_low)
+            high = math.nan if math.isnan(p_high) or p_high > 1 else values.qrule_math(p_high)
+            quantiles.append(q)
+            lows.append(low)
+            highs.append(high)
+            ses.append((high - low) / (2 * t))
+        return SurveyQuantiles(
+            probs=tuple(levels),
+            quantiles=tuple(quantiles),
+            ci_low=tuple(lows),
+            ci_high=tuple(highs),
+            se=tuple(ses),
+            n=int(seen.sum()),
+            df=design_df,
+            alpha=alpha,
+            interval=ci,
+        )
 
     def mean_by(self, y: object, groups: object, alpha: float = 0.05) -> dict[str, SurveyEstimate]:
         """Domain means by group, keyed by the group label as text (R ``svyby(..., svymean)``).
