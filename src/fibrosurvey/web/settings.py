@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "fibrosurvey.web.studies",
     "fibrosurvey.web.participants",
     "fibrosurvey.web.survey",
+    "fibrosurvey.web.outbox",
     "fibrosurvey.web.dashboard",
 ]
 # Apps written by the second web engineer; added when their package exists so either side

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from fibrosurvey.web.dashboard import services
+from fibrosurvey.web.outbox.services import undelivered_emails
 from fibrosurvey.web.studies.context import study_context
 from fibrosurvey.web.studies.models import Membership
 from fibrosurvey.web.studies.permissions import filter_to_site, require_membership
@@ -35,6 +36,7 @@ def study(request: HttpRequest, study_id: int) -> HttpResponse:
             mismatches=services.version_mismatches(membership),
             instruments=services.instrument_completion(membership),
             alerts=services.open_safety_alerts(membership),
+            undelivered=undelivered_emails(membership.study),
             labs=services.lab_sample_summary(membership),
             can_acknowledge=membership.can("acknowledge_alert"),
         ),
