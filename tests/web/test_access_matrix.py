@@ -66,6 +66,13 @@ MATRIX = [
         {k: (302 if v == 200 else v) for k, v in ENROLLERS_NORTH.items()},
     ),
     _row(
+        "reopen north",
+        "post",
+        "survey_staff:reopen",
+        ["study", "north", "baseline"],
+        {k: (302 if v == 200 else v) for k, v in ENROLLERS_NORTH.items()},
+    ),
+    _row(
         "acknowledge alert",
         "post",
         "dashboard:acknowledge_alert",
@@ -90,6 +97,8 @@ def objects(study, participant, participant_south, issued):
     alert = SafetyAlert.objects.create(
         study=study, participant=participant, event=event, response=response, value=1
     )
+    issued.invitation.completed_at = response.created_at  # finished: staff may reopen it
+    issued.invitation.save(update_fields=["completed_at"])
     return {
         "study": study.pk,
         "north": participant.pk,
