@@ -116,6 +116,13 @@ def test_a_finished_link_cannot_change_the_answers(finished, participant):
     assert not PageSubmission.objects.filter(nonce="attacker").exists()
 
 
+def test_a_finished_link_without_a_nonce_is_sent_to_the_saved_page_not_a_form(finished):
+    page = survey_pages(finished.invitation)[0]
+    response = _post_page(Client(), finished.token, page, "0", nonce="")
+    assert response.status_code == 302
+    assert response.url == reverse("survey:done", args=[finished.token])
+
+
 def test_a_resent_final_page_after_finishing_still_gets_its_reply(client, finished):
     pages = survey_pages(finished.invitation)
     replay = _finish(client, finished.token, pages)

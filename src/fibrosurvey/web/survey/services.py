@@ -205,16 +205,19 @@ def do_save_page(
     Raises :class:`AnswersRefused` when the write rule (``survey.rules``) refuses; a replay of
     a form already stored is still recognised then (its reply is the same as the first's).
     """
-    if not nonce or len(nonce) > MAX_NONCE_LENGTH:
-        return PageResult(saved=False, reload_needed=True)
+    usable_nonce = bool(nonce) and len(nonce) <= MAX_NONCE_LENGTH
     refusal = write_refusal(invitation)
     if refusal is not None:
-        already = PageSubmission.objects.filter(
-            invitation=invitation, page_index=page.index, nonce=nonce
-        ).exists()
-        if already:
+        if (
+            usable_nonce
+            and PageSubmission.objects.filter(
+                invitation=invitation, page_index=page.index, nonce=nonce
+            ).exists()
+        ):
             return _replay(invitation, page)
         raise AnswersRefused(refusal)
+    if not usable_nonce:
+        return PageResult(saved=False, reload_needed=True)
     instrument_id = page.instrument.id
     report = validate_response(raw, instrument_id)
     if not report.ok:
