@@ -141,3 +141,45 @@ def test_a_fhir_submission_to_a_completed_survey_is_refused_until_staff_reopen_i
 
     assert refused.status_code == 409 and "complete" in refused.json()["detail"]
     assert not Response.objects.filter(participant=participant).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_simultaneous_retries_with_one_identifier_store_exactly_one(issued, participant):
+    """PostgreSQL: three copies of one submission at the same moment (a client retrying)."""
+    import threading
+
+    from django.db import connection, connections
+
+    from fibrosurvey.web.api.services import do_submit_fhir_response
+    from fibrosurvey.web.participants.models import Invitation
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serialises writers; run with DATABASE_URL=postgres://...")
+    do_record_consent(issued.invitation, language="en")
+    resource = questionnaire_response(ANSWERS_A, "phq9", "Patient/x")
+    resource["identifier"] = {"system": "urn:example:app", "value": "one-submission"}
+    barrier = threading.Barrier(3)
+    results: list[object] = []
+
+    def submit() -> None:
+        try:
+            invitation = Invitation.objects.select_related(
+                "participant", "participant__study", "event"
+            ).get(pk=issued.invitation.pk)
+            barrier.wait(timeout=10)
+            results.append(do_submit_fhir_response(invitation, resource))
+        except Exception as error:  # surfaced by the assertion below
+            results.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=submit) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert sorted(r.replayed for r in results) == [False, True, True]
+    assert _stored(participant) == ANSWERS_A
+    assert AuditRecord.objects.filter(object_type="survey.response", action="create").count() == 1
