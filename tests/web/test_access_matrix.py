@@ -93,6 +93,13 @@ MATRIX = [
         as_status(ENROLLERS_NORTH, 302),
     ),
     row(
+        "reopen north",
+        "post",
+        "survey_staff:reopen",
+        ["study", "north", "baseline"],
+        as_status(ENROLLERS_NORTH, 302),
+    ),
+    row(
         "acknowledge alert",
         "post",
         "dashboard:acknowledge_alert",
@@ -122,6 +129,8 @@ def objects(study, participant, participant_south, issued):
     alert = SafetyAlert.objects.create(
         study=study, participant=participant, event=event, response=response, value=1
     )
+    issued.invitation.completed_at = response.created_at  # finished: staff may reopen it
+    issued.invitation.save(update_fields=["completed_at"])
     return {
         "study": study.pk,
         "vera": study.memberships.get(user__username="vera").pk,

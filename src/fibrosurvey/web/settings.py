@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "fibrosurvey.web.studies",
     "fibrosurvey.web.participants",
     "fibrosurvey.web.survey",
+    "fibrosurvey.web.outbox",
     "fibrosurvey.web.dashboard",
     "fibrosurvey.web.labs",
     "fibrosurvey.web.exports",

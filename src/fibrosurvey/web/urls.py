@@ -14,6 +14,7 @@ urlpatterns = [
     path("accounts/", include("fibrosurvey.web.accounts.urls")),
     path("s/", include("fibrosurvey.web.survey.urls")),
     path("studies/", include("fibrosurvey.web.participants.urls")),
+    path("studies/", include("fibrosurvey.web.survey.staff_urls")),
     path("studies/", include("fibrosurvey.web.studies.urls")),
     path("", include("fibrosurvey.web.dashboard.urls")),
     path("", include("fibrosurvey.web.labs.urls")),

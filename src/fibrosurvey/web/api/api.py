@@ -404,7 +404,9 @@ def export(request: HttpRequest, study_id: int, export_format: str) -> HttpRespo
 def submit_fhir(request: HttpRequest, token: str) -> Status[dict[str, Any]]:
     """Store a QuestionnaireResponse for the invitation whose secret link token is ``token``.
 
-    Idempotent: posting the same resource again stores nothing new (200, ``replayed``).
+    A retry with the same ``Idempotency-Key`` header (or ``QuestionnaireResponse.identifier``)
+    stores nothing new (200, ``replayed``); otherwise the last submission wins. 409 when the
+    participant has not accepted the current consent or the survey is complete.
     """
     invitation = find_invitation(token)
     if invitation is None:
@@ -414,7 +416,9 @@ def submit_fhir(request: HttpRequest, token: str) -> Status[dict[str, Any]]:
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise HttpError(400, f"the body is not JSON: {error}") from None
     try:
-        result = do_submit_fhir_response(invitation, resource)
+        result = do_submit_fhir_response(
+            invitation, resource, idempotency_key=request.headers.get("Idempotency-Key")
+        )
     except FhirSubmissionError as error:
         return Status(error.status, {"detail": str(error), "problems": error.problems})
     out = {

@@ -2,15 +2,19 @@
 
 A FHIR submission goes through the SAME save path as the web survey
 (``survey.services.do_save_page``, page by page of the instrument), so validation, scoring,
-audit, PHQ-9 item 9 safety alerts and replay protection are the survey's own. The page
-nonces are derived from the invitation and the mapped answers: posting the same resource
-twice is recognised as a replay and stores one response.
+audit, PHQ-9 item 9 safety alerts, the write rule (``survey.rules``: current consent, not
+completed) and replay protection are the survey's own.
+
+Replays are recognised by the client's identifier of the submission (an ``Idempotency-Key``
+header, else ``QuestionnaireResponse.identifier``): a retry with the same identifier stores
+nothing new. Without one, every submission is new and the last one wins (answers A, B, A
+store A); a resubmission of what is already stored changes nothing and says ``replayed``.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +26,7 @@ from fibrosurvey.web.audit.services import record
 from fibrosurvey.web.participants.models import Invitation
 from fibrosurvey.web.studies.models import Study
 from fibrosurvey.web.survey.models import Response
+from fibrosurvey.web.survey.rules import AnswersRefused
 from fibrosurvey.web.survey.services import do_save_page, survey_pages
 
 __all__ = [
@@ -90,10 +95,53 @@ def _text(value: Any) -> str | None:
     return str(value)
 
 
-def do_submit_fhir_response(invitation: Invitation, resource: Any) -> SubmissionResult:
+MAX_IDEMPOTENCY_KEY_LENGTH = 200
+
+
+def _submission_key(resource: dict[str, Any], idempotency_key: str | None) -> str | None:
+    """The client's identifier of this submission, or None when it gave none."""
+    if idempotency_key is not None:
+        key = idempotency_key.strip()
+        if not key or len(key) > MAX_IDEMPOTENCY_KEY_LENGTH:
+            raise FhirSubmissionError(
+                400,
+                f"the Idempotency-Key header must be 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} characters",
+            )
+        return f"header:{key}"
+    identifier = resource.get("identifier")
+    if identifier is None:
+        return None
+    value = identifier.get("value") if isinstance(identifier, dict) else None
+    system = identifier.get("system", "") if isinstance(identifier, dict) else ""
+    if (
+        not isinstance(value, str)
+        or not value.strip()
+        or not isinstance(system, str)
+        or len(value) + len(system) > MAX_IDEMPOTENCY_KEY_LENGTH
+    ):
+        raise FhirSubmissionError(
+            400,
+            "QuestionnaireResponse.identifier must be an Identifier with a text value",
+            [
+                {
+                    "path": "QuestionnaireResponse.identifier",
+                    "value": str(identifier)[:200],
+                    "allowed": f'{{"system": "<uri>", "value": "<text, at most '
+                    f'{MAX_IDEMPOTENCY_KEY_LENGTH} characters>"}}',
+                    "message": "invalid identifier",
+                }
+            ],
+        )
+    return f"identifier:{system}|{value}"
+
+
+def do_submit_fhir_response(
+    invitation: Invitation, resource: Any, *, idempotency_key: str | None = None
+) -> SubmissionResult:
     """Map a QuestionnaireResponse with the core and store it for ``invitation``'s event."""
     if not isinstance(resource, dict):
         raise FhirSubmissionError(400, "the body must be a FHIR QuestionnaireResponse object")
+    key = _submission_key(resource, idempotency_key)
     try:
         reading = read_response_detail(resource)
     except FhirMappingError as error:
@@ -109,16 +157,14 @@ def do_submit_fhir_response(invitation: Invitation, resource: Any) -> Submission
             f"{reading.instrument_id} is not asked at {invitation.event.code}; "
             f"allowed: {', '.join(battery)}",
         )
-    if invitation.participant.consented_at is None:
-        raise FhirSubmissionError(
-            409, "the participant has not consented yet; open the survey link first"
-        )
     pages = survey_pages(invitation)
     own = [page for page in pages if page.instrument.id == reading.instrument_id]
     raw = {column: _text(value) for column, value in reading.row.items()}
-    fingerprint = hashlib.sha256(
-        json.dumps(raw, sort_keys=True).encode("utf-8") + invitation.token_hash.encode()
-    ).hexdigest()
+    # Page nonces are scoped to (invitation, page) by the database, so the key alone names
+    # the submission; without a key each submission is new.
+    nonce = "fhir-" + (
+        hashlib.sha256(key.encode("utf-8")).hexdigest()[:40] if key else secrets.token_hex(20)
+    )
     others_complete = (
         Response.objects.filter(
             participant=invitation.participant,
@@ -129,32 +175,35 @@ def do_submit_fhir_response(invitation: Invitation, resource: Any) -> Submission
         == len(battery) - 1
     )
     replayed = True
-    finished = False
-    with transaction.atomic():
-        for page in own:
-            last = page is own[-1]
-            moving_to = len(pages) if (last and others_complete) else invitation.current_page
-            result = do_save_page(
-                invitation,
-                page,
-                {column: raw.get(column) for column in page.columns},
-                nonce=f"fhir-{fingerprint[:40]}-{page.index}",
-                moving_to=moving_to,
-                pages=pages,
-            )
-            if not result.saved:
-                problems = [
-                    {
-                        "path": p.column,
-                        "value": str(p.value),
-                        "allowed": p.allowed,
-                        "message": p.message,
-                    }
-                    for p in result.problems.values()
-                ]
-                raise FhirSubmissionError(400, "the answers are not valid", problems)
-            replayed = replayed and result.replayed
-            finished = finished or result.completed_survey
+    changed = False
+    try:
+        with transaction.atomic():
+            for page in own:
+                last = page is own[-1]
+                moving_to = len(pages) if (last and others_complete) else invitation.current_page
+                result = do_save_page(
+                    invitation,
+                    page,
+                    {column: raw.get(column) for column in page.columns},
+                    nonce=nonce,
+                    moving_to=moving_to,
+                    pages=pages,
+                )
+                if not result.saved:
+                    problems = [
+                        {
+                            "path": p.column,
+                            "value": str(p.value),
+                            "allowed": p.allowed,
+                            "message": p.message,
+                        }
+                        for p in result.problems.values()
+                    ]
+                    raise FhirSubmissionError(400, "the answers are not valid", problems)
+                replayed = replayed and result.replayed
+                changed = changed or result.changed
+    except AnswersRefused as refused:
+        raise FhirSubmissionError(409, str(refused)) from None
     stored = Response.objects.get(
         participant=invitation.participant,
         event=invitation.event,
@@ -162,5 +211,8 @@ def do_submit_fhir_response(invitation: Invitation, resource: Any) -> Submission
     )
     invitation.refresh_from_db(fields=["completed_at"])
     return SubmissionResult(
-        reading.instrument_id, stored.status, replayed, invitation.completed_at is not None
+        reading.instrument_id,
+        stored.status,
+        replayed or not changed,
+        invitation.completed_at is not None,
     )

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from fibrosurvey.web.dashboard import services
+from fibrosurvey.web.outbox.services import undelivered_emails
 from fibrosurvey.web.studies.context import study_context
 from fibrosurvey.web.studies.models import Membership
 from fibrosurvey.web.studies.permissions import can, filter_to_site, study_view
@@ -34,6 +35,7 @@ def study(request: HttpRequest, membership: Membership, study_id: int) -> HttpRe
             mismatches=services.version_mismatches(membership),
             instruments=services.instrument_completion(membership),
             alerts=services.open_safety_alerts(membership),
+            undelivered=undelivered_emails(membership.study),
             labs=services.lab_sample_summary(membership),
             can_acknowledge=can(membership, "acknowledge_alert"),
         ),

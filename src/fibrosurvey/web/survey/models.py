@@ -56,12 +56,21 @@ class ConsentRecord(models.Model):
 
 
 class PageSubmission(models.Model):
-    """One accepted page submission; a replayed form (same nonce) is recognised and ignored."""
+    """One accepted page submission; a replayed form (same invitation, page and nonce) is
+    recognised and ignored. Nonces are scoped: another link's or page's nonce never
+    collides."""
 
     invitation = models.ForeignKey(Invitation, on_delete=models.CASCADE, related_name="+")
-    nonce = models.CharField(max_length=64, unique=True)
+    nonce = models.CharField(max_length=64)
     page_index = models.PositiveIntegerField()
     submitted_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["invitation", "page_index", "nonce"], name="page_submission_unique"
+            )
+        ]
 
 
 class SafetyAlert(models.Model):

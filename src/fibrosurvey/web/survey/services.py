@@ -2,8 +2,9 @@
 
 Every page is validated by the core (``fibrosurvey.validation.validate_response``), saved in
 one transaction, scored by the core (``fibrosurvey.scoring.score_response``) when its
-instrument is complete, and audited with before/after. A replayed page (same nonce) or a
-second copy of it (another tab) leaves exactly one response.
+instrument is complete, and audited with before/after. A replayed page (same invitation,
+page and nonce) or a second copy of it (another tab) leaves exactly one response. Whether
+answers may be written at all is ``survey.rules``' one decision.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -23,11 +23,13 @@ from fibrosurvey.instruments import Item
 from fibrosurvey.scoring import score_response
 from fibrosurvey.validation import Problem, validate_response
 from fibrosurvey.web.audit.services import record, snapshot
+from fibrosurvey.web.outbox.services import enqueue_email
 from fibrosurvey.web.participants.models import Invitation
 from fibrosurvey.web.studies.permissions import safety_alert_recipients
 from fibrosurvey.web.studies.services import freeze_instrument_version
 from fibrosurvey.web.survey.models import ConsentRecord, PageSubmission, Response, SafetyAlert
 from fibrosurvey.web.survey.pages import SurveyPage, page_plan
+from fibrosurvey.web.survey.rules import AnswersRefused, require_may_write, write_refusal
 
 __all__ = [
     "SAFETY_ITEM",
@@ -35,6 +37,7 @@ __all__ = [
     "do_acknowledge_alert",
     "do_choose_language",
     "do_record_consent",
+    "do_reopen_survey",
     "do_save_page",
     "parse_page_answers",
     "survey_pages",
@@ -127,11 +130,19 @@ def _json_safe(value: Any) -> Any:
 
 @dataclass
 class PageResult:
-    saved: bool  # False when validation failed (nothing stored)
+    saved: bool  # False when validation failed or the form had no nonce (nothing stored)
     problems: dict[str, Problem] = field(default_factory=dict)
-    replayed: bool = False  # the same form (nonce) was already processed
-    safety_alert: bool = False  # PHQ-9 item 9 > 0 on this page: show safety information
+    replayed: bool = False  # the same form (invitation, page, nonce) was already processed
+    changed: bool = False  # the stored response changed
+    # The stored PHQ-9 item 9 answer on this page is above 0 (replays included): show the
+    # safety information.
+    safety_alert: bool = False
     completed_survey: bool = False
+    reload_needed: bool = False  # no usable nonce: the participant must reload the page
+
+
+# Forms carry a random nonce (views.page); a missing or oversized one is not a form we sent.
+MAX_NONCE_LENGTH = 64
 
 
 def _claim_nonce(invitation: Invitation, nonce: str, page_index: int) -> bool:
@@ -146,10 +157,37 @@ def _claim_nonce(invitation: Invitation, nonce: str, page_index: int) -> bool:
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} (invitation_id, nonce, page_index, submitted_at) "
-            "VALUES (%s, %s, %s, %s) ON CONFLICT (nonce) DO NOTHING RETURNING id",
-            [invitation.pk, nonce[:64], page_index, submitted_at],
+            "VALUES (%s, %s, %s, %s) "
+            "ON CONFLICT (invitation_id, page_index, nonce) DO NOTHING RETURNING id",
+            [invitation.pk, nonce, page_index, submitted_at],
         )
         return cursor.fetchone() is not None
+
+
+def _stored_safety_answer(invitation: Invitation, page: SurveyPage) -> bool:
+    """Whether this page holds PHQ-9 item 9 and its stored answer is above 0."""
+    instrument_id, column = SAFETY_ITEM
+    if page.instrument.id != instrument_id or column not in page.columns:
+        return False
+    answers = (
+        Response.objects.filter(
+            participant_id=invitation.participant_id,
+            event_id=invitation.event_id,
+            instrument_id=instrument_id,
+        )
+        .values_list("answers", flat=True)
+        .first()
+        or {}
+    )
+    return (answers.get(column) or 0) > 0
+
+
+def _replay(invitation: Invitation, page: SurveyPage) -> PageResult:
+    # The first copy may have failed to show the safety page (a lost reply, a resubmitted
+    # form): what is stored decides, not what this copy did.
+    return PageResult(
+        saved=True, replayed=True, safety_alert=_stored_safety_answer(invitation, page)
+    )
 
 
 def do_save_page(
@@ -162,7 +200,24 @@ def do_save_page(
     pages: tuple[SurveyPage, ...] | None = None,
 ) -> PageResult:
     """Validate and store one page; ``moving_to`` is the page index the participant goes to
-    (len(pages) = finished). ``pages`` is the survey's page plan when the caller has it."""
+    (len(pages) = finished). ``pages`` is the survey's page plan when the caller has it.
+
+    Raises :class:`AnswersRefused` when the write rule (``survey.rules``) refuses; a replay of
+    a form already stored is still recognised then (its reply is the same as the first's).
+    """
+    usable_nonce = bool(nonce) and len(nonce) <= MAX_NONCE_LENGTH
+    refusal = write_refusal(invitation)
+    if refusal is not None:
+        if (
+            usable_nonce
+            and PageSubmission.objects.filter(
+                invitation=invitation, page_index=page.index, nonce=nonce
+            ).exists()
+        ):
+            return _replay(invitation, page)
+        raise AnswersRefused(refusal)
+    if not usable_nonce:
+        return PageResult(saved=False, reload_needed=True)
     instrument_id = page.instrument.id
     report = validate_response(raw, instrument_id)
     if not report.ok:
@@ -173,8 +228,7 @@ def do_save_page(
     result = PageResult(saved=True)
     with transaction.atomic():
         if not _claim_nonce(invitation, nonce, page.index):
-            result.replayed = True
-            return result
+            return _replay(invitation, page)
         response, created = Response.objects.select_for_update().get_or_create(
             participant=participant,
             event=invitation.event,
@@ -200,21 +254,28 @@ def do_save_page(
             scores = score_response(answers, instrument_id)
             response.scores = {column: _json_safe(value) for column, value in scores.items()}
         after = {"answers": response.answers, "status": response.status, "scores": response.scores}
-        if created or after != before:
+        result.changed = created or after != before
+        if result.changed:
             response.save(update_fields=["answers", "status", "scores", "completed_at", "updated"])
-        invitation.current_page = min(moving_to, page_count - 1)
-        fields = ["current_page"]
-        if moving_to >= page_count and invitation.completed_at is None:
-            invitation.completed_at = timezone.now()
-            fields.append("completed_at")
+        progress: dict[str, Any] = {"current_page": min(moving_to, page_count - 1)}
+        if moving_to >= page_count:
+            progress["completed_at"] = timezone.now()
             result.completed_survey = True
-        invitation.save(update_fields=fields)
+        # Conditional on "not completed": another tab that finished the survey first wins, and
+        # this copy is refused (rolled back) like any write after completion.
+        if not Invitation.objects.filter(pk=invitation.pk, completed_at__isnull=True).update(
+            **progress
+        ):
+            invitation.refresh_from_db(fields=["completed_at", "current_page"])
+            require_may_write(invitation)
+        for name, value in progress.items():
+            setattr(invitation, name, value)
         if (instrument_id, SAFETY_ITEM[1]) == SAFETY_ITEM and (typed.get(SAFETY_ITEM[1]) or 0) > 0:
             result.safety_alert = True
             _raise_safety_alert(invitation, response, int(typed[SAFETY_ITEM[1]] or 0))
         # The audit trail's chain head is one row every submission locks; writing the record
         # last keeps that lock for the shortest time (until the commit).
-        if created or after != before:
+        if result.changed:
             record(
                 "create" if created else "update",
                 actor_label=_participant_label(invitation),
@@ -258,12 +319,18 @@ def _raise_safety_alert(invitation: Invitation, response: Response, value: int) 
         )
     else:
         return
-    alert_id = alert.pk
-    transaction.on_commit(lambda: _email_safety_alert(alert_id))
+    _queue_safety_email(alert)
 
 
-def _email_safety_alert(alert_id: int) -> None:
-    alert = SafetyAlert.objects.select_related("study", "participant", "event").get(pk=alert_id)
+def _queue_safety_email(alert: SafetyAlert) -> None:
+    """Queue the team's e-mail in the alert's own transaction; the outbox worker sends it.
+
+    Never sent inside the participant's request: a mail server that is down (or a header
+    error) must not cost the participant the safety page, nor lose the e-mail.
+    """
+    alert = SafetyAlert.objects.select_related("study", "participant__site", "event").get(
+        pk=alert.pk
+    )
     recipients = safety_alert_recipients(alert.study, alert.participant.site_id)
     if not recipients:
         return
@@ -272,9 +339,35 @@ def _email_safety_alert(alert_id: int) -> None:
         "url": settings.SITE_URL + reverse("dashboard:study", args=[alert.study_id]),
     }
     # No answers or scores in e-mail: the participant code and where to look are enough.
-    subject = render_to_string("survey/email/safety_subject.txt", context).strip()
-    body = render_to_string("survey/email/safety_body.txt", context)
-    send_mail(subject, body, None, recipients)
+    enqueue_email(
+        kind="safety_alert",
+        study=alert.study_id,
+        subject=render_to_string("survey/email/safety_subject.txt", context),
+        body=render_to_string("survey/email/safety_body.txt", context),
+        recipients=recipients,
+    )
+
+
+@transaction.atomic
+def do_reopen_survey(invitation: Invitation, *, actor: Any, request: Any = None) -> Invitation:
+    """Staff let a participant change a completed survey again (from its first page)."""
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if invitation.completed_at is None:
+        raise ValueError("the survey is not complete; there is nothing to reopen")
+    before = snapshot(invitation, ["completed_at", "current_page"])
+    invitation.completed_at = None
+    invitation.current_page = 0
+    invitation.save(update_fields=["completed_at", "current_page"])
+    record(
+        "update",
+        actor=actor,
+        study=invitation.participant.study_id,
+        obj=invitation,
+        before=before,
+        after=snapshot(invitation, ["completed_at", "current_page"]) | {"reopened": True},
+        request=request,
+    )
+    return invitation
 
 
 @transaction.atomic

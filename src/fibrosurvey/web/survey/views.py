@@ -26,6 +26,7 @@ from fibrosurvey.web.survey import services
 from fibrosurvey.web.survey.forms import page_fields
 from fibrosurvey.web.survey.models import Response
 from fibrosurvey.web.survey.pages import SurveyPage
+from fibrosurvey.web.survey.rules import AnswersRefused, WriteRefusal, write_refusal
 
 LANGUAGE_NAMES = {"en": "English", "es": "Español"}
 
@@ -63,14 +64,21 @@ def _context(invitation: Invitation, token: str, **extra: Any) -> dict[str, Any]
     }
 
 
-def _next_step(invitation: Invitation, token: str) -> HttpResponse:
-    participant = invitation.participant
-    if participant.consent_version != participant.study.consent_version:
+def _refused(request: HttpRequest, refusal: WriteRefusal, token: str) -> HttpResponse:
+    """Where a participant goes when the write rule (``survey.rules``) refuses answers."""
+    if refusal.reason == "consent":
         return redirect("survey:consent", token=token)
+    if refusal.reason == "completed":
+        return redirect("survey:done", token=token)
+    return render(request, "survey/invalid_link.html", status=404)
+
+
+def _next_step(request: HttpRequest, invitation: Invitation, token: str) -> HttpResponse:
+    refusal = write_refusal(invitation)
+    if refusal is not None:
+        return _refused(request, refusal, token)
     if not invitation.language_chosen:
         return redirect("survey:language", token=token)
-    if invitation.completed_at is not None:
-        return redirect("survey:done", token=token)
     return redirect("survey:page", token=token, number=invitation.current_page + 1)
 
 
@@ -79,7 +87,7 @@ def entry(request: HttpRequest, invitation: Invitation, token: str) -> HttpRespo
     if invitation.opened_at is None:
         invitation.opened_at = timezone.now()
         invitation.save(update_fields=["opened_at"])
-    return _next_step(invitation, token)
+    return _next_step(request, invitation, token)
 
 
 @participant_view
@@ -88,6 +96,8 @@ def consent(request: HttpRequest, invitation: Invitation, token: str) -> HttpRes
     study = invitation.participant.study
     language = invitation.participant.language
     error = ""
+    if invitation.completed_at is not None:  # a finished link only says the answers are saved
+        return redirect("survey:done", token=token)
     if request.method == "POST":
         if request.POST.get("switch_language"):
             services.do_choose_language(
@@ -97,7 +107,7 @@ def consent(request: HttpRequest, invitation: Invitation, token: str) -> HttpRes
             return redirect("survey:consent", token=token)
         if request.POST.get("agree") == "yes":
             services.do_record_consent(invitation, language=language)
-            return _next_step(invitation, token)
+            return _next_step(request, invitation, token)
         error = _("To take part, please tick the box to say you agree.")
     text = study.consent_text.get(language) or study.consent_text.get("en", "")
     return render(
@@ -130,13 +140,14 @@ def _offered(choice: str | None, offered: list[str], fallback: str) -> str:
 @require_http_methods(["GET", "POST"])
 def language(request: HttpRequest, invitation: Invitation, token: str) -> HttpResponse:
     study = invitation.participant.study
-    if invitation.participant.consent_version != study.consent_version:
-        return redirect("survey:consent", token=token)
+    refusal = write_refusal(invitation)
+    if refusal is not None:
+        return _refused(request, refusal, token)
     if request.method == "POST":
         choice = request.POST.get("language")
         if choice in study.languages:
             services.do_choose_language(invitation, language=choice)
-            return _next_step(invitation, token)
+            return _next_step(request, invitation, token)
     return render(request, "survey/language.html", _context(invitation, token))
 
 
@@ -144,25 +155,32 @@ def language(request: HttpRequest, invitation: Invitation, token: str) -> HttpRe
 @require_http_methods(["GET", "POST"])
 def page(request: HttpRequest, invitation: Invitation, token: str, number: int) -> HttpResponse:
     participant = invitation.participant
-    if participant.consent_version != participant.study.consent_version:
-        return redirect("survey:consent", token=token)
+    refusal = write_refusal(invitation)
+    if refusal is not None and request.method != "POST":
+        return _refused(request, refusal, token)
     pages = services.survey_pages(invitation)
     if not 1 <= number <= len(pages):
         raise Http404("no such page")
     current = pages[number - 1]
     problems: dict[str, Any] = {}
+    reload_needed = False
     if request.method == "POST":
         going_back = request.POST.get("action") == "back"
         moving_to = current.index - 1 if going_back else current.index + 1
         raw = services.parse_page_answers(current, request.POST)
-        result = services.do_save_page(
-            invitation,
-            current,
-            raw,
-            nonce=request.POST.get("nonce", ""),
-            moving_to=max(moving_to, 0),
-            pages=pages,
-        )
+        try:
+            # A refused write still recognises a replay of a form stored earlier (its reply
+            # may have been lost), so do_save_page decides, not a check here.
+            result = services.do_save_page(
+                invitation,
+                current,
+                raw,
+                nonce=request.POST.get("nonce", "").strip(),
+                moving_to=max(moving_to, 0),
+                pages=pages,
+            )
+        except AnswersRefused as refused:
+            return _refused(request, refused.refusal, token)
         if result.saved:
             if result.safety_alert:
                 return redirect("survey:safety", token=token, number=moving_to + 1)
@@ -170,6 +188,7 @@ def page(request: HttpRequest, invitation: Invitation, token: str, number: int) 
                 return redirect("survey:done", token=token)
             return redirect("survey:page", token=token, number=max(moving_to, 0) + 1)
         problems = result.problems
+        reload_needed = result.reload_needed
         values = {column: value or "" for column, value in raw.items()}
     else:
         if invitation.current_page != current.index:
@@ -198,14 +217,17 @@ def page(request: HttpRequest, invitation: Invitation, token: str, number: int) 
             number=number,
             total=len(pages),
             fields=page_fields(current, language, values, problems),
-            fields_cache_key="" if problems else _fields_cache_key(current, language, values),
+            fields_cache_key=""
+            if problems or reload_needed
+            else _fields_cache_key(current, language, values),
             title=current.instrument.title.get(language, current.instrument.title["en"]),
             recall=current.instrument.recall_period.get(language, ""),
             instructions=current.instrument.page_instruction(current.part - 1, language),
             nonce=secrets.token_urlsafe(24),
             error_count=len(problems),
+            reload_needed=reload_needed,
         ),
-        status=200 if not problems else 422,
+        status=400 if reload_needed else 422 if problems else 200,
     )
 
 
@@ -230,6 +252,7 @@ def safety(request: HttpRequest, invitation: Invitation, token: str, number: int
 
 @participant_view
 def done(request: HttpRequest, invitation: Invitation, token: str) -> HttpResponse:
+    """The only page a finished link shows: no answers (they could be anyone's to read)."""
     if invitation.completed_at is None:
-        return _next_step(invitation, token)
+        return _next_step(request, invitation, token)
     return render(request, "survey/done.html", _context(invitation, token))

@@ -1,4 +1,5 @@
-"""Worker: process queued analysis runs (``--once``: those queued now, then exit)."""
+"""Worker: process queued analysis runs and send queued e-mails (``--once``: those queued
+now, then exit)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,14 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from fibrosurvey.web.analyses.services import process_queued, requeue_stale
+from fibrosurvey.web.outbox.services import do_send_due_emails
 
 
 class Command(BaseCommand):
-    help = "Process queued analysis runs. Runs forever (polling) unless --once is given."
+    help = (
+        "Process queued analysis runs and send queued e-mails. Runs forever (polling) unless "
+        "--once is given."
+    )
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument(
@@ -44,6 +49,9 @@ class Command(BaseCommand):
                     + (f" in {run.seconds:.1f} s" if run.seconds is not None else "")
                     + (f" - {run.error.splitlines()[0]}" if run.error else "")
                 )
+            # The one background worker also sends the e-mail outbox (safety alerts).
+            for message in do_send_due_emails():
+                self.stdout.write(f"e-mail {message.pk} ({message.kind}): {message.status}")
             if once:
                 return
             time.sleep(interval)
