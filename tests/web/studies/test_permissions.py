@@ -7,7 +7,6 @@ from __future__ import annotations
 import inspect
 
 import pytest
-from django.core import mail
 
 from fibrosurvey.web.studies import models as study_models
 from fibrosurvey.web.studies import permissions
@@ -31,11 +30,14 @@ def alert(study, participant):
 
 
 def _email_recipients(alert):
-    from fibrosurvey.web.survey.services import _email_safety_alert
+    """The recipients of the e-mail the survey queues for ``alert`` (empty: none queued)."""
+    from fibrosurvey.web.outbox.models import OutboxEmail
+    from fibrosurvey.web.survey.services import _queue_safety_email
 
-    mail.outbox.clear()
-    _email_safety_alert(alert.pk)
-    return sorted(mail.outbox[0].to) if mail.outbox else []
+    OutboxEmail.objects.all().delete()
+    _queue_safety_email(alert)
+    queued = OutboxEmail.objects.filter(kind="safety_alert").first()
+    return sorted(queued.recipients) if queued else []
 
 
 def test_safety_emails_go_to_members_with_receive_safety_alerts_who_see_the_site(alert):
