@@ -3,23 +3,26 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from fibrosurvey.web.participants.models import Invitation
-from fibrosurvey.web.studies.permissions import filter_to_site, require_membership
+from fibrosurvey.web.studies.models import Membership
+from fibrosurvey.web.studies.permissions import filter_to_site, study_view
 from fibrosurvey.web.survey.services import do_reopen_survey
 
 
-@login_required
+@study_view("invite")
 @require_POST
 def reopen(
-    request: HttpRequest, study_id: int, participant_id: int, event_code: str
+    request: HttpRequest,
+    membership: Membership,
+    study_id: int,
+    participant_id: int,
+    event_code: str,
 ) -> HttpResponse:
-    membership = require_membership(request.user, study_id, "invite")
     invitations = filter_to_site(
         Invitation.objects.filter(participant__study=membership.study),
         membership,
