@@ -198,6 +198,7 @@ INSTALLED_APPS += [
     "django_otp.plugins.otp_totp",
     "axes",
     "fibrosurvey.web.ops",
+    "fibrosurvey.web.jobs",
 ]
 # Headers and request limits first (they answer before any view); link throttling before
 # sessions (a throttled request costs no database work); 2FA after authentication; axes last.
@@ -268,3 +269,13 @@ if not (DEBUG or TESTING):
 # restart costs at most one failed request per worker instead of one per stale connection.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # --- end of security hardening ---------------------------------------------------------
+
+# Audit trail signing keys and the backup key (fibrosurvey.web.audit.keys, ops.backup):
+# secrets kept out of the database, several comma-separated, newest first. Fixed throw-away
+# values for development and tests; production must set them (migrate and backup say so).
+_DEV_AUDIT_KEY = "dev-only-audit-hmac-key-do-not-use-in-production-0123456789"
+_DEV_BACKUP_KEY = "ZGV2LW9ubHktYmFja3VwLWtleS1kby1ub3QtdXNlLTA="
+AUDIT_HMAC_KEY = env_str("AUDIT_HMAC_KEY", _DEV_AUDIT_KEY if (DEBUG or TESTING) else " ").strip()
+BACKUP_ENCRYPTION_KEY = env_str(
+    "BACKUP_ENCRYPTION_KEY", _DEV_BACKUP_KEY if (DEBUG or TESTING) else " "
+).strip()
