@@ -435,3 +435,41 @@ def test_format_1_records_without_a_seal_are_refused(study, users):
     _write_format_1_trail(study, users)
     with pytest.raises(CommandError, match="no seal record"):
         _verify()
+
+
+# --- least-privilege application role (PostgreSQL) --------------------------------------------
+
+
+def test_the_application_role_may_only_insert_audit_records(trail):
+    if connection.vendor != "postgresql":
+        pytest.skip("database roles are PostgreSQL's; run with DATABASE_URL=postgres://...")
+    from django.db.utils import ProgrammingError
+
+    role = "fibrosurvey_app_test"
+    out = io.StringIO()
+    call_command("database_grants", role, stdout=out)
+    with connection.cursor() as cursor:
+        # Created inside the test's transaction: rolled back with it, role included.
+        cursor.execute(f'CREATE ROLE "{role}" NOLOGIN')
+        cursor.execute(out.getvalue())
+        cursor.execute(f'SET ROLE "{role}"')
+    try:
+        written = record("export", actor_label="as the application role")
+        assert written.record_hash
+        for statement in (
+            "UPDATE audit_auditrecord SET actor_id = NULL WHERE id = %s",
+            "DELETE FROM audit_auditrecord WHERE id = %s",
+            "TRUNCATE audit_auditrecord",
+            "DROP TRIGGER audit_append_only ON audit_auditrecord",
+            "SET session_replication_role = replica",
+        ):
+            with (
+                pytest.raises(ProgrammingError, match=r"permission denied|must be owner"),
+                transaction.atomic(),
+                connection.cursor() as cursor,
+            ):
+                cursor.execute(statement, [trail[1].pk] if "%s" in statement else [])
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET ROLE")
+    assert "audit chain intact" in _verify()
