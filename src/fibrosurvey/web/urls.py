@@ -19,6 +19,7 @@ urlpatterns = [
     path("s/", include("fibrosurvey.web.survey.urls")),
     path("studies/", include("fibrosurvey.web.participants.urls")),
     path("studies/", include("fibrosurvey.web.studies.urls")),
+    path("", include("fibrosurvey.web.jobs.urls")),
     path("", include("fibrosurvey.web.dashboard.urls")),
 ]
 

@@ -96,13 +96,16 @@ def enrol_csv(request: HttpRequest, study_id: int) -> HttpResponse:
         # A site-limited member may enrol only at their own site.
         allowed = {membership.site.code} if membership.site_id else None
         try:
-            created = services.do_enrol_csv(
+            outcome = services.do_import_enrolment_csv(
                 study, form.cleaned_data["file"], actor=request.user, allowed_sites=allowed
             )
         except services.EnrolmentError as error:
             problems = error.problems
         else:
-            messages.success(request, _("Enrolled %(n)d participants.") % {"n": len(created)})
+            if outcome.job is not None:
+                return redirect("jobs:detail", study_id=study.pk, job_id=outcome.job.pk)
+            count = len(outcome.participants)
+            messages.success(request, _("Enrolled %(n)d participants.") % {"n": count})
             return redirect("participants:list", study_id=study.pk)
     return render(
         request,
