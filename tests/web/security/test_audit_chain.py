@@ -473,3 +473,36 @@ def test_the_application_role_may_only_insert_audit_records(trail):
         with connection.cursor() as cursor:
             cursor.execute("RESET ROLE")
     assert "audit chain intact" in _verify()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_writers_and_a_bulk_append_keep_one_linear_chain(study):
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serialises writers; run with DATABASE_URL=postgres://...")
+    import threading
+
+    from django.db import connections
+
+    from fibrosurvey.web.audit.ledger import append
+
+    def write(n: int) -> None:
+        try:
+            for k in range(10):
+                with transaction.atomic():
+                    if k % 5 == 0:
+                        batch = [
+                            AuditRecord(action="import", object_id=f"{n}-{k}-{i}") for i in range(3)
+                        ]
+                        append(AuditRecord, AuditChainHead, batch)
+                    else:
+                        record("export", actor_label=f"writer {n}", study=study, object_id=k)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert AuditRecord.objects.filter(action="import").count() == 4 * 2 * 3
+    assert "audit chain intact" in _verify()
