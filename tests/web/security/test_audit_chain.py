@@ -506,3 +506,13 @@ def test_concurrent_writers_and_a_bulk_append_keep_one_linear_chain(study):
         thread.join(timeout=60)
     assert AuditRecord.objects.filter(action="import").count() == 4 * 2 * 3
     assert "audit chain intact" in _verify()
+
+
+def test_the_study_audit_page_still_names_a_deleted_user(trail, users, login, study):
+    carol_id = users["carol"].pk
+    record("export", actor=users["carol"], study=study, object_type="exports.export")
+    users["carol"].delete()
+    assert AuditRecord.objects.filter(actor_id=carol_id).exists()
+    page = login("alice").get(f"/studies/{study.pk}/audit/")
+    assert page.status_code == 200
+    assert "<td>carol</td><td>export</td>" in page.content.decode()
