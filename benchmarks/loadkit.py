@@ -65,6 +65,7 @@ def _env(db_name: str, static_root: str) -> dict[str, str]:
         DEBUG="0",
         SECRET_KEY="load-" + os.urandom(24).hex(),
         FIELD_ENCRYPTION_KEY=Fernet.generate_key().decode(),
+        AUDIT_HMAC_KEY="load-audit-" + os.urandom(24).hex(),
         ALLOWED_HOSTS=HOST,
         DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{db_name}",
         # Longer than any run, so the CPU of the database backends can be read at the end.

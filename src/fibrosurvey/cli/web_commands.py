@@ -66,22 +66,31 @@ def serve(
     """Serve the web capture platform with gunicorn.
 
     Configuration comes from environment variables: DATABASE_URL, SECRET_KEY,
-    FIELD_ENCRYPTION_KEY, ALLOWED_HOSTS, DEBUG, EMAIL_* (see fibrosurvey.web.settings).
+    FIELD_ENCRYPTION_KEY, AUDIT_HMAC_KEY, ALLOWED_HOSTS, DEBUG, EMAIL_* (see
+    fibrosurvey.web.settings). MIGRATE_DATABASE_URL, when set, is used for migrate only (the
+    owner role), DATABASE_URL for the server (a role that may only INSERT audit records).
     For a local demo with sample data use `make run` instead.
     """
     env = _web_environment()
     if shutil.which("gunicorn") is None and not _module_available("gunicorn"):
         raise click.ClickException("gunicorn is not installed; run `pip install -e .` first")
-    steps: list[tuple[str, list[str]]] = []
+    # Migrations may run as the owner role while the server runs as a role that can only
+    # INSERT audit records (README: "Running with a least-privilege database role").
+    owner_env = dict(env)
+    if env.get("MIGRATE_DATABASE_URL"):
+        owner_env["DATABASE_URL"] = env["MIGRATE_DATABASE_URL"]
+    steps: list[tuple[str, list[str], dict[str, str]]] = []
     if migrate:
-        steps.append(("migrate", [sys.executable, "-m", "django", "migrate", "--noinput"]))
+        steps.append(
+            ("migrate", [sys.executable, "-m", "django", "migrate", "--noinput"], owner_env)
+        )
     if collectstatic:
         steps.append(
-            ("collectstatic", [sys.executable, "-m", "django", "collectstatic", "--noinput"])
+            ("collectstatic", [sys.executable, "-m", "django", "collectstatic", "--noinput"], env)
         )
-    for name, command in steps:
+    for name, command, step_env in steps:
         click.echo(f"fibrosurvey serve: running {name} ...", err=True)
-        done = subprocess.run(command, env=env, check=False)
+        done = subprocess.run(command, env=step_env, check=False)
         if done.returncode != 0:
             raise click.ClickException(
                 f"{name} failed (exit {done.returncode}); check DATABASE_URL, SECRET_KEY and "

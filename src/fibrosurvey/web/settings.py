@@ -49,6 +49,14 @@ else:
             f"{error}. Set it, or set DEBUG=1 for a development server with throw-away keys."
         ) from None
 
+# Audit-trail signing keys and the backup key (fibrosurvey.web.audit.keys, ops.backup): kept
+# out of the database, several comma-separated, newest first. Production must set them
+# (migrate and backup say so); a development server gets throw-away ones.
+_DEV_AUDIT_KEY = "dev-only-audit-hmac-key-do-not-use-in-production-0123456789"
+_DEV_BACKUP_KEY = "ZGV2LW9ubHktYmFja3VwLWtleS1kby1ub3QtdXNlLTA="
+AUDIT_HMAC_KEY = env_str("AUDIT_HMAC_KEY", _DEV_AUDIT_KEY if DEBUG else " ").strip()
+BACKUP_ENCRYPTION_KEY = env_str("BACKUP_ENCRYPTION_KEY", _DEV_BACKUP_KEY if DEBUG else " ").strip()
+
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
@@ -78,6 +86,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "axes",
     "fibrosurvey.web.ops",
+    "fibrosurvey.web.jobs",
 ]
 
 # Headers and request limits first (they answer before any view); link throttling before

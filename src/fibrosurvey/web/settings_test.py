@@ -10,11 +10,13 @@ from __future__ import annotations
 import os
 
 # The production module reads its keys when imported; give it throw-away ones (an explicit
-# SECRET_KEY/FIELD_ENCRYPTION_KEY in the environment still wins).
+# key in the environment still wins).
 os.environ.setdefault(
     "SECRET_KEY", "test-only-insecure-secret-key-do-not-use-in-production-9876543210"
 )
 os.environ.setdefault("FIELD_ENCRYPTION_KEY", "o0b8Jm3Y7JrS5W0hmZl7oE0J9uS0Vf3Qw3zV3vQvY9c=")
+os.environ.setdefault("AUDIT_HMAC_KEY", "test-only-audit-hmac-key-do-not-use-in-production-0123")
+os.environ.setdefault("BACKUP_ENCRYPTION_KEY", "dGVzdC1vbmx5LWJhY2t1cC1rZXktZG8tbm90LXVzZS0=")
 
 from fibrosurvey.web.settings import *  # noqa: F403
 from fibrosurvey.web.settings import PASSWORD_HASHERS

@@ -1,18 +1,29 @@
-"""backup writes a consistent image with a manifest; restore loads it into an empty database
-and checks hashes and row counts (SQLite, and PostgreSQL when the suite runs on it)."""
+"""backup writes an encrypted consistent image (0600 files in a 0700 folder) with an
+HMAC-signed manifest; restore refuses anything altered or replaced, loads it into an empty
+database and checks hashes and row counts (SQLite, and PostgreSQL when the suite runs on
+it)."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import sqlite3
 import uuid
 
 import pytest
+from cryptography.fernet import Fernet
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.test import override_settings
 
 from fibrosurvey.web.audit.models import AuditRecord
+from fibrosurvey.web.ops.backup_crypto import (
+    DecryptionFailed,
+    backup_keys,
+    decrypt_stream,
+    encrypt_stream,
+)
 from fibrosurvey.web.participants.models import ContactDetails, Participant
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -105,3 +116,87 @@ def test_backup_refuses_a_non_empty_directory(tmp_path, db):
     (tmp_path / "old" / "x").write_text("x")
     with pytest.raises(CommandError, match="not empty"):
         call_command("backup", str(tmp_path / "old"))
+
+
+def test_backup_files_are_private_and_the_dump_is_encrypted(filled, tmp_path, participant):
+    folder = tmp_path / "b3"
+    call_command("backup", str(folder), stdout=io.StringIO())
+    assert folder.stat().st_mode & 0o777 == 0o700
+    files = sorted(folder.iterdir())
+    assert [f.name for f in files] == sorted(["manifest.json", f"database.{_dump_suffix()}"])
+    for path in files:
+        assert path.stat().st_mode & 0o777 == 0o600, path
+    dump = folder / f"database.{_dump_suffix()}"
+    content = dump.read_bytes()
+    for plaintext in (b"SQLite format 3", b"PGDMP", b"pbkdf2_sha256", b"alice", b"auth_user"):
+        assert plaintext not in content
+    assert participant.study_code.encode() not in content
+
+
+def _dump_suffix() -> str:
+    return "pgdump.enc" if connection.vendor == "postgresql" else "sqlite3.enc"
+
+
+def test_a_replaced_dump_is_refused_even_with_a_rewritten_manifest(filled, tmp_path, target_url):
+    call_command("backup", str(tmp_path / "real"), stdout=io.StringIO())
+    call_command("backup", str(tmp_path / "other"), stdout=io.StringIO())
+    dump = tmp_path / "real" / f"database.{_dump_suffix()}"
+    # The forger swaps in another file and fixes the hash in the manifest (no key, no HMAC).
+    dump.write_bytes(b"not the database")
+    manifest_path = tmp_path / "real" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["files"][dump.name] = hashlib.sha256(b"not the database").hexdigest()
+    manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(CommandError, match="HMAC does not match"):
+        call_command("restore", str(tmp_path / "real"), "--database-url", target_url)
+    # A whole manifest from another backup does not sign this one's counts either.
+    other = json.loads((tmp_path / "other" / "manifest.json").read_text())
+    other["tables"]["participants_participant"] += 1
+    manifest_path.write_text(json.dumps(other))
+    with pytest.raises(CommandError, match="HMAC does not match"):
+        call_command("restore", str(tmp_path / "real"), "--database-url", target_url)
+
+
+def test_restore_needs_the_key_the_backup_was_made_with(filled, tmp_path, target_url):
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    with override_settings(BACKUP_ENCRYPTION_KEY=old):
+        call_command("backup", str(tmp_path / "b4"), stdout=io.StringIO())
+    with (
+        override_settings(BACKUP_ENCRYPTION_KEY=new),
+        pytest.raises(CommandError, match="not in BACKUP_ENCRYPTION_KEY"),
+    ):
+        call_command("restore", str(tmp_path / "b4"), "--database-url", target_url)
+    out = io.StringIO()
+    with override_settings(BACKUP_ENCRYPTION_KEY=f"{new},{old}"):
+        call_command("restore", str(tmp_path / "b4"), "--database-url", target_url, stdout=out)
+    assert "restored and verified" in out.getvalue()
+
+
+def test_backup_without_a_key_says_what_to_set(tmp_path, db):
+    with (
+        override_settings(BACKUP_ENCRYPTION_KEY=""),
+        pytest.raises(CommandError, match="BACKUP_ENCRYPTION_KEY is not set"),
+    ):
+        call_command("backup", str(tmp_path / "nokey"))
+    assert not (tmp_path / "nokey").exists()
+
+
+@pytest.mark.parametrize("damage", ["cut short", "frame dropped", "byte flipped", "appended"])
+def test_the_encrypted_stream_refuses_any_damage(damage, settings):
+    key = backup_keys()[0]
+    plain = bytes(range(256)) * 9000  # about 2.3 MB: three frames
+    sealed = io.BytesIO()
+    assert encrypt_stream(io.BytesIO(plain), sealed, key) == hashlib.sha256(plain).hexdigest()
+    data = sealed.getvalue()
+    out = io.BytesIO()
+    assert decrypt_stream(io.BytesIO(data), out, key) and out.getvalue() == plain
+    frame = (1 << 20) + 16 + 4
+    header = len(data) - 2 * frame - (len(plain) - 2 * (1 << 20) + 16 + 4)
+    damaged = {
+        "cut short": data[: header + frame],
+        "frame dropped": data[:header] + data[header + frame :],
+        "byte flipped": data[:100] + bytes([data[100] ^ 1]) + data[101:],
+        "appended": data + data[header : header + frame],
+    }[damage]
+    with pytest.raises(DecryptionFailed):
+        decrypt_stream(io.BytesIO(damaged), io.BytesIO(), key)

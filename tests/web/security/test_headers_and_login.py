@@ -242,6 +242,7 @@ def test_deploy_check_passes_with_production_settings(tmp_path):
         DEBUG="false",
         SECRET_KEY="x" + hashlib.sha256(os.urandom(32)).hexdigest() + "-prod-Z9!",
         FIELD_ENCRYPTION_KEY=Fernet.generate_key().decode(),
+        AUDIT_HMAC_KEY=hashlib.sha256(os.urandom(32)).hexdigest(),
         ALLOWED_HOSTS="survey.example.org",
         DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
         FIBROSURVEY_VAR_DIR=str(tmp_path),

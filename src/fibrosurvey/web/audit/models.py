@@ -20,6 +20,9 @@ class AppendOnlyQuerySet(models.QuerySet):
     def delete(self):  # type: ignore[no-untyped-def]
         raise AuditTrailIsAppendOnly("audit records cannot be deleted")
 
+    def bulk_create(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AuditTrailIsAppendOnly("append audit records with audit.ledger.append")
+
 
 class AuditChainHead(models.Model):
     """The single row holding the newest record's hash; inserts lock it (linear chain)."""
@@ -44,17 +47,29 @@ class AuditRecord(models.Model):
         ACKNOWLEDGE = "acknowledge"
         IMPORT = "import"
         ANALYSIS = "analysis"
+        SEAL = "seal"  # the upgrade to signed records (audit.chain)
 
     # Set on creation (not auto_now_add) so the time is known before the hash is computed.
     at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
-    # A staff user, or null with actor_label saying who (participant study code, "system").
+    # A staff user (actor_label keeps the username), or null with actor_label saying who
+    # (participant study code, "system"). No database constraint and DO_NOTHING: the id is
+    # signed, so it stays when the user or study is deleted (attribution is never erased).
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
     )
     actor_label = models.CharField(max_length=150, blank=True)
     action = models.CharField(max_length=32, choices=Action.choices)
     study = models.ForeignKey(
-        "studies.Study", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "studies.Study",
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
     )
     object_type = models.CharField(max_length=100, blank=True)
     object_id = models.CharField(max_length=64, blank=True)
@@ -62,9 +77,12 @@ class AuditRecord(models.Model):
     before = models.JSONField(null=True, blank=True)
     after = models.JSONField(null=True, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
-    # Tamper evidence (audit.chain): hash of the previous record and of this one.
+    # Tamper evidence (audit.chain): hash of the previous record and of this one, the key
+    # that signed it (audit.keys) and the hash format (1: unsigned legacy, 2: signed).
     prev_hash = models.CharField(max_length=64, editable=False, default="")
     record_hash = models.CharField(max_length=64, editable=False, default="", db_index=True)
+    key_id = models.CharField(max_length=16, editable=False, default="")
+    hash_version = models.PositiveSmallIntegerField(editable=False, default=2)
 
     objects = AppendOnlyQuerySet.as_manager()
 
@@ -75,33 +93,13 @@ class AuditRecord(models.Model):
     def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         if self.pk is not None or not self._state.adding:
             raise AuditTrailIsAppendOnly("audit records cannot be changed once written")
-        from django.db import connections, transaction
+        from fibrosurvey.web.audit.ledger import append
 
-        from fibrosurvey.web.audit.chain import GENESIS, record_digest
-
-        using = kwargs.get("using") or "default"
-        connection = connections[using]
-        head_table = connection.ops.quote_name(AuditChainHead._meta.db_table)
-        # No savepoint of its own: a failure here must undo the change being audited too.
-        with transaction.atomic(using=using, savepoint=False):
-            # The UPDATE takes the head row's lock first, so concurrent inserts queue here;
-            # RETURNING reads the previous hash in the same round trip.
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    f"UPDATE {head_table} SET length = length + 1 WHERE id = 1 RETURNING last_hash"
-                )
-                row = cursor.fetchone()
-            if row is None:
-                AuditChainHead.objects.using(using).create(pk=1, last_hash=GENESIS, length=1)
-                row = (GENESIS,)
-            self.prev_hash = str(row[0])
-            self.record_hash = record_digest(self, self.prev_hash)
-            super().save(*args, **kwargs)
-            AuditChainHead.objects.using(using).filter(pk=1).update(last_hash=self.record_hash)
+        append(AuditRecord, AuditChainHead, [self], using=kwargs.get("using") or "default")
 
     def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         raise AuditTrailIsAppendOnly("audit records cannot be deleted")
 
     def __str__(self) -> str:
-        who = self.actor_label or (self.actor.get_username() if self.actor else "system")
+        who = self.actor_label or (f"user {self.actor_id}" if self.actor_id else "system")
         return f"{self.at:%Y-%m-%d %H:%M} {who} {self.action} {self.object_type} {self.object_id}"

@@ -65,6 +65,9 @@ def record(
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             actor = user
+    if actor is not None and not actor_label:
+        # The username stays readable in the trail after the account is deleted.
+        actor_label = actor.get_username()
     object_repr = ""
     if obj is not None:
         object_type = object_type or obj._meta.label_lower

@@ -97,13 +97,16 @@ def enrol_csv(request: HttpRequest, membership: Membership, study_id: int) -> Ht
     if request.method == "POST" and form.is_valid():
         allowed = allowed_site_codes(membership)
         try:
-            created = services.do_enrol_csv(
+            outcome = services.do_import_enrolment_csv(
                 study, form.cleaned_data["file"], actor=request.user, allowed_sites=allowed
             )
         except services.EnrolmentError as error:
             problems = error.problems
         else:
-            messages.success(request, _("Enrolled %(n)d participants.") % {"n": len(created)})
+            if outcome.job is not None:
+                return redirect("jobs:detail", study_id=study.pk, job_id=outcome.job.pk)
+            count = len(outcome.participants)
+            messages.success(request, _("Enrolled %(n)d participants.") % {"n": count})
             return redirect("participants:list", study_id=study.pk)
     return render(
         request,

@@ -1,4 +1,4 @@
-"""``backup DIRECTORY``: a consistent database backup plus manifest.json (hashes, counts)."""
+"""``backup DIRECTORY``: an encrypted, consistent database backup plus a signed manifest.json."""
 
 from __future__ import annotations
 
@@ -11,7 +11,11 @@ from fibrosurvey.web.ops.backup import BackupError, make_backup
 
 
 class Command(BaseCommand):
-    help = "Back up the database (pg_dump or the SQLite backup API) with a SHA-256 manifest."
+    help = (
+        "Back up the database (pg_dump or the SQLite backup API), encrypted with "
+        "BACKUP_ENCRYPTION_KEY, with an HMAC-signed manifest (hashes, row counts); "
+        "folder 0700, files 0600."
+    )
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("directory", help="a new, empty directory for the backup")
@@ -23,6 +27,6 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from None
         rows = sum(manifest.tables.values())
         self.stdout.write(
-            f"backed up {len(manifest.tables)} tables, {rows} rows ({manifest.vendor}) "
+            f"backed up {len(manifest.tables)} tables, {rows} rows ({manifest.vendor}, encrypted) "
             f"to {options['directory']}"
         )

@@ -12,7 +12,10 @@ from fibrosurvey.web.ops.backup import BackupError, restore_backup
 
 
 class Command(BaseCommand):
-    help = "Restore a backup made by `backup` into an EMPTY database and verify it."
+    help = (
+        "Restore a backup made by `backup` into an EMPTY database: check the manifest HMAC and "
+        "file hashes first, decrypt with BACKUP_ENCRYPTION_KEY, then check hashes and row counts."
+    )
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("directory")

@@ -1,36 +1,43 @@
-"""``verify_audit``: walk the audit trail's hash chain and report the first broken link."""
+"""``verify_audit [--anchor FILE]``: check the signed audit chain, its triggers and head,
+and (with --anchor) that it still contains every anchored head; exit 1 naming the problem."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
-from fibrosurvey.web.audit.chain import verify_chain
-from fibrosurvey.web.audit.models import AuditChainHead, AuditRecord
+from fibrosurvey.web.audit.anchors import AuditCheckFailed, check_trail, read_anchors
+from fibrosurvey.web.audit.keys import audit_keys
 
 
 class Command(BaseCommand):
-    help = "Check the audit trail's SHA-256 hash chain; exit 1 naming the first broken record."
+    help = (
+        "Check the audit trail's signed hash chain (AUDIT_HMAC_KEY); with --anchor FILE also "
+        "that no anchored record was cut off. Exit 1 naming the first broken record."
+    )
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument(
+            "--anchor",
+            action="append",
+            default=[],
+            metavar="FILE",
+            help="an anchor file written by audit_anchor (repeatable)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        records = AuditRecord.objects.order_by("id").iterator(chunk_size=2000)
-        checked, broken = verify_chain(records)
-        if broken is not None:
-            raise CommandError(
-                f"audit chain broken at record {broken.record_id} "
-                f"(record {checked} in order): {broken.reason}"
-            )
-        head = AuditChainHead.objects.filter(pk=1).first()
-        last = AuditRecord.objects.order_by("-id").values_list("record_hash", flat=True).first()
-        if head is not None and last is not None and head.last_hash != last:
-            raise CommandError(
-                "audit chain broken at the end: the newest records were removed "
-                f"(the chain head expects {head.last_hash[:12]}…, the last record has {last[:12]}…)"
-            )
-        if head is not None and head.length != checked:
-            raise CommandError(
-                f"audit chain has {checked} records but {head.length} were written: "
-                "records were removed"
-            )
-        self.stdout.write(f"audit chain intact: {checked} records")
+        try:
+            keys = audit_keys()
+            anchors = [a for name in options["anchor"] for a in read_anchors(Path(name), keys)]
+            summary = check_trail(anchors)
+        except (AuditCheckFailed, ImproperlyConfigured) as error:
+            raise CommandError(str(error)) from None
+        legacy = f" ({summary.legacy} unsigned records from before the upgrade, sealed)"
+        self.stdout.write(
+            f"audit chain intact: {summary.checked} records"
+            + (legacy if summary.legacy else "")
+            + (f"; {len(anchors)} anchors match" if anchors else "")
+        )
