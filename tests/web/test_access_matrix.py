@@ -63,7 +63,8 @@ MATRIX = [
         "post",
         "participants:withdraw",
         ["study", "north"],
-        {k: (302 if v == 200 else v) for k, v in ENROLLERS_NORTH.items()},
+        # An empty POST is refused: a withdrawal needs its kind, reason and confirmation.
+        {k: (400 if v == 200 else v) for k, v in ENROLLERS_NORTH.items()},
     ),
     _row(
         "acknowledge alert",
