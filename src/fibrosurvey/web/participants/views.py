@@ -62,7 +62,8 @@ def invite_all(request: HttpRequest, study_id: int, event_code: str) -> HttpResp
         messages.warning(
             request,
             _(
-                "%(n)d withdrawn participants were not invited: withdrawn participants are never invited."
+                "%(n)d withdrawn participants were not invited: "
+                "withdrawn participants are never invited."
             )
             % {"n": withdrawn},
         )
