@@ -73,6 +73,7 @@ def test_the_export_has_no_free_text_or_contact_columns(cohort, login):
         *PREANALYTICAL_COLUMNS,
         "enrolled_date",
         "event_date",
+        "withdrawn_date",
         "phq9_band",
         "gad7_band",
         "scoring_versions",
