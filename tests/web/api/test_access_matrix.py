@@ -45,8 +45,9 @@ PAGES = [
     ],
     _row("analyses", "get", "analyses:index", ["study"], ALL_MEMBERS),
     _row("run analysis", "post", "analyses:run", ["study"], _as(ANALYSTS, 302)),
-    _row("analysis run", "get", "analyses:detail", ["study", "run"], ALL_MEMBERS),
-    _row("analysis report", "get", "analyses:report", ["study", "run"], ALL_MEMBERS),
+    # Only those who could request a run may read it (analysts and owners).
+    _row("analysis run", "get", "analyses:detail", ["study", "run"], ANALYSTS),
+    _row("analysis report", "get", "analyses:report", ["study", "run"], ANALYSTS),
     _row("api tokens", "get", "api_tokens:tokens", ["study"], ALL_MEMBERS),
     _row(
         "revoke alice's token",

@@ -25,7 +25,7 @@ def _page(
     plan_error: str = "",
     status: int = 200,
 ) -> HttpResponse:
-    runs = AnalysisRun.objects.filter(study=membership.study).select_related("requested_by")
+    runs = services.readable_runs(membership).select_related("requested_by")
     return render(
         request,
         "analyses/index.html",
@@ -70,12 +70,14 @@ def run(request: HttpRequest, study_id: int) -> HttpResponse:
 
 
 def _run_of(membership: Membership, run_id: int) -> AnalysisRun:
-    return get_object_or_404(AnalysisRun, pk=run_id, study=membership.study)
+    """A run the member may read: 404 for a run limited to another site (as for another
+    site's participant); the 403 for roles that cannot request runs comes first."""
+    return get_object_or_404(services.readable_runs(membership), pk=run_id)
 
 
 @login_required
 def detail(request: HttpRequest, study_id: int, run_id: int) -> HttpResponse:
-    membership = require_membership(request.user, study_id, "view_analysis")
+    membership = require_membership(request.user, study_id, "run_analysis")
     analysis = _run_of(membership, run_id)
     claims = (analysis.results or {}).get("claims", []) if analysis.status == "done" else []
     response = render(
@@ -92,7 +94,7 @@ def detail(request: HttpRequest, study_id: int, run_id: int) -> HttpResponse:
 @xframe_options_sameorigin
 @login_required
 def report(request: HttpRequest, study_id: int, run_id: int) -> HttpResponse:
-    membership = require_membership(request.user, study_id, "view_analysis")
+    membership = require_membership(request.user, study_id, "run_analysis")
     analysis = _run_of(membership, run_id)
     if analysis.status != AnalysisRun.Status.DONE:
         raise Http404("This run has no report (yet).")

@@ -27,7 +27,7 @@ from fibrosurvey.dataset import biomarker_columns as core_biomarker_columns
 from fibrosurvey.instruments import Instrument, get_instrument
 from fibrosurvey.scoring import SCORING_VERSIONS_COLUMN, score_frame
 from fibrosurvey.web.exports.deidentify import MAX_SHIFT_DAYS, date_offset_days, deidentify
-from fibrosurvey.web.exports.models import DesignVariables, StudyExportKey
+from fibrosurvey.web.exports.models import DesignVariables, study_secret
 from fibrosurvey.web.labs.models import PREANALYTICAL_FIELDS, LabResult, LabSample
 from fibrosurvey.web.participants.models import Participant
 from fibrosurvey.web.studies.models import Membership, Site, Study
@@ -139,8 +139,7 @@ class DatasetBuilder:
 
     @cached_property
     def secret(self) -> str:
-        key, _ = StudyExportKey.objects.get_or_create(study=self.study)
-        return key.secret
+        return study_secret(self.study)
 
     def participants(self) -> Any:
         return self._limit(Participant.objects.filter(study=self.study))
