@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -12,11 +13,33 @@ from fibrosurvey.biomarkers import ANALYTES, LAB_REQUIRED_COLUMNS, MATRICES
 from fibrosurvey.web.labs import services
 from fibrosurvey.web.labs.dashboard import flagged_samples, lab_sample_summary
 from fibrosurvey.web.labs.forms import LabImportForm
+from fibrosurvey.web.labs.models import LabImport, LabSample
 from fibrosurvey.web.studies.context import study_context
+from fibrosurvey.web.studies.models import Membership
 from fibrosurvey.web.studies.permissions import require_membership
 
 _PAGE = 200
 ANALYTE_LABELS = {"aea": "AEA", "twoag": "2-AG", "pea": "PEA", "oea": "OEA", "sea": "SEA"}
+
+
+def import_history(membership: Membership) -> QuerySet[LabImport]:
+    """The study's lab imports as ``membership`` may see them: a site-limited member sees
+    only files with samples of their site, counted for their site only (``site_samples``,
+    ``site_results``); a file's other sites stay invisible."""
+    imports = membership.study.lab_imports.select_related("imported_by")
+    if membership.site_id is None:
+        return imports
+    own = Q(samples__participant__site_id=membership.site_id)
+    return imports.filter(
+        Exists(
+            LabSample.objects.filter(
+                lab_import=OuterRef("pk"), participant__site_id=membership.site_id
+            )
+        )
+    ).annotate(
+        site_samples=Count("samples", filter=own, distinct=True),
+        site_results=Count("samples__results", filter=own, distinct=True),
+    )
 
 
 @login_required
@@ -42,7 +65,8 @@ def sample_list(request: HttpRequest, study_id: int) -> HttpResponse:
             samples=shown,
             analyte_labels=ANALYTE_LABELS,
             page_size=_PAGE,
-            imports=study.lab_imports.select_related("imported_by")[:10],
+            imports=import_history(membership)[:10],
+            site_limited=membership.site_id is not None,
             can_import=membership.can("import_labs"),
         ),
     )
