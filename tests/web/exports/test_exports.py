@@ -85,11 +85,11 @@ def test_lab_free_text_leaves_only_as_controlled_codes(cohort, login):
     sample.batch = '=HYPERLINK("http://evil.example")'
     sample.tube = "+K2EDTA"
     sample.assay = "maria.lopez@example.org"
-    sample.draw_time = "call 0612"
+    sample.draw_time = "9h30!"
     sample.storage_temp_c = -80.0
     sample.save()
     content = _download(login("anna"), study, "csv")
-    for leaked in (b"HYPERLINK", b"evil.example", b"maria.lopez", b"+K2EDTA", b"call 0612"):
+    for leaked in (b"HYPERLINK", b"evil.example", b"maria.lopez", b"+K2EDTA", b"9h30!"):
         assert leaked not in content
     exported = _csv(content)
     row = exported.filter(
