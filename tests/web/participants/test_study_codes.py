@@ -23,7 +23,7 @@ def test_enrol_form_refuses_a_study_code_that_is_not_a_code(study, login, code):
         reverse("participants:enrol", args=[study.pk]),
         {"site": study.sites.get(code="north").pk, "language": "en", "study_code": code},
     )
-    assert response.status_code == 200  # the form again, with the error
+    assert response.status_code == 400  # the form again, with the error
     errors = response.context["form"].errors["study_code"]
     assert any("letters" in e or "at most" in e for e in errors), errors
     assert not Participant.objects.filter(study=study).exists()

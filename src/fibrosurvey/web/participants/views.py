@@ -92,7 +92,12 @@ def enrol(request: HttpRequest, study_id: int) -> HttpResponse:
         )
         messages.success(request, _("Enrolled %(code)s.") % {"code": participant.study_code})
         return redirect("participants:detail", study_id=study.pk, participant_id=participant.pk)
-    return render(request, "participants/enrol.html", study_context(membership, form=form))
+    return render(
+        request,
+        "participants/enrol.html",
+        study_context(membership, form=form),
+        status=400 if form.errors else 200,
+    )
 
 
 @login_required
