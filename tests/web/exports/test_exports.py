@@ -210,3 +210,30 @@ def test_a_site_limited_analyst_exports_their_site_only(cohort, login, users):
     exported = _csv(_download(login("anna"), study, "csv"))
     assert set(exported["site"].to_list()) == {"south"}
     assert exported.height == data.filter(pl.col("site") == "south").height
+
+
+def test_a_response_completed_after_the_withdrawal_never_counts(cohort, users):
+    import datetime as dt
+
+    from fibrosurvey.web.participants.models import Participant
+    from fibrosurvey.web.participants.services import do_withdraw_participant
+    from fibrosurvey.web.survey.models import Response
+
+    study, _ = cohort
+    who = Participant.objects.filter(study=study, responses__event__code="followup_3m").first()
+    do_withdraw_participant(who, actor=users["carol"])
+    who.refresh_from_db()
+    # The follow-up arrived after the withdrawal (e.g. a late paper form keyed in).
+    Response.objects.filter(participant=who, event__code="followup_3m").update(
+        completed_at=who.withdrawn_at + dt.timedelta(days=1)
+    )
+    builder = DatasetBuilder(study)
+    frame = builder.frame()
+    mine = frame.filter(pl.col("participant_id") == who.study_code)
+    follow_up = mine.filter(pl.col("event") == "followup_3m")
+    # No answer of the late follow-up (a lab sample of that visit may still give a row).
+    assert follow_up.height == 0 or follow_up["pgic_1"].null_count() == follow_up.height
+    assert follow_up.height == 0 or follow_up["fiqr_total"].null_count() == follow_up.height
+    assert set(mine["withdrawn"]) == {1}
+    baseline = mine.filter(pl.col("event") == "baseline")
+    assert baseline["phq9_1"].null_count() == 0

@@ -149,6 +149,7 @@ class DatasetBuilder:
         visible = self.participants()
         responses = (
             Response.objects.filter(participant__in=visible)
+            .exclude(completed_at__gt=F("participant__withdrawn_at"))
             .order_by()
             .values_list("participant_id", "event_id")
         )
