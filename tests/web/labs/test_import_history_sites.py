@@ -38,3 +38,12 @@ def test_site_limited_member_sees_only_their_sites_imports(
 
     everyone = login("carol").get(url).content.decode()
     assert "both-sites.csv" in everyone and "north-only.csv" in everyone
+
+
+def test_the_lab_template_is_written_by_the_platforms_csv_writer(study, login):
+    from fibrosurvey.web.labs.services import LAB_COLUMNS
+
+    response = login("carol").get(reverse("labs:template", args=[study.pk]))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response.content.decode() == ",".join(LAB_COLUMNS) + "\n"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import polars as pl
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
@@ -10,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from fibrosurvey.biomarkers import ANALYTES, LAB_REQUIRED_COLUMNS, MATRICES
+from fibrosurvey.web.exports.writers import csv_bytes
 from fibrosurvey.web.labs import services
 from fibrosurvey.web.labs.dashboard import flagged_samples, lab_sample_summary
 from fibrosurvey.web.labs.forms import LabImportForm
@@ -117,6 +119,7 @@ def import_labs(request: HttpRequest, study_id: int) -> HttpResponse:
 def template_csv(request: HttpRequest, study_id: int) -> HttpResponse:
     """An empty lab file with every column, to fill in."""
     require_membership(request.user, study_id, "import_labs")
-    response = HttpResponse(",".join(services.LAB_COLUMNS) + "\n", content_type="text/csv")
+    header = pl.DataFrame(schema=dict.fromkeys(services.LAB_COLUMNS, pl.String))
+    response = HttpResponse(csv_bytes(header), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="lab-results-template.csv"'
     return response
