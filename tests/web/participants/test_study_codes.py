@@ -71,3 +71,10 @@ def test_site_codes_follow_the_same_rule(study, users, login, code):
     assert response.status_code in (200, 400)
     assert "not valid" in response.content.decode()
     assert not study.sites.filter(code=code).exists()
+
+
+def test_the_admin_site_form_applies_the_code_rule_too():
+    from fibrosurvey.web.studies.admin import SiteForm
+
+    assert not SiteForm({"code": "-north", "name": "x"}).is_valid()
+    assert SiteForm({"code": "north-2", "name": "x"}).is_valid()
