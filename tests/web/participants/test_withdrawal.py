@@ -161,6 +161,9 @@ def test_invite_everyone_skips_withdrawn_participants_and_says_so(
     assert "1 withdrawn participants were not invited" in text
     assert [m.to for m in mail.outbox] == [["juan@example.org"]]
     assert not Invitation.objects.filter(participant=participant).exists()
+    listing = login("carol").get(reverse("participants:list", args=[study.pk])).content.decode()
+    row = listing[listing.index(participant.study_code) :].split("</td>")[0]
+    assert "withdrawn" in row
 
 
 def test_a_withdrawal_never_happens_twice(study, participant, users):
