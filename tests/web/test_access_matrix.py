@@ -90,7 +90,8 @@ MATRIX = [
         "post",
         "participants:withdraw",
         ["study", "north"],
-        as_status(ENROLLERS_NORTH, 302),
+        # An empty POST is refused: a withdrawal needs its kind, reason and confirmation.
+        as_status(ENROLLERS_NORTH, 400),
     ),
     row(
         "reopen north",

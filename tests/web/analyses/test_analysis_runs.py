@@ -47,14 +47,18 @@ def test_worker_runs_the_default_plan_and_stores_the_report(big_cohort, login, m
     run = AnalysisRun.objects.get(pk=queued.pk)
     assert run.status == "done", run.error
     assert run.started_at <= run.finished_at
-    frame = DatasetBuilder(study).frame().drop("enrolled_date", "event_date", "scoring_versions")
+    frame = DatasetBuilder(study).frame()
+    frame = frame.drop("enrolled_date", "event_date", "withdrawn", "withdrawn_date")
+    frame = frame.drop("scoring_versions")
     assert run.rows == frame.height and run.data_sha256 == data_sha256(frame)
     assert {c["id"] for c in run.results["claims"]} >= {"C1", "C2", "C3", "C4"}
     assert run.results["plan_sha256"] == run.plan_sha256
     assert "<html" in run.report_html.lower() and run.plan_sha256[:12] in run.report_html
 
-    page = login("vera").get(reverse("analyses:detail", args=[study.pk, run.pk]))
+    page = login("alice").get(reverse("analyses:detail", args=[study.pk, run.pk]))
     assert page.status_code == 200 and "C1" in page.content.decode()
+    assert login("vera").get(reverse("analyses:detail", args=[study.pk, run.pk])).status_code == 403
+    client = login("anna")
     report = client.get(reverse("analyses:report", args=[study.pk, run.pk]))
     assert report.status_code == 200 and report.content.decode() == run.report_html
     history = client.get(reverse("analyses:index", args=[study.pk])).content.decode()

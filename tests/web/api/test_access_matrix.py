@@ -34,8 +34,9 @@ PAGES = [
     ],
     row("analyses", "get", "analyses:index", ["study"], ALL_MEMBERS),
     row("run analysis", "post", "analyses:run", ["study"], as_status(ANALYSTS, 302)),
-    row("analysis run", "get", "analyses:detail", ["study", "run"], ALL_MEMBERS),
-    row("analysis report", "get", "analyses:report", ["study", "run"], ALL_MEMBERS),
+    # Only those who could request a run may read it (analysts and owners).
+    row("analysis run", "get", "analyses:detail", ["study", "run"], ANALYSTS),
+    row("analysis report", "get", "analyses:report", ["study", "run"], ANALYSTS),
     row("api tokens", "get", "api_tokens:tokens", ["study"], ALL_MEMBERS),
     row(
         "revoke alice's token",

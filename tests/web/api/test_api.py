@@ -39,9 +39,10 @@ def test_participants_have_no_contact_data_and_sam_sees_only_south(
         "participant_id",
         "site",
         "language",
-        "enrolled_at",
+        "enrolled_date",
         "consented",
         "withdrawn",
+        "withdrawn_date",
     }
     sam = api_client("sam").get(f"/api/studies/{study.pk}/participants").json()
     assert [p["participant_id"] for p in sam["items"]] == [participant_south.study_code]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import re
 
 import polars as pl
 import pytest
@@ -18,7 +19,7 @@ from fibrosurvey.tables import coerce_items
 from fibrosurvey.web.audit.models import AuditRecord
 from fibrosurvey.web.exports.dataset import DatasetBuilder, date_offset_days
 from fibrosurvey.web.exports.models import StudyExportKey
-from fibrosurvey.web.exports.writers import neutralise_formulas
+from fibrosurvey.web.exports.writers import csv_bytes, neutralise_formulas
 from fibrosurvey.web.labs.models import LabSample
 
 
@@ -78,22 +79,35 @@ def test_dates_are_shifted_per_participant_and_stable_across_exports(cohort, log
     assert len({date_offset_days(secret, code) for code in codes}) > 1
 
 
-def test_formula_cells_are_neutralised_but_negative_numbers_are_not(cohort, login):
+def test_lab_free_text_leaves_only_as_controlled_codes(cohort, login):
     study, _ = cohort
     sample = LabSample.objects.filter(participant__study=study).first()
     sample.batch = '=HYPERLINK("http://evil.example")'
     sample.tube = "+K2EDTA"
-    sample.assay = "@SUM(A1)"
+    sample.assay = "maria.lopez@example.org"
+    sample.draw_time = "9h30!"
     sample.storage_temp_c = -80.0
     sample.save()
-    exported = _csv(_download(login("anna"), study, "csv"))
+    content = _download(login("anna"), study, "csv")
+    for leaked in (b"HYPERLINK", b"evil.example", b"maria.lopez", b"+K2EDTA", b"9h30!"):
+        assert leaked not in content
+    exported = _csv(content)
     row = exported.filter(
-        pl.col("lab_batch").is_not_null() & pl.col("lab_batch").str.contains("HYPER")
-    )
-    assert row["lab_batch"].to_list() == ['\'=HYPERLINK("http://evil.example")']
-    assert row["lab_tube"].to_list() == ["'+K2EDTA"]
-    assert row["lab_assay"].to_list() == ["'@SUM(A1)"]
-    assert row["lab_storage_temp_c"].to_list() == [-80.0]
+        (pl.col("participant_id") == sample.participant.study_code)
+        & (pl.col("event") == sample.event.code)
+    ).row(0, named=True)
+    assert row["lab_tube"] == "other"
+    assert re.fullmatch(r"batch-[0-9a-f]{8}", row["lab_batch"])
+    assert re.fullmatch(r"assay-[0-9a-f]{8}", row["lab_assay"])
+    assert row["lab_draw_time"] is None
+    assert row["lab_storage_temp_c"] == -80.0
+    # Equal lab values share one code (batch effects stay analysable).
+    batches = exported["lab_batch"].drop_nulls()
+    assert batches.n_unique() < batches.len()
+    assert set(exported["lab_tube"].drop_nulls()) <= {"K2EDTA", "serum_clot", "other"}
+
+
+def test_formula_cells_are_neutralised_but_negative_numbers_are_not():
     frame = pl.DataFrame({"a": ["-1.5", "-x", "=1+1", " 3", "\tcmd", "ok"]})
     assert neutralise_formulas(frame)["a"].to_list() == [
         "-1.5",
@@ -103,6 +117,18 @@ def test_formula_cells_are_neutralised_but_negative_numbers_are_not(cohort, logi
         "'\tcmd",
         "ok",
     ]
+    assert csv_bytes(frame, include_header=False).decode().splitlines()[1] == "'-x"
+
+
+def test_data_dictionary_csv_neutralises_formula_cells(cohort, login):
+    from fibrosurvey.web.studies.models import Site
+
+    study, _ = cohort
+    # A site code saved before codes were validated (straight into the table).
+    Site.objects.create(study=study, code="-2+3", name="Legacy site")
+    dictionary = _download(login("anna"), study, "dictionary").decode()
+    site_line = next(line for line in dictionary.splitlines() if line.startswith("site,"))
+    assert ",'-2+3 | north | south," in site_line
 
 
 def test_parquet_export_matches_the_csv(cohort, login):
@@ -184,3 +210,30 @@ def test_a_site_limited_analyst_exports_their_site_only(cohort, login, users):
     exported = _csv(_download(login("anna"), study, "csv"))
     assert set(exported["site"].to_list()) == {"south"}
     assert exported.height == data.filter(pl.col("site") == "south").height
+
+
+def test_a_response_completed_after_the_withdrawal_never_counts(cohort, users):
+    import datetime as dt
+
+    from fibrosurvey.web.participants.models import Participant
+    from fibrosurvey.web.participants.services import do_withdraw_participant
+    from fibrosurvey.web.survey.models import Response
+
+    study, _ = cohort
+    who = Participant.objects.filter(study=study, responses__event__code="followup_3m").first()
+    do_withdraw_participant(who, actor=users["carol"])
+    who.refresh_from_db()
+    # The follow-up arrived after the withdrawal (e.g. a late paper form keyed in).
+    Response.objects.filter(participant=who, event__code="followup_3m").update(
+        completed_at=who.withdrawn_at + dt.timedelta(days=1)
+    )
+    builder = DatasetBuilder(study)
+    frame = builder.frame()
+    mine = frame.filter(pl.col("participant_id") == who.study_code)
+    follow_up = mine.filter(pl.col("event") == "followup_3m")
+    # No answer of the late follow-up (a lab sample of that visit may still give a row).
+    assert follow_up.height == 0 or follow_up["pgic_1"].null_count() == follow_up.height
+    assert follow_up.height == 0 or follow_up["fiqr_total"].null_count() == follow_up.height
+    assert set(mine["withdrawn"]) == {1}
+    baseline = mine.filter(pl.col("event") == "baseline")
+    assert baseline["phq9_1"].null_count() == 0

@@ -32,7 +32,9 @@ from fibrosurvey.web.analyses.models import AnalysisRun
 from fibrosurvey.web.audit.services import record
 from fibrosurvey.web.env import env_bool
 from fibrosurvey.web.exports.dataset import DatasetBuilder
-from fibrosurvey.web.studies.models import Membership
+from fibrosurvey.web.exports.models import AnalysisRunScope
+from fibrosurvey.web.studies.models import Membership, Site
+from fibrosurvey.web.studies.permissions import can
 
 __all__ = [
     "PlanError",
@@ -41,13 +43,20 @@ __all__ = [
     "in_process",
     "process_queued",
     "process_run",
+    "readable_runs",
     "requeue_stale",
 ]
 
 log = logging.getLogger(__name__)
 DEFAULT_PLAN_SOURCE = "default plan (fibrosurvey/analysis/plans)"
-# Columns that are not analysis variables (dates are shifted, provenance is text).
-_NOT_ANALYSED = ("enrolled_date", "event_date", "scoring_versions")
+# Columns that are not analysis variables (dates are shifted, provenance is text; the
+# withdrawal rule is applied when the dataset is built, see WITHDRAWAL_RULE).
+_NOT_ANALYSED = ("enrolled_date", "event_date", "withdrawn", "withdrawn_date", "scoring_versions")
+WITHDRAWAL_RULE = (
+    "Withdrawn participants: the data they gave before withdrawing are analysed (a "
+    "'no further contact' withdrawal keeps them); anything recorded after the withdrawal is "
+    "left out, and participants who withdrew with deletion have no data left."
+)
 
 
 def in_process() -> bool:
@@ -76,18 +85,54 @@ def do_request_analysis(
             plan_sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
             imputations=imputations,
         )
+        # The dataset holds the requester's sites only, fixed now (not when the worker runs).
+        AnalysisRunScope.objects.create(run=run, site_id=membership.site_id)
         record(
             "analysis",
             actor=actor,
             study=membership.study,
             obj=run,
-            after={"status": run.status, "plan": source, "plan_sha256": run.plan_sha256},
+            after={
+                "status": run.status,
+                "plan": source,
+                "plan_sha256": run.plan_sha256,
+                "site": membership.site.code if membership.site_id else None,
+            },
             request=request,
         )
         if in_process():
             run_id = run.pk
             transaction.on_commit(lambda: _start_thread(run_id))
     return run
+
+
+def readable_runs(membership: Membership) -> Any:
+    """The runs ``membership`` may read: only members who could request the same run, i.e.
+    analysts and owners, and a site-limited one only the runs limited to their site."""
+    runs = AnalysisRun.objects.filter(study=membership.study)
+    if not can(membership, "run_analysis"):
+        return runs.none()
+    if membership.site_id is not None:
+        runs = runs.filter(scope__site_id=membership.site_id)
+    return runs
+
+
+def _scope_site(run: AnalysisRun) -> Site | None:
+    """The site the run's dataset is limited to (None: every site). A run queued before
+    scopes were recorded takes its requester's current limit; one with no requester left
+    is refused rather than run on every site."""
+    scope = AnalysisRunScope.objects.filter(run=run).select_related("site").first()
+    if scope is not None:
+        return scope.site
+    membership = (
+        Membership.objects.filter(study_id=run.study_id, user_id=run.requested_by_id)
+        .select_related("site")
+        .first()
+    )
+    if membership is None:
+        raise ValueError("the requester of this run is no longer a member of the study")
+    AnalysisRunScope.objects.create(run=run, site=membership.site)
+    return membership.site
 
 
 def _start_thread(run_id: int) -> None:
@@ -133,10 +178,25 @@ def process_run(run: AnalysisRun) -> AnalysisRun:
 
     try:
         plan = parse_plan(run.plan_text, run.plan_source)
-        frame = DatasetBuilder(run.study).frame()
+        site = _scope_site(run)
+        frame = DatasetBuilder(run.study, site=site).frame()
+        withdrawn = frame.select(
+            pl.col("participant_id").filter(pl.col("withdrawn") == 1).n_unique()
+        ).item()
         frame = frame.drop([c for c in _NOT_ANALYSED if c in frame.columns])
-        frame, run.notes = _with_design(frame)
-        if run.notes and plan.design is not None and plan.design.fpc is not None:
+        frame, design_note = _with_design(frame)
+        run.notes = "\n\n".join(
+            note
+            for note in (
+                f"Data of site {site.code} only (the requester's site)." if site else "",
+                design_note,
+                f"{withdrawn} participant(s) in the data withdrew. {WITHDRAWAL_RULE}"
+                if withdrawn
+                else "",
+            )
+            if note
+        )
+        if design_note and plan.design is not None and plan.design.fpc is not None:
             # No population sizes are known: design-based estimates without an fpc.
             plan = plan.model_copy(update={"design": plan.design.model_copy(update={"fpc": None})})
         run.rows = frame.height

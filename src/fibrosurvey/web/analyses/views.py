@@ -24,7 +24,7 @@ def _page(
     plan_error: str = "",
     status: int = 200,
 ) -> HttpResponse:
-    runs = AnalysisRun.objects.filter(study=membership.study).select_related("requested_by")
+    runs = services.readable_runs(membership).select_related("requested_by")
     return render(
         request,
         "analyses/index.html",
@@ -67,10 +67,12 @@ def run(request: HttpRequest, membership: Membership, study_id: int) -> HttpResp
 
 
 def _run_of(membership: Membership, run_id: int) -> AnalysisRun:
-    return get_object_or_404(AnalysisRun, pk=run_id, study=membership.study)
+    """A run the member may read: 404 for a run limited to another site (as for another
+    site's participant); the 403 for roles that cannot request runs comes first."""
+    return get_object_or_404(services.readable_runs(membership), pk=run_id)
 
 
-@study_view("view_analysis")
+@study_view("run_analysis")
 def detail(
     request: HttpRequest, membership: Membership, study_id: int, run_id: int
 ) -> HttpResponse:
@@ -88,7 +90,7 @@ def detail(
 
 
 @xframe_options_sameorigin
-@study_view("view_analysis")
+@study_view("run_analysis")
 def report(
     request: HttpRequest, membership: Membership, study_id: int, run_id: int
 ) -> HttpResponse:

@@ -7,14 +7,20 @@ capability -> 403; site-limited members see their site only. Unknown or revoked 
 a token whose holder must use two-factor login but has no confirmed device -> 403.
 The FHIR submission endpoint is authenticated by the participant's invitation token instead.
 Bodies over 5 MB -> 413; bad input -> 4xx with a message, never 500.
+
+Research data leave the API de-identified, like the exports, through the same
+``exports.deidentify.deidentify``: shifted dates (never a real timestamp), ages over 89 as
+90, each participant's withdrawal status and shifted date. Every read of responses or
+participants is audited (action "export").
 """
 
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
+import polars as pl
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
@@ -26,6 +32,9 @@ from ninja.security import HttpBearer
 from fibrosurvey.web.accounts.twofactor import two_factor_pending
 from fibrosurvey.web.api.models import ApiToken, hash_api_token
 from fibrosurvey.web.api.services import FhirSubmissionError, do_submit_fhir_response
+from fibrosurvey.web.audit.services import record
+from fibrosurvey.web.exports.deidentify import AGE_COLUMNS, deidentify
+from fibrosurvey.web.exports.models import study_secret
 from fibrosurvey.web.exports.services import FORMATS, ExportRequest, do_export
 from fibrosurvey.web.labs.services import MAX_LAB_FILE_BYTES, LabImportError, do_import_labs
 from fibrosurvey.web.participants.models import Participant
@@ -141,9 +150,10 @@ class ParticipantOut(Schema):
     participant_id: str
     site: str
     language: str
-    enrolled_at: datetime
+    enrolled_date: date  # shifted, as in the exports
     consented: bool
     withdrawn: bool
+    withdrawn_date: date | None  # shifted
 
 
 class ResponseOut(Schema):
@@ -155,7 +165,9 @@ class ResponseOut(Schema):
     status: str
     answers: dict[str, Any]
     scores: dict[str, Any] | None
-    completed_at: datetime | None
+    event_date: date | None  # completion date, shifted as in the exports
+    withdrawn: bool
+    withdrawn_date: date | None  # shifted
 
 
 class Page(Schema):
@@ -253,18 +265,69 @@ def list_participants(
     if site:
         queryset = queryset.filter(site__code=site)
     queryset = queryset.order_by("study_code")
+    page = list(queryset[offset : offset + limit])
+    dates = _deidentified_dates(
+        membership,
+        [p.study_code for p in page],
+        {"enrolled_date": [p.enrolled_at for p in page]},
+        [p.withdrawn_at for p in page],
+    )
     items = [
         {
             "participant_id": p.study_code,
             "site": p.site.code,
             "language": p.language,
-            "enrolled_at": p.enrolled_at,
+            "enrolled_date": row["enrolled_date"],
             "consented": p.consented_at is not None,
             "withdrawn": p.withdrawn_at is not None,
+            "withdrawn_date": row["withdrawn_date"],
         }
-        for p in queryset[offset : offset + limit]
+        for p, row in zip(page, dates, strict=True)
     ]
+    _audit_read(request, membership, "participants", [p.study_code for p in page])
     return {"count": queryset.count(), "limit": limit, "offset": offset, "items": items}
+
+
+def _deidentified_dates(
+    membership: Membership,
+    codes: list[str],
+    columns: dict[str, list[Any]],
+    withdrawn_at: list[Any],
+) -> list[dict[str, Any]]:
+    """Per row: ``columns`` (real values) and withdrawn_date, through the exports'
+    de-identification (shifted dates, capped ages)."""
+    frame = pl.DataFrame(
+        {"participant_id": codes, **columns, "withdrawn_date": withdrawn_at},
+        schema_overrides={
+            "participant_id": pl.String,
+            "withdrawn_date": pl.Datetime("us", "UTC"),
+            **{c: pl.Datetime("us", "UTC") for c in columns if c.endswith("_date")},
+            **{c: pl.Float64 for c in columns if c in AGE_COLUMNS},
+        },
+    )
+    return deidentify(frame, study_secret(membership.study)).to_dicts()
+
+
+def _audit_read(
+    request: HttpRequest, membership: Membership, endpoint: str, participants: list[str]
+) -> None:
+    token: ApiToken = request.auth  # type: ignore[attr-defined]
+    record(
+        "export",
+        actor=token.user,
+        study=membership.study,
+        object_type=f"api.{endpoint}",
+        after={
+            "kind": "deidentified",
+            "endpoint": endpoint,
+            "query": request.GET.urlencode()[:500],
+            "rows": len(participants),
+            "participants": sorted(set(participants)),
+            "site": membership.site.code if membership.site_id else None,
+            "api_token": token.pk,
+        },
+        request=request,
+    )
 
 
 def _response_membership(request: HttpRequest, study_id: int) -> Membership:
@@ -272,18 +335,53 @@ def _response_membership(request: HttpRequest, study_id: int) -> Membership:
     return _membership(request, study_id, "read_responses")
 
 
-def _response_out(r: Response) -> dict[str, Any]:
-    return {
-        "id": r.pk,
-        "participant_id": r.participant.study_code,
-        "event": r.event.code,
-        "instrument_id": r.instrument_id,
-        "instrument_version": r.instrument_version,
-        "status": r.status,
-        "answers": r.answers,
-        "scores": r.scores,
-        "completed_at": r.completed_at,
-    }
+def _age(value: Any) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _responses_out(membership: Membership, responses: list[Response]) -> list[dict[str, Any]]:
+    """The responses de-identified by the exports' function: the completion time becomes
+    the shifted event date, ages over 89 become 90, the withdrawal is shown (shifted)."""
+    ages = [c for c in AGE_COLUMNS if any(c in r.answers for r in responses)]
+    rows = _deidentified_dates(
+        membership,
+        [r.participant.study_code for r in responses],
+        {
+            "event_date": [r.completed_at for r in responses],
+            **{c: [_age(r.answers.get(c)) for r in responses] for c in ages},
+        },
+        [r.participant.withdrawn_at for r in responses],
+    )
+    out = []
+    for r, row in zip(responses, rows, strict=True):
+        answers = dict(r.answers)
+        for column in ages:
+            if column in answers:  # unreadable as a number: left out rather than shown raw
+                value = row[column]
+                answers[column] = (
+                    None if value is None else int(value) if value.is_integer() else value
+                )
+        out.append(
+            {
+                "id": r.pk,
+                "participant_id": r.participant.study_code,
+                "event": r.event.code,
+                "instrument_id": r.instrument_id,
+                "instrument_version": r.instrument_version,
+                "status": r.status,
+                "answers": answers,
+                "scores": r.scores,
+                "event_date": row["event_date"],
+                "withdrawn": r.participant.withdrawn_at is not None,
+                "withdrawn_date": row["withdrawn_date"],
+            }
+        )
+    return out
 
 
 class ResponseFilter(Schema):
@@ -318,7 +416,9 @@ def list_responses(
     if filters.participant_id:
         queryset = queryset.filter(participant__study_code=filters.participant_id)
     queryset = queryset.order_by("participant__study_code", "event__order", "id")
-    items = [_response_out(r) for r in queryset[offset : offset + limit]]
+    page = list(queryset[offset : offset + limit])
+    items = _responses_out(membership, page)
+    _audit_read(request, membership, "responses", [r.participant.study_code for r in page])
     return {"count": queryset.count(), "limit": limit, "offset": offset, "items": items}
 
 
@@ -328,7 +428,9 @@ def get_response(request: HttpRequest, study_id: int, response_id: int) -> dict[
     found = _responses(membership).filter(pk=response_id).first()
     if found is None:
         raise Http404("No such response")
-    return _response_out(found)
+    [item] = _responses_out(membership, [found])
+    _audit_read(request, membership, "responses", [found.participant.study_code])
+    return item
 
 
 @api.post(

@@ -13,51 +13,40 @@ schema, and scores it. 100,000 participants stream in ~50 chunks.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
 import polars as pl
-from django.db.models import Max, TextField
+from django.db.models import F, Max, TextField
 from django.db.models.functions import Cast
 
 from fibrosurvey.dataset import ANALYTES, DESIGN_COLUMNS, ID_COLUMNS, PREANALYTICAL_COLUMNS
 from fibrosurvey.dataset import biomarker_columns as core_biomarker_columns
 from fibrosurvey.instruments import Instrument, get_instrument
 from fibrosurvey.scoring import SCORING_VERSIONS_COLUMN, score_frame
-from fibrosurvey.web.exports.models import DesignVariables, StudyExportKey
+from fibrosurvey.web.exports.deidentify import MAX_SHIFT_DAYS, date_offset_days, deidentify
+from fibrosurvey.web.exports.models import DesignVariables, study_secret
 from fibrosurvey.web.labs.models import PREANALYTICAL_FIELDS, LabResult, LabSample
 from fibrosurvey.web.participants.models import Participant
-from fibrosurvey.web.studies.models import Membership, Study
-from fibrosurvey.web.studies.permissions import filter_to_site
+from fibrosurvey.web.studies.models import Membership, Site, Study
 from fibrosurvey.web.survey.models import Response
 
 __all__ = [
     "DATE_COLUMNS",
     "MAX_SHIFT_DAYS",
+    "WITHDRAWAL_COLUMNS",
     "DatasetBuilder",
     "date_offset_days",
 ]
 
 DATE_COLUMNS = ("enrolled_date", "event_date")
-MAX_SHIFT_DAYS = 182
+# Every output says whether (and, shifted, when) the participant withdrew.
+WITHDRAWAL_COLUMNS = ("withdrawn", "withdrawn_date")
 _INTEGER_PREANALYTICAL = {"lab_fasting", "lab_freeze_thaw"}
 _TEXT_PREANALYTICAL = {"lab_matrix", "lab_tube", "lab_draw_time", "lab_assay", "lab_batch"}
-
-
-def date_offset_days(secret: str, participant_id: str) -> int:
-    """A stable per-participant shift in days: 1 to 182 days earlier or later (never 0).
-
-    HMAC-SHA256(study secret, participant id): the same participant always moves by the same
-    number of days (intervals between their dates are kept), and without the secret the offset
-    cannot be recomputed from the pseudonymous id.
-    """
-    digest = hmac.new(secret.encode(), participant_id.encode(), hashlib.sha256).digest()
-    magnitude = int.from_bytes(digest[:8], "big") % MAX_SHIFT_DAYS + 1
-    return magnitude if digest[8] & 1 else -magnitude
+_TIMESTAMP = pl.Datetime("us", "UTC")
 
 
 def _item_dtype(kind: str) -> pl.DataType:
@@ -76,12 +65,26 @@ def _biomarker_dtype(column: str) -> pl.DataType:
 
 @dataclass
 class DatasetBuilder:
-    """Builds the export of ``study`` as seen by ``membership`` (site-limited members see
-    their site only)."""
+    """Builds the de-identified dataset of ``study`` as seen by ``membership`` (a
+    site-limited member sees their site only), or limited to ``site`` (an analysis run
+    requested by a site-limited member). Every chunk goes through
+    :func:`~fibrosurvey.web.exports.deidentify.deidentify`."""
 
     study: Study
     membership: Membership | None = None
     chunk_size: int = 2000
+    site: Site | None = None
+
+    @property
+    def site_id(self) -> int | None:
+        """The one site the dataset is limited to, or None (every site)."""
+        if self.membership is not None and self.membership.site_id is not None:
+            return self.membership.site_id
+        return self.site.pk if self.site is not None else None
+
+    def _limit(self, queryset: Any, site_field: str = "site") -> Any:
+        site_id = self.site_id
+        return queryset if site_id is None else queryset.filter(**{f"{site_field}_id": site_id})
 
     @cached_property
     def instruments(self) -> list[Instrument]:
@@ -112,7 +115,8 @@ class DatasetBuilder:
             "design_weight": pl.Float64(),
             "design_fpc": pl.Float64(),
         }
-        schema |= {c: pl.Date() for c in DATE_COLUMNS}
+        schema |= {c: _TIMESTAMP for c in DATE_COLUMNS}
+        schema |= {"withdrawn": pl.Int64(), "withdrawn_date": _TIMESTAMP}
         schema |= self.item_schema
         schema |= {c: _biomarker_dtype(c) for c in core_biomarker_columns()}
         schema |= {c: _preanalytical_dtype(c) for c in PREANALYTICAL_COLUMNS}
@@ -121,8 +125,8 @@ class DatasetBuilder:
     @cached_property
     def schema(self) -> dict[str, pl.DataType]:
         """The output columns and types, in order (fixed for every chunk)."""
-        scored = self._score(pl.DataFrame(schema=self.input_schema))
-        columns: list[str] = [*ID_COLUMNS, *DESIGN_COLUMNS, *DATE_COLUMNS]
+        scored = deidentify(self._score(pl.DataFrame(schema=self.input_schema)), self.secret)
+        columns: list[str] = [*ID_COLUMNS, *DESIGN_COLUMNS, *DATE_COLUMNS, *WITHDRAWAL_COLUMNS]
         for instrument in self.instruments:
             columns += instrument.item_columns()
             columns += [c for c in instrument.score_columns() if c in scored.columns]
@@ -135,20 +139,17 @@ class DatasetBuilder:
 
     @cached_property
     def secret(self) -> str:
-        key, _ = StudyExportKey.objects.get_or_create(study=self.study)
-        return key.secret
+        return study_secret(self.study)
 
     def participants(self) -> Any:
-        queryset = Participant.objects.filter(study=self.study)
-        if self.membership is not None:
-            queryset = filter_to_site(queryset, self.membership)
-        return queryset
+        return self._limit(Participant.objects.filter(study=self.study))
 
     def count_rows(self) -> int:
         """Participant x event pairs with any response or lab sample."""
         visible = self.participants()
         responses = (
             Response.objects.filter(participant__in=visible)
+            .exclude(completed_at__gt=F("participant__withdrawn_at"))
             .order_by()
             .values_list("participant_id", "event_id")
         )
@@ -165,24 +166,19 @@ class DatasetBuilder:
             scored = scored.with_columns(pl.col(SCORING_VERSIONS_COLUMN).cast(pl.String))
         else:
             scored = scored.with_columns(pl.lit(None, pl.String).alias(SCORING_VERSIONS_COLUMN))
-        if "demo_age" in scored.columns:
-            # HIPAA Safe Harbor: ages over 89 are aggregated into one "90 or older" value
-            # (after scoring, so BMI and other scores still use the answers as given).
-            age = pl.col("demo_age")
-            scored = scored.with_columns(
-                pl.when(age > 89).then(90).otherwise(age).alias("demo_age")
-            )
         return scored
 
     def chunks(self) -> Iterator[pl.DataFrame]:
-        """Scored chunks with exactly :attr:`schema`; rows ordered by participant, event."""
+        """Scored, de-identified chunks with exactly :attr:`schema`; rows ordered by
+        participant, event. Scores are computed before de-identification, so BMI and other
+        scores use the answers as given (an age of 97, shown as 90)."""
         schema = self.schema
         last_pk = 0
         base = self.participants().order_by("pk")
         while True:
             batch = list(
                 base.filter(pk__gt=last_pk).values_list(
-                    "pk", "study_code", "site__code", "enrolled_at"
+                    "pk", "study_code", "site__code", "enrolled_at", "withdrawn_at"
                 )[: self.chunk_size]
             )
             if not batch:
@@ -190,7 +186,7 @@ class DatasetBuilder:
             last_pk = batch[-1][0]
             frame = self._chunk_frame(batch)
             if frame.height:
-                yield self._score(frame).select(
+                yield deidentify(self._score(frame), self.secret).select(
                     pl.col(c).cast(dtype) for c, dtype in schema.items()
                 )
 
@@ -201,7 +197,9 @@ class DatasetBuilder:
             return pl.DataFrame(schema=self.schema)
         return pl.concat(parts, how="vertical")
 
-    def _chunk_frame(self, batch: list[tuple[int, str, str, dt.datetime]]) -> pl.DataFrame:
+    def _chunk_frame(
+        self, batch: list[tuple[int, str, str, dt.datetime, dt.datetime | None]]
+    ) -> pl.DataFrame:
         """One chunk's rows as a typed frame (no scores yet).
 
         The answers JSON is fetched as text and decoded, merged across instruments and typed
@@ -219,22 +217,24 @@ class DatasetBuilder:
                     pk,
                     code,
                     site,
-                    date_offset_days(self.secret, code),
                     enrolled,
+                    withdrawn,
+                    int(withdrawn is not None),
                     *(
                         (d.stratum, d.psu, d.weight, d.fpc)
                         if (d := design.get(pk)) is not None
                         else (None, None, None, None)
                     ),
                 )
-                for pk, code, site, enrolled in batch
+                for pk, code, site, enrolled, withdrawn in batch
             ],
             schema={
                 "__pk": pl.Int64,
                 "participant_id": pl.String,
                 "site": pl.String,
-                "__offset": pl.Int64,
-                "__enrolled": pl.Datetime("us", "UTC"),
+                "enrolled_date": _TIMESTAMP,
+                "withdrawn_date": _TIMESTAMP,
+                "withdrawn": pl.Int64,
                 "design_stratum": pl.Int64,
                 "design_psu": pl.Int64,
                 "design_weight": pl.Float64,
@@ -250,14 +250,12 @@ class DatasetBuilder:
         if keys.height == 0:
             return pl.DataFrame(schema=self.input_schema)
         order = {e.code: e.order for e in self.study.events.all()}
-        shift = pl.duration(days=pl.col("__offset"))
         frame = (
             keys.join(people, on="__pk", how="left")
             .join(answers, on=["__pk", "event"], how="left")
             .join(labs, on=["__pk", "event"], how="left")
             .with_columns(
-                (pl.col("__enrolled") + shift).dt.date().alias("enrolled_date"),
-                (pl.col("__completed") + shift).dt.date().alias("event_date"),
+                pl.col("__completed").alias("event_date"),
                 pl.col("event")
                 .replace_strict(order, default=99, return_dtype=pl.Int64)
                 .alias("__order"),
@@ -280,14 +278,15 @@ class DatasetBuilder:
                 f"{participant}__study": self.study,
             }
         ).order_by()
-        if self.membership is not None:
-            chunk = filter_to_site(chunk, self.membership, f"{participant}__site")
-        return chunk
+        return self._limit(chunk, f"{participant}__site")
 
     def _answers(self, ids: list[int]) -> pl.DataFrame:
         """(participant pk, event) -> every item column, and the last completion time."""
         items = self.item_schema
-        responses = self._in_chunk(Response.objects.all(), "participant", ids)
+        # A withdrawn participant's data up to the withdrawal stay; nothing after it counts.
+        responses = self._in_chunk(Response.objects.all(), "participant", ids).exclude(
+            completed_at__gt=F("participant__withdrawn_at")
+        )
         rows = responses.annotate(__text=Cast("answers", TextField())).values_list(
             "participant_id", "event__code", "__text"
         )
@@ -302,7 +301,7 @@ class DatasetBuilder:
                 .annotate(last=Max("completed_at"))
                 .values_list("participant_id", "event__code", "last")
             ),
-            schema={"__pk": pl.Int64, "event": pl.String, "__completed": pl.Datetime("us", "UTC")},
+            schema={"__pk": pl.Int64, "event": pl.String, "__completed": _TIMESTAMP},
             orient="row",
         )
         struct = pl.Struct({column: pl.Float64 for column in items})

@@ -7,9 +7,9 @@ import secrets
 from django.db import models
 
 from fibrosurvey.web.participants.models import Participant
-from fibrosurvey.web.studies.models import Study
+from fibrosurvey.web.studies.models import Site, Study
 
-__all__ = ["DesignVariables", "StudyExportKey"]
+__all__ = ["AnalysisRunScope", "DesignVariables", "StudyExportKey", "study_secret"]
 
 
 def _new_secret() -> str:
@@ -31,6 +31,12 @@ class StudyExportKey(models.Model):
         return f"export key of study {self.study_id}"
 
 
+def study_secret(study: Study) -> str:
+    """The study's date-shift secret (created on first use), shared by every output."""
+    key, _ = StudyExportKey.objects.get_or_create(study=study)
+    return key.secret
+
+
 class DesignVariables(models.Model):
     """Survey design of a participant (stratum, cluster, weight, fpc), when sampled by design."""
 
@@ -44,3 +50,18 @@ class DesignVariables(models.Model):
 
     def __str__(self) -> str:
         return f"design of {self.participant_id}"
+
+
+class AnalysisRunScope(models.Model):
+    """The site an analysis run's dataset is limited to, fixed when the run is requested:
+    a site-limited requester's runs hold their site only (``site`` set); a study-wide
+    requester's hold every site (``site`` null). Only members who could request the same
+    run may read its report."""
+
+    run = models.OneToOneField(
+        "analyses.AnalysisRun", on_delete=models.CASCADE, primary_key=True, related_name="scope"
+    )
+    site = models.ForeignKey(Site, null=True, blank=True, on_delete=models.PROTECT)
+
+    def __str__(self) -> str:
+        return f"scope of analysis run {self.run_id}: {self.site_id or 'every site'}"

@@ -1,9 +1,11 @@
-"""Export formats: streamed CSV, Parquet in row groups, the data dictionary, a FHIR Bundle."""
+"""Export formats: streamed CSV, Parquet in row groups, the data dictionary, a FHIR Bundle.
+
+Every CSV the platform hands out is written by :func:`csv_bytes`, which neutralises cells a
+spreadsheet would run as formulas.
+"""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import tempfile
 from collections.abc import Iterator
@@ -17,9 +19,12 @@ from fibrosurvey.fhir import response_bundle
 from fibrosurvey.instruments import Instrument
 from fibrosurvey.scoring import SCORING_VERSIONS_COLUMN
 from fibrosurvey.web.exports.dataset import MAX_SHIFT_DAYS, DatasetBuilder
+from fibrosurvey.web.exports.deidentify import AGE_CEILING, CODED_LAB_COLUMNS, TUBE_CODES
 
 __all__ = [
     "DICTIONARY_COLUMNS",
+    "WITHDRAWAL_EXTENSION",
+    "csv_bytes",
     "csv_chunks",
     "data_dictionary",
     "dictionary_csv",
@@ -46,11 +51,16 @@ def neutralise_formulas(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(exprs) if exprs else frame
 
 
+def csv_bytes(frame: pl.DataFrame, *, include_header: bool = True) -> bytes:
+    """The one CSV writer of the platform: UTF-8, formula cells neutralised."""
+    return neutralise_formulas(frame).write_csv(include_header=include_header).encode("utf-8")
+
+
 def csv_chunks(builder: DatasetBuilder) -> Iterator[bytes]:
     """The header, then one CSV block per chunk of participants (UTF-8)."""
-    yield (",".join(builder.columns) + "\n").encode("utf-8")
+    yield csv_bytes(pl.DataFrame(schema=builder.schema))
     for chunk in builder.chunks():
-        yield neutralise_formulas(chunk).write_csv(include_header=False).encode("utf-8")
+        yield csv_bytes(chunk, include_header=False)
 
 
 def write_parquet(builder: DatasetBuilder) -> tuple[Any, int]:
@@ -169,6 +179,16 @@ def data_dictionary(builder: DatasetBuilder) -> list[dict[str, str]]:
         "Date the last instrument of the event was completed",
         shift,
     )
+    add(
+        "withdrawn",
+        "",
+        "status",
+        "0 | 1",
+        "",
+        "1: the participant withdrew (only data given up to the withdrawal are included; "
+        "a participant whose data were deleted on withdrawal has no rows)",
+    )
+    add("withdrawn_date", "", "date", "", "", "Date of the withdrawal (empty if none)", shift)
     for instrument in builder.instruments:
         title = instrument.title.get("en", instrument.id)
         for item in instrument.items:
@@ -179,6 +199,9 @@ def data_dictionary(builder: DatasetBuilder) -> list[dict[str, str]]:
                 _options(instrument, item),
                 item.unit or "",
                 item.text.get("en", ""),
+                f"ages over {AGE_CEILING - 1} shown as {AGE_CEILING} (90 or older)"
+                if item.column == "demo_age"
+                else "none",
             )
         for rule in instrument.scores:
             column = f"{instrument.id}_{rule.id}"
@@ -209,32 +232,70 @@ def data_dictionary(builder: DatasetBuilder) -> list[dict[str, str]]:
             f"{analyte} below the LLOQ (value then holds the LLOQ)",
         )
     add("twoag_includes_1ag", "labs", "biomarker", "0 | 1", "", "2-AG measured together with 1-AG")
+    lab_rules = {
+        "lab_tube": (" | ".join(TUBE_CODES), "controlled code; any other text exported as other"),
+        "lab_matrix": ("plasma | serum | whole_blood", "controlled code"),
+        "lab_draw_time": ("HH:MM", "clock time only; anything else left empty"),
+        **{
+            column: (
+                f"{prefix}- and 8 hex digits",
+                "pseudonymous code per distinct value in the study (the lab's text is "
+                "never exported; equal values share a code)",
+            )
+            for column, prefix in CODED_LAB_COLUMNS.items()
+        },
+    }
     for column in PREANALYTICAL_COLUMNS:
-        add(column, "labs", "preanalytical", "", "", column.removeprefix("lab_").replace("_", " "))
+        allowed, rule = lab_rules.get(column, ("", "none"))
+        label = column.removeprefix("lab_").replace("_", " ")
+        add(column, "labs", "preanalytical", allowed, "", label, rule)
     add(SCORING_VERSIONS_COLUMN, "", "provenance", "", "", "Instrument versions used to score")
     return [entries[c] for c in builder.columns if c in entries]
 
 
-def dictionary_csv(builder: DatasetBuilder) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=DICTIONARY_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(data_dictionary(builder))
-    return buffer.getvalue()
+def dictionary_csv(builder: DatasetBuilder) -> bytes:
+    entries = data_dictionary(builder)
+    frame = pl.DataFrame(
+        [[entry[c] for c in DICTIONARY_COLUMNS] for entry in entries],
+        schema=dict.fromkeys(DICTIONARY_COLUMNS, pl.String),
+        orient="row",
+    )
+    return csv_bytes(frame)
+
+
+# FHIR R4 has no element for a study withdrawal; an extension on each response carries it.
+WITHDRAWAL_EXTENSION = "https://fibrosurvey.org/fhir/StructureDefinition/participant-withdrawn"
+
+
+def _mark_withdrawn(entry: dict[str, Any], withdrawn: dict[str, str]) -> dict[str, Any]:
+    resource = entry.get("resource", {})
+    subject = str(resource.get("subject", {}).get("reference", "")).removeprefix("Patient/")
+    if subject in withdrawn:
+        resource.setdefault("extension", []).append(
+            {"url": WITHDRAWAL_EXTENSION, "valueDate": withdrawn[subject]}
+        )
+    return entry
 
 
 def fhir_chunks(builder: DatasetBuilder) -> Iterator[bytes]:
     """Every answered instrument of every row as a QuestionnaireResponse in one collection
     Bundle, streamed: the core builds and validates a Bundle per chunk and instrument
     (``response_bundle``) and its entries are written into one enclosing Bundle, so memory
-    holds one chunk at a time. ``authored`` is the shifted event date."""
+    holds one chunk at a time. ``authored`` is the shifted event date; a withdrawn
+    participant's responses carry :data:`WITHDRAWAL_EXTENSION` with the shifted date."""
     yield b'{"resourceType": "Bundle", "type": "collection", "entry": ['
     first = True
     for chunk in builder.chunks():
         rows = chunk.with_columns(pl.col("event_date").cast(pl.String)).to_dicts()
+        withdrawn = {
+            code: str(day)
+            for code, day in chunk.filter(pl.col("withdrawn") == 1)
+            .select("participant_id", "withdrawn_date")
+            .iter_rows()
+        }
         for instrument in builder.instruments:
             part = response_bundle(rows, instrument.id, authored_column="event_date")
-            entries = part.get("entry", [])
+            entries = [_mark_withdrawn(e, withdrawn) for e in part.get("entry", [])]
             if not entries:
                 continue
             text = ", ".join(json.dumps(entry) for entry in entries)

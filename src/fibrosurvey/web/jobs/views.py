@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
 from fibrosurvey.web.jobs.models import Job
 from fibrosurvey.web.studies.context import study_context
-from fibrosurvey.web.studies.permissions import require_membership, role_can
+from fibrosurvey.web.studies.models import Membership
+from fibrosurvey.web.studies.permissions import role_can, study_view
 
 # The capability a member needs to follow each kind of job.
 CAPABILITY = {Job.Kind.ENROL_CSV: "enrol"}
 
 
 @never_cache
-@login_required
-def detail(request: HttpRequest, study_id: int, job_id: int) -> HttpResponse:
+@study_view(CAPABILITY[Job.Kind.ENROL_CSV])
+def detail(
+    request: HttpRequest, membership: Membership, study_id: int, job_id: int
+) -> HttpResponse:
     job = Job.objects.filter(pk=job_id, study_id=study_id).first()
-    membership = require_membership(request.user, study_id, CAPABILITY[Job.Kind.ENROL_CSV])
     if job is None or not role_can(membership.role, CAPABILITY[job.kind]):
         raise Http404("No such job")
     response = render(request, "jobs/detail.html", study_context(membership, job=job))

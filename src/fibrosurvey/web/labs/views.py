@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import io
+
+import polars as pl
 from django.contrib import messages
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -15,9 +19,11 @@ from fibrosurvey.biomarkers import (
     lab_guide_rows,
     lab_template_csv,
 )
+from fibrosurvey.web.exports.writers import csv_bytes
 from fibrosurvey.web.labs import services
 from fibrosurvey.web.labs.dashboard import flagged_samples, lab_sample_summary
 from fibrosurvey.web.labs.forms import LabImportForm
+from fibrosurvey.web.labs.models import LabImport, LabSample
 from fibrosurvey.web.studies.context import study_context
 from fibrosurvey.web.studies.models import Membership
 from fibrosurvey.web.studies.permissions import can, study_view
@@ -25,6 +31,26 @@ from fibrosurvey.web.studies.permissions import can, study_view
 _PAGE = 200
 # Column headings of the samples table: the abbreviation of each analyte's name.
 ANALYTE_LABELS = {code: name.split(" ")[0] for code, name in ANALYTE_NAMES.items()}
+
+
+def import_history(membership: Membership) -> QuerySet[LabImport]:
+    """The study's lab imports as ``membership`` may see them: a site-limited member sees
+    only files with samples of their site, counted for their site only (``site_samples``,
+    ``site_results``); a file's other sites stay invisible."""
+    imports = membership.study.lab_imports.select_related("imported_by")
+    if membership.site_id is None:
+        return imports
+    own = Q(samples__participant__site_id=membership.site_id)
+    return imports.filter(
+        Exists(
+            LabSample.objects.filter(
+                lab_import=OuterRef("pk"), participant__site_id=membership.site_id
+            )
+        )
+    ).annotate(
+        site_samples=Count("samples", filter=own, distinct=True),
+        site_results=Count("samples__results", filter=own, distinct=True),
+    )
 
 
 @study_view("view_labs")
@@ -49,7 +75,8 @@ def sample_list(request: HttpRequest, membership: Membership, study_id: int) -> 
             samples=shown,
             analyte_labels=ANALYTE_LABELS,
             page_size=_PAGE,
-            imports=study.lab_imports.select_related("imported_by")[:10],
+            imports=import_history(membership)[:10],
+            site_limited=membership.site_id is not None,
             can_import=can(membership, "import_labs"),
         ),
     )
@@ -98,7 +125,9 @@ def import_labs(request: HttpRequest, membership: Membership, study_id: int) -> 
 
 @study_view("import_labs")
 def template_csv(request: HttpRequest, membership: Membership, study_id: int) -> HttpResponse:
-    """The lab file template: every column, and example rows of one sample to overwrite."""
-    response = HttpResponse(lab_template_csv(), content_type="text/csv")
+    """The lab file template: every column, and example rows of one sample to overwrite
+    (written by the platform's one CSV writer, like every CSV it serves)."""
+    template = pl.read_csv(io.StringIO(lab_template_csv()), infer_schema=False)
+    response = HttpResponse(csv_bytes(template), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="lab-results-template.csv"'
     return response

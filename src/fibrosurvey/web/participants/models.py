@@ -5,18 +5,37 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from fibrosurvey.web.crypto import EncryptedTextField
+from fibrosurvey.web.studies.codes import validate_code
 from fibrosurvey.web.studies.models import Event, Site, Study
 
-__all__ = ["ContactDetails", "Invitation", "Participant"]
+__all__ = ["ContactDetails", "Invitation", "Participant", "WithdrawalKind", "WithdrawalReason"]
+
+
+class WithdrawalKind(models.TextChoices):
+    """What a withdrawal does to the participant's research data."""
+
+    # Data given up to the withdrawal stay in the study; no further invitation or reminder.
+    NO_FURTHER_CONTACT = "no_further_contact", _("No further contact (data given so far stay)")
+    # Responses, lab samples and design variables are deleted; an audit record remains.
+    WITHDRAW_AND_DELETE = "withdraw_and_delete", _("Withdraw and delete research data")
+
+
+class WithdrawalReason(models.TextChoices):
+    PARTICIPANT_REQUEST = "participant_request", _("The participant asked to withdraw")
+    LOST_TO_FOLLOW_UP = "lost_to_follow_up", _("Lost to follow-up")
+    NOT_ELIGIBLE = "not_eligible", _("Found not to be eligible")
+    INVESTIGATOR_DECISION = "investigator_decision", _("Investigator's decision")
+    OTHER = "other", _("Other")
 
 
 class Participant(models.Model):
     """A pseudonymous participant; the study code is the `participant_id` in every export."""
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="participants")
-    study_code = models.CharField(max_length=32)
+    study_code = models.CharField(max_length=32, validators=[validate_code])
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="participants")
     language = models.CharField(max_length=8, default="en")
     enrolled_at = models.DateTimeField(default=timezone.now)
@@ -26,6 +45,10 @@ class Participant(models.Model):
     consent_version = models.CharField(max_length=32, blank=True)
     consented_at = models.DateTimeField(null=True, blank=True)
     withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawal_kind = models.CharField(max_length=24, choices=WithdrawalKind.choices, blank=True)
+    withdrawal_reason = models.CharField(
+        max_length=24, choices=WithdrawalReason.choices, blank=True
+    )
 
     class Meta:
         ordering = ["study_code"]

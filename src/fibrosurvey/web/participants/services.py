@@ -21,8 +21,15 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from fibrosurvey.web.audit.services import record, snapshot
-from fibrosurvey.web.participants.models import ContactDetails, Invitation, Participant
+from fibrosurvey.web.participants.models import (
+    ContactDetails,
+    Invitation,
+    Participant,
+    WithdrawalKind,
+    WithdrawalReason,
+)
 from fibrosurvey.web.participants.tokens import hash_token, new_token, token_matches
+from fibrosurvey.web.studies.codes import CODE_RULE, code_problem
 from fibrosurvey.web.studies.models import Event, Site, Study
 
 __all__ = [
@@ -31,6 +38,7 @@ __all__ = [
     "EnrolmentOutcome",
     "IssuedInvitation",
     "RowProblem",
+    "WithdrawnParticipantError",
     "do_enrol_csv",
     "do_enrol_participant",
     "do_import_enrolment_csv",
@@ -84,15 +92,9 @@ def _check_row(
     problems: list[RowProblem] = []
     code = (row.get("study_code") or "").strip()
     if code:
-        if len(code) > 32 or not all(ch.isalnum() or ch in "-_" for ch in code):
+        if code_problem(code):
             problems.append(
-                RowProblem(
-                    row_number,
-                    "study_code",
-                    code,
-                    "letters, digits, - and _, at most 32 characters",
-                    "invalid study code",
-                )
+                RowProblem(row_number, "study_code", code, CODE_RULE, "invalid study code")
             )
         elif code in seen or code in taken:
             problems.append(
@@ -203,6 +205,8 @@ def do_enrol_participant(
     name: str = "",
 ) -> Participant:
     """Enrol one participant (pseudonymous code; contact details stored encrypted)."""
+    if study_code and (problem := code_problem(study_code)):
+        raise ValueError(f"study_code: {problem}")
     with transaction.atomic():
         participant = Participant.objects.create(
             study=study,
@@ -391,11 +395,20 @@ def do_issue_invitation(
 ) -> IssuedInvitation:
     """Create the participant x event invitation, or give it a fresh token (re-send,
     reminder); the old link stops working. E-mails the link when ``send`` and an address
-    is on file."""
+    is on file. A withdrawn participant is refused (:class:`WithdrawnParticipantError`)."""
     token = new_token()
     now = timezone.now()
     expires = now + timedelta(days=settings.INVITATION_VALID_DAYS)
     with transaction.atomic():
+        # Locked, so a withdrawal committing meanwhile cannot be followed by a fresh link.
+        withdrawn = (
+            Participant.objects.select_for_update()
+            .filter(pk=participant.pk)
+            .values_list("withdrawn_at", flat=True)
+            .first()
+        )
+        if withdrawn is not None or participant.withdrawn_at is not None:
+            raise WithdrawnParticipantError(participant)
         invitation = (
             Invitation.objects.select_for_update()
             .filter(participant=participant, event=event)
@@ -509,27 +522,84 @@ def do_view_contact(participant: Participant, *, actor: Any, request: Any = None
     return contact
 
 
+class WithdrawnParticipantError(ValueError):
+    """An invitation for a withdrawn participant: refused, whoever asks."""
+
+    def __init__(self, participant: Participant):
+        self.participant = participant
+        super().__init__(
+            f"{participant.study_code} withdrew from the study; withdrawn participants are "
+            "never invited again"
+        )
+
+
+def _delete_research_data(participant: Participant) -> dict[str, int]:
+    """Delete the participant's research data; returns how many rows of each kind went.
+
+    Consent records stay (they prove what was agreed, not research data), and so does the
+    pseudonymous participant row, which carries the withdrawal for every output.
+    """
+    from fibrosurvey.web.exports.models import DesignVariables
+    from fibrosurvey.web.labs.models import LabResult, LabSample
+    from fibrosurvey.web.survey.models import Response, SafetyAlert
+
+    counts = {
+        "responses": Response.objects.filter(participant=participant).count(),
+        "safety_alerts": SafetyAlert.objects.filter(participant=participant).count(),
+        "lab_samples": LabSample.objects.filter(participant=participant).count(),
+        "lab_results": LabResult.objects.filter(sample__participant=participant).count(),
+        "design_variables": DesignVariables.objects.filter(participant=participant).count(),
+    }
+    SafetyAlert.objects.filter(participant=participant).delete()
+    Response.objects.filter(participant=participant).delete()
+    LabSample.objects.filter(participant=participant).delete()  # cascades to its results
+    DesignVariables.objects.filter(participant=participant).delete()
+    # Nobody may contact them again either: the contact details go with the data.
+    ContactDetails.objects.filter(participant=participant).update(email="", phone="", name="")
+    return counts
+
+
 @transaction.atomic
 def do_withdraw_participant(
-    participant: Participant, *, actor: Any, request: Any = None
+    participant: Participant,
+    *,
+    actor: Any,
+    kind: str = WithdrawalKind.NO_FURTHER_CONTACT,
+    reason: str = WithdrawalReason.PARTICIPANT_REQUEST,
+    request: Any = None,
 ) -> Participant:
-    """Mark a participant withdrawn: every open link stops working; answers already given
-    stay (what happens to them is the protocol's decision, recorded elsewhere)."""
+    """Withdraw a participant: every open link stops working and no invitation is issued
+    again. ``kind`` "no_further_contact" keeps the data given so far; "withdraw_and_delete"
+    also deletes their research data (responses, safety alerts, lab samples and results,
+    design variables) and contact details, leaving counts in the audit record."""
+    if kind not in WithdrawalKind.values:
+        raise ValueError(f"unknown withdrawal kind {kind!r}; allowed: {', '.join(WithdrawalKind)}")
+    if reason not in WithdrawalReason.values:
+        raise ValueError(
+            f"unknown withdrawal reason {reason!r}; allowed: {', '.join(WithdrawalReason)}"
+        )
+    participant = Participant.objects.select_for_update().get(pk=participant.pk)
     if participant.withdrawn_at is not None:
         return participant
-    before = snapshot(participant, ["withdrawn_at"])
+    fields = ["withdrawn_at", "withdrawal_kind", "withdrawal_reason"]
+    before = snapshot(participant, fields)
     participant.withdrawn_at = timezone.now()
-    participant.save(update_fields=["withdrawn_at"])
+    participant.withdrawal_kind = kind
+    participant.withdrawal_reason = reason
+    participant.save(update_fields=fields)
     participant.invitations.filter(revoked_at__isnull=True).update(
         revoked_at=participant.withdrawn_at
     )
+    after = snapshot(participant, fields)
+    if kind == WithdrawalKind.WITHDRAW_AND_DELETE:
+        after["deleted"] = _delete_research_data(participant)
     record(
         "update",
         actor=actor,
         study=participant.study_id,
         obj=participant,
         before=before,
-        after=snapshot(participant, ["withdrawn_at"]),
+        after=after,
         request=request,
     )
     return participant

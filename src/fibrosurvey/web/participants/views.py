@@ -11,7 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from fibrosurvey.web.participants import services
-from fibrosurvey.web.participants.forms import EnrolCsvForm, EnrolForm
+from fibrosurvey.web.participants.forms import EnrolCsvForm, EnrolForm, WithdrawForm
 from fibrosurvey.web.participants.models import Participant
 from fibrosurvey.web.studies.context import study_context
 from fibrosurvey.web.studies.models import Membership
@@ -62,6 +62,16 @@ def invite_all(
     messages.success(
         request, _("Invited %(n)d participants (%(event)s).") % {"n": count, "event": event.code}
     )
+    withdrawn = participants.filter(withdrawn_at__isnull=False).count()
+    if withdrawn:
+        messages.warning(
+            request,
+            _(
+                "%(n)d withdrawn participants were not invited: "
+                "withdrawn participants are never invited."
+            )
+            % {"n": withdrawn},
+        )
     return redirect("participants:list", study_id=membership.study.pk)
 
 
@@ -85,7 +95,12 @@ def enrol(request: HttpRequest, membership: Membership, study_id: int) -> HttpRe
         )
         messages.success(request, _("Enrolled %(code)s.") % {"code": participant.study_code})
         return redirect("participants:detail", study_id=study.pk, participant_id=participant.pk)
-    return render(request, "participants/enrol.html", study_context(membership, form=form))
+    return render(
+        request,
+        "participants/enrol.html",
+        study_context(membership, form=form),
+        status=400 if form.errors else 200,
+    )
 
 
 @study_view("enrol")
@@ -122,11 +137,15 @@ def enrol_csv(request: HttpRequest, membership: Membership, study_id: int) -> Ht
     )
 
 
-@study_view("view_participants")
-def detail(
-    request: HttpRequest, membership: Membership, study_id: int, participant_id: int
+def _detail_page(
+    request: HttpRequest,
+    membership: Membership,
+    participant: Participant,
+    *,
+    withdraw_form: WithdrawForm | None = None,
+    error: str = "",
+    status: int = 200,
 ) -> HttpResponse:
-    participant = _visible_participant(membership, participant_id)
     invitations = {inv.event_id: inv for inv in participant.invitations.all()}
     events = [(event, invitations.get(event.pk)) for event in membership.study.events.all()]
     return render(
@@ -138,9 +157,20 @@ def detail(
             events=events,
             responses=participant.responses.select_related("event").order_by("event__order", "id"),
             can_invite=can(membership, "invite"),
+            can_withdraw=can(membership, "enrol"),
             can_view_contact=can(membership, "view_contact"),
+            withdraw_form=withdraw_form or WithdrawForm(),
+            error=error,
         ),
+        status=status,
     )
+
+
+@study_view("view_participants")
+def detail(
+    request: HttpRequest, membership: Membership, study_id: int, participant_id: int
+) -> HttpResponse:
+    return _detail_page(request, membership, _visible_participant(membership, participant_id))
 
 
 @never_cache
@@ -172,7 +202,10 @@ def invite(
 ) -> HttpResponse:
     participant = _visible_participant(membership, participant_id)
     event = get_object_or_404(membership.study.events, code=event_code)
-    issued = services.do_issue_invitation(participant, event, actor=request.user)
+    try:
+        issued = services.do_issue_invitation(participant, event, actor=request.user)
+    except services.WithdrawnParticipantError as refused:
+        return _detail_page(request, membership, participant, error=str(refused), status=409)
     # The link is shown once, here; only its hash is stored.
     return render(
         request,
@@ -211,6 +244,15 @@ def withdraw(
     request: HttpRequest, membership: Membership, study_id: int, participant_id: int
 ) -> HttpResponse:
     participant = _visible_participant(membership, participant_id)
-    services.do_withdraw_participant(participant, actor=request.user, request=request)
+    form = WithdrawForm(request.POST)
+    if not form.is_valid():
+        return _detail_page(request, membership, participant, withdraw_form=form, status=400)
+    services.do_withdraw_participant(
+        participant,
+        actor=request.user,
+        kind=form.cleaned_data["kind"],
+        reason=form.cleaned_data["reason"],
+        request=request,
+    )
     messages.success(request, _("Participant withdrawn; their links no longer work."))
     return redirect("participants:detail", study_id=study_id, participant_id=participant.pk)

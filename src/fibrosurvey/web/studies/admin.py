@@ -1,10 +1,26 @@
+from django import forms
 from django.contrib import admin
 
+from fibrosurvey.web.studies.codes import validate_code
 from fibrosurvey.web.studies.models import Event, EventInstrument, Membership, Site, Study
+
+
+class SiteForm(forms.ModelForm):
+    """Site codes follow the study-code rule here too (they reach every export)."""
+
+    class Meta:
+        model = Site
+        fields = ("code", "name")
+
+    def clean_code(self) -> str:
+        code: str = self.cleaned_data["code"]
+        validate_code(code)
+        return code
 
 
 class SiteInline(admin.TabularInline):
     model = Site
+    form = SiteForm
     extra = 0
 
 

@@ -4,6 +4,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
+from fibrosurvey.web.studies.codes import CODE_RULE, code_problem
 from fibrosurvey.web.studies.models import Site, Study
 from fibrosurvey.web.studies.roles import Role
 from fibrosurvey.web.studies.templates_catalog import TEMPLATES
@@ -28,10 +29,15 @@ class CreateStudyForm(forms.Form):
                 continue
             code, sep, name = line.partition(":")
             code = code.strip()
-            if not sep or not code or not code.replace("-", "").replace("_", "").isalnum():
+            if not sep or not code:
                 raise forms.ValidationError(
                     _("Line %(n)s: write code: name, e.g. north: North hospital"),
                     params={"n": number},
+                )
+            if code_problem(code):
+                raise forms.ValidationError(
+                    _("Line %(n)s: the site code %(code)s is not valid: use %(rule)s."),
+                    params={"n": number, "code": code[:40], "rule": CODE_RULE},
                 )
             sites.append((code.lower(), name.strip() or code))
         if not sites:

@@ -10,6 +10,7 @@ from django.utils import timezone
 from fibrosurvey.instruments import get_instrument
 from fibrosurvey.web.api.models import ApiToken
 from fibrosurvey.web.audit.services import record, snapshot
+from fibrosurvey.web.studies.codes import code_problem
 from fibrosurvey.web.studies.models import (
     Event,
     EventInstrument,
@@ -136,6 +137,8 @@ def do_create_study_from_template(
 
 @transaction.atomic
 def do_add_site(study: Study, *, code: str, name: str, actor: Any) -> Site:
+    if problem := code_problem(code):
+        raise ValueError(f"site code: {problem}")
     site = Site.objects.create(study=study, code=code, name=name)
     record("create", actor=actor, study=study, obj=site, after=snapshot(site))
     return site
