@@ -37,6 +37,7 @@ PAGES = [
     # Only those who could request a run may read it (analysts and owners).
     row("analysis run", "get", "analyses:detail", ["study", "run"], ANALYSTS),
     row("analysis report", "get", "analyses:report", ["study", "run"], ANALYSTS),
+    row("enrolment job", "get", "jobs:detail", ["study", "job"], ENROLLERS),
     row("api tokens", "get", "api_tokens:tokens", ["study"], ALL_MEMBERS),
     row(
         "revoke alice's token",
@@ -52,6 +53,7 @@ PAGES = [
 def objects(study, participant, participant_south, users, monkeypatch):
     from fibrosurvey.web.analyses.models import AnalysisRun
     from fibrosurvey.web.api.services import do_issue_token
+    from fibrosurvey.web.jobs.models import Job
     from fibrosurvey.web.survey.models import Response
 
     monkeypatch.setenv("FIBROSURVEY_ANALYSIS_IN_PROCESS", "0")
@@ -73,9 +75,11 @@ def objects(study, participant, participant_south, users, monkeypatch):
         results={"claims": []},
     )
     token, _ = do_issue_token(user=users["alice"], study=study)
+    job = Job.objects.create(kind=Job.Kind.ENROL_CSV, study=study, created_by=users["carol"])
     return {
         "study": study.pk,
         "run": run.pk,
+        "job": job.pk,
         "alice_token": token.pk,
         "north_response": north_response.pk,
         "south_code": participant_south.study_code,
