@@ -170,3 +170,39 @@ def test_delong_matches_r_proc_on_apistrat(apistrat: pl.DataFrame) -> None:
     assert cov[0, 1] == pytest.approx(-0.000185472088715, rel=1e-10)
     z = (aucs[0] - aucs[1]) / np.sqrt(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1])
     assert z == pytest.approx(-5.459727839632, rel=1e-10)
+
+
+def _converged_oof(y: np.ndarray, x: np.ndarray, folds: int, seed: int) -> np.ndarray:
+    """Out-of-fold probabilities from L-BFGS run to a 1e-13 gradient (another solver)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold
+    from sklearn.preprocessing import StandardScaler
+
+    out = np.empty(y.size)
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    for train, test in splitter.split(x, y):
+        scaler = StandardScaler().fit(x[train])
+        model = LogisticRegression(tol=1e-13, max_iter=100_000)
+        model.fit(scaler.transform(x[train]), y[train])
+        out[test] = model.predict_proba(scaler.transform(x[test]))[:, 1]
+    return out
+
+
+def test_cv_auc_is_fitted_to_convergence_not_to_a_solver_default() -> None:
+    # Predictors on very different scales, as age (years), BMI and log concentrations are.
+    rng = np.random.default_rng(12)
+    n = 3000
+    covariates = np.column_stack([rng.normal(50, 12, n), rng.normal(28, 6, n)])
+    biomarkers = rng.normal(size=(n, 5)) * [0.3, 1.0, 2.0, 0.5, 4.0]
+    eta = -1 + 0.03 * (covariates[:, 0] - 50) + 0.2 * biomarkers[:, 1] + 0.1 * biomarkers[:, 2]
+    y = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(float)
+    full = np.column_stack([biomarkers, covariates])
+    default = cv_auc(y, full, covariates, seed=5)
+    tighter = cv_auc(y, full, covariates, seed=5, tol=1e-14)
+    assert tighter.estimate == pytest.approx(default.estimate, rel=1e-9, abs=1e-12)
+    assert tighter.conf_int() == pytest.approx(default.conf_int(), rel=1e-9, abs=1e-12)
+    # ...and equal to the optimum found by a different solver run to a tiny tolerance.
+    reference = roc_auc_score(y, _converged_oof(y, full, 5, 5)) - roc_auc_score(
+        y, _converged_oof(y, covariates, 5, 5)
+    )
+    assert default.estimate == pytest.approx(reference, rel=1e-7, abs=1e-10)

@@ -22,6 +22,9 @@ refitting in each fold, so the intervals are somewhat optimistic for small sampl
 
 The models are L2-penalised with ``C`` (sklearn's default 1.0) on standardised predictors, which
 keeps folds with few events from diverging; pass a large ``C`` for essentially unpenalised fits.
+They are fitted to convergence (Newton-Cholesky, gradient below ``tol`` = 1e-10), so the AUCs
+and their intervals do not depend on a solver's stopping rule: with scikit-learn's default
+``tol = 1e-4`` (L-BFGS) the AUC gain moved by 5e-4 relative and the DeLong bounds by up to 1e-3.
 """
 
 from __future__ import annotations
@@ -159,7 +162,9 @@ def auc_delong(y: object, score: object, alpha: float = 0.05) -> AucResult:
     )
 
 
-def _oof_predictions(y: Array, x: Array, splitter: StratifiedKFold, c_penalty: float) -> Array:
+def _oof_predictions(
+    y: Array, x: Array, splitter: StratifiedKFold, c_penalty: float, tol: float
+) -> Array:
     if x.shape[1] == 0:
         # Intercept-only model: every out-of-fold prediction is its training prevalence,
         # which carries no ranking information (AUC 0.5 up to ties by fold).
@@ -167,7 +172,10 @@ def _oof_predictions(y: Array, x: Array, splitter: StratifiedKFold, c_penalty: f
         for train, test in splitter.split(np.zeros((y.size, 1)), y):
             out[test] = y[train].mean()
         return out
-    model = make_pipeline(StandardScaler(), LogisticRegression(C=c_penalty, max_iter=1000))
+    model = make_pipeline(
+        StandardScaler(),
+        LogisticRegression(C=c_penalty, solver="newton-cholesky", tol=tol, max_iter=1000),
+    )
     proba = cross_val_predict(model, x, y.astype(int), cv=splitter, method="predict_proba")
     result: Array = np.asarray(proba[:, 1], dtype=np.float64)
     return result
@@ -182,6 +190,7 @@ def cv_auc(
     n_boot: int = 0,
     alpha: float = 0.05,
     C: float = 1.0,
+    tol: float = 1e-10,
 ) -> DiscriminationResult:
     """Cross-validated AUC of the full vs the base logistic model and the AUC gain.
 
@@ -208,8 +217,8 @@ def cv_auc(
             folds=folds, seed=seed, alpha=alpha, used_rows=keep,
         )  # fmt: skip
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    oof_full = _oof_predictions(yv, xf, splitter, C)
-    oof_base = _oof_predictions(yv, xb, splitter, C)
+    oof_full = _oof_predictions(yv, xf, splitter, C, tol)
+    oof_base = _oof_predictions(yv, xb, splitter, C, tol)
     scores = np.column_stack([oof_full, oof_base])
     aucs, cov = delong_covariance(yv, scores)
     z = float(sps.norm.ppf(1 - alpha / 2))
