@@ -139,3 +139,19 @@ def test_ipw_replicates_r_end_to_end_on_apistrat(
     assert result.estimate == pytest.approx(89.504785523925, rel=1e-9)
     assert result.se == pytest.approx(r_se, rel=1e-9)
     assert result.n_truncated == 4
+
+
+def test_ancova_hc3_matches_statsmodels_sandwich_with_t_reference() -> None:
+    frame = _trial(4)
+    frame["post"] += frame["group"] * np.random.default_rng(4).normal(0, 15, len(frame))
+    result = ancova(
+        frame["post"], frame["pre"], frame["group"], frame[["age", "sex"]], cov_type="HC3"
+    )
+    fit = smf.ols("post ~ group + pre + age + sex", data=frame).fit(cov_type="HC3", use_t=True)
+    classical = ancova(frame["post"], frame["pre"], frame["group"], frame[["age", "sex"]])
+    assert result.estimate == pytest.approx(classical.estimate, rel=1e-12)
+    assert result.se == pytest.approx(fit.bse["group"], rel=1e-10)
+    assert result.se != pytest.approx(classical.se, rel=1e-3)
+    assert result.p == pytest.approx(fit.pvalues["group"], rel=1e-8)
+    assert result.conf_int() == pytest.approx(tuple(fit.conf_int().loc["group"]), rel=1e-10)
+    assert result.method == "ancova_ols_HC3"

@@ -6,13 +6,14 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 import pytest
+import statsmodels.api as sm
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from scipy.stats import mannwhitneyu
 from sklearn.metrics import roc_auc_score, roc_curve
 
-from fibrosurvey.stats import auc_delong, cv_auc, delong_covariance
+from fibrosurvey.stats import auc_delong, cv_auc, delong_covariance, panel_level_association
 
 
 def _pairwise_delong(y: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -206,3 +207,27 @@ def test_cv_auc_is_fitted_to_convergence_not_to_a_solver_default() -> None:
         y, _converged_oof(y, covariates, 5, 5)
     )
     assert default.estimate == pytest.approx(reference, rel=1e-7, abs=1e-10)
+
+
+def test_panel_level_association_is_the_odds_ratio_per_sd_of_the_mean_standardised_level() -> None:
+    rng = np.random.default_rng(21)
+    n = 800
+    age = rng.normal(50, 10, n)
+    y = (rng.random(n) < 0.4).astype(float)
+    # Levels higher in those with the outcome, on different scales (as PEA, OEA, SEA).
+    panel = rng.normal(size=(n, 3)) * [1.0, 3.0, 0.2] + 0.3 * y[:, None] * [1.0, 3.0, 0.2]
+    panel[5, 1] = np.nan
+    result = panel_level_association(y, panel, age)
+    keep = ~np.isnan(panel).any(axis=1)
+    z = (panel[keep] - panel[keep].mean(axis=0)) / panel[keep].std(axis=0, ddof=1)
+    composite = z.mean(axis=1)
+    composite = (composite - composite.mean()) / composite.std(ddof=1)
+    fit = sm.Logit(y[keep], sm.add_constant(np.column_stack([composite, age[keep]]))).fit(
+        disp=False
+    )
+    assert result.n == n - 1
+    assert result.log_or == pytest.approx(fit.params[1], rel=1e-8)
+    assert result.se_log_or == pytest.approx(fit.bse[1], rel=1e-8)
+    assert result.estimate > 1 and result.ci_low > 1  # raised levels, not a deficiency
+    flipped = panel_level_association(y, -panel, age)
+    assert flipped.log_or == pytest.approx(-result.log_or, rel=1e-8)
