@@ -107,7 +107,11 @@ def _check_counts(a: int, n1: int, b: int, n0: int) -> None:
 
 
 def counts_2x2(outcome: ArrayLike, exposure: ArrayLike) -> tuple[int, int, int, int]:
-    """``(a, n1, b, n0)`` from 0/1 outcome and exposure vectors (complete cases)."""
+    """``(a, n1, b, n0)`` from 0/1 outcome and exposure vectors (complete cases).
+
+    >>> counts_2x2([1, 0, 1, 1, 0, None], [1, 1, 0, 0, 0, 1])
+    (1, 2, 2, 3)
+    """
     y, e = as_vector(outcome, "outcome"), as_vector(exposure, "exposure")
     check_binary(y, "outcome")
     check_binary(e, "exposure")
@@ -140,7 +144,12 @@ def wilson_interval(events: int, total: int, alpha: float = 0.05) -> tuple[float
 def risk_difference(
     a: int, n1: int, b: int, n0: int, alpha: float = 0.05, ci: str = "wald"
 ) -> RiskDifferenceResult:
-    """Risk difference with a Wald (``ci="wald"``) or Newcombe (``ci="newcombe"``) interval."""
+    """Risk difference with a Wald (``ci="wald"``) or Newcombe (``ci="newcombe"``) interval.
+
+    >>> result = risk_difference(30, 80, 45, 220, ci="newcombe")
+    >>> round(result.estimate, 4), round(result.ci_low, 4), round(result.ci_high, 4)
+    (0.1705, 0.0564, 0.29)
+    """
     alpha = check_alpha(alpha)
     _check_counts(a, n1, b, n0)
     p1, p0 = a / n1, b / n0
@@ -175,7 +184,12 @@ def risk_difference(
 
 
 def odds_ratio(a: int, n1: int, b: int, n0: int, alpha: float = 0.05) -> OddsRatioResult:
-    """Odds ratio with a Woolf (logit) CI; Haldane-Anscombe 0.5 only when a cell is zero."""
+    """Odds ratio with a Woolf (logit) CI; Haldane-Anscombe 0.5 only when a cell is zero.
+
+    >>> result = odds_ratio(30, 80, 45, 220)  # (30 x 175) / (50 x 45)
+    >>> round(result.estimate, 4), round(result.ci_low, 4), round(result.ci_high, 4)
+    (2.3333, 1.3345, 4.0798)
+    """
     alpha = check_alpha(alpha)
     _check_counts(a, n1, b, n0)
     cells = np.array([a, n1 - a, b, n0 - b], dtype=np.float64)

@@ -117,6 +117,11 @@ def delong_covariance(y: Array, scores: Array) -> tuple[Array, Array]:
     """AUCs and their DeLong covariance matrix for the columns of ``scores`` (n x k).
 
     Midrank algorithm of Sun & Xu (2014); vectorised over respondents and models.
+
+    >>> y, score = np.array([1, 1, 1, 0, 0.0]), np.array([0.9, 0.8, 0.4, 0.7, 0.3])
+    >>> aucs, cov = delong_covariance(y, score)
+    >>> round(float(aucs[0]), 4), round(float(cov[0, 0]), 4)  # 5/6 and 1/18, worked by hand
+    (0.8333, 0.0556)
     """
     scores = scores[:, None] if scores.ndim == 1 else scores
     positive = y == 1
