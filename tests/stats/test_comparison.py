@@ -143,22 +143,53 @@ def test_wilson_interval_matches_statsmodels() -> None:
         )
 
 
-def test_adjusted_logistic_matches_r_glm_on_apistrat(apistrat: pl.DataFrame) -> None:
+def test_adjusted_logistic_matches_r_glm_on_apistrat(
+    apistrat: pl.DataFrame, r_models: dict
+) -> None:
     # R (tests/data/reference_models.R):
     #   glm(sch_wide ~ elementary + ell + meals, family = binomial); confint.default
-    # -> b = 2.125951671313, se = 0.443121960526, p = 1.60524242538e-06,
-    #    OR = 8.380869527252, 95% CI (3.516438149381, 19.974465936557)
     # R's IRLS stops at deviance tolerance 1e-8, so its SE differs from the converged
     # Newton-Raphson SE in the 7th digit.
+    r = r_models["logistic"]
     y = apistrat["sch_wide"]
     exposure = (apistrat["stype"] == "E").cast(pl.Float64)
     result = adjusted_logistic(y, exposure, apistrat.select("ell", "meals"))
-    assert result.log_or == pytest.approx(2.125951671313, rel=1e-9)
-    assert result.se_log_or == pytest.approx(0.443121960526, rel=1e-5)
-    assert result.p == pytest.approx(1.60524242538e-06, rel=1e-4)
-    assert result.estimate == pytest.approx(8.380869527252, rel=1e-9)
-    assert result.conf_int() == pytest.approx((3.516438149381, 19.974465936557), rel=1e-5)
+    assert result.log_or == pytest.approx(r["b"], rel=1e-9)
+    assert result.se_log_or == pytest.approx(r["se"], rel=1e-5)
+    assert result.p == pytest.approx(r["p"], rel=1e-4)
+    assert result.estimate == pytest.approx(r["or"], rel=1e-9)
+    assert result.conf_int() == pytest.approx(tuple(r["ci"]), rel=1e-5)
     assert result.names == ("const", "exposure", "ell", "meals")
+
+
+def test_a_level_that_separates_only_itself_gives_what_r_glm_converges_to(
+    apistrat: pl.DataFrame, r_models: dict
+) -> None:
+    # R: glm(sch_wide ~ elementary + ell + meals + rare), "rare" = 12 schools that all missed
+    # the target; the rare coefficient runs off to about -33, the exposure's is finite.
+    r = r_models["logistic_separated_level"]
+    rare = np.zeros(apistrat.height)
+    rare[r["rows_rare"]] = 1.0
+    assert apistrat["sch_wide"].to_numpy()[rare == 1].max() == 0
+    covariates = apistrat.select("ell", "meals").with_columns(pl.Series("rare", rare))
+    exposure = (apistrat["stype"] == "E").cast(pl.Float64)
+    result = adjusted_logistic(apistrat["sch_wide"], exposure, covariates)
+    assert result.status == "ok" and "rare = 1: none of its 12 participants" in result.note
+    assert result.log_or == pytest.approx(r["b"], rel=1e-8)
+    assert result.se_log_or == pytest.approx(r["se"], rel=1e-6)
+    assert result.p == pytest.approx(r["p"], rel=1e-5)
+
+
+def test_logistic_lr_test_matches_r_anova_lrt(apistrat: pl.DataFrame, r_models: dict) -> None:
+    # R: anova(glm(sch_wide ~ ell + meals), glm(sch_wide ~ ell + meals + api00 + mobility),
+    #          test = "LRT")
+    r = r_models["lr_test"]
+    test = logistic_lr_test(
+        apistrat["sch_wide"], apistrat.select("api00", "mobility"), apistrat.select("ell", "meals")
+    )
+    assert test.df == r["df"]
+    assert test.statistic == pytest.approx(r["statistic"], rel=1e-7)
+    assert test.p == pytest.approx(r["p"], rel=1e-6)
 
 
 def test_a_covariate_level_without_events_separates_only_itself_and_is_left_out() -> None:

@@ -10,6 +10,7 @@ import statsmodels.api as sm
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from scipy import stats as sps
 from scipy.stats import mannwhitneyu
 from sklearn.metrics import roc_auc_score, roc_curve
 
@@ -152,25 +153,37 @@ def test_delong_interval_covers_the_binormal_auc() -> None:
     assert 0.93 <= np.mean(covered) <= 0.97
 
 
-def test_delong_matches_r_proc_on_apistrat(apistrat: pl.DataFrame) -> None:
-    # R (tests/data/reference_models.R), pROC 1.18.0, direction = "<":
-    #   roc(sch_wide, api00): auc = 0.698533442982, var = 0.00184984096715,
-    #     ci.auc(method = "delong") = (0.614235827950, 0.782831058015)
-    #   roc(sch_wide, growth): auc = 0.962993421053, var = 0.000125484526287
-    #   cov(r_api00, r_growth) = -0.000185472088715
-    #   roc.test(method = "delong", paired = TRUE): z = -5.459727839632, p = 4.76865017238e-08
+def test_delong_matches_r_proc_on_apistrat(apistrat: pl.DataFrame, r_models: dict) -> None:
+    # R (tests/data/reference_models.R), pROC 1.18.0, direction = "<": roc(sch_wide, api00),
+    # roc(sch_wide, growth), ci.auc(method = "delong"), var, cov and
+    # roc.test(method = "delong", paired = TRUE).
+    r = r_models["delong"]
     y = apistrat["sch_wide"].to_numpy()
     single = auc_delong(y, apistrat["api00"])
-    assert single.estimate == pytest.approx(0.698533442982, rel=1e-11)
-    assert single.se**2 == pytest.approx(0.00184984096715, rel=1e-10)
-    assert single.conf_int() == pytest.approx((0.614235827950, 0.782831058015), rel=1e-10)
+    assert single.estimate == pytest.approx(r["auc_api00"], rel=1e-11)
+    assert single.se**2 == pytest.approx(r["var_api00"], rel=1e-10)
+    assert single.conf_int() == pytest.approx(tuple(r["ci_api00"]), rel=1e-10)
     scores = np.column_stack([apistrat["api00"], apistrat["growth"]]).astype(np.float64)
     aucs, cov = delong_covariance(y, scores)
-    assert aucs == pytest.approx([0.698533442982, 0.962993421053], rel=1e-11)
-    assert cov[1, 1] == pytest.approx(0.000125484526287, rel=1e-10)
-    assert cov[0, 1] == pytest.approx(-0.000185472088715, rel=1e-10)
+    assert aucs == pytest.approx([r["auc_api00"], r["auc_growth"]], rel=1e-11)
+    assert cov[1, 1] == pytest.approx(r["var_growth"], rel=1e-10)
+    assert cov[0, 1] == pytest.approx(r["cov"], rel=1e-10)
     z = (aucs[0] - aucs[1]) / np.sqrt(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1])
-    assert z == pytest.approx(-5.459727839632, rel=1e-10)
+    assert z == pytest.approx(r["z_paired"], rel=1e-10)
+    assert 2 * sps.norm.sf(abs(z)) == pytest.approx(r["p_paired"], rel=1e-8)
+
+
+def test_panel_level_association_matches_r_glm_on_apistrat(
+    apistrat: pl.DataFrame, r_models: dict
+) -> None:
+    # R: glm(sch_wide ~ scale(rowMeans(scale(cbind(api00, growth)))) + ell, binomial)
+    r = r_models["panel_level"]
+    result = panel_level_association(
+        apistrat["sch_wide"], apistrat.select("api00", "growth"), apistrat.select("ell")
+    )
+    assert result.log_or == pytest.approx(r["b"], rel=1e-8)
+    assert result.se_log_or == pytest.approx(r["se"], rel=1e-7)
+    assert result.p == pytest.approx(r["p"], rel=1e-6)
 
 
 def _converged_oof(y: np.ndarray, x: np.ndarray, folds: int, seed: int) -> np.ndarray:
