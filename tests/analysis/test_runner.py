@@ -233,3 +233,31 @@ def test_discrimination_p_is_the_likelihood_ratio_test_of_the_panel(
     assert row.n == len(data)
     assert row.p == pytest.approx(p, rel=1e-6)
     assert row.extra["auc_full"] - row.extra["auc_base"] == pytest.approx(row.estimate, abs=1e-12)
+
+
+def test_report_interval_for_c3_is_the_one_stats_ancova_gives(
+    results: Results, cohort: pl.DataFrame
+) -> None:
+    # No statistic is computed in analysis/: the HC3 interval the report prints is
+    # stats.ancova(cov_type="HC3") on the arrays the runner analyses.
+    from fibrosurvey.analysis.methods import _change_arrays, _wide
+    from fibrosurvey.analysis.runner import apply_derivations, to_numeric
+    from fibrosurvey.stats import ancova
+
+    plan = load_plan()
+    analysis = next(c for c in plan.claims if c.id == "C3").analyses[0]
+    row = _row(results, "C3:lifestyle_vs_standard:fiqr_total")
+    frame = apply_derivations(to_numeric(cohort), plan)
+    post, pre, group, z = _change_arrays(
+        _wide(frame, analysis, plan),  # type: ignore[arg-type]
+        analysis,  # type: ignore[arg-type]
+        plan,
+        "lifestyle_vs_standard",
+    )
+    direct = ancova(post, pre, group, z, cov_type="HC3")
+    assert (row.estimate, row.ci_low, row.ci_high, row.p) == (
+        direct.estimate,
+        direct.ci_low,
+        direct.ci_high,
+        direct.p,
+    )
