@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from scipy import stats as sps
 
 from fibrosurvey.analysis.frames import (
     at_event,
@@ -34,7 +33,7 @@ from fibrosurvey.analysis.plan import (
 )
 from fibrosurvey.analysis.results import HypothesisResult
 from fibrosurvey.stats._result import Array, Estimate, complete_cases
-from fibrosurvey.stats.change import AncovaResult, ancova, ipw_effect
+from fibrosurvey.stats.change import AncovaResult, ancova, ipw_effect, mean_t_interval
 from fibrosurvey.stats.comparison import (
     adjusted_logistic,
     logistic_lr_test,
@@ -317,17 +316,14 @@ def change_tasks(
         post, pre, group, z = _change_arrays(wide, analysis, plan, exposure)
         extra: dict[str, Any] = {"groups": {}}
         for name, mask in (("exposed", group == 1), ("comparator", group == 0)):
-            change = post[mask] - pre[mask]
+            change = mean_t_interval(post[mask] - pre[mask], alpha)
             n = int(mask.sum())
-            mean = float(change.mean()) if n else math.nan
-            sd = float(change.std(ddof=1)) if n > 1 else math.nan
-            half = float(sps.t.ppf(1 - alpha / 2, n - 1)) * sd / math.sqrt(n) if n > 1 else math.nan
             extra["groups"][name] = {
                 "n": n,
                 "baseline_mean": float(pre[mask].mean()) if n else math.nan,
                 "followup_mean": float(post[mask].mean()) if n else math.nan,
-                "change_mean": mean,
-                "change_ci": [mean - half, mean + half],
+                "change_mean": change.estimate,
+                "change_ci": [change.ci_low, change.ci_high],
             }
         extra["labels"] = _group_labels(plan, exposure)
         extra["k_covariates"] = int(z.shape[1])

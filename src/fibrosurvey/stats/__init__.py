@@ -15,7 +15,7 @@ arrays (float64, NaN = missing) or polars objects, and every computation is vect
 """
 
 from fibrosurvey.stats._result import Estimate
-from fibrosurvey.stats.change import AncovaResult, IPWResult, ancova, ipw_effect
+from fibrosurvey.stats.change import AncovaResult, IPWResult, ancova, ipw_effect, mean_t_interval
 from fibrosurvey.stats.comparison import (
     LikelihoodRatioResult,
     LogisticResult,
@@ -78,6 +78,7 @@ __all__ = [
     "mde_correlation",
     "mde_mean_difference",
     "mde_proportions",
+    "mean_t_interval",
     "multiply_impute",
     "odds_ratio",
     "panel_level_association",

@@ -43,7 +43,7 @@ from fibrosurvey.stats._result import (
 )
 from fibrosurvey.stats._separation import checked_logit
 
-__all__ = ["AncovaResult", "IPWResult", "ancova", "ipw_effect"]
+__all__ = ["AncovaResult", "IPWResult", "ancova", "ipw_effect", "mean_t_interval"]
 
 _NAN = float("nan")
 
@@ -155,6 +155,37 @@ def ancova(
         residual_sd=float(np.sqrt(sigma2)),
         r_baseline=float(np.corrcoef(pv[keep], y)[0, 1]),
         alpha=alpha,
+    )
+
+
+def mean_t_interval(values: ArrayLike, alpha: float = 0.05) -> Estimate:
+    """Mean with its t interval (e.g. the raw change within one group); NaN = missing.
+
+    R: ``t.test(values, conf.level = 1 - alpha)``; ``p`` tests a mean of 0.
+
+    >>> result = mean_t_interval([-4.0, -1.0, -6.0, 2.0, -3.0])
+    >>> result.estimate, round(result.ci_low, 3), round(result.ci_high, 3), result.n  # as scipy
+    (-2.4, -6.187, 1.387, 5)
+    """
+    alpha = check_alpha(alpha)
+    v = as_vector(values, "values")
+    v = v[~np.isnan(v)]
+    n = int(v.size)
+    if n < 2:
+        mean = float(v.mean()) if n else _NAN
+        return Estimate(
+            estimate=mean, ci_low=_NAN, ci_high=_NAN, p=_NAN, n=n, method="mean_t",
+            status="insufficient_data", note=f"{n} value(s): an interval needs 2",
+        )  # fmt: skip
+    mean, se = float(v.mean()), float(v.std(ddof=1)) / float(np.sqrt(n))
+    half = float(sps.t.ppf(1 - alpha / 2, n - 1)) * se
+    return Estimate(
+        estimate=mean,
+        ci_low=mean - half,
+        ci_high=mean + half,
+        p=float(2 * sps.t.sf(abs(mean) / se, n - 1)) if se > 0 else _NAN,
+        n=n,
+        method="mean_t",
     )
 
 
