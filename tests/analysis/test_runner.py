@@ -101,6 +101,8 @@ def _assert_verdicts_agree_with_their_intervals(results: Results) -> None:
             assert h.verdict == "not supported", h.id
             decided = h.q < alpha and (on_claimed_side or on_other_side)
             assert not decided or h.kind == "discrimination", (h.id, h.q, h.ci_low, h.ci_high)
+            if h.q < alpha and not decided:  # the table says why a small q decided nothing
+                assert "interval includes no effect" in h.note, (h.id, h.note)
             if h.status == "ok":
                 assert math.isfinite(h.mde) and h.mde_note, h.id
 

@@ -228,12 +228,22 @@ def _adjust_and_judge(rows: list[HypothesisResult], plan: Plan) -> None:
             null_value=row.null_value,
             alpha=plan.alpha,
         )
+        if _q_and_interval_disagree(row, plan.alpha):
+            row.note = _joined(
+                row.note, "q below alpha, but the interval includes no effect: no verdict"
+            )
         if row.kind == "discrimination":
             row.verdict, why = discrimination_verdict(row.verdict, row.extra.get("panel_levels"))
             row.note = _joined(row.note, why)
         if row.verdict == "not supported":
             family_size = sum(r.family == row.family for r in rows)
             row.mde, row.mde_note = minimal_detectable_effect(row, plan, family_size)
+
+
+def _q_and_interval_disagree(row: HypothesisResult, alpha: float) -> bool:
+    """A q below alpha beside an interval that contains the null (p and interval from different
+    methods, as C4's likelihood-ratio p and DeLong AUC-gain interval)."""
+    return row.q < alpha and row.ci_low <= row.null_value <= row.ci_high
 
 
 def _joined(*notes: str) -> str:

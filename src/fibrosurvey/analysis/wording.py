@@ -140,5 +140,11 @@ def claim_in_words(claim: Any, verdict: str, rows: list[HypothesisResult]) -> st
             f"The data do NOT SUPPORT this claim: none of the {total} tests showed a clear "
             f"association in either direction {after}."
         )
+        undecided = sum("interval includes no effect" in r.note for r in rows)
+        if undecided:
+            text += (
+                f" For {undecided} of them the p-value was small but the confidence interval "
+                "still included no effect, so they decide nothing."
+            )
         text += _mde_phrase(rows)
     return text
