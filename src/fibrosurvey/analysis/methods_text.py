@@ -144,8 +144,8 @@ def methods_in_words(plan: Plan, imputations: int) -> list[str]:
     design = design_in_words(plan.design)
     if design:
         paragraphs.append(
-            f"Descriptive prevalences and means account for the survey design ({design}) by "
-            "Taylor linearisation, as R survey."
+            f"Descriptive prevalences and means account for the survey design, with {design}, "
+            "by Taylor linearisation, as R survey."
         )
     elif plan.descriptive:
         paragraphs.append(
