@@ -23,3 +23,10 @@ def derived(cohort: pl.DataFrame) -> pl.DataFrame:
 @pytest.fixture(scope="session")
 def results(cohort: pl.DataFrame) -> Results:
     return run_plan(cohort, load_plan(), imputations=0)
+
+
+@pytest.fixture(scope="session")
+def literature_results() -> Results:
+    """The literature scenario at the demo's size and seed (primary analyses only)."""
+    data = generate("literature", 5000, 20261123).data
+    return run_plan(data, load_plan(), sensitivity=False, describe=False)

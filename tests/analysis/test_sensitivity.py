@@ -17,6 +17,22 @@ from fibrosurvey.analysis.sensitivity import _block_frame, _impute, pool_estimat
 from tests.analysis.test_runner import _with_sex_dummies
 
 
+def _rubin_barnard_rubin(
+    estimates: np.ndarray, variances: np.ndarray, complete_df: float, alpha: float = 0.05
+) -> tuple[float, float, float, float]:
+    """Rubin's rules with Barnard & Rubin's (1999) df, written out from the paper."""
+    m = estimates.size
+    qbar, within, between = estimates.mean(), variances.mean(), estimates.var(ddof=1)
+    total = within + (1 + 1 / m) * between
+    share = (1 + 1 / m) * between / total
+    df_old = (m - 1) / share**2
+    df_obs = (complete_df + 1) / (complete_df + 3) * complete_df * (1 - share)
+    df = df_old * df_obs / (df_old + df_obs)
+    half = sps.t.ppf(1 - alpha / 2, df) * math.sqrt(total)
+    p = 2 * sps.t.sf(abs(qbar) / math.sqrt(total), df)
+    return float(qbar), float(qbar - half), float(qbar + half), float(p)
+
+
 def test_correlations_are_pooled_on_the_fisher_z_scale(derived: pl.DataFrame) -> None:
     plan = load_plan()
     analysis = plan.claims[1].analyses[0]
@@ -31,16 +47,17 @@ def test_correlations_are_pooled_on_the_fisher_z_scale(derived: pl.DataFrame) ->
         assert set(copy["tx_cannabis_recreational"].unique().to_list()) <= {0.0, 1.0}
     per_copy = [task(copy) for copy in copies]
     pooled = pool_estimates(per_copy, alpha=0.05)
-    z = np.array([math.atanh(r.estimate) for r in per_copy])
-    assert pooled["estimate"] == pytest.approx(math.tanh(z.mean()), rel=1e-10)
-    # Rubin: T = W + (1 + 1/m) B, W = mean(1 / (n - 3 - k))
+    # Fisher z per copy, variance 1 / (n - 3 - k); complete-data df n - 2 - k (partial r).
     k = per_copy[0].k_covariates
-    within = np.mean([1 / (r.n - 3 - k) for r in per_copy])
-    total = within + (1 + 1 / 2) * z.var(ddof=1)
+    z = np.array([math.atanh(r.estimate) for r in per_copy])
+    variances = np.array([1 / (r.n - 3 - k) for r in per_copy])
+    estimate, low, high, p = _rubin_barnard_rubin(z, variances, data.height - 2 - k)
     assert pooled["n"] == data.height
-    assert math.atanh(pooled["ci_high"]) - math.atanh(pooled["ci_low"]) > 2 * 1.959 * math.sqrt(
-        total
-    )  # t quantile on finite df is wider than the normal one
+    assert pooled["estimate"] == pytest.approx(math.tanh(estimate), rel=1e-10)
+    assert (pooled["ci_low"], pooled["ci_high"]) == pytest.approx(
+        (math.tanh(low), math.tanh(high)), rel=1e-10
+    )
+    assert pooled["p"] == pytest.approx(p, rel=1e-8)
 
 
 def test_ancova_effects_are_pooled_on_the_raw_scale(derived: pl.DataFrame) -> None:
@@ -61,12 +78,14 @@ def test_ancova_effects_are_pooled_on_the_raw_scale(derived: pl.DataFrame) -> No
         fit = sm.OLS(data["_follow"].to_numpy(), sm.add_constant(x)).fit(cov_type="HC3")
         estimates.append(fit.params["_exp_lifestyle_vs_standard"])
         variances.append(fit.bse["_exp_lifestyle_vs_standard"] ** 2)
+        residual_df = fit.df_resid
     pooled = pool_estimates([task(copy) for copy in copies], alpha=0.05)
-    assert pooled["estimate"] == pytest.approx(np.mean(estimates), rel=1e-8)
-    total = np.mean(variances) + 1.5 * np.var(estimates, ddof=1)
-    assert pooled["p"] <= 1.0
-    z = abs(pooled["estimate"]) / math.sqrt(total)
-    assert pooled["p"] >= 2 * sps.norm.sf(z) - 1e-12  # t reference is never more extreme
+    estimate, low, high, p = _rubin_barnard_rubin(
+        np.array(estimates), np.array(variances), residual_df
+    )
+    assert pooled["estimate"] == pytest.approx(estimate, rel=1e-8)
+    assert (pooled["ci_low"], pooled["ci_high"]) == pytest.approx((low, high), rel=1e-8)
+    assert pooled["p"] == pytest.approx(p, rel=1e-6)
 
 
 def test_run_plan_adds_pooled_imputation_results_to_every_imputable_test(

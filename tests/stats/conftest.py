@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -23,3 +25,10 @@ def apistrat() -> pl.DataFrame:
 @pytest.fixture(scope="session")
 def apiclus1() -> pl.DataFrame:
     return _read("api_clus1.csv")
+
+
+@pytest.fixture(scope="session")
+def r_models() -> dict[str, Any]:
+    """R's numbers for the non-survey families, as ``reference_models.R`` wrote them."""
+    loaded: dict[str, Any] = json.loads((DATA / "reference_models.json").read_text())
+    return loaded

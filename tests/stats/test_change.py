@@ -112,30 +112,54 @@ def test_ipw_interval_covers_the_true_effect_in_repeated_samples() -> None:
     assert np.mean(truncated) == pytest.approx(2.0, abs=0.15)
 
 
-def test_ancova_matches_r_lm_on_apistrat(apistrat: pl.DataFrame) -> None:
-    # R (tests/data/reference_models.R): lm(api00 ~ elementary + api99 + meals)
-    # -> b = 21.977551206461, se = 4.205250696202, p = 4.41017339705e-07,
-    #    95% CI (13.684202961059, 30.270899451864), df = 196
+def test_ancova_matches_r_lm_on_apistrat(apistrat: pl.DataFrame, r_models: dict) -> None:
+    # R (tests/data/reference_models.R): lm(api00 ~ elementary + api99 + meals), and
+    # lmtest::coeftest with sandwich::vcovHC(type = "HC3") for the robust interval.
+    r = r_models["ancova"]
     elementary = (apistrat["stype"] == "E").cast(pl.Float64)
     result = ancova(apistrat["api00"], apistrat["api99"], elementary, apistrat.select("meals"))
-    assert result.estimate == pytest.approx(21.977551206461, rel=1e-10)
-    assert result.se == pytest.approx(4.205250696202, rel=1e-10)
-    assert result.p == pytest.approx(4.41017339705e-07, rel=1e-8)
-    assert result.conf_int() == pytest.approx((13.684202961059, 30.270899451864), rel=1e-10)
-    assert result.df == 196
+    assert result.estimate == pytest.approx(r["b"], rel=1e-10)
+    assert result.se == pytest.approx(r["se"], rel=1e-10)
+    assert result.p == pytest.approx(r["p"], rel=1e-8)
+    assert result.conf_int() == pytest.approx(tuple(r["ci"]), rel=1e-10)
+    assert result.df == r["df"]
+    robust = ancova(
+        apistrat["api00"], apistrat["api99"], elementary, apistrat.select("meals"), cov_type="HC3"
+    )
+    assert robust.estimate == pytest.approx(r["b"], rel=1e-10)
+    assert robust.se == pytest.approx(r["se_hc3"], rel=1e-10)
+    assert robust.p == pytest.approx(r["p_hc3"], rel=1e-8)
+    assert robust.conf_int() == pytest.approx(tuple(r["ci_hc3"]), rel=1e-10)
 
 
-@pytest.mark.parametrize(("cov_type", "r_se"), [("HC0", 17.016914008271), ("HC1", 17.102642077326)])
+@pytest.mark.parametrize("cov_type", ["HC0", "HC1"])
 def test_ipw_replicates_r_end_to_end_on_apistrat(
-    apistrat: pl.DataFrame, cov_type: str, r_se: float
+    apistrat: pl.DataFrame, r_models: dict, cov_type: str
 ) -> None:
     # R (tests/data/reference_models.R): ps from glm(elementary ~ meals + ell, binomial);
     # stabilised weights truncated at quantile(w, c(.01, .99)); lm(api00 ~ elementary,
-    # weights = w); sandwich::vcovHC(type = cov_type) -> b = 89.504785523925
+    # weights = w); sandwich::vcovHC(type = cov_type)
+    r = r_models["ipw"]
     elementary = (apistrat["stype"] == "E").cast(pl.Float64)
     result = ipw_effect(
         apistrat["api00"], elementary, apistrat.select("meals", "ell"), cov_type=cov_type
     )
-    assert result.estimate == pytest.approx(89.504785523925, rel=1e-9)
-    assert result.se == pytest.approx(r_se, rel=1e-9)
+    assert result.estimate == pytest.approx(r["b"], rel=1e-9)
+    assert result.se == pytest.approx(r[f"se_{cov_type.lower()}"], rel=1e-9)
     assert result.n_truncated == 4
+
+
+def test_ancova_hc3_matches_statsmodels_sandwich_with_t_reference() -> None:
+    frame = _trial(4)
+    frame["post"] += frame["group"] * np.random.default_rng(4).normal(0, 15, len(frame))
+    result = ancova(
+        frame["post"], frame["pre"], frame["group"], frame[["age", "sex"]], cov_type="HC3"
+    )
+    fit = smf.ols("post ~ group + pre + age + sex", data=frame).fit(cov_type="HC3", use_t=True)
+    classical = ancova(frame["post"], frame["pre"], frame["group"], frame[["age", "sex"]])
+    assert result.estimate == pytest.approx(classical.estimate, rel=1e-12)
+    assert result.se == pytest.approx(fit.bse["group"], rel=1e-10)
+    assert result.se != pytest.approx(classical.se, rel=1e-3)
+    assert result.p == pytest.approx(fit.pvalues["group"], rel=1e-8)
+    assert result.conf_int() == pytest.approx(tuple(fit.conf_int().loc["group"]), rel=1e-10)
+    assert result.method == "ancova_ols_HC3"

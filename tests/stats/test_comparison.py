@@ -7,13 +7,14 @@ import numpy as np
 import polars as pl
 import pytest
 import statsmodels.api as sm
-from scipy.stats import chi2_contingency
+from scipy.stats import chi2, chi2_contingency
 from statsmodels.stats.contingency_tables import Table2x2
 from statsmodels.stats.proportion import confint_proportions_2indep
 
 from fibrosurvey.stats import (
     adjusted_logistic,
     counts_2x2,
+    logistic_lr_test,
     odds_ratio,
     risk_difference,
     wilson_interval,
@@ -142,19 +143,110 @@ def test_wilson_interval_matches_statsmodels() -> None:
         )
 
 
-def test_adjusted_logistic_matches_r_glm_on_apistrat(apistrat: pl.DataFrame) -> None:
+def test_adjusted_logistic_matches_r_glm_on_apistrat(
+    apistrat: pl.DataFrame, r_models: dict
+) -> None:
     # R (tests/data/reference_models.R):
     #   glm(sch_wide ~ elementary + ell + meals, family = binomial); confint.default
-    # -> b = 2.125951671313, se = 0.443121960526, p = 1.60524242538e-06,
-    #    OR = 8.380869527252, 95% CI (3.516438149381, 19.974465936557)
     # R's IRLS stops at deviance tolerance 1e-8, so its SE differs from the converged
     # Newton-Raphson SE in the 7th digit.
+    r = r_models["logistic"]
     y = apistrat["sch_wide"]
     exposure = (apistrat["stype"] == "E").cast(pl.Float64)
     result = adjusted_logistic(y, exposure, apistrat.select("ell", "meals"))
-    assert result.log_or == pytest.approx(2.125951671313, rel=1e-9)
-    assert result.se_log_or == pytest.approx(0.443121960526, rel=1e-5)
-    assert result.p == pytest.approx(1.60524242538e-06, rel=1e-4)
-    assert result.estimate == pytest.approx(8.380869527252, rel=1e-9)
-    assert result.conf_int() == pytest.approx((3.516438149381, 19.974465936557), rel=1e-5)
+    assert result.log_or == pytest.approx(r["b"], rel=1e-9)
+    assert result.se_log_or == pytest.approx(r["se"], rel=1e-5)
+    assert result.p == pytest.approx(r["p"], rel=1e-4)
+    assert result.estimate == pytest.approx(r["or"], rel=1e-9)
+    assert result.conf_int() == pytest.approx(tuple(r["ci"]), rel=1e-5)
     assert result.names == ("const", "exposure", "ell", "meals")
+
+
+def test_a_level_that_separates_only_itself_gives_what_r_glm_converges_to(
+    apistrat: pl.DataFrame, r_models: dict
+) -> None:
+    # R: glm(sch_wide ~ elementary + ell + meals + rare), "rare" = 12 schools that all missed
+    # the target; the rare coefficient runs off to about -33, the exposure's is finite.
+    r = r_models["logistic_separated_level"]
+    rare = np.zeros(apistrat.height)
+    rare[r["rows_rare"]] = 1.0
+    assert apistrat["sch_wide"].to_numpy()[rare == 1].max() == 0
+    covariates = apistrat.select("ell", "meals").with_columns(pl.Series("rare", rare))
+    exposure = (apistrat["stype"] == "E").cast(pl.Float64)
+    result = adjusted_logistic(apistrat["sch_wide"], exposure, covariates)
+    assert result.status == "ok" and "rare = 1: none of its 12 participants" in result.note
+    assert result.log_or == pytest.approx(r["b"], rel=1e-8)
+    assert result.se_log_or == pytest.approx(r["se"], rel=1e-6)
+    assert result.p == pytest.approx(r["p"], rel=1e-5)
+
+
+def test_logistic_lr_test_matches_r_anova_lrt(apistrat: pl.DataFrame, r_models: dict) -> None:
+    # R: anova(glm(sch_wide ~ ell + meals), glm(sch_wide ~ ell + meals + api00 + mobility),
+    #          test = "LRT")
+    r = r_models["lr_test"]
+    test = logistic_lr_test(
+        apistrat["sch_wide"], apistrat.select("api00", "mobility"), apistrat.select("ell", "meals")
+    )
+    assert test.df == r["df"]
+    assert test.statistic == pytest.approx(r["statistic"], rel=1e-7)
+    assert test.p == pytest.approx(r["p"], rel=1e-6)
+
+
+def test_a_covariate_level_without_events_separates_only_itself_and_is_left_out() -> None:
+    # 22 participants of a rare category, none with the outcome (as "other" sex and
+    # interstitial cystitis): the exposure odds ratio still exists.
+    rng = np.random.default_rng(14)
+    n = 900
+    exposure = (rng.random(n) < 0.35).astype(float)
+    age = rng.normal(50, 10, n)
+    rare = np.zeros(n)
+    rare[:22] = 1.0
+    y = (rng.random(n) < 1 / (1 + np.exp(-(-1.2 + 0.4 * exposure + 0.02 * (age - 50))))).astype(
+        float
+    )
+    y[:22] = 0.0
+    result = adjusted_logistic(y, exposure, np.column_stack([age, rare]), names=["age", "rare=3"])
+    assert result.status == "ok"
+    assert "rare=3 = 1: none of its 22 participants" in result.note
+    # The same as the fit without those participants and that indicator...
+    fit = sm.Logit(y[22:], sm.add_constant(np.column_stack([exposure[22:], age[22:]]))).fit(
+        disp=False
+    )
+    assert result.log_or == pytest.approx(fit.params[1], rel=1e-8)
+    assert result.se_log_or == pytest.approx(fit.bse[1], rel=1e-8)
+    assert result.n == n - 22
+    # ...which is where the unconstrained fit heads as the indicator's coefficient diverges.
+    pinned = sm.GLM(
+        y,
+        np.column_stack([np.ones(n), exposure, age]),
+        family=sm.families.Binomial(),
+        offset=-40.0 * rare,
+    ).fit(tol=1e-12)
+    assert result.log_or == pytest.approx(pinned.params[1], rel=1e-6)
+
+
+def test_separation_by_the_exposure_itself_is_still_inestimable() -> None:
+    y, exposure, covariates = _logistic_data(5)
+    rare = np.zeros(y.size)
+    rare[:25] = 1.0
+    y[rare == 1] = 1.0
+    y[exposure == 1] = 0.0
+    result = adjusted_logistic(y, exposure, np.column_stack([covariates, rare]))
+    assert result.status == "separation"
+    assert np.isnan(result.estimate)
+
+
+def test_logistic_lr_test_matches_statsmodels_llf_difference() -> None:
+    y, exposure, covariates = _logistic_data(6)
+    added = np.column_stack([exposure, covariates[:, 0] ** 2])
+    added[[4, 9], 1] = np.nan
+    test = logistic_lr_test(y, added, covariates)
+    keep = ~np.isnan(added).any(axis=1)
+    small = sm.Logit(y[keep], sm.add_constant(covariates[keep])).fit(disp=False)
+    large = sm.Logit(
+        y[keep], sm.add_constant(np.column_stack([covariates[keep], added[keep]]))
+    ).fit(disp=False)
+    statistic = 2 * (large.llf - small.llf)
+    assert (test.n, test.df) == (y.size - 2, 2)
+    assert test.statistic == pytest.approx(statistic, rel=1e-8)
+    assert test.p == pytest.approx(chi2.sf(statistic, 2), rel=1e-8)

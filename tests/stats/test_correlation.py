@@ -67,25 +67,28 @@ def test_partial_spearman_equals_pearson_of_statsmodels_ols_rank_residuals() -> 
     assert result.df == n - 2 - k
 
 
-def test_partial_spearman_matches_r_by_hand_on_apistrat(apistrat: pl.DataFrame) -> None:
-    # R (tests/data/reference_values.R; ppcor is not packaged for Debian, so by hand):
+def test_partial_spearman_matches_r_by_hand_on_apistrat(
+    apistrat: pl.DataFrame, r_models: dict
+) -> None:
+    # R (tests/data/reference_models.R; ppcor is not packaged for Debian, so by hand):
     #   rx <- rank(api00); ry <- rank(growth); rc1 <- rank(meals); rc2 <- rank(mobility)
     #   r <- cor(resid(lm(rx ~ rc1 + rc2)), resid(lm(ry ~ rc1 + rc2)))
     #   t <- r * sqrt((n - 2 - k) / (1 - r^2)); 2 * pt(-abs(t), n - 2 - k)
-    # -> r = 0.348797791760, t = 5.2103921038, p = 4.75355114363e-07
+    r = r_models["partial_spearman"]
     result = partial_spearman(
         apistrat["api00"], apistrat["growth"], apistrat.select("meals", "mobility")
     )
-    assert result.estimate == pytest.approx(0.348797791760, rel=1e-10)
-    assert result.statistic == pytest.approx(5.2103921038, rel=1e-9)
-    assert result.p == pytest.approx(4.75355114363e-07, rel=1e-8)
+    assert result.estimate == pytest.approx(r["r"], rel=1e-10)
+    assert result.statistic == pytest.approx(r["t"], rel=1e-9)
+    assert result.p == pytest.approx(r["p"], rel=1e-8)
 
 
-def test_spearman_matches_r_cor_test(apistrat: pl.DataFrame) -> None:
-    # R: cor.test(api00, growth, method = "spearman") -> rho = -0.025635149732, p = 0.71860589941
+def test_spearman_matches_r_cor_test(apistrat: pl.DataFrame, r_models: dict) -> None:
+    # R: cor.test(api00, growth, method = "spearman")
+    r = r_models["spearman"]
     result = spearman(apistrat["api00"], apistrat["growth"])
-    assert result.estimate == pytest.approx(-0.025635149732, rel=1e-9)
-    assert result.p == pytest.approx(0.71860589941, rel=1e-8)
+    assert result.estimate == pytest.approx(r["rho_cor_test"], rel=1e-9)
+    assert result.p == pytest.approx(r["p_cor_test"], rel=1e-8)
 
 
 def test_constant_covariate_is_dropped_from_the_df_and_said() -> None:
@@ -138,12 +141,15 @@ def test_partial_spearman_p_values_hold_their_level_under_the_null() -> None:
     assert 0.035 <= np.mean(rejections) <= 0.065
 
 
-def test_spearman_ci_matches_r_fisher_interval_on_ranks(apistrat: pl.DataFrame) -> None:
+def test_spearman_ci_matches_r_fisher_interval_on_ranks(
+    apistrat: pl.DataFrame, r_models: dict
+) -> None:
     # R (tests/data/reference_models.R): cor.test(rank(api00), rank(growth))
-    # -> r = -0.025635149732, 95% CI (-0.163793608946, 0.113509578950), p = 0.71860589941
+    r = r_models["spearman"]
     result = spearman(apistrat["api00"], apistrat["growth"])
-    assert result.conf_int() == pytest.approx((-0.163793608946, 0.113509578950), rel=1e-9)
-    assert result.p == pytest.approx(0.71860589941, rel=1e-9)
+    assert result.estimate == pytest.approx(r["r"], rel=1e-9)
+    assert result.conf_int() == pytest.approx(tuple(r["ci"]), rel=1e-9)
+    assert result.p == pytest.approx(r["p"], rel=1e-9)
 
 
 def test_text_columns_are_rejected_with_their_name() -> None:

@@ -6,13 +6,15 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 import pytest
+import statsmodels.api as sm
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from scipy import stats as sps
 from scipy.stats import mannwhitneyu
 from sklearn.metrics import roc_auc_score, roc_curve
 
-from fibrosurvey.stats import auc_delong, cv_auc, delong_covariance
+from fibrosurvey.stats import auc_delong, cv_auc, delong_covariance, panel_level_association
 
 
 def _pairwise_delong(y: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -151,22 +153,94 @@ def test_delong_interval_covers_the_binormal_auc() -> None:
     assert 0.93 <= np.mean(covered) <= 0.97
 
 
-def test_delong_matches_r_proc_on_apistrat(apistrat: pl.DataFrame) -> None:
-    # R (tests/data/reference_models.R), pROC 1.18.0, direction = "<":
-    #   roc(sch_wide, api00): auc = 0.698533442982, var = 0.00184984096715,
-    #     ci.auc(method = "delong") = (0.614235827950, 0.782831058015)
-    #   roc(sch_wide, growth): auc = 0.962993421053, var = 0.000125484526287
-    #   cov(r_api00, r_growth) = -0.000185472088715
-    #   roc.test(method = "delong", paired = TRUE): z = -5.459727839632, p = 4.76865017238e-08
+def test_delong_matches_r_proc_on_apistrat(apistrat: pl.DataFrame, r_models: dict) -> None:
+    # R (tests/data/reference_models.R), pROC 1.18.0, direction = "<": roc(sch_wide, api00),
+    # roc(sch_wide, growth), ci.auc(method = "delong"), var, cov and
+    # roc.test(method = "delong", paired = TRUE).
+    r = r_models["delong"]
     y = apistrat["sch_wide"].to_numpy()
     single = auc_delong(y, apistrat["api00"])
-    assert single.estimate == pytest.approx(0.698533442982, rel=1e-11)
-    assert single.se**2 == pytest.approx(0.00184984096715, rel=1e-10)
-    assert single.conf_int() == pytest.approx((0.614235827950, 0.782831058015), rel=1e-10)
+    assert single.estimate == pytest.approx(r["auc_api00"], rel=1e-11)
+    assert single.se**2 == pytest.approx(r["var_api00"], rel=1e-10)
+    assert single.conf_int() == pytest.approx(tuple(r["ci_api00"]), rel=1e-10)
     scores = np.column_stack([apistrat["api00"], apistrat["growth"]]).astype(np.float64)
     aucs, cov = delong_covariance(y, scores)
-    assert aucs == pytest.approx([0.698533442982, 0.962993421053], rel=1e-11)
-    assert cov[1, 1] == pytest.approx(0.000125484526287, rel=1e-10)
-    assert cov[0, 1] == pytest.approx(-0.000185472088715, rel=1e-10)
+    assert aucs == pytest.approx([r["auc_api00"], r["auc_growth"]], rel=1e-11)
+    assert cov[1, 1] == pytest.approx(r["var_growth"], rel=1e-10)
+    assert cov[0, 1] == pytest.approx(r["cov"], rel=1e-10)
     z = (aucs[0] - aucs[1]) / np.sqrt(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1])
-    assert z == pytest.approx(-5.459727839632, rel=1e-10)
+    assert z == pytest.approx(r["z_paired"], rel=1e-10)
+    assert 2 * sps.norm.sf(abs(z)) == pytest.approx(r["p_paired"], rel=1e-8)
+
+
+def test_panel_level_association_matches_r_glm_on_apistrat(
+    apistrat: pl.DataFrame, r_models: dict
+) -> None:
+    # R: glm(sch_wide ~ scale(rowMeans(scale(cbind(api00, growth)))) + ell, binomial)
+    r = r_models["panel_level"]
+    result = panel_level_association(
+        apistrat["sch_wide"], apistrat.select("api00", "growth"), apistrat.select("ell")
+    )
+    assert result.log_or == pytest.approx(r["b"], rel=1e-8)
+    assert result.se_log_or == pytest.approx(r["se"], rel=1e-7)
+    assert result.p == pytest.approx(r["p"], rel=1e-6)
+
+
+def _converged_oof(y: np.ndarray, x: np.ndarray, folds: int, seed: int) -> np.ndarray:
+    """Out-of-fold probabilities from L-BFGS run to a 1e-13 gradient (another solver)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold
+    from sklearn.preprocessing import StandardScaler
+
+    out = np.empty(y.size)
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    for train, test in splitter.split(x, y):
+        scaler = StandardScaler().fit(x[train])
+        model = LogisticRegression(tol=1e-13, max_iter=100_000)
+        model.fit(scaler.transform(x[train]), y[train])
+        out[test] = model.predict_proba(scaler.transform(x[test]))[:, 1]
+    return out
+
+
+def test_cv_auc_is_fitted_to_convergence_not_to_a_solver_default() -> None:
+    # Predictors on very different scales, as age (years), BMI and log concentrations are.
+    rng = np.random.default_rng(12)
+    n = 3000
+    covariates = np.column_stack([rng.normal(50, 12, n), rng.normal(28, 6, n)])
+    biomarkers = rng.normal(size=(n, 5)) * [0.3, 1.0, 2.0, 0.5, 4.0]
+    eta = -1 + 0.03 * (covariates[:, 0] - 50) + 0.2 * biomarkers[:, 1] + 0.1 * biomarkers[:, 2]
+    y = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(float)
+    full = np.column_stack([biomarkers, covariates])
+    default = cv_auc(y, full, covariates, seed=5)
+    tighter = cv_auc(y, full, covariates, seed=5, tol=1e-14)
+    assert tighter.estimate == pytest.approx(default.estimate, rel=1e-9, abs=1e-12)
+    assert tighter.conf_int() == pytest.approx(default.conf_int(), rel=1e-9, abs=1e-12)
+    # ...and equal to the optimum found by a different solver run to a tiny tolerance.
+    reference = roc_auc_score(y, _converged_oof(y, full, 5, 5)) - roc_auc_score(
+        y, _converged_oof(y, covariates, 5, 5)
+    )
+    assert default.estimate == pytest.approx(reference, rel=1e-7, abs=1e-10)
+
+
+def test_panel_level_association_is_the_odds_ratio_per_sd_of_the_mean_standardised_level() -> None:
+    rng = np.random.default_rng(21)
+    n = 800
+    age = rng.normal(50, 10, n)
+    y = (rng.random(n) < 0.4).astype(float)
+    # Levels higher in those with the outcome, on different scales (as PEA, OEA, SEA).
+    panel = rng.normal(size=(n, 3)) * [1.0, 3.0, 0.2] + 0.3 * y[:, None] * [1.0, 3.0, 0.2]
+    panel[5, 1] = np.nan
+    result = panel_level_association(y, panel, age)
+    keep = ~np.isnan(panel).any(axis=1)
+    z = (panel[keep] - panel[keep].mean(axis=0)) / panel[keep].std(axis=0, ddof=1)
+    composite = z.mean(axis=1)
+    composite = (composite - composite.mean()) / composite.std(ddof=1)
+    fit = sm.Logit(y[keep], sm.add_constant(np.column_stack([composite, age[keep]]))).fit(
+        disp=False
+    )
+    assert result.n == n - 1
+    assert result.log_or == pytest.approx(fit.params[1], rel=1e-8)
+    assert result.se_log_or == pytest.approx(fit.bse[1], rel=1e-8)
+    assert result.estimate > 1 and result.ci_low > 1  # raised levels, not a deficiency
+    flipped = panel_level_association(y, -panel, age)
+    assert flipped.log_or == pytest.approx(-result.log_or, rel=1e-8)

@@ -122,16 +122,17 @@ def test_simulated_power_at_the_mde_is_80_percent() -> None:
     assert (2 * sps.t.sf(np.abs(t), 78) < 0.05).mean() == pytest.approx(0.80, abs=0.025)
 
 
-def test_mdes_agree_with_r_pwr() -> None:
-    # R pwr 1.3-0 (tests/data/reference_models.R): pwr.t2n.test(120, 80, power = .8)$d =
-    # 0.406350047001; pwr.2p2n.test(120, 80, power = .8)$h = 0.404375648848. pwr counts only
-    # the upper rejection tail, so its MDE is larger than the two-tail (statsmodels) one by
-    # ~5e-6 relative; pwr.r.test(n = 100, power = .8)$r = 0.275865977708 uses a t critical
-    # value and a bias-corrected Fisher z, within 0.0015 of the plain Fisher-z MDE.
+def test_mdes_agree_with_r_pwr(r_models: dict) -> None:
+    # R pwr 1.3-0 (tests/data/reference_models.R): pwr.t2n.test(120, 80, power = .8)$d,
+    # pwr.2p2n.test(120, 80, power = .8)$h. pwr counts only the upper rejection tail, so its
+    # MDE is larger than the two-tail (statsmodels) one by ~5e-6 relative;
+    # pwr.r.test(n = 100, power = .8)$r uses a t critical value and a bias-corrected Fisher z,
+    # within 0.0015 of the plain Fisher-z MDE.
+    r = r_models["pwr"]
     d = mde_mean_difference(120, 80).effect_size
-    assert d == pytest.approx(0.406350047001, rel=2e-5)
-    assert d < 0.406350047001
+    assert d == pytest.approx(r["t2n_d"], rel=2e-5)
+    assert d < r["t2n_d"]
     h = mde_proportions(120, 80, p0=0.3).effect_size
-    assert h == pytest.approx(0.404375648848, rel=2e-5)
-    assert h < 0.404375648848
-    assert mde_correlation(100).estimate == pytest.approx(0.275865977708, abs=0.0015)
+    assert h == pytest.approx(r["p2n_h"], rel=2e-5)
+    assert h < r["p2n_h"]
+    assert mde_correlation(100).estimate == pytest.approx(r["r"], abs=0.0015)

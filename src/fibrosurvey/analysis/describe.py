@@ -8,6 +8,7 @@ import numpy as np
 import polars as pl
 
 from fibrosurvey.analysis.frames import at_event
+from fibrosurvey.analysis.numbers import format_estimate
 from fibrosurvey.dataset import ANALYTES, BASELINE
 
 __all__ = ["cohort_table", "data_quality", "score_distributions"]
@@ -77,9 +78,8 @@ def _summaries(frame: pl.DataFrame) -> dict[str, str]:
         if kind == "mean":
             text = f"{row[f'{column}|mean']:.1f} ({row[f'{column}|sd'] or 0:.1f})"
         elif kind == "median":
-            text = (
-                f"{_fmt(row[f'{column}|median'])} "
-                f"[{_fmt(row[f'{column}|q1'])}, {_fmt(row[f'{column}|q3'])}]"
+            text = format_estimate(
+                row[f"{column}|median"], row[f"{column}|q1"], row[f"{column}|q3"], brackets=True
             )
         else:
             total = int(row[f"{column}|sum"])
@@ -88,14 +88,6 @@ def _summaries(frame: pl.DataFrame) -> dict[str, str]:
             text += f"; missing {missing:,}"
         out[column] = text
     return out
-
-
-def _fmt(value: float | None) -> str:
-    if value is None:
-        return "-"
-    return (
-        f"{value:.0f}" if abs(value) >= 10 else f"{value:.2g}" if abs(value) < 1 else f"{value:.1f}"
-    )
 
 
 def cohort_table(frame: pl.DataFrame, group: str = "fsq_acr2016") -> dict[str, Any]:

@@ -10,10 +10,35 @@ import polars as pl
 
 from fibrosurvey.analysis.frames import at_event, vector
 from fibrosurvey.analysis.labels import label_of
-from fibrosurvey.analysis.plan import Plan, PlanError
+from fibrosurvey.analysis.plan import Design, Plan, PlanError
 from fibrosurvey.stats.survey_design import SurveyDesign, SurveyEstimate
 
-__all__ = ["design_estimates", "survey_design_for"]
+__all__ = ["design_estimates", "design_in_words", "survey_design_for"]
+
+
+def design_in_words(design: Design | None) -> str:
+    """The design elements a plan names, in words ("" when it names none).
+
+    >>> design_in_words(Design(weights="w", psu="county"))
+    'sampling weights (w) and clusters (county)'
+    >>> design_in_words(None)
+    ''
+    """
+    if design is None:
+        return ""
+    parts = [
+        f"{what} ({column})"
+        for what, column in (
+            ("sampling weights", design.weights),
+            ("strata", design.strata),
+            ("clusters", design.psu),
+            ("a finite population correction", design.fpc),
+        )
+        if column
+    ]
+    if len(parts) < 2:
+        return "".join(parts)
+    return ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 def survey_design_for(
@@ -111,6 +136,7 @@ def design_estimates(plan: Plan, frame: pl.DataFrame) -> list[dict[str, Any]]:
                 "by": spec.by,
                 "event": spec.event,
                 "design": None if design_spec is None else design_spec.model_dump(),
+                "design_text": design_in_words(design_spec),
                 "estimates": records,
             }
         )

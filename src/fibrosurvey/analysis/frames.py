@@ -15,6 +15,7 @@ __all__ = [
     "at_event",
     "change_frame",
     "covariate_matrix",
+    "model_covariates",
     "numeric_columns",
     "to_numeric",
     "vector",
@@ -58,7 +59,10 @@ def at_event(frame: pl.DataFrame, event: str) -> pl.DataFrame:
     """Rows of one event (all rows when the data have no event column)."""
     if "event" not in frame.columns:
         return frame
-    return frame.filter(pl.col("event") == event)
+    at = frame.get_column("event") == event
+    # Imputed copies already hold one event only; skipping the filter saves a polars query per
+    # hypothesis and copy.
+    return frame if at.null_count() == 0 and at.all() else frame.filter(at)
 
 
 def vector(frame: pl.DataFrame, column: str) -> Array:
@@ -72,22 +76,19 @@ def covariate_matrix(
 ) -> tuple[Array, list[str]]:
     """Covariates as an (n, k) float matrix; categorical ones as indicators (first level = ref).
 
-    Missing stays missing (NaN) in every indicator of a categorical covariate.
+    Missing stays missing (NaN) in every indicator of a categorical covariate. Every observed
+    level gets an indicator here; :func:`model_covariates` merges the rare ones per model.
     """
     exprs: list[pl.Expr] = []
     names: list[str] = []
     for covariate in covariates:
         column = pl.col(covariate).cast(pl.Float64)
         if covariate in categorical:
-            counts = frame.get_column(covariate).cast(pl.Float64).drop_nulls().value_counts().rows()
-            levels = sorted(level for level, _ in counts)
-            # A level seen fewer than MIN_LEVEL_COUNT times gets no indicator of its own (it
-            # joins the reference level): a handful of people in a category otherwise makes
-            # logistic models separate ("no event among the 9 participants of other sex").
-            sparse = {level for level, count in counts if count < MIN_LEVEL_COUNT}
+            # NumPy, not a polars unique(): this runs for every model and imputed copy, and a
+            # polars query costs a millisecond of planning each time.
+            values = frame.get_column(covariate).cast(pl.Float64).to_numpy()
+            levels = np.unique(values[~np.isnan(values)]).tolist()
             for level in levels[1:]:
-                if level in sparse:
-                    continue
                 name = f"{covariate}={level:g}"
                 exprs.append((column == level).cast(pl.Float64).alias(name))
                 names.append(name)
@@ -128,3 +129,22 @@ def change_frame(
         key, *[pl.col(e).alias(f"_exp_{e}") for e in exposures]
     )
     return base.join(follow, on=key, how="inner").join(exposed, on=key, how="left")
+
+
+def model_covariates(z: Array, names: list[str]) -> tuple[Array, list[str]]:
+    """The covariate columns one model uses, given the rows it analyses (its complete cases).
+
+    A categorical level seen fewer than ``MIN_LEVEL_COUNT`` times among these rows gets no
+    indicator of its own (it joins the reference level): a handful of people in a category
+    otherwise makes logistic models separate ("no event among the 9 participants of other
+    sex"). Counting over the model's own rows, not the whole dataset, matters: a level common
+    overall can be rare among the participants with, say, a blood sample. Columns that do not
+    vary among the rows carry no information and would make the model singular; they go too.
+    """
+    if z.shape[1] == 0:
+        return z, names
+    indicator = np.array(["=" in name for name in names])
+    sparse = indicator & ((z == 1).sum(axis=0) < MIN_LEVEL_COUNT)
+    varies = (z != z[0]).any(axis=0) if z.shape[0] else np.zeros(z.shape[1], dtype=bool)
+    used = varies & ~sparse
+    return z[:, used], [n for n, u in zip(names, used, strict=True) if u]

@@ -8,17 +8,20 @@ the runner once a whole family is done.
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import polars as pl
-import statsmodels.api as sm
-from scipy import stats as sps
 
-from fibrosurvey.analysis.frames import at_event, change_frame, covariate_matrix, vector
+from fibrosurvey.analysis.frames import (
+    at_event,
+    change_frame,
+    covariate_matrix,
+    model_covariates,
+    vector,
+)
 from fibrosurvey.analysis.labels import label_of
 from fibrosurvey.analysis.plan import (
     ChangeAnalysis,
@@ -30,10 +33,20 @@ from fibrosurvey.analysis.plan import (
 )
 from fibrosurvey.analysis.results import HypothesisResult
 from fibrosurvey.stats._result import Array, Estimate, complete_cases
-from fibrosurvey.stats.change import AncovaResult, ancova, ipw_effect
-from fibrosurvey.stats.comparison import _wilson, adjusted_logistic, odds_ratio, risk_difference
+from fibrosurvey.stats.change import AncovaResult, ancova, ipw_effect, mean_t_interval
+from fibrosurvey.stats.comparison import (
+    adjusted_logistic,
+    logistic_lr_test,
+    odds_ratio,
+    risk_difference,
+    wilson_interval,
+)
 from fibrosurvey.stats.correlation import partial_spearman, spearman
-from fibrosurvey.stats.discrimination import DiscriminationResult, cv_auc
+from fibrosurvey.stats.discrimination import (
+    DiscriminationResult,
+    cv_auc,
+    panel_level_association,
+)
 
 __all__ = [
     "Task",
@@ -100,8 +113,10 @@ def correlation_task(
         x, y = vector(data, exposure), vector(data, outcome)
         if analysis.kind == "correlation" or not covariates:
             return spearman(x, y, alpha=alpha)
-        z, _ = covariate_matrix(data, covariates, plan.categorical)
-        return partial_spearman(x, y, z, alpha=alpha)
+        z, names = covariate_matrix(data, covariates, plan.categorical)
+        keep = complete_cases(x, y, z)
+        z, _ = model_covariates(z[keep], names)
+        return partial_spearman(x[keep], y[keep], z, alpha=alpha)
 
     return run
 
@@ -155,17 +170,8 @@ def _group_arrays(
     y, g = vector(data, outcome), vector(data, analysis.group)
     z, names = covariate_matrix(data, plan.covariates_of(analysis), plan.categorical)
     keep = complete_cases(y, g, z)
-    z, names = _drop_constant(z[keep], names)
+    z, names = model_covariates(z[keep], names)
     return y[keep], g[keep], z, names
-
-
-def _drop_constant(z: Array, names: list[str]) -> tuple[Array, list[str]]:
-    """Drop covariate columns that do not vary among the rows analysed (e.g. an indicator of a
-    rare category absent from a subgroup); they carry no information and make models singular."""
-    if z.shape[0] == 0 or z.shape[1] == 0:
-        return z, names
-    varies = (z != z[0]).any(axis=0)
-    return z[:, varies], [n for n, v in zip(names, varies, strict=True) if v]
 
 
 def group_comparison_task(analysis: GroupComparison, plan: Plan, outcome: str) -> Task:
@@ -246,7 +252,7 @@ def group_comparison_tasks(
 def _wilson_ci(events: int, total: int, alpha: float) -> tuple[float, float]:
     if total == 0:
         return (math.nan, math.nan)
-    return _wilson(events, total, float(sps.norm.ppf(1 - alpha / 2)))
+    return wilson_interval(events, total, alpha)
 
 
 # --- change (ANCOVA, IPW) ---------------------------------------------------------------------
@@ -271,7 +277,7 @@ def _change_arrays(
     group = vector(wide, f"_exp_{exposure}")
     z, names = covariate_matrix(wide, plan.covariates_of(analysis), plan.categorical)
     keep = complete_cases(post, pre, group, z)
-    z, _ = _drop_constant(z[keep], names)
+    z, _ = model_covariates(z[keep], names)
     return post[keep], pre[keep], group[keep], z
 
 
@@ -289,36 +295,13 @@ def change_task(analysis: ChangeAnalysis, plan: Plan, exposure: str, *, ipw: boo
             return ipw_effect(
                 post - pre, group, _overlapping(np.column_stack([pre, z]), group), alpha=alpha
             )
-        result = ancova(post, pre, group, z, alpha=alpha)
-        return _robust(result, post, pre, group, z, alpha) if analysis.robust else result
+        # HC3 when the plan asks for it: observational groups of very different size and
+        # spread make the classical interval too narrow (91% coverage for a nominal 95%).
+        return ancova(
+            post, pre, group, z, alpha=alpha, cov_type="HC3" if analysis.robust else "classical"
+        )
 
     return run
-
-
-def _robust(
-    result: AncovaResult, post: Array, pre: Array, group: Array, z: Array, alpha: float
-) -> AncovaResult:
-    """Heteroskedasticity-consistent (HC3) CI and p for the ANCOVA group effect.
-
-    The point estimate is unchanged; the interval uses the HC3 sandwich with a t reference on
-    n - p df, as R ``lmtest::coeftest(fit, vcov = sandwich::vcovHC(fit, type = "HC3"))``
-    (statsmodels ``OLS(...).fit(cov_type="HC3", use_t=True)``). Observational groups of very
-    different size and spread make the classical OLS interval too narrow (the Monte Carlo
-    coverage test showed 91% for a nominal 95%).
-    """
-    if not result.ok:
-        return result
-    design = np.column_stack([np.ones(post.size), group, pre, z])
-    fit = sm.OLS(post, design).fit(cov_type="HC3", use_t=True)
-    low, high = fit.conf_int(alpha=alpha)[1]
-    return replace(
-        result,
-        ci_low=float(low),
-        ci_high=float(high),
-        p=float(fit.pvalues[1]),
-        se=float(fit.bse[1]),
-        method=f"{result.method}_HC3",
-    )
 
 
 def change_tasks(
@@ -333,17 +316,14 @@ def change_tasks(
         post, pre, group, z = _change_arrays(wide, analysis, plan, exposure)
         extra: dict[str, Any] = {"groups": {}}
         for name, mask in (("exposed", group == 1), ("comparator", group == 0)):
-            change = post[mask] - pre[mask]
+            change = mean_t_interval(post[mask] - pre[mask], alpha)
             n = int(mask.sum())
-            mean = float(change.mean()) if n else math.nan
-            sd = float(change.std(ddof=1)) if n > 1 else math.nan
-            half = float(sps.t.ppf(1 - alpha / 2, n - 1)) * sd / math.sqrt(n) if n > 1 else math.nan
             extra["groups"][name] = {
                 "n": n,
                 "baseline_mean": float(pre[mask].mean()) if n else math.nan,
                 "followup_mean": float(post[mask].mean()) if n else math.nan,
-                "change_mean": mean,
-                "change_ci": [mean - half, mean + half],
+                "change_mean": change.estimate,
+                "change_ci": [change.ci_low, change.ci_high],
             }
         extra["labels"] = _group_labels(plan, exposure)
         extra["k_covariates"] = int(z.shape[1])
@@ -427,9 +407,7 @@ def discrimination_task(analysis: Discrimination, plan: Plan, target: str) -> Ta
 
     def run(frame: pl.DataFrame) -> Estimate:
         data = at_event(frame, analysis.event)
-        y = vector(data, target)
-        z, _ = covariate_matrix(data, plan.covariates_of(analysis), plan.categorical)
-        panel = data.select(pl.col(analysis.panel).cast(pl.Float64)).fill_null(np.nan).to_numpy()
+        y, panel, z, _ = _discrimination_arrays(data, analysis, plan, target)
         full = np.column_stack([panel, z])
         result = cv_auc(
             y, full, z if z.shape[1] else None, folds=analysis.folds, seed=plan.seed, alpha=alpha
@@ -440,35 +418,43 @@ def discrimination_task(analysis: Discrimination, plan: Plan, target: str) -> Ta
         # difference of nested models is invalid (Pepe et al., Stat Med 2013;32:1467-82): under
         # no association the cross-validated gain is negative (overfitting), so the DeLong
         # test "finds" losses. The AUC gain and its DeLong interval remain the effect size.
-        lr_p, note = _panel_lr_test(y, panel, z)
-        return replace(result, p=lr_p, note="; ".join(n for n in (result.note, note) if n))
+        lr = logistic_lr_test(y, panel, z)
+        note = (
+            f"p: likelihood-ratio test of the panel ({lr.df} df)" if lr.status == "ok" else lr.note
+        )
+        return replace(result, p=lr.p, note="; ".join(n for n in (result.note, note) if n))
 
     return run
 
 
-def _panel_lr_test(y: Array, panel: Array, z: Array) -> tuple[float, str]:
-    """p of the LR test of the panel in logistic regression (R: anova(glm0, glm1, "LRT"))."""
+def _discrimination_arrays(
+    data: pl.DataFrame, analysis: Discrimination, plan: Plan, target: str
+) -> tuple[Array, Array, Array, list[str]]:
+    """Target, panel and covariates on the model's complete cases."""
+    y = vector(data, target)
+    z, names = covariate_matrix(data, plan.covariates_of(analysis), plan.categorical)
+    panel = data.select(pl.col(analysis.panel).cast(pl.Float64)).fill_null(np.nan).to_numpy()
     keep = complete_cases(y, panel, z)
-    yk, base = y[keep], np.column_stack([np.ones(int(keep.sum())), z[keep]])
-    full = np.column_stack([base, panel[keep]])
-    full, base = _independent_columns(full), _independent_columns(base)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            fit_full = sm.Logit(yk, full).fit(method="newton", maxiter=100, disp=False)
-            fit_base = sm.Logit(yk, base).fit(method="newton", maxiter=100, disp=False)
-    except (np.linalg.LinAlgError, ValueError) as error:
-        return math.nan, f"likelihood-ratio test not estimable ({error})"
-    statistic = max(2.0 * (fit_full.llf - fit_base.llf), 0.0)
-    df = full.shape[1] - base.shape[1]
-    return float(sps.chi2.sf(statistic, df)), f"p: likelihood-ratio test of the panel ({df} df)"
+    z, names = model_covariates(z[keep], names)
+    return y[keep], panel[keep], z, names
 
 
-def _independent_columns(x: Array) -> Array:
-    """Drop constant columns other than the intercept (e.g. an absent category)."""
-    varies = np.ones(x.shape[1], dtype=bool)
-    varies[1:] = x[:, 1:].std(axis=0) > 0
-    return x[:, varies]
+def _panel_levels(
+    data: pl.DataFrame, analysis: Discrimination, plan: Plan, target: str
+) -> dict[str, Any]:
+    """Which way the panel separates (odds ratio per SD of its mean standardised level)."""
+    y, panel, z, names = _discrimination_arrays(data, analysis, plan, target)
+    result = panel_level_association(y, panel, z, names=names, alpha=1 - plan.confidence)
+    return {
+        "claimed": analysis.panel_levels,
+        "estimate": result.estimate,
+        "ci_low": result.ci_low,
+        "ci_high": result.ci_high,
+        "p": result.p,
+        "n": result.n,
+        "status": result.status,
+        "method": result.method,
+    }
 
 
 def _thin_roc(fpr: Array, tpr: Array, points: int = 101) -> list[list[float]]:
@@ -492,6 +478,9 @@ def discrimination_tasks(
         extra: dict[str, Any] = {}
         if isinstance(result, DiscriminationResult):
             extra = {
+                "panel_levels": _panel_levels(
+                    at_event(frame, analysis.event), analysis, plan, target.column
+                ),
                 "auc_full": result.auc_full,
                 "auc_full_ci": [result.auc_full_ci_low, result.auc_full_ci_high],
                 "auc_base": result.auc_base,

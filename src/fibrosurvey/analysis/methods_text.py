@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fibrosurvey.analysis.design import design_in_words
 from fibrosurvey.analysis.plan import (
     ChangeAnalysis,
     ConditionDerive,
@@ -30,16 +31,22 @@ def methods_in_words(plan: Plan, imputations: int) -> list[str]:
         "family, p-values are adjusted by the Benjamini-Hochberg procedure (false discovery "
         f"rate {plan.alpha:g}); a q-value below {plan.alpha:g} counts as a finding. "
         f"Confidence intervals are {level}.",
-        "Verdicts: a test SUPPORTS the claim when q < alpha and the estimate lies on the side "
-        "the claim predicts, CONTRADICTS it when q < alpha on the other side, and otherwise does "
-        f"NOT SUPPORT it; then the minimal detectable effect (power {100 * plan.power:g}%, "
+        "Verdicts: a test SUPPORTS the claim when q < alpha and its confidence interval lies "
+        "wholly on the side the claim predicts, CONTRADICTS it when q < alpha and the interval "
+        "lies wholly on the other side, and otherwise does NOT SUPPORT it (also when q < alpha "
+        "but the interval includes the null, which can happen when the p-value and the "
+        "interval come from different methods); then the minimal detectable effect "
+        f"(power {100 * plan.power:g}%, "
         "two-sided alpha divided by the family size, a conservative Bonferroni bound) says how "
         "large a true effect would have been needed to be found. A claim is supported when at "
         "least one of its tests supports it and none contradicts it, contradicted in the mirror "
         "case, mixed when both occur, and not supported otherwise.",
         "Primary analyses use complete cases (participants with every variable the test needs). "
         f"Categorical covariates ({', '.join(plan.categorical) or 'none'}) enter as indicators; "
-        "a category with fewer than 30 participants joins the reference category.",
+        "a category with fewer than 30 participants among a model's own complete cases joins "
+        "the reference category. A hypothesis that cannot be estimated (for example, when the "
+        "exposure separates the outcome) is reported as inestimable and stays in its "
+        "Benjamini-Hochberg family with p = 1, so the other q-values are not made smaller.",
     ]
     if imputations:
         paragraphs.append(
@@ -83,8 +90,12 @@ def methods_in_words(plan: Plan, imputations: int) -> list[str]:
                     f"{claim.id}: prevalence of each condition in {analysis.group} = 1 vs 0: "
                     "risk difference (Newcombe interval), odds ratio (Woolf interval) and an "
                     f"adjusted logistic regression (covariates: {covariates}; as R glm). The "
-                    f"verdict uses the {_EFFECT_WORDS[analysis.effect]}. Separation is "
-                    "detected and reported rather than fitted."
+                    f"verdict uses the {_EFFECT_WORDS[analysis.effect]}. When a covariate "
+                    "level has the same outcome for everyone in it (separation by that "
+                    "covariate only), those participants and that indicator are left out of "
+                    "the model, which gives the exposure odds ratio that R glm converges to; "
+                    "the table names them. Separation involving the exposure is detected and "
+                    "reported as inestimable rather than fitted."
                 )
             elif isinstance(analysis, ChangeAnalysis):
                 groups = [
@@ -119,7 +130,9 @@ def methods_in_words(plan: Plan, imputations: int) -> list[str]:
                     "pROC). The p-value is the likelihood-ratio test of the panel's coefficients "
                     "in the logistic model (as R anova(glm0, glm1, test = 'LRT')), because a "
                     "test of the AUC difference between nested models is invalid (Pepe et al. "
-                    "2013): with no true association the cross-validated gain is negative."
+                    "2013): with no true association the cross-validated gain is negative. "
+                    "Models are fitted to convergence (Newton-Cholesky, gradient below 1e-10)."
+                    + _panel_levels_in_words(analysis)
                 )
     conditions = [d for d in plan.derive if isinstance(d, ConditionDerive)]
     if conditions:
@@ -128,9 +141,28 @@ def methods_in_words(plan: Plan, imputations: int) -> list[str]:
             + "; ".join(f"{d.name} = {d.rule.describe()}" for d in conditions)
             + ". Missing inputs make a derived value missing unless the rest decides it."
         )
-    if plan.design is not None:
+    design = design_in_words(plan.design)
+    if design:
         paragraphs.append(
-            "Descriptive prevalences and means account for the survey design (weights, strata, "
-            "clusters and finite population correction) by Taylor linearisation, as R survey."
+            f"Descriptive prevalences and means account for the survey design, with {design}, "
+            "by Taylor linearisation, as R survey."
+        )
+    elif plan.descriptive:
+        paragraphs.append(
+            "The plan names no survey design: descriptive prevalences and means are unweighted "
+            "and their intervals treat the participants as a simple random sample."
         )
     return paragraphs
+
+
+def _panel_levels_in_words(analysis: Discrimination) -> str:
+    if analysis.panel_levels is None:
+        return ""
+    other = "higher" if analysis.panel_levels == "lower" else "lower"
+    return (
+        f" The claim is about {analysis.panel_levels} levels, so a gain supports it only when "
+        "the panel separates that way: the odds ratio of the target per SD of the panel's mean "
+        "standardised level (adjusted for the same covariates) must have its interval "
+        f"wholly {'below' if analysis.panel_levels == 'lower' else 'above'} 1. A gain through "
+        f"{other} levels contradicts the claim."
+    )

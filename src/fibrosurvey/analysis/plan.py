@@ -217,6 +217,10 @@ class Discrimination(_AnalysisBase):
     panel: list[str] = Field(min_length=1)
     folds: int = Field(default=5, ge=2, le=20)
     expected: Direction = "positive"
+    # The levels the claim says identify the target: "lower" (a deficiency) or "higher". A
+    # panel that adds discrimination through levels the other way contradicts such a claim;
+    # None: any gain in discrimination counts.
+    panel_levels: Literal["lower", "higher"] | None = None
 
     _coerce = field_validator("targets", mode="before")(
         lambda v: [Outcome.coerce(x) for x in v] if isinstance(v, list) else v

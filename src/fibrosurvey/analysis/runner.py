@@ -50,7 +50,11 @@ from fibrosurvey.analysis.plan import (
 )
 from fibrosurvey.analysis.results import ClaimResult, HypothesisResult, Results
 from fibrosurvey.analysis.sensitivity import descriptive_estimates, imputation_sensitivity
-from fibrosurvey.analysis.verdicts import claim_verdict, hypothesis_verdict
+from fibrosurvey.analysis.verdicts import (
+    claim_verdict,
+    discrimination_verdict,
+    hypothesis_verdict,
+)
 from fibrosurvey.analysis.wording import claim_in_words
 from fibrosurvey.stats.multiplicity import benjamini_hochberg
 
@@ -203,28 +207,47 @@ def _adjust_and_judge(rows: list[HypothesisResult], plan: Plan) -> None:
     for index, row in enumerate(rows):
         families.setdefault(row.family, []).append(index)
     for indexes in families.values():
-        pvalues = np.array([rows[i].p for i in indexes], dtype=np.float64)
+        # A pre-registered hypothesis that could not be estimated stays in its family with
+        # p = 1: leaving it out would shrink the family and make every other q-value too small.
+        pvalues = np.array(
+            [rows[i].p if math.isfinite(rows[i].p) else 1.0 for i in indexes], dtype=np.float64
+        )
         qvalues = benjamini_hochberg(pvalues, alpha=plan.alpha).qvalues
         for i, q in zip(indexes, qvalues, strict=True):
             rows[i].q = float(q)
+            if not math.isfinite(rows[i].p):
+                rows[i].note = _joined(
+                    rows[i].note, "inestimable: counted in its Benjamini-Hochberg family as p = 1"
+                )
     for row in rows:
         row.verdict = hypothesis_verdict(
             row.estimate,
             row.q,
             expected=row.expected,  # type: ignore[arg-type]
+            ci=(row.ci_low, row.ci_high),
             null_value=row.null_value,
             alpha=plan.alpha,
         )
-        if row.kind == "discrimination" and row.verdict == "contradicted":
-            # The LR test detects association, not a direction: biomarkers that are associated
-            # but lower the cross-validated AUC do not contradict "biomarkers can identify".
-            row.verdict = "not supported"
-            row.note = "; ".join(
-                n for n in (row.note, "associated, but no gain in cross-validated AUC") if n
+        if _q_and_interval_disagree(row, plan.alpha):
+            row.note = _joined(
+                row.note, "q below alpha, but the interval includes no effect: no verdict"
             )
+        if row.kind == "discrimination":
+            row.verdict, why = discrimination_verdict(row.verdict, row.extra.get("panel_levels"))
+            row.note = _joined(row.note, why)
         if row.verdict == "not supported":
             family_size = sum(r.family == row.family for r in rows)
             row.mde, row.mde_note = minimal_detectable_effect(row, plan, family_size)
+
+
+def _q_and_interval_disagree(row: HypothesisResult, alpha: float) -> bool:
+    """A q below alpha beside an interval that contains the null (p and interval from different
+    methods, as C4's likelihood-ratio p and DeLong AUC-gain interval)."""
+    return row.q < alpha and row.ci_low <= row.null_value <= row.ci_high
+
+
+def _joined(*notes: str) -> str:
+    return "; ".join(n for n in notes if n)
 
 
 def _quality_sensitivity(
@@ -314,6 +337,3 @@ def _provenance(
         "timings_seconds": {k: round(v, 3) for k, v in timings.items()},
         "platform": platform.platform(),
     }
-
-
-_ = math

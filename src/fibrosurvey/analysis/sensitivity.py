@@ -47,10 +47,13 @@ def _scale(result: Estimate) -> tuple[float, float, str, int] | None:
         if dof < 1 or abs(result.estimate) >= 1:
             return None
         return math.atanh(result.estimate), 1 / math.sqrt(dof), "tanh", k + 2
+    # k_params: the model's parameters, so that n - k_params is its complete-data df.
     if hasattr(result, "log_or"):
-        return float(result.log_or), float(getattr(result, "se_log_or", math.nan)), "exp", 2
+        k = len(getattr(result, "coefficients", ())) or 2
+        return float(result.log_or), float(getattr(result, "se_log_or", math.nan)), "exp", k
     if hasattr(result, "se"):
-        return float(result.estimate), float(result.se), "identity", 2
+        k = result.n - int(result.df) if hasattr(result, "df") else 2
+        return float(result.estimate), float(result.se), "identity", k
     return None
 
 

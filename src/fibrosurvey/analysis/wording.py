@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from fibrosurvey.analysis.numbers import format_number, interval_decimals
 from fibrosurvey.analysis.results import HypothesisResult
 
 __all__ = ["claim_in_words", "fmt_ci", "fmt_p", "hypothesis_in_words"]
@@ -18,37 +19,32 @@ def fmt_p(p: float) -> str:
     return f"{p:.3f}"
 
 
-def _num(value: float, digits: int = 2) -> str:
-    if not math.isfinite(value):
-        return "-"
-    return f"{value:.{digits}f}".replace("-", "−")
+def fmt_ci(low: float, high: float, decimals: int = 2) -> str:
+    return f"{format_number(low, decimals)} to {format_number(high, decimals)}"
 
 
-def fmt_ci(low: float, high: float, digits: int = 2) -> str:
-    return f"{_num(low, digits)} to {_num(high, digits)}"
-
-
-def _digits(row: HypothesisResult) -> int:
-    return 1 if row.kind == "change" else (3 if row.kind == "discrimination" else 2)
+def _estimate_and_ci(estimate: float, low: float, high: float, ratio: bool) -> tuple[str, str]:
+    """The estimate and "95% CI low to high", at the one precision for the triple."""
+    decimals = interval_decimals(estimate, low, high, ratio=ratio)
+    return format_number(estimate, decimals), f"95% CI {fmt_ci(low, high, decimals)}"
 
 
 def hypothesis_in_words(row: HypothesisResult) -> str:
     """One sentence describing the estimate (not the verdict)."""
     if row.status != "ok" or not math.isfinite(row.estimate):
         return f"No estimate: {row.note or row.status}."
-    d = _digits(row)
-    ci = f"95% CI {fmt_ci(row.ci_low, row.ci_high, d)}"
+    est, ci = _estimate_and_ci(row.estimate, row.ci_low, row.ci_high, row.null_value == 1.0)
     if row.kind in ("correlation", "partial_correlation"):
         way = "lower" if row.estimate < 0 else "higher"
         if row.extra.get("outcome_binary"):
             return (
                 f"{row.exposure_label[0].upper()}{row.exposure_label[1:]} was {way} in "
                 f"participants for whom “{row.outcome_label.split(' (')[0]}” is yes than in the "
-                f"others (rho {_num(row.estimate)}, {ci})."
+                f"others (rho {est}, {ci})."
             )
         return (
             f"Higher {row.exposure_label} went with {way} {row.outcome_label.split(' (')[0]} "
-            f"(rho {_num(row.estimate)}, {ci})."
+            f"(rho {est}, {ci})."
         )
     if row.kind == "group_comparison":
         extra = row.extra
@@ -56,25 +52,43 @@ def hypothesis_in_words(row: HypothesisResult) -> str:
             return (
                 f"{row.outcome_label}: {100 * extra['risk_exposed']:.0f}% with vs "
                 f"{100 * extra['risk_other']:.0f}% without {row.exposure_label.split(' (')[0]} "
-                f"({row.effect} {_num(row.estimate)}, {ci})."
+                f"({row.effect} {est}, {ci})."
             )
-        return f"{row.effect} {_num(row.estimate)} ({ci})."
+        return f"{row.effect} {est} ({ci})."
     if row.kind == "change":
         labels = row.extra.get("labels", {})
         more = "more" if row.estimate < 0 else "less"
+        size, ci = _estimate_and_ci(abs(row.estimate), row.ci_low, row.ci_high, False)
         return (
-            f"{row.outcome_label.split(' (')[0]} improved by {_num(abs(row.estimate), 1)} points "
+            f"{row.outcome_label.split(' (')[0]} improved by {size} points "
             f"{more} with {labels.get('exposed', 'the exposure')} than with "
             f"{labels.get('comparator', 'the comparator')} ({ci})."
         )
     if row.kind == "discrimination":
         extra = row.extra
-        return (
+        text = (
             f"Adding the biomarkers changed the cross-validated AUC from "
-            f"{_num(extra.get('auc_base', math.nan), 3)} to "
-            f"{_num(extra.get('auc_full', math.nan), 3)} (gain {_num(row.estimate, 3)}, {ci})."
+            f"{_auc(extra.get('auc_base'))} to {_auc(extra.get('auc_full'))} "
+            f"(gain {est}, {ci})."
         )
-    return f"{row.effect} {_num(row.estimate)} ({ci})."
+        return text + _levels_in_words(row)
+    return f"{row.effect} {est} ({ci})."
+
+
+def _auc(value: float | None) -> str:
+    return format_number(math.nan if value is None else float(value), 3)
+
+
+def _levels_in_words(row: HypothesisResult) -> str:
+    levels = row.extra.get("panel_levels") or {}
+    if levels.get("status") != "ok":
+        return ""
+    odds, ci = _estimate_and_ci(levels["estimate"], levels["ci_low"], levels["ci_high"], True)
+    way = "lower" if levels["estimate"] < 1 else "higher"
+    return (
+        f" Biomarker levels were {way} in those with “{row.outcome_label.split(' (')[0]}” "
+        f"(odds ratio {odds} per SD of the panel's mean level, {ci})."
+    )
 
 
 def _mde_phrase(rows: list[HypothesisResult]) -> str:
@@ -126,5 +140,11 @@ def claim_in_words(claim: Any, verdict: str, rows: list[HypothesisResult]) -> st
             f"The data do NOT SUPPORT this claim: none of the {total} tests showed a clear "
             f"association in either direction {after}."
         )
+        undecided = sum("interval includes no effect" in r.note for r in rows)
+        if undecided:
+            text += (
+                f" For {undecided} of them the p-value was small but the confidence interval "
+                "still included no effect, so they decide nothing."
+            )
         text += _mde_phrase(rows)
     return text

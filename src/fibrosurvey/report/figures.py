@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 
+from fibrosurvey.analysis.numbers import MISSING, format_number, interval_decimals
 from fibrosurvey.analysis.results import HypothesisResult
 
 __all__ = [
@@ -153,7 +154,7 @@ def prevalence_plot(rows: Sequence[HypothesisResult], title: str) -> str:
         ax.text(
             101,
             y,
-            f"adj. OR {row.estimate:.2f} · {verdict}",
+            f"{_effect_label(row)} · {verdict}",
             va="center",
             fontsize=8,
             color=VERDICT_COLOURS.get(verdict, "#333333"),
@@ -177,6 +178,22 @@ def prevalence_plot(rows: Sequence[HypothesisResult], title: str) -> str:
     )
     ax.set_title(title, fontsize=10, loc="left", pad=22)
     return _svg(figure)
+
+
+_SHORT_EFFECTS = {
+    "adjusted odds ratio": "adj. OR",
+    "odds ratio": "OR",
+    "risk difference": "RD",
+}
+
+
+def _effect_label(row: HypothesisResult) -> str:
+    """ "adj. OR 1.23", or "adj. OR – (separation)" as the table says when there is none."""
+    name = _SHORT_EFFECTS.get(row.effect, row.effect)
+    if row.status != "ok" or not math.isfinite(row.estimate):
+        return f"{name} {MISSING} ({row.status.replace('_', ' ')})"
+    decimals = interval_decimals(row.estimate, row.ci_low, row.ci_high, ratio=row.null_value == 1)
+    return f"{name} {format_number(row.estimate, decimals)}"
 
 
 def change_plot(rows: Sequence[HypothesisResult], title: str) -> str:

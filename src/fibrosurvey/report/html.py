@@ -8,6 +8,12 @@ from typing import Any
 
 import jinja2
 
+from fibrosurvey.analysis.numbers import (
+    MISSING,
+    format_estimate,
+    format_number,
+    interval_decimals,
+)
 from fibrosurvey.analysis.results import HypothesisResult, Results
 from fibrosurvey.report import figures
 
@@ -19,28 +25,53 @@ def _is_number(value: Any) -> bool:
 
 
 def _thousands(value: Any) -> str:
-    return f"{int(value):,}" if _is_number(value) else "–"
+    return f"{int(value):,}" if _is_number(value) else MISSING
 
 
-def _digits(row: Any) -> int:
-    kind = getattr(row, "kind", "")
-    return {"change": 1, "discrimination": 3}.get(kind, 2)
+def _float(value: Any) -> float:
+    return float(value) if _is_number(value) else math.nan
 
 
-def _num(value: Any, row: Any = None) -> str:
-    if not _is_number(value):
-        return "–"
-    return f"{float(value):.{_digits(row)}f}".replace("-", "−")
+def _estimate_ci(record: Any, row: HypothesisResult | None = None) -> str:
+    """A hypothesis's (or a sensitivity record's) estimate and interval, by the one rule."""
+    row = row or record
+    get = record.get if isinstance(record, dict) else lambda key: getattr(record, key)
+    return format_estimate(
+        _float(get("estimate")),
+        _float(get("ci_low")),
+        _float(get("ci_high")),
+        ratio=row.null_value == 1.0,
+    )
+
+
+def _mde(row: HypothesisResult) -> str:
+    """The minimal detectable effect at the precision of the row's interval."""
+    decimals = interval_decimals(row.estimate, row.ci_low, row.ci_high, ratio=row.null_value == 1)
+    return format_number(_float(row.mde), decimals)
+
+
+def _mean_ci(record: dict[str, Any]) -> str:
+    return format_estimate(
+        _float(record["estimate"]), _float(record["ci_low"]), _float(record["ci_high"])
+    )
+
+
+def _unweighted_mean(record: dict[str, Any]) -> str:
+    """The unweighted mean at the precision of the weighted estimate beside it."""
+    decimals = interval_decimals(
+        _float(record["estimate"]), _float(record["ci_low"]), _float(record["ci_high"])
+    )
+    return format_number(_float(record["unweighted"]), decimals)
 
 
 def _pval(value: Any) -> str:
     if not _is_number(value):
-        return "–"
+        return MISSING
     return "<0.001" if value < 0.001 else f"{value:.3f}"
 
 
 def _pct(value: Any) -> str:
-    return f"{100 * float(value):.1f}%" if _is_number(value) else "–"
+    return f"{100 * float(value):.1f}%" if _is_number(value) else MISSING
 
 
 def _slug(text: str) -> str:
@@ -57,7 +88,10 @@ def _environment() -> jinja2.Environment:
     )
     env.filters.update(
         thousands=_thousands,
-        num=_num,
+        estimate_ci=_estimate_ci,
+        mde=_mde,
+        mean_ci=_mean_ci,
+        unweighted_mean=_unweighted_mean,
         pval=_pval,
         pct=_pct,
         slug=_slug,

@@ -17,13 +17,15 @@ arrays (float64, NaN = missing) or polars objects, and every computation is vect
 """
 
 from fibrosurvey.stats._result import Estimate
-from fibrosurvey.stats.change import AncovaResult, IPWResult, ancova, ipw_effect
+from fibrosurvey.stats.change import AncovaResult, IPWResult, ancova, ipw_effect, mean_t_interval
 from fibrosurvey.stats.comparison import (
+    LikelihoodRatioResult,
     LogisticResult,
     OddsRatioResult,
     RiskDifferenceResult,
     adjusted_logistic,
     counts_2x2,
+    logistic_lr_test,
     odds_ratio,
     risk_difference,
     wilson_interval,
@@ -35,6 +37,7 @@ from fibrosurvey.stats.discrimination import (
     auc_delong,
     cv_auc,
     delong_covariance,
+    panel_level_association,
 )
 from fibrosurvey.stats.imputation import PooledResult, multiply_impute, rubin_pool
 from fibrosurvey.stats.multiplicity import FDRResult, benjamini_hochberg
@@ -60,6 +63,7 @@ __all__ = [
     "Estimate",
     "FDRResult",
     "IPWResult",
+    "LikelihoodRatioResult",
     "LogisticResult",
     "MDEResult",
     "OddsRatioResult",
@@ -77,12 +81,15 @@ __all__ = [
     "cv_auc",
     "delong_covariance",
     "ipw_effect",
+    "logistic_lr_test",
     "mde_auc_gain",
     "mde_correlation",
     "mde_mean_difference",
     "mde_proportions",
+    "mean_t_interval",
     "multiply_impute",
     "odds_ratio",
+    "panel_level_association",
     "partial_spearman",
     "risk_difference",
     "rubin_pool",

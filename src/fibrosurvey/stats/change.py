@@ -3,8 +3,13 @@
 * ``ancova``: OLS of the follow-up score on ``1 + group + baseline + covariates`` (complete
   cases); the group coefficient is the adjusted difference in follow-up, which is identical to the
   adjusted difference in change (``post - pre``) because the baseline is a regressor. Classical
-  OLS standard errors and t-based CI/p on ``n - p`` df. R: ``lm(post ~ group + pre + covs)``;
-  statsmodels ``smf.ols("post ~ group + pre + covs")``.
+  OLS standard errors (``cov_type="classical"``) or the heteroskedasticity-consistent HC3
+  sandwich (``cov_type="HC3"``, MacKinnon & White 1985: squared residuals divided by
+  ``(1 - h_ii)^2``), with t-based CI/p on ``n - p`` df either way. R: ``lm(post ~ group + pre +
+  covs)``, and for HC3 ``lmtest::coeftest(fit, vcov = sandwich::vcovHC(fit, type = "HC3"))``;
+  statsmodels ``smf.ols(...).fit()`` or ``.fit(cov_type="HC3", use_t=True)``. HC3 is the
+  choice for observational groups of very different size and spread, where the classical
+  interval is too narrow (a Monte Carlo coverage of 91% for a nominal 95% on the CED data).
 * ``ipw_effect``: inverse-probability-weighted difference in mean outcome (sensitivity analysis).
   The propensity ``e(x) = P(treatment = 1 | covariates)`` is fitted by logistic regression
   (statsmodels ``Logit``); stabilised weights are ``P(T=1)/e`` for the treated and
@@ -24,6 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
+from numpy.typing import ArrayLike
 from scipy import stats as sps
 
 from fibrosurvey.stats._result import (
@@ -37,7 +43,7 @@ from fibrosurvey.stats._result import (
 )
 from fibrosurvey.stats._separation import checked_logit
 
-__all__ = ["AncovaResult", "IPWResult", "ancova", "ipw_effect"]
+__all__ = ["AncovaResult", "IPWResult", "ancova", "ipw_effect", "mean_t_interval"]
 
 _NAN = float("nan")
 
@@ -76,18 +82,33 @@ class IPWResult(Estimate):
 
 
 def ancova(
-    post: object,
-    pre: object,
-    group: object,
-    covariates: object = None,
+    post: ArrayLike,
+    pre: ArrayLike,
+    group: ArrayLike,
+    covariates: ArrayLike | None = None,
     alpha: float = 0.05,
+    cov_type: str = "classical",
 ) -> AncovaResult:
     """ANCOVA group effect on the follow-up score adjusted for baseline and covariates.
 
-    ``group`` is numeric (0/1 for two groups). Complete cases only.
+    ``group`` is numeric (0/1 for two groups). Complete cases only. ``cov_type`` is
+    ``"classical"`` (OLS) or ``"HC3"`` (sandwich); the point estimate is the same.
     R: ``coef(summary(lm(post ~ group + pre + covariates)))["group", ]``.
+
+    >>> post = [12.0, 15.0, 11.0, 20.0, 18.0, 25.0, 9.0, 14.0]
+    >>> pre = [10.0, 14.0, 12.0, 15.0, 13.0, 19.0, 8.0, 11.0]
+    >>> group = [0, 0, 0, 1, 1, 1, 0, 1]
+    >>> result = ancova(post, pre, group)
+    >>> round(result.estimate, 3), result.df, result.method
+    (3.459, 5, 'ancova_ols')
+    >>> robust = ancova(post, pre, group, cov_type="HC3")
+    >>> robust.estimate == result.estimate, robust.method
+    (True, 'ancova_ols_HC3')
     """
     alpha = check_alpha(alpha)
+    if cov_type not in ("classical", "HC3"):
+        raise ValueError(f"cov_type must be 'classical' or 'HC3', got {cov_type!r}")
+    method = "ancova_ols" if cov_type == "classical" else "ancova_ols_HC3"
     yv, pv, gv = as_vector(post, "post"), as_vector(pre, "pre"), as_vector(group, "group")
     zm = as_matrix(covariates, "covariates", yv.size)
     keep = complete_cases(yv, pv, gv, zm)
@@ -98,7 +119,7 @@ def ancova(
     if df < 1 or np.linalg.matrix_rank(design) < design.shape[1]:
         status = "insufficient_data" if df < 1 else "collinear"
         return AncovaResult(
-            estimate=_NAN, ci_low=_NAN, ci_high=_NAN, p=_NAN, n=n, method="ancova_ols",
+            estimate=_NAN, ci_low=_NAN, ci_high=_NAN, p=_NAN, n=n, method=method,
             status=status, note=f"{n} complete cases for {design.shape[1]} parameters",
             se=_NAN, df=df, effect_sd=_NAN, baseline_sd=_NAN, residual_sd=_NAN,
             r_baseline=_NAN, alpha=alpha,
@@ -108,7 +129,15 @@ def ancova(
     resid = y - design @ beta
     sigma2 = float(resid @ resid) / df
     r_inv = np.linalg.inv(r)
-    cov = sigma2 * (r_inv @ r_inv.T)
+    if cov_type == "HC3":
+        # With X = QR, (X'X)^-1 X' D X (X'X)^-1 = R^-1 (Q' D Q) R^-T, D = diag(e^2 / (1 - h)^2),
+        # and the leverages h are the squared row norms of Q.
+        leverage = np.einsum("ij,ij->i", q, q)
+        scaled = q * (resid / (1.0 - leverage))[:, None]
+        middle = scaled.T @ scaled
+        cov = r_inv @ middle @ r_inv.T
+    else:
+        cov = sigma2 * (r_inv @ r_inv.T)
     effect, se = float(beta[1]), float(np.sqrt(cov[1, 1]))
     t_crit = float(sps.t.ppf(1 - alpha / 2, df))
     baseline_sd = float(np.std(pv[keep], ddof=1))
@@ -118,7 +147,7 @@ def ancova(
         ci_high=effect + t_crit * se,
         p=float(2 * sps.t.sf(abs(effect) / se, df)),
         n=n,
-        method="ancova_ols",
+        method=method,
         se=se,
         df=df,
         effect_sd=effect / baseline_sd if baseline_sd > 0 else _NAN,
@@ -126,6 +155,37 @@ def ancova(
         residual_sd=float(np.sqrt(sigma2)),
         r_baseline=float(np.corrcoef(pv[keep], y)[0, 1]),
         alpha=alpha,
+    )
+
+
+def mean_t_interval(values: ArrayLike, alpha: float = 0.05) -> Estimate:
+    """Mean with its t interval (e.g. the raw change within one group); NaN = missing.
+
+    R: ``t.test(values, conf.level = 1 - alpha)``; ``p`` tests a mean of 0.
+
+    >>> result = mean_t_interval([-4.0, -1.0, -6.0, 2.0, -3.0])
+    >>> result.estimate, round(result.ci_low, 3), round(result.ci_high, 3), result.n  # as scipy
+    (-2.4, -6.187, 1.387, 5)
+    """
+    alpha = check_alpha(alpha)
+    v = as_vector(values, "values")
+    v = v[~np.isnan(v)]
+    n = int(v.size)
+    if n < 2:
+        mean = float(v.mean()) if n else _NAN
+        return Estimate(
+            estimate=mean, ci_low=_NAN, ci_high=_NAN, p=_NAN, n=n, method="mean_t",
+            status="insufficient_data", note=f"{n} value(s): an interval needs 2",
+        )  # fmt: skip
+    mean, se = float(v.mean()), float(v.std(ddof=1)) / float(np.sqrt(n))
+    half = float(sps.t.ppf(1 - alpha / 2, n - 1)) * se
+    return Estimate(
+        estimate=mean,
+        ci_low=mean - half,
+        ci_high=mean + half,
+        p=float(2 * sps.t.sf(abs(mean) / se, n - 1)) if se > 0 else _NAN,
+        n=n,
+        method="mean_t",
     )
 
 
@@ -142,9 +202,9 @@ def _sandwich(design: Array, y: Array, w: Array, cov_type: str) -> tuple[Array, 
 
 
 def ipw_effect(
-    outcome: object,
-    treatment: object,
-    covariates: object,
+    outcome: ArrayLike,
+    treatment: ArrayLike,
+    covariates: ArrayLike | None,
     alpha: float = 0.05,
     truncate: tuple[float, float] | None = (0.01, 0.99),
     cov_type: str = "HC1",

@@ -17,19 +17,30 @@ ROC curves are reported.
 * Optionally (``n_boot > 0``) a percentile bootstrap over respondents of the out-of-fold
   predictions (no refitting) gives a second CI for the gain.
 
+``panel_level_association`` says which way the panel separates: the odds ratio of the outcome
+per SD of the panel's mean standardised level (each analyte z-scored, then averaged and
+z-scored again), adjusted for the covariates, from :func:`~fibrosurvey.stats.comparison.
+adjusted_logistic`. Below 1: lower levels in those with the outcome (a deficiency); above 1:
+higher levels. An AUC gain alone cannot tell a panel that identifies a deficiency from one that
+identifies raised levels.
+
 Caveat: DeLong treats the out-of-fold predictions as fixed scores; it ignores the variability from
 refitting in each fold, so the intervals are somewhat optimistic for small samples.
 
 The models are L2-penalised with ``C`` (sklearn's default 1.0) on standardised predictors, which
 keeps folds with few events from diverging; pass a large ``C`` for essentially unpenalised fits.
+They are fitted to convergence (Newton-Cholesky, gradient below ``tol`` = 1e-10), so the AUCs
+and their intervals do not depend on a solver's stopping rule: with scikit-learn's default
+``tol = 1e-4`` (L-BFGS) the AUC gain moved by 5e-4 relative and the DeLong bounds by up to 1e-3.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
+from numpy.typing import ArrayLike
 from scipy import stats as sps
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_curve
@@ -46,8 +57,16 @@ from fibrosurvey.stats._result import (
     check_binary,
     complete_cases,
 )
+from fibrosurvey.stats.comparison import LogisticResult, adjusted_logistic
 
-__all__ = ["AucResult", "DiscriminationResult", "auc_delong", "cv_auc", "delong_covariance"]
+__all__ = [
+    "AucResult",
+    "DiscriminationResult",
+    "auc_delong",
+    "cv_auc",
+    "delong_covariance",
+    "panel_level_association",
+]
 
 _NAN = float("nan")
 
@@ -98,6 +117,11 @@ def delong_covariance(y: Array, scores: Array) -> tuple[Array, Array]:
     """AUCs and their DeLong covariance matrix for the columns of ``scores`` (n x k).
 
     Midrank algorithm of Sun & Xu (2014); vectorised over respondents and models.
+
+    >>> y, score = np.array([1, 1, 1, 0, 0.0]), np.array([0.9, 0.8, 0.4, 0.7, 0.3])
+    >>> aucs, cov = delong_covariance(y, score)
+    >>> round(float(aucs[0]), 4), round(float(cov[0, 0]), 4)  # 5/6 and 1/18, worked by hand
+    (0.8333, 0.0556)
     """
     scores = scores[:, None] if scores.ndim == 1 else scores
     positive = y == 1
@@ -125,10 +149,14 @@ def _auc_only(y: Array, scores: Array) -> Array:
     return auc
 
 
-def auc_delong(y: object, score: object, alpha: float = 0.05) -> AucResult:
+def auc_delong(y: ArrayLike, score: ArrayLike, alpha: float = 0.05) -> AucResult:
     """AUC of ``score`` for the 0/1 outcome ``y`` with DeLong SE and CI (complete cases).
 
     R: ``pROC::ci.auc(pROC::roc(y, score, direction = "<"), method = "delong")``.
+
+    >>> result = auc_delong([1, 1, 1, 0, 0], [0.9, 0.8, 0.4, 0.7, 0.3])
+    >>> round(result.estimate, 4), round(result.se**2, 4)  # 2.5 / 3 and 1 / 18
+    (0.8333, 0.0556)
     """
     alpha = check_alpha(alpha)
     yv, sv = as_vector(y, "y"), as_vector(score, "score")
@@ -159,7 +187,9 @@ def auc_delong(y: object, score: object, alpha: float = 0.05) -> AucResult:
     )
 
 
-def _oof_predictions(y: Array, x: Array, splitter: StratifiedKFold, c_penalty: float) -> Array:
+def _oof_predictions(
+    y: Array, x: Array, splitter: StratifiedKFold, c_penalty: float, tol: float
+) -> Array:
     if x.shape[1] == 0:
         # Intercept-only model: every out-of-fold prediction is its training prevalence,
         # which carries no ranking information (AUC 0.5 up to ties by fold).
@@ -167,28 +197,40 @@ def _oof_predictions(y: Array, x: Array, splitter: StratifiedKFold, c_penalty: f
         for train, test in splitter.split(np.zeros((y.size, 1)), y):
             out[test] = y[train].mean()
         return out
-    model = make_pipeline(StandardScaler(), LogisticRegression(C=c_penalty, max_iter=1000))
+    model = make_pipeline(
+        StandardScaler(),
+        LogisticRegression(C=c_penalty, solver="newton-cholesky", tol=tol, max_iter=1000),
+    )
     proba = cross_val_predict(model, x, y.astype(int), cv=splitter, method="predict_proba")
     result: Array = np.asarray(proba[:, 1], dtype=np.float64)
     return result
 
 
 def cv_auc(
-    y: object,
-    X_full: object,
-    X_base: object = None,
+    y: ArrayLike,
+    X_full: ArrayLike,
+    X_base: ArrayLike | None = None,
     folds: int = 5,
     seed: int = 0,
     n_boot: int = 0,
     alpha: float = 0.05,
     C: float = 1.0,
+    tol: float = 1e-10,
 ) -> DiscriminationResult:
     """Cross-validated AUC of the full vs the base logistic model and the AUC gain.
 
     ``X_full`` holds biomarkers + covariates, ``X_base`` the covariates only (``None`` = an
     intercept-only base model, AUC 0.5). Arrays (n, k) or polars DataFrames. Complete cases over
-    all inputs. R: ``pROC::roc.test(roc_full, roc_base, method = "delong", paired = TRUE)`` on
-    the out-of-fold predictions.
+    all inputs. ``tol``: the solver's gradient tolerance (the default converges fully).
+    R: ``pROC::roc.test(roc_full, roc_base, method = "delong", paired = TRUE)`` on the
+    out-of-fold predictions.
+
+    >>> rng = np.random.default_rng(1)
+    >>> covariate, marker = rng.normal(size=(2, 400))
+    >>> y = (rng.random(400) < 1 / (1 + np.exp(-(covariate + marker)))).astype(float)
+    >>> result = cv_auc(y, np.column_stack([marker, covariate]), covariate, seed=2)
+    >>> round(result.auc_base, 3), round(result.auc_full, 3), result.ci_low > 0
+    (0.709, 0.801, True)
     """
     alpha = check_alpha(alpha)
     yv = as_vector(y, "y")
@@ -208,8 +250,8 @@ def cv_auc(
             folds=folds, seed=seed, alpha=alpha, used_rows=keep,
         )  # fmt: skip
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    oof_full = _oof_predictions(yv, xf, splitter, C)
-    oof_base = _oof_predictions(yv, xb, splitter, C)
+    oof_full = _oof_predictions(yv, xf, splitter, C, tol)
+    oof_base = _oof_predictions(yv, xb, splitter, C, tol)
     scores = np.column_stack([oof_full, oof_base])
     aucs, cov = delong_covariance(yv, scores)
     z = float(sps.norm.ppf(1 - alpha / 2))
@@ -260,3 +302,38 @@ def cv_auc(
         oof_base=oof_base,
         used_rows=keep,
     )
+
+
+def panel_level_association(
+    y: ArrayLike,
+    panel: ArrayLike,
+    covariates: ArrayLike | None = None,
+    names: list[str] | tuple[str, ...] | None = None,
+    alpha: float = 0.05,
+) -> LogisticResult:
+    """Odds ratio of ``y`` per SD of the panel's mean standardised level (see module docstring).
+
+    Complete cases over all inputs; ``names`` names the covariate columns.
+    R: ``glm(y ~ scale(rowMeans(scale(panel))) + covariates, family = binomial)``.
+
+    >>> rng = np.random.default_rng(3)
+    >>> y = np.r_[np.ones(150), np.zeros(150)]
+    >>> panel = rng.normal(size=(300, 3)) - 0.5 * y[:, None]  # lower levels in cases
+    >>> result = panel_level_association(y, panel)
+    >>> result.estimate < 1 and result.ci_high < 1
+    True
+    """
+    yv = as_vector(y, "y")
+    levels = as_matrix(panel, "panel", yv.size)
+    zm = as_matrix(covariates, "covariates", yv.size)
+    keep = complete_cases(yv, levels, zm)
+    composite = np.full(yv.size, np.nan)
+    if keep.sum() > 2:
+        kept = levels[keep]
+        sd = kept.std(axis=0, ddof=1)
+        standardised = (kept[:, sd > 0] - kept[:, sd > 0].mean(axis=0)) / sd[sd > 0]
+        mean_level = standardised.mean(axis=1) if standardised.shape[1] else np.zeros(kept.shape[0])
+        spread = mean_level.std(ddof=1)
+        composite[keep] = (mean_level - mean_level.mean()) / spread if spread > 0 else 0.0
+    result = adjusted_logistic(yv, composite, zm, names=names, alpha=alpha)
+    return replace(result, method="panel_mean_level_logistic")

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
+from numpy.typing import ArrayLike
 from scipy import stats as sps
 
 from fibrosurvey.stats._result import Estimate, as_vector, check_alpha
@@ -56,8 +57,8 @@ class PooledResult(Estimate):
 
 
 def rubin_pool(
-    estimates: object,
-    variances: object,
+    estimates: ArrayLike,
+    variances: ArrayLike,
     n_obs: int,
     k_params: int,
     alpha: float = 0.05,
@@ -67,6 +68,10 @@ def rubin_pool(
 
     ``variances`` are squared standard errors; ``n_obs``/``k_params`` give the complete-data df
     ``n_obs - k_params`` used by Barnard-Rubin. R: ``summary(mice::pool(fits))``.
+
+    >>> pooled = rubin_pool([1.0, 1.2, 0.9, 1.1, 1.3], [0.04, 0.05, 0.045, 0.05, 0.04], 100, 3)
+    >>> pooled.estimate, round(pooled.total, 6), round(pooled.df, 4)  # mice::pool.scalar
+    (1.1, 0.075, 17.3814)
     """
     alpha = check_alpha(alpha)
     q, u = as_vector(estimates, "estimates"), as_vector(variances, "variances")
@@ -128,6 +133,12 @@ def multiply_impute(
 
     R: ``mice::complete(mice::mice(frame[columns], m = m, method = "norm", seed = seed), "all")``
     (``max_iter`` is mice's ``maxit``, default 5 as in mice).
+
+    >>> frame = pl.DataFrame({"x": [1.0, 2, 3, 4, 5, 6, 7, 8],
+    ...                       "y": [1.1, None, 3.2, 3.9, None, 6.1, 7.2, 7.9]})
+    >>> copies = multiply_impute(frame, ["y"], m=3, seed=1)
+    >>> len(copies), [copy["y"].null_count() for copy in copies]
+    (3, [0, 0, 0])
     """
     if m < 1:
         raise ValueError(f"m must be >= 1, got {m}")

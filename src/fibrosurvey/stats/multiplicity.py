@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from numpy.typing import ArrayLike
 
 from fibrosurvey.stats._result import Array, as_vector, check_alpha
 
@@ -47,8 +48,13 @@ class FDRResult:
         }
 
 
-def benjamini_hochberg(pvalues: object, alpha: float = 0.05) -> FDRResult:
-    """BH q-values for a family of p-values; NaN p-values are excluded and returned as NaN."""
+def benjamini_hochberg(pvalues: ArrayLike, alpha: float = 0.05) -> FDRResult:
+    """BH q-values for a family of p-values; NaN p-values are excluded and returned as NaN.
+
+    >>> result = benjamini_hochberg([0.01, float("nan"), 0.04, 0.03, 0.2])
+    >>> [round(float(q), 6) for q in result.qvalues]  # R p.adjust(, "BH"): 0.04 NA 0.0533 ...
+    [0.04, nan, 0.053333, 0.053333, 0.2]
+    """
     alpha = check_alpha(alpha)
     p = as_vector(pvalues, "pvalues")
     missing = np.isnan(p)
