@@ -1,4 +1,4 @@
-"""Lab pages: samples received (with flags) and the CSV import."""
+"""Lab pages: samples received (with flags), the CSV import, and correcting one result."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 
 from fibrosurvey.biomarkers import (
     ANALYTE_NAMES,
@@ -15,9 +16,10 @@ from fibrosurvey.biomarkers import (
     lab_guide_rows,
     lab_template_csv,
 )
-from fibrosurvey.web.labs import services
+from fibrosurvey.web.audit.models import AuditRecord
+from fibrosurvey.web.labs import corrections, services
 from fibrosurvey.web.labs.dashboard import flagged_samples, lab_sample_summary
-from fibrosurvey.web.labs.forms import LabImportForm
+from fibrosurvey.web.labs.forms import LabImportForm, ResultCorrectionForm
 from fibrosurvey.web.studies.context import study_context
 from fibrosurvey.web.studies.models import Membership
 from fibrosurvey.web.studies.permissions import can, study_view
@@ -51,6 +53,7 @@ def sample_list(request: HttpRequest, membership: Membership, study_id: int) -> 
             page_size=_PAGE,
             imports=study.lab_imports.select_related("imported_by")[:10],
             can_import=can(membership, "import_labs"),
+            can_correct=can(membership, "import_labs"),
         ),
     )
 
@@ -102,3 +105,54 @@ def template_csv(request: HttpRequest, membership: Membership, study_id: int) ->
     response = HttpResponse(lab_template_csv(), content_type="text/csv")
     response["Content-Disposition"] = 'attachment; filename="lab-results-template.csv"'
     return response
+
+
+@never_cache
+@study_view("import_labs")
+def correct_result(
+    request: HttpRequest, membership: Membership, study_id: int, result_id: int
+) -> HttpResponse:
+    """One result: its history, and a form to correct or retract it (reason required)."""
+    result = corrections.visible_result(membership, result_id)
+    form = ResultCorrectionForm(request.POST or None)
+    problem: corrections.LabCorrectionError | None = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            if data["action"] == "retract":
+                corrections.do_retract_result(
+                    result, reason=data["reason"], actor=request.user, request=request
+                )
+                done = _("Result retracted; it is left out of every analysis.")
+            else:
+                corrections.do_correct_result(
+                    result,
+                    value=data["value"],
+                    unit=data["unit"],
+                    reason=data["reason"],
+                    actor=request.user,
+                    request=request,
+                )
+                done = _("Result corrected; the old value is kept in the audit trail.")
+        except corrections.LabCorrectionError as error:
+            problem = error
+        else:
+            messages.success(request, done)
+            return redirect("labs:correct_result", study_id=study_id, result_id=result.pk)
+    history = AuditRecord.objects.filter(
+        study_id=membership.study.pk, object_type="labs.labresult", object_id=str(result.pk)
+    ).order_by("at", "pk")
+    return render(
+        request,
+        "labs/correct_result.html",
+        study_context(
+            membership,
+            result=result,
+            analyte_name=ANALYTE_NAMES[result.analyte],
+            form=form,
+            problem=problem,
+            history=history,
+            retracted=result.status == result.Status.RETRACTED,
+        ),
+        status=422 if problem or form.errors else 200,
+    )
