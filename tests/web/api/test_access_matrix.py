@@ -28,6 +28,7 @@ PAGES = [
     row("lab samples", "get", "labs:samples", ["study"], ALL_MEMBERS),
     row("lab import", "get", "labs:import", ["study"], ENROLLERS),
     row("lab template", "get", "labs:template", ["study"], ENROLLERS),
+    row("lab corrections import", "get", "labs:import_corrections", ["study"], ENROLLERS),
     row(
         "lab result north", "get", "labs:correct_result", ["study", "north_result"], ENROLLERS_NORTH
     ),

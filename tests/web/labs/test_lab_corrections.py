@@ -7,10 +7,12 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from fibrosurvey.web.audit.models import AuditRecord
 from fibrosurvey.web.exports.dataset import DatasetBuilder
+from fibrosurvey.web.labs.correction_import import do_import_lab_corrections
 from fibrosurvey.web.labs.corrections import (
     LabCorrectionError,
     do_correct_result,
@@ -216,3 +218,95 @@ def test_the_samples_page_links_each_value_to_its_correction_page_for_editors(
     url = reverse("labs:samples", args=[study.pk])
     assert _correct_url(study, north) in login("carol").get(url).content.decode()
     assert _correct_url(study, north) not in login("vera").get(url).content.decode()
+
+
+# --- corrections file ---------------------------------------------------------------------
+
+CORRECTIONS_HEADER = "participant_id,event,analyte,action,value,unit,reason\n"
+
+
+def test_a_corrections_file_corrects_and_retracts_with_one_audit_record_per_result(
+    study, users, imported, participant, participant_south
+):
+    north, south = imported
+    content = (
+        CORRECTIONS_HEADER
+        + f"{participant.study_code},baseline,AEA,correct,1.2,ng/mL,re-integrated peak\n"
+        + f"{participant_south.study_code},baseline,anandamide,retract,,,haemolysed\n"
+    )
+    result = do_import_lab_corrections(study, content, actor=users["carol"], file_name="fix.csv")
+
+    assert (result.corrected, result.retracted) == (1, 1)
+    north.refresh_from_db()
+    assert (north.status, north.value_pmol_ml) == ("corrected", pytest.approx(1.2 * AEA_PMOL))
+    assert LabResult.all_results.get(pk=south.pk).status == "retracted"
+    updates = AuditRecord.objects.filter(action="update", object_type="labs.labresult")
+    by_reason = {u.after["status_reason"]: u for u in updates}
+    assert sorted(by_reason) == ["haemolysed", "re-integrated peak"]
+    assert by_reason["re-integrated peak"].before["value_pmol_ml"] == pytest.approx(AEA_PMOL)
+    assert by_reason["haemolysed"].before["value_pmol_ml"] == pytest.approx(3 * AEA_PMOL)
+    assert by_reason["haemolysed"].after["status"] == "retracted"
+    summary = AuditRecord.objects.get(action="import", object_type="labs.corrections")
+    assert summary.after["file_name"] == "fix.csv" and summary.after["retracted"] == 1
+
+
+def test_one_bad_row_in_a_corrections_file_changes_nothing_and_names_every_problem(
+    study, users, imported, participant, participant_south
+):
+    code = participant.study_code
+    content = (
+        CORRECTIONS_HEADER
+        + f"{code},baseline,aea,correct,1.2,ng/mL,re-run\n"  # fine on its own
+        + f"{code},baseline,pea,correct,2,ng/mL,\n"  # row 2: no reason
+        + f"{code},baseline,oea,correct,2,ng/mL,re-run\n"  # row 3: never imported
+        + f"{code},baseline,aea,retract,,,twice\n"  # row 4: duplicate of row 1
+        + f"{participant_south.study_code},baseline,aea,fix,1,nM,x\n"  # row 5: unknown action
+        + f"{code},baseline,pea,correct,1,mg/dL,re-run\n"  # row 6: duplicate (pea) of row 2
+    )
+    with pytest.raises(LabImportError) as caught:
+        do_import_lab_corrections(study, content, actor=users["carol"])
+
+    found = {(p.row, p.field, p.message) for p in caught.value.problems}
+    assert (2, "reason", "a reason is required") in found
+    assert (
+        3,
+        "analyte",
+        "no such result to correct (never imported, or already retracted)",
+    ) in found
+    assert (4, "analyte", "duplicate of row 1") in found
+    assert (5, "action", "unknown action") in found
+    assert (6, "analyte", "duplicate of row 2") in found
+    assert LabResult.objects.filter(status="corrected").count() == 0
+    assert not AuditRecord.objects.filter(action="update").exists()
+
+
+def test_a_site_limited_coordinator_cannot_correct_another_sites_result_by_file(
+    study, users, imported, participant
+):
+    content = CORRECTIONS_HEADER + f"{participant.study_code},baseline,aea,retract,,,x\n"
+    sam = study.memberships.get(user__username="sam")
+    with pytest.raises(LabImportError) as caught:
+        do_import_lab_corrections(study, content, actor=users["sam"], membership=sam)
+    assert caught.value.problems[0].field == "analyte"
+    assert LabResult.objects.filter(sample__participant=participant).count() == 2
+
+
+def test_the_corrections_page_reports_problems_with_422_and_applies_a_good_file(
+    login, study, imported, participant
+):
+    url = reverse("labs:import_corrections", args=[study.pk])
+    client = login("carol")
+    bad = SimpleUploadedFile(
+        "c.csv",
+        (CORRECTIONS_HEADER + f"{participant.study_code},baseline,aea,correct,x,nM,r\n").encode(),
+    )
+    response = client.post(url, {"file": bad})
+    assert response.status_code == 422
+    assert "nothing was imported" in response.content.decode()
+
+    good = SimpleUploadedFile(
+        "c.csv",
+        (CORRECTIONS_HEADER + f"{participant.study_code},baseline,aea,correct,2,nM,r\n").encode(),
+    )
+    assert client.post(url, {"file": good}).status_code == 302
+    assert LabResult.objects.get(pk=imported[0].pk).value_pmol_ml == pytest.approx(2.0)

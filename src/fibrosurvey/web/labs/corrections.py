@@ -25,8 +25,10 @@ from fibrosurvey.web.studies.permissions import filter_to_site
 __all__ = [
     "MAX_REASON_CHARS",
     "LabCorrectionError",
+    "clean_reason",
     "do_correct_result",
     "do_retract_result",
+    "parse_corrected_value",
     "visible_result",
 ]
 
@@ -69,7 +71,8 @@ def visible_result(membership: Membership, result_id: int) -> LabResult:
     return found
 
 
-def _clean_reason(reason: str) -> str:
+def clean_reason(reason: str) -> str:
+    """The reason, stripped; required and at most MAX_REASON_CHARS long."""
     text = (reason or "").strip()
     if not text:
         raise LabCorrectionError(
@@ -82,9 +85,19 @@ def _clean_reason(reason: str) -> str:
     return text
 
 
-def _parse_value(value: str, unit: str, result: LabResult) -> tuple[float, bool, str]:
+def parse_corrected_value(value: str, unit: str, result: LabResult) -> tuple[float, bool, str]:
     """(pmol/mL to store, below LLOQ, canonical unit), by the import's rules: a value below
-    the LLOQ, or written ``<...``, is stored as the LLOQ with the flag."""
+    the LLOQ, or written ``<...``, is stored as the LLOQ with the flag. The same value as the
+    one in force is refused: a correction must change something."""
+    pmol, below, canonical = _converted(value, unit, result)
+    if math.isclose(pmol, result.value_pmol_ml, rel_tol=1e-12) and below == result.below_lloq:
+        raise LabCorrectionError(
+            "value", value, "a value other than the one in force", "the same as the stored value"
+        )
+    return pmol, below, canonical
+
+
+def _converted(value: str, unit: str, result: LabResult) -> tuple[float, bool, str]:
     allowed_units = ", ".join(sorted(set(UNITS.values())))
     try:
         canonical = canonical_unit(unit)
@@ -149,12 +162,8 @@ def do_correct_result(
     result: LabResult, *, value: str, unit: str, reason: str, actor: Any, request: Any = None
 ) -> LabResult:
     """Replace the value in force (given in ``unit``, converted to pmol/mL)."""
-    why = _clean_reason(reason)
-    pmol, below, canonical = _parse_value(value, unit, result)
-    if math.isclose(pmol, result.value_pmol_ml, rel_tol=1e-12) and below == result.below_lloq:
-        raise LabCorrectionError(
-            "value", value, "a value other than the one in force", "the same as the stored value"
-        )
+    why = clean_reason(reason)
+    pmol, below, canonical = parse_corrected_value(value, unit, result)
     return _change(
         result,
         actor,
@@ -171,4 +180,4 @@ def do_retract_result(
     result: LabResult, *, reason: str, actor: Any, request: Any = None
 ) -> LabResult:
     """Withdraw the result: kept for the record, out of every analysis."""
-    return _change(result, actor, request, _clean_reason(reason), status=LabResult.Status.RETRACTED)
+    return _change(result, actor, request, clean_reason(reason), status=LabResult.Status.RETRACTED)

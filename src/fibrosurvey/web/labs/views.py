@@ -17,7 +17,7 @@ from fibrosurvey.biomarkers import (
     lab_template_csv,
 )
 from fibrosurvey.web.audit.models import AuditRecord
-from fibrosurvey.web.labs import corrections, services
+from fibrosurvey.web.labs import correction_import, corrections, services
 from fibrosurvey.web.labs.dashboard import flagged_samples, lab_sample_summary
 from fibrosurvey.web.labs.forms import LabImportForm, ResultCorrectionForm
 from fibrosurvey.web.studies.context import study_context
@@ -105,6 +105,44 @@ def template_csv(request: HttpRequest, membership: Membership, study_id: int) ->
     response = HttpResponse(lab_template_csv(), content_type="text/csv")
     response["Content-Disposition"] = 'attachment; filename="lab-results-template.csv"'
     return response
+
+
+@study_view("import_labs")
+def import_corrections(request: HttpRequest, membership: Membership, study_id: int) -> HttpResponse:
+    """A lab's corrections file: each row corrects or retracts one result, all or nothing."""
+    study = membership.study
+    form = LabImportForm(request.POST or None, request.FILES or None)
+    problems: list[services.RowProblem] = []
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = correction_import.do_import_lab_corrections(
+                study,
+                form.cleaned_data["file"],
+                actor=request.user,
+                membership=membership,
+                file_name=request.FILES["file"].name,
+                request=request,
+            )
+        except services.LabImportError as error:
+            problems = error.problems
+        else:
+            messages.success(
+                request,
+                _("Corrected %(corrected)d results and retracted %(retracted)d.")
+                % {"corrected": result.corrected, "retracted": result.retracted},
+            )
+            return redirect("labs:samples", study_id=study.pk)
+    return render(
+        request,
+        "labs/import_corrections.html",
+        study_context(
+            membership,
+            form=form,
+            problems=problems,
+            columns=correction_import.CORRECTION_COLUMNS,
+        ),
+        status=422 if problems or form.errors else 200,
+    )
 
 
 @never_cache
