@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from datetime import date
 
 import numpy as np
 import polars as pl
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 from fibrosurvey.biomarkers import (
     ANALYTE_NAMES,
     ANALYTES,
+    LAB_DATE_COLUMNS,
     LAB_OPTIONAL_COLUMNS,
     LAB_REQUIRED_COLUMNS,
     LabProblem,
@@ -210,6 +212,7 @@ def test_to_wide_gives_analysis_dataset_columns() -> None:
         "event",
         *biomarker_columns(),
         *PREANALYTICAL_COLUMNS,
+        *LAB_DATE_COLUMNS,
     ]
     assert wide.height == 2
     p1, p2 = wide.sort("participant_id").iter_rows(named=True)
@@ -304,3 +307,58 @@ def test_the_guide_explains_every_column_and_lists_analyte_spellings() -> None:
     assert "anandamide" in guide["analyte"]["accepted"]
     assert "2-ag" in guide["analyte"]["accepted"]
     assert guide["lab_matrix"]["required"] == "required"
+
+
+def test_draw_date_and_time_in_iso_8601_keep_the_clock_time_and_the_date_apart() -> None:
+    times: list[object] = ["2026-03-02T08:30"] * 5 + ["2026-03-03 17:05:30+01:00"] * 5
+    result = validate_lab_frame(_lab(lab_draw_time=times))
+    assert result.ok, result.summary()
+    wide = to_wide(result.clean).sort("participant_id")
+    assert wide["lab_draw_time"].to_list() == ["08:30", "17:05"]
+    assert wide["lab_draw_date"].to_list() == [date(2026, 3, 2), date(2026, 3, 3)]
+    assert wide.schema["lab_draw_date"] == pl.Date
+
+
+def test_a_plain_clock_time_is_still_accepted_without_a_date() -> None:
+    result = validate_lab_frame(_lab(lab_draw_time=["08:30"] * 5 + ["7:45"] * 5))
+    assert result.ok, result.summary()
+    wide = to_wide(result.clean).sort("participant_id")
+    assert wide["lab_draw_time"].to_list() == ["08:30", "7:45"]
+    assert wide["lab_draw_date"].to_list() == [None, None]
+
+
+def test_the_draw_date_is_not_an_analysis_dataset_column() -> None:
+    # It identifies people: only a shifted copy may leave the study (de-identified exports).
+    assert "lab_draw_date" not in PREANALYTICAL_COLUMNS
+    assert "lab_draw_date" not in LAB_OPTIONAL_COLUMNS
+
+
+@pytest.mark.parametrize(
+    ("written", "message"),
+    [
+        ("2026-02-30T08:30", "no such date"),
+        ("2026-03-02T25:00", "not a clock time or an ISO 8601 date and time"),
+        ("02/03/2026 08:30", "not a clock time or an ISO 8601 date and time"),
+        ("2026-03-02", "not a clock time or an ISO 8601 date and time"),
+        ("2999-01-01T08:30", "draw date out of range (in the future or long past)"),
+        ("1900-01-01T08:30", "draw date out of range (in the future or long past)"),
+    ],
+)
+def test_a_bad_draw_date_or_time_names_the_row_and_the_accepted_forms(
+    written: str, message: str
+) -> None:
+    times: list[object] = ["08:30"] * 9 + [written]
+    times[5:9] = [written] * 4  # p2's rows agree with one another: only the value is wrong
+    problems = validate_lab_frame(_lab(lab_draw_time=times)).problems
+    assert {p.row for p in problems} == {6, 7, 8, 9, 10}
+    assert {(p.column, p.value, p.message) for p in problems} == {
+        ("lab_draw_time", written, message)
+    }
+    assert "YYYY-MM-DD" in problems[0].allowed
+
+
+def test_the_template_example_carries_a_draw_date() -> None:
+    frame = pl.read_csv(io.StringIO(lab_template_csv()), infer_schema=False)
+    result = validate_lab_frame(frame)
+    assert result.ok, result.summary()
+    assert result.clean["lab_draw_date"].to_list() == [date(2026, 3, 2)] * 2

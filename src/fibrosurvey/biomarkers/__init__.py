@@ -5,6 +5,8 @@ table and its validation (:mod:`.lab_table`), and the template a lab fills in (:
 from __future__ import annotations
 
 from fibrosurvey.biomarkers.lab_table import (
+    LAB_DATE_COLUMNS,
+    LAB_DRAW_TIME_ALLOWED,
     LAB_NUMERIC_COLUMNS,
     LAB_OPTIONAL_COLUMNS,
     LAB_REQUIRED_COLUMNS,
@@ -34,6 +36,8 @@ __all__ = [
     "ANALYTES",
     "ANALYTE_NAMES",
     "LAB_COLUMN_MEANINGS",
+    "LAB_DATE_COLUMNS",
+    "LAB_DRAW_TIME_ALLOWED",
     "LAB_NUMERIC_COLUMNS",
     "LAB_OPTIONAL_COLUMNS",
     "LAB_REQUIRED_COLUMNS",

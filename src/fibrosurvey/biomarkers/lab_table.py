@@ -21,6 +21,13 @@ is written ``<LLOQ`` / ``<0.05`` (anything starting with ``<``) is stored with
 ``below_lloq = 1`` and ``value = lloq``: a value below the LLOQ keeps a flag and the LLOQ. Such
 a row may leave ``value`` empty, but it then needs an ``lloq``.
 
+Draw date: ``lab_draw_time`` takes a clock time ``HH:MM`` or an ISO 8601 date and time
+(``2026-03-02T08:30``, also with a space, seconds or a UTC offset). The clean table keeps the
+clock time as written at the draw (``lab_draw_time``, ``HH:MM``: the circadian covariate) and
+the date in its own column ``lab_draw_date`` (:data:`LAB_DATE_COLUMNS`; null for a plain time).
+The date is identifying research data: it is not an analysis-dataset column
+(:data:`~fibrosurvey.dataset.PREANALYTICAL_COLUMNS`), and a de-identified export must shift it.
+
 Row numbers in problems are 1-based DATA rows: row 1 is the first row under the header (line 2
 of a CSV file). A problem about a whole missing column has ``row = None``.
 """
@@ -28,6 +35,7 @@ of a CSV file). A problem about a whole missing column has ``row = None``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 import polars as pl
 
@@ -48,6 +56,8 @@ from fibrosurvey.dataset import (
 )
 
 __all__ = [
+    "LAB_DATE_COLUMNS",
+    "LAB_DRAW_TIME_ALLOWED",
     "LAB_NUMERIC_COLUMNS",
     "LAB_OPTIONAL_COLUMNS",
     "LAB_REQUIRED_COLUMNS",
@@ -95,6 +105,16 @@ LAB_NUMERIC_COLUMNS: dict[str, tuple[float, float]] = {
     "lab_storage_temp_c": (-200, 30),
 }
 _INTEGER_LAB_COLUMNS = ("lab_fasting", "lab_freeze_thaw")
+# Columns of the clean and wide tables that hold dates (identifying: shifted when de-identified).
+LAB_DATE_COLUMNS = ("lab_draw_date",)
+LAB_DRAW_TIME_ALLOWED = "HH:MM (00:00-23:59), or date and time YYYY-MM-DDTHH:MM (ISO 8601)"
+_CLOCK_TIME = r"^(?:[01]?\d|2[0-3]):[0-5]\d$"
+# Group 1 the date, group 2 the clock time HH:MM; seconds and a UTC offset may follow.
+_DATE_TIME = (
+    r"^(\d{4}-\d{2}-\d{2})[T ]((?:[01]\d|2[0-3]):[0-5]\d)(?::[0-5]\d(?:\.\d+)?)?"
+    r"(?:Z|[+-](?:[01]\d|2[0-3]):?[0-5]\d)?$"
+)
+_EARLIEST_DRAW_DATE = date(1990, 1, 1)
 _FLAG_COLUMNS = ("below_lloq", "includes_1ag")
 _ROW = "__row"
 
@@ -323,15 +343,44 @@ def _preanalytical_problems(frame: pl.DataFrame, columns: list[str]) -> list[Lab
             bad = bad | (text.is_not_null() & (number.round(0) != number).fill_null(False))
         problems += _problems_from(frame, bad, column, allowed, "out of range or not a number")
     if "lab_draw_time" in columns:
-        text = _text("lab_draw_time")
-        ok = text.str.contains(r"^([01]?\d|2[0-3]):[0-5]\d$")
-        problems += _problems_from(
-            frame,
-            text.is_not_null() & ~ok.fill_null(False),
-            "lab_draw_time",
-            "HH:MM (00:00-23:59)",
-            "not a clock time",
-        )
+        problems += _draw_time_problems(frame)
+    return problems
+
+
+def _draw_date(text: pl.Expr) -> pl.Expr:
+    """The date part of an ISO date and time (null for a plain clock time or an impossible
+    date such as 2026-02-30)."""
+    return text.str.extract(_DATE_TIME, 1).str.strptime(pl.Date, "%Y-%m-%d", strict=False)
+
+
+def _draw_time_problems(frame: pl.DataFrame) -> list[LabProblem]:
+    text = _text("lab_draw_time")
+    clock = text.str.contains(_CLOCK_TIME).fill_null(False)
+    date_time = text.str.contains(_DATE_TIME).fill_null(False)
+    drawn = _draw_date(text)
+    # A day's margin: the lab's time zone may be ahead of this server's.
+    latest = date.today() + timedelta(days=1)
+    problems = _problems_from(
+        frame,
+        text.is_not_null() & ~clock & ~date_time,
+        "lab_draw_time",
+        LAB_DRAW_TIME_ALLOWED,
+        "not a clock time or an ISO 8601 date and time",
+    )
+    problems += _problems_from(
+        frame,
+        date_time & drawn.is_null(),
+        "lab_draw_time",
+        "a calendar date, YYYY-MM-DD",
+        "no such date",
+    )
+    problems += _problems_from(
+        frame,
+        (drawn < pl.lit(_EARLIEST_DRAW_DATE)) | (drawn > pl.lit(latest)),
+        "lab_draw_time",
+        f"a draw date YYYY-MM-DD from {_EARLIEST_DRAW_DATE.isoformat()} to today",
+        "draw date out of range (in the future or long past)",
+    )
     return problems
 
 
@@ -404,6 +453,9 @@ def _convert(frame: pl.DataFrame, columns: list[str], below_flag: pl.Expr) -> pl
     below = below_flag | (value < lloq).fill_null(False)
     includes = pl.col("__includes_1ag") if "includes_1ag" in columns else pl.lit(None)
     pre = [_preanalytical_expr(c, c in columns) for c in PREANALYTICAL_COLUMNS]
+    draw_date = (
+        _draw_date(_text("lab_draw_time")) if "lab_draw_time" in columns else pl.lit(None, pl.Date)
+    )
     return frame.select(
         "participant_id",
         "event",
@@ -418,10 +470,14 @@ def _convert(frame: pl.DataFrame, columns: list[str], below_flag: pl.Expr) -> pl
         .alias("includes_1ag"),
         pl.col("__unit").alias("unit_reported"),
         *pre,
+        draw_date.alias("lab_draw_date"),
     )
 
 
 def _preanalytical_expr(column: str, present: bool) -> pl.Expr:
+    if column == "lab_draw_time" and present:
+        text = _text(column)
+        return text.str.extract(_DATE_TIME, 2).fill_null(text).alias(column)
     if column in LAB_NUMERIC_COLUMNS:
         dtype: pl.DataType = pl.Int16() if column in _INTEGER_LAB_COLUMNS else pl.Float64()
         expr = _text(column).cast(pl.Float64).cast(dtype) if present else pl.lit(None, dtype)
@@ -447,6 +503,7 @@ def _empty_clean() -> pl.DataFrame:
             if column in LAB_NUMERIC_COLUMNS
             else pl.String()
         )
+    schema["lab_draw_date"] = pl.Date()
     return pl.DataFrame(schema=schema)
 
 
@@ -455,11 +512,15 @@ def to_wide(clean: pl.DataFrame) -> pl.DataFrame:
 
     Columns: participant_id, event, then for each analyte ``<a>``, ``<a>_lloq``,
     ``<a>_below_lloq`` (null when that analyte was not measured), ``twoag_includes_1ag``, and
-    every pre-analytical column (the sample's value; validation guarantees one per sample).
+    every pre-analytical column (the sample's value; validation guarantees one per sample),
+    then :data:`LAB_DATE_COLUMNS` (the draw date: shift it before the table leaves the study).
     """
     key = ["participant_id", "event"]
     samples = clean.group_by(key, maintain_order=True).agg(
-        *[pl.col(c).drop_nulls().first().alias(c) for c in PREANALYTICAL_COLUMNS]
+        *[
+            pl.col(c).drop_nulls().first().alias(c)
+            for c in (*PREANALYTICAL_COLUMNS, *LAB_DATE_COLUMNS)
+        ]
     )
     per_analyte = [
         clean.filter(pl.col("analyte") == analyte).select(
@@ -475,4 +536,4 @@ def to_wide(clean: pl.DataFrame) -> pl.DataFrame:
     for part in per_analyte:
         wide = wide.join(part, on=key, how="left", maintain_order="left")
     wide = wide.join(samples, on=key, how="left", maintain_order="left")
-    return wide.select(*key, *biomarker_columns(), *PREANALYTICAL_COLUMNS)
+    return wide.select(*key, *biomarker_columns(), *PREANALYTICAL_COLUMNS, *LAB_DATE_COLUMNS)

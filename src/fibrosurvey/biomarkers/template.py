@@ -34,7 +34,10 @@ LAB_COLUMN_MEANINGS: dict[str, str] = {
     "lab_assay": "the assay method, e.g. the LC-MS/MS method's name",
     "lab_batch": "the analytical batch (run) the sample was measured in",
     "lab_tube": "tube and anticoagulant, e.g. K2EDTA, lithium_heparin, citrate, serum_clot",
-    "lab_draw_time": "clock time of the blood draw, HH:MM (24 h)",
+    "lab_draw_time": (
+        "date and time of the blood draw, YYYY-MM-DDTHH:MM (ISO 8601, local clock time), "
+        "or the clock time alone, HH:MM (24 h)"
+    ),
     "lab_fasting": "fasting at the draw: 1 or yes (sí), 0 or no",
     "lab_hours_since_meal": "hours between the last meal and the draw",
     "lab_minutes_to_centrifuge": (
@@ -55,7 +58,7 @@ _EXAMPLE_SAMPLE = {
     "lab_assay": "LC-MS/MS",
     "lab_batch": "B01",
     "lab_tube": "K2EDTA",
-    "lab_draw_time": "08:30",
+    "lab_draw_time": "2026-03-02T08:30",
     "lab_fasting": "yes",
     "lab_hours_since_meal": "10",
     "lab_minutes_to_centrifuge": "20",

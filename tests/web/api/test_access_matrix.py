@@ -14,6 +14,7 @@ from tests.web.access import (
     ALL_MEMBERS,
     ANALYSTS,
     ENROLLERS,
+    ENROLLERS_NORTH,
     READERS,
     READERS_NORTH,
     as_status,
@@ -27,6 +28,27 @@ PAGES = [
     row("lab samples", "get", "labs:samples", ["study"], ALL_MEMBERS),
     row("lab import", "get", "labs:import", ["study"], ENROLLERS),
     row("lab template", "get", "labs:template", ["study"], ENROLLERS),
+    row("lab corrections import", "get", "labs:import_corrections", ["study"], ENROLLERS),
+    row(
+        "lab result north", "get", "labs:correct_result", ["study", "north_result"], ENROLLERS_NORTH
+    ),
+    row("lab result south", "get", "labs:correct_result", ["study", "south_result"], ENROLLERS),
+    row(
+        "correct lab result north",
+        "post",
+        "labs:correct_result",
+        ["study", "north_result"],
+        as_status(ENROLLERS_NORTH, 302),
+        body={"action": "correct", "value": "2", "unit": "nM", "reason": "re-run"},
+    ),
+    row(
+        "retract lab result south",
+        "post",
+        "labs:correct_result",
+        ["study", "south_result"],
+        as_status(ENROLLERS, 302),
+        body={"action": "retract", "unit": "nM", "reason": "haemolysed"},
+    ),
     row("export page", "get", "exports:index", ["study"], ANALYSTS),
     *[
         row(f"export {fmt}", "get", "exports:download", ["study", fmt], ANALYSTS)
@@ -54,6 +76,8 @@ def objects(study, participant, participant_south, users, monkeypatch):
     from fibrosurvey.web.analyses.models import AnalysisRun
     from fibrosurvey.web.api.services import do_issue_token
     from fibrosurvey.web.jobs.models import Job
+    from fibrosurvey.web.labs.models import LabResult
+    from fibrosurvey.web.labs.services import do_import_labs
     from fibrosurvey.web.survey.models import Response
 
     monkeypatch.setenv("FIBROSURVEY_ANALYSIS_IN_PROCESS", "0")
@@ -76,7 +100,13 @@ def objects(study, participant, participant_south, users, monkeypatch):
     )
     token, _ = do_issue_token(user=users["alice"], study=study)
     job = Job.objects.create(kind=Job.Kind.ENROL_CSV, study=study, created_by=users["carol"])
+    results = {}
+    for name, who in (("north_result", participant), ("south_result", participant_south)):
+        # PEA: the API row imports AEA for these participants and must not collide.
+        do_import_labs(study, _lab_csv(who.study_code, "pea"), actor=users["alice"])
+        results[name] = LabResult.objects.get(sample__participant=who).pk
     return {
+        **results,
         "study": study.pk,
         "run": run.pk,
         "job": job.pk,
@@ -98,10 +128,10 @@ def test_page_access_matrix(
     check(response, persona, expected, f"{method.upper()} {url}")
 
 
-def _lab_csv(code):
+def _lab_csv(code, analyte="aea"):
     return (
         "participant_id,event,analyte,value,unit,lloq,lab_matrix,lab_assay,lab_batch\n"
-        f"{code},baseline,aea,1,ng/mL,0.05,plasma,LC-MS/MS,B1\n"
+        f"{code},baseline,{analyte},1,ng/mL,0.05,plasma,LC-MS/MS,B1\n"
     )
 
 

@@ -91,11 +91,8 @@ def test_result_already_stored_rejects_the_second_file(study, users, codes):
             study, HEADER + lab_row(north, "pea") + lab_row(north, "aea"), actor=users["carol"]
         )
     [problem] = caught.value.problems
-    assert (problem.row, problem.field, problem.message) == (
-        2,
-        "analyte",
-        "already imported for this participant and event",
-    )
+    assert (problem.row, problem.field) == (2, "analyte")
+    assert problem.message.startswith("already imported for this participant and event")
     assert LabResult.objects.count() == 1
 
 

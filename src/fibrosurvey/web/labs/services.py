@@ -20,7 +20,13 @@ from django.db import IntegrityError, transaction
 from fibrosurvey.biomarkers import LAB_OPTIONAL_COLUMNS, LAB_REQUIRED_COLUMNS, validate_lab_frame
 from fibrosurvey.biomarkers import LabProblem as CoreLabProblem
 from fibrosurvey.web.audit.services import record, snapshot
-from fibrosurvey.web.labs.models import PREANALYTICAL_FIELDS, LabImport, LabResult, LabSample
+from fibrosurvey.web.labs.models import (
+    DATE_FIELDS,
+    PREANALYTICAL_FIELDS,
+    LabImport,
+    LabResult,
+    LabSample,
+)
 from fibrosurvey.web.participants.models import Participant
 from fibrosurvey.web.studies.models import Membership, Study
 from fibrosurvey.web.studies.permissions import filter_to_site
@@ -210,7 +216,8 @@ def _database_problems(
                     "analyte",
                     analyte,
                     "one result per participant x event x analyte",
-                    "already imported for this participant and event",
+                    "already imported for this participant and event; to change it, correct "
+                    "or retract it (with a reason) from the lab samples page",
                 )
             )
     problems += _conflicts_with_stored_samples(known, participants, events)
@@ -232,7 +239,7 @@ def _conflicts_with_stored_samples(
         sample = samples.get((participants[row["participant_id"]].pk, events[row["event"]].pk))
         if sample is None:
             continue
-        for column, field in PREANALYTICAL_FIELDS.items():
+        for column, field in (PREANALYTICAL_FIELDS | DATE_FIELDS).items():
             given = row.get(column)
             stored = getattr(sample, field)
             if given is None or stored in (None, ""):
@@ -240,6 +247,8 @@ def _conflicts_with_stored_samples(
             same = (
                 abs(float(given) - float(stored)) < 1e-9
                 if isinstance(stored, int | float)
+                else given == stored
+                if column in DATE_FIELDS
                 else str(given) == str(stored)
             )
             if not same:
@@ -262,6 +271,8 @@ def _sample_fields(row: dict[str, Any]) -> dict[str, Any]:
         if value is None and field in ("tube", "draw_time"):
             value = ""
         fields[field] = value
+    for column, field in DATE_FIELDS.items():
+        fields[field] = row.get(column)
     return fields
 
 

@@ -1,4 +1,4 @@
-"""Lab pages: samples received (with flags) and the CSV import."""
+"""Lab pages: samples received (with flags), the CSV import, and correcting one result."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 
 from fibrosurvey.biomarkers import (
     ANALYTE_NAMES,
@@ -19,10 +20,11 @@ from fibrosurvey.biomarkers import (
     lab_guide_rows,
     lab_template_csv,
 )
+from fibrosurvey.web.audit.models import AuditRecord
 from fibrosurvey.web.exports.writers import csv_bytes
-from fibrosurvey.web.labs import services
+from fibrosurvey.web.labs import correction_import, corrections, services
 from fibrosurvey.web.labs.dashboard import flagged_samples, lab_sample_summary
-from fibrosurvey.web.labs.forms import LabImportForm
+from fibrosurvey.web.labs.forms import LabImportForm, ResultCorrectionForm
 from fibrosurvey.web.labs.models import LabImport, LabSample
 from fibrosurvey.web.studies.context import study_context
 from fibrosurvey.web.studies.models import Membership
@@ -78,6 +80,7 @@ def sample_list(request: HttpRequest, membership: Membership, study_id: int) -> 
             imports=import_history(membership)[:10],
             site_limited=membership.site_id is not None,
             can_import=can(membership, "import_labs"),
+            can_correct=can(membership, "import_labs"),
         ),
     )
 
@@ -131,3 +134,92 @@ def template_csv(request: HttpRequest, membership: Membership, study_id: int) ->
     response = HttpResponse(csv_bytes(template), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="lab-results-template.csv"'
     return response
+
+
+@study_view("import_labs")
+def import_corrections(request: HttpRequest, membership: Membership, study_id: int) -> HttpResponse:
+    """A lab's corrections file: each row corrects or retracts one result, all or nothing."""
+    study = membership.study
+    form = LabImportForm(request.POST or None, request.FILES or None)
+    problems: list[services.RowProblem] = []
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = correction_import.do_import_lab_corrections(
+                study,
+                form.cleaned_data["file"],
+                actor=request.user,
+                membership=membership,
+                file_name=request.FILES["file"].name,
+                request=request,
+            )
+        except services.LabImportError as error:
+            problems = error.problems
+        else:
+            messages.success(
+                request,
+                _("Corrected %(corrected)d results and retracted %(retracted)d.")
+                % {"corrected": result.corrected, "retracted": result.retracted},
+            )
+            return redirect("labs:samples", study_id=study.pk)
+    return render(
+        request,
+        "labs/import_corrections.html",
+        study_context(
+            membership,
+            form=form,
+            problems=problems,
+            columns=correction_import.CORRECTION_COLUMNS,
+        ),
+        status=422 if problems or form.errors else 200,
+    )
+
+
+@never_cache
+@study_view("import_labs")
+def correct_result(
+    request: HttpRequest, membership: Membership, study_id: int, result_id: int
+) -> HttpResponse:
+    """One result: its history, and a form to correct or retract it (reason required)."""
+    result = corrections.visible_result(membership, result_id)
+    form = ResultCorrectionForm(request.POST or None)
+    problem: corrections.LabCorrectionError | None = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            if data["action"] == "retract":
+                corrections.do_retract_result(
+                    result, reason=data["reason"], actor=request.user, request=request
+                )
+                done = _("Result retracted; it is left out of every analysis.")
+            else:
+                corrections.do_correct_result(
+                    result,
+                    value=data["value"],
+                    unit=data["unit"],
+                    reason=data["reason"],
+                    actor=request.user,
+                    request=request,
+                )
+                done = _("Result corrected; the old value is kept in the audit trail.")
+        except corrections.LabCorrectionError as error:
+            problem = error
+        else:
+            messages.success(request, done)
+            return redirect("labs:correct_result", study_id=study_id, result_id=result.pk)
+    history = AuditRecord.objects.filter(
+        study_id=membership.study.pk, object_type="labs.labresult", object_id=str(result.pk)
+    ).order_by("at", "pk")
+    return render(
+        request,
+        "labs/correct_result.html",
+        study_context(
+            membership,
+            result=result,
+            analyte_name=ANALYTE_NAMES[result.analyte],
+            form=form,
+            problem=problem,
+            history=history,
+            retracted=result.status == result.Status.RETRACTED,
+        ),
+        status=422 if problem or form.errors else 200,
+    )
