@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from fibrosurvey.analysis.yaml_lines import LineMap, line_for, load_with_lines
+from fibrosurvey.safe_yaml import UnsafeYamlError
 
 __all__ = [
     "DEFAULT_PLAN",
@@ -406,6 +407,8 @@ def parse_plan(text: str, source: str = "<plan>") -> Plan:
     """Validate plan text; raise :class:`PlanError` naming the line and key on any problem."""
     try:
         data, lines = load_with_lines(text)
+    except UnsafeYamlError as exc:
+        raise PlanError(f"{source} {exc}") from None
     except Exception as exc:  # yaml.YAMLError carries its own line/column
         raise PlanError(f"{source}: not valid YAML: {exc}") from exc
     if not isinstance(data, dict):
