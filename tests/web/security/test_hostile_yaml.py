@@ -94,6 +94,7 @@ def test_an_uploaded_alias_bomb_plan_is_a_400_naming_the_line_and_nothing_is_sto
     login, study, fingerprint
 ):
     client = login("anna")
+    client.get(reverse("analyses:index", args=[study.pk]))  # warm: templates, URL conf
     before = fingerprint()
     upload = SimpleUploadedFile("bomb.yaml", BOMB.encode(), content_type="application/x-yaml")
     with at_most(5):
