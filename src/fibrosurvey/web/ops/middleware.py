@@ -124,6 +124,10 @@ def _hostile_input(request: HttpRequest, length: int) -> HttpResponse | None:
     """
     if "\x00" in request.path:
         return _nul_refusal(request, _("The address"))
+    for key, value in request.META.items():
+        if key.startswith("HTTP_") and isinstance(value, str) and "\x00" in value:
+            header = key.removeprefix("HTTP_").replace("_", "-").title()
+            return _nul_refusal(request, _("The header %(name)s") % {"name": header})
     if (field := _field_with_nul(request.GET)) is not None:
         return _nul_refusal(request, _("The parameter %(name)r") % {"name": field})
     if request.method not in {"POST", "PUT", "PATCH"} or not length:
@@ -133,7 +137,12 @@ def _hostile_input(request: HttpRequest, length: int) -> HttpResponse | None:
         if (field := _field_with_nul(request.POST)) is not None:
             return _nul_refusal(request, _("The field %(name)r") % {"name": field})
         return None
-    body = request.body
+    cap = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    if not _is_json(request) and cap is not None and length > cap:
+        # A raw upload over Django's in-memory cap (the API reads up to 5 MB itself): its
+        # view bounds what it parses (FHIR: loads_bounded; labs: the CSV importer).
+        return None
+    body = request.body  # over the cap (JSON): RequestDataTooBig, a 400
     try:
         body.decode("utf-8")
     except UnicodeDecodeError:

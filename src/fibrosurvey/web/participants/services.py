@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from fibrosurvey.web.audit.services import record, snapshot
+from fibrosurvey.web.ops.text import one_line
 from fibrosurvey.web.participants.models import ContactDetails, Invitation, Participant
 from fibrosurvey.web.participants.tokens import hash_token, new_token, token_matches
 from fibrosurvey.web.studies.models import Event, Site, Study
@@ -28,6 +29,7 @@ __all__ = [
     "EnrolmentError",
     "IssuedInvitation",
     "RowProblem",
+    "StudyCodeTaken",
     "do_enrol_csv",
     "do_enrol_participant",
     "do_invite_all",
@@ -59,6 +61,10 @@ class EnrolmentError(ValueError):
     def __init__(self, problems: list[RowProblem]):
         self.problems = problems
         super().__init__("; ".join(f"row {p.row} {p.field}: {p.message}" for p in problems[:5]))
+
+
+class StudyCodeTaken(EnrolmentError):
+    """Another enrolment stored the same study code first (nothing was stored)."""
 
 
 def new_study_code(study: Study) -> str:
@@ -183,12 +189,48 @@ def do_enrol_participant(
     phone: str = "",
     name: str = "",
 ) -> Participant:
-    """Enrol one participant (pseudonymous code; contact details stored encrypted)."""
+    """Enrol one participant (pseudonymous code; contact details stored encrypted).
+
+    Raises :class:`StudyCodeTaken` when another enrolment stores the same code between the
+    caller's check and this insert (a generated code is drawn again instead).
+    """
+    for _attempt in range(3):
+        code = study_code or new_study_code(study)
+        try:
+            return _enrol(study, site, actor, language, code, email, phone, name)
+        except IntegrityError:
+            if not Participant.objects.filter(study=study, study_code=code).exists():
+                raise
+            if study_code:
+                raise StudyCodeTaken(
+                    [
+                        RowProblem(
+                            0,
+                            "study_code",
+                            code,
+                            "a code not yet used in this study",
+                            "another enrolment took this code at the same moment; choose another",
+                        )
+                    ]
+                ) from None
+    raise RuntimeError("three generated study codes in a row were taken")  # pragma: no cover
+
+
+def _enrol(
+    study: Study,
+    site: Site,
+    actor: Any,
+    language: str,
+    code: str,
+    email: str,
+    phone: str,
+    name: str,
+) -> Participant:
     with transaction.atomic():
         participant = Participant.objects.create(
             study=study,
             site=site,
-            study_code=study_code or new_study_code(study),
+            study_code=code,
             language=language or study.languages[0],
             enrolled_by=actor if getattr(actor, "is_authenticated", False) else None,
         )
@@ -206,19 +248,25 @@ def do_enrol_csv(
     rows = parse_enrolment_csv(study, content, allowed_sites)
     sites = {site.code: site for site in study.sites.all()}
     with transaction.atomic():
-        participants = [
-            do_enrol_participant(
-                study,
-                site=sites[row["site"].strip()],
-                actor=actor,
-                language=(row.get("language") or "").strip(),
-                study_code=(row.get("study_code") or "").strip(),
-                email=(row.get("email") or "").strip(),
-                phone=(row.get("phone") or "").strip(),
-                name=(row.get("name") or "").strip(),
-            )
-            for row in rows
-        ]
+        participants = []
+        for row_number, row in enumerate(rows, start=1):
+            try:
+                participants.append(
+                    do_enrol_participant(
+                        study,
+                        site=sites[row["site"].strip()],
+                        actor=actor,
+                        language=(row.get("language") or "").strip(),
+                        study_code=(row.get("study_code") or "").strip(),
+                        email=(row.get("email") or "").strip(),
+                        phone=(row.get("phone") or "").strip(),
+                        name=(row.get("name") or "").strip(),
+                    )
+                )
+            except StudyCodeTaken as taken:
+                raise StudyCodeTaken(
+                    [replace(problem, row=row_number) for problem in taken.problems]
+                ) from None
         record(
             "import",
             actor=actor,
@@ -318,7 +366,7 @@ def _send_invitation_email(
             "url": survey_url(token),
             "reminder": reminder,
         }
-        subject = render_to_string("participants/email/invitation_subject.txt", context).strip()
+        subject = one_line(render_to_string("participants/email/invitation_subject.txt", context))
         body = render_to_string("participants/email/invitation_body.txt", context)
     send_mail(subject, body, None, [email])
 

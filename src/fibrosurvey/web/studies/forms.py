@@ -4,12 +4,15 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
+from fibrosurvey.web.ops.text import refuse_control_characters
 from fibrosurvey.web.studies.models import Role, Site, Study
 from fibrosurvey.web.studies.templates_catalog import TEMPLATES
 
 
 class CreateStudyForm(forms.Form):
-    name = forms.CharField(label=_("Study name"), max_length=200)
+    name = forms.CharField(
+        label=_("Study name"), max_length=200, validators=[refuse_control_characters]
+    )
     template = forms.ChoiceField(
         label=_("Start from template"),
         choices=[(key, spec.name["en"]) for key, spec in TEMPLATES.items()],
@@ -32,6 +35,7 @@ class CreateStudyForm(forms.Form):
                     _("Line %(n)s: write code: name, e.g. north: North hospital"),
                     params={"n": number},
                 )
+            refuse_control_characters(name)
             sites.append((code.lower(), name.strip() or code))
         if not sites:
             raise forms.ValidationError(_("Give at least one site."))

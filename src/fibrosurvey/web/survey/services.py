@@ -23,6 +23,7 @@ from fibrosurvey.instruments import Item
 from fibrosurvey.scoring import score_response
 from fibrosurvey.validation import Problem, validate_response
 from fibrosurvey.web.audit.services import record, snapshot
+from fibrosurvey.web.ops.text import one_line
 from fibrosurvey.web.participants.models import Invitation
 from fibrosurvey.web.studies.models import Membership
 from fibrosurvey.web.studies.services import freeze_instrument_version
@@ -282,7 +283,7 @@ def _email_safety_alert(alert_id: int) -> None:
         "url": settings.SITE_URL + reverse("dashboard:study", args=[alert.study_id]),
     }
     # No answers or scores in e-mail: the participant code and where to look are enough.
-    subject = render_to_string("survey/email/safety_subject.txt", context).strip()
+    subject = one_line(render_to_string("survey/email/safety_subject.txt", context))
     body = render_to_string("survey/email/safety_body.txt", context)
     send_mail(subject, body, None, recipients)
 
