@@ -4,6 +4,7 @@ more fails naming the limit, and the worker (this process) carries on with the n
 from __future__ import annotations
 
 import os
+import time
 
 import polars as pl
 import pytest
@@ -53,3 +54,27 @@ def test_a_run_over_the_memory_limit_fails_naming_it_and_the_worker_runs_the_nex
     assert normal.status == "done", normal.error
     assert normal.results["plan_sha256"] == normal.plan_sha256
     assert AnalysisRun.objects.filter(status="running").count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_in_process_mode_runs_the_plan_in_the_capped_child_too(cohort, users, monkeypatch):
+    from django.db import connection
+
+    from fibrosurvey.web.analyses.services import do_request_analysis
+
+    if connection.vendor != "postgresql":
+        # The run's thread writes through its own connection, which the in-memory SQLite
+        # test database does not show this one; run with DATABASE_URL=postgres://...
+        pytest.skip("needs a database shared between threads (PostgreSQL)")
+    monkeypatch.setenv("FIBROSURVEY_ANALYSIS_IN_PROCESS", "1")  # the demo: a thread per run
+    monkeypatch.setenv("FIBROSURVEY_ANALYSIS_MEMORY_MB", "1")
+    membership = cohort.memberships.get(user=users["anna"])
+    run = do_request_analysis(membership, actor=users["anna"], imputations=0)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        run.refresh_from_db()
+        if run.status in ("done", "failed"):
+            break
+        time.sleep(0.5)
+    assert run.status == "failed", run.status
+    assert "memory limit of 1 MB (FIBROSURVEY_ANALYSIS_MEMORY_MB)" in run.error
