@@ -70,7 +70,7 @@ def test_json_depth_time_per_byte_stays_flat_from_100_kb_to_4_mb(shape):
         per_byte[size] = max(seconds, 1e-4) / len(body)
     smallest = per_byte[SIZES[0]]
     ratios = {size: round(value / smallest, 2) for size, value in per_byte.items()}
-    assert max(ratios.values()) < 8, ratios
+    assert max(ratios.values()) < 15, ratios  # linear: ~1-4 (cache effects); quadratic: 40+
 
 
 def test_nul_detection_is_linear_and_reads_json_escapes_exactly():
