@@ -2,7 +2,9 @@
 
 Django 5.2 has no built-in Content-Security-Policy, so ``SecurityHeadersMiddleware`` sets one
 that allows no inline script or style and no third-party origin. ``RequestLimitsMiddleware``
-answers oversized bodies with 413 and over-nested JSON with 400 before any view parses them.
+answers oversized bodies with 413, and over-nested JSON (whatever the content type) or a NUL
+character (address, header, parameter, form field, JSON string) with 400, before any view
+parses them.
 ``ParticipantLinkThrottleMiddleware`` limits requests per (client IP, link token) bucket.
 """
 
