@@ -87,6 +87,7 @@ def test_a_60000_column_header_is_422_naming_the_column_limit_within_a_second(
     header = ",".join(["participant_id", "event", "analyte", "value", "unit"])
     header += "".join(f",extra_{i}" for i in range(60_000))
     row = f"{participant.study_code},baseline,aea,1,ng/mL" + ",x" * 60_000
+    carol.get(reverse("labs:import", args=[study.pk]))  # warm: URL conf, templates
     before = fingerprint()
     with at_most(10):
         start = time.perf_counter()
