@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from fibrosurvey.analysis.yaml_lines import LineMap, line_for, load_with_lines
+from fibrosurvey.safe_yaml import UnsafeYamlError
 
 __all__ = [
     "DEFAULT_PLAN",
@@ -413,10 +414,16 @@ def _format_path(path: tuple[str | int, ...]) -> str:
     return out or "<top>"
 
 
+# Each message costs a line lookup and a spelling hint: a hostile plan can hold thousands.
+_SHOWN_ERRORS = 20
+
+
 def parse_plan(text: str, source: str = "<plan>") -> Plan:
     """Validate plan text; raise :class:`PlanError` naming the line and key on any problem."""
     try:
         data, lines = load_with_lines(text)
+    except UnsafeYamlError as exc:
+        raise PlanError(f"{source} {exc}") from None
     except Exception as exc:  # yaml.YAMLError carries its own line/column
         raise PlanError(f"{source}: not valid YAML: {exc}") from exc
     if not isinstance(data, dict):
@@ -425,7 +432,8 @@ def parse_plan(text: str, source: str = "<plan>") -> Plan:
         plan = Plan.model_validate(data)
     except ValidationError as exc:
         messages = []
-        for error in exc.errors():
+        errors = exc.errors()
+        for error in errors[:_SHOWN_ERRORS]:
             path = _clean_loc(error["loc"])
             if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
                 path = (*path, "kind")
@@ -433,6 +441,8 @@ def parse_plan(text: str, source: str = "<plan>") -> Plan:
             at = f" line {line}" if line is not None else ""
             hint = _hint(error, path)
             messages.append(f"{source}{at} ({_format_path(path)}): {error['msg']}{hint}")
+        if len(errors) > _SHOWN_ERRORS:
+            messages.append(f"... and {len(errors) - _SHOWN_ERRORS} more problems")
         raise PlanError("invalid analysis plan:\n  " + "\n  ".join(messages)) from None
     plan._source = source
     plan._text = text

@@ -10,21 +10,22 @@ from typing import Any
 
 import yaml
 
+from fibrosurvey.safe_yaml import load_untrusted
+
 __all__ = ["LineMap", "line_for", "load_with_lines"]
 
 LineMap = dict[tuple[str | int, ...], int]
 
 
 def load_with_lines(text: str) -> tuple[Any, LineMap]:
-    """Parse ``text`` (safe loader) and return the data and a path -> line map."""
-    loader = yaml.SafeLoader(text)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            return None, {}
-        data = loader.construct_document(node)
-    finally:
-        loader.dispose()
+    """Parse ``text`` and return the data and a path -> line map.
+
+    The text comes from users: :func:`fibrosurvey.safe_yaml.load_untrusted` refuses aliases
+    (so the walk below is linear) and caps size and depth (UnsafeYamlError).
+    """
+    data, node = load_untrusted(text)
+    if node is None:
+        return None, {}
     lines: LineMap = {}
     _walk(node, (), lines)
     return data, lines

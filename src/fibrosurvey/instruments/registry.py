@@ -19,6 +19,7 @@ from fibrosurvey.instruments.schema import (
     Instrument,
     ThresholdRule,
 )
+from fibrosurvey.safe_yaml import MAX_YAML_NODES, UnsafeYamlError, load_untrusted
 
 __all__ = ["DefinitionError", "get_instrument", "load_definition", "load_instruments"]
 
@@ -52,6 +53,7 @@ def _expand(raw: dict[str, Any]) -> dict[str, Any]:
     """Fill in each item's column and options from a named option set."""
     option_sets = raw.get("option_sets") or {}
     items = []
+    expanded = 0
     for item in raw.get("items") or []:
         if not isinstance(item, dict):
             items.append(item)
@@ -62,6 +64,12 @@ def _expand(raw: dict[str, Any]) -> dict[str, Any]:
             if name not in option_sets:
                 raise KeyError(f"items.{item.get('id')}.option_set: no option set {name!r}")
             item["options"] = option_sets[name]
+            # Sharing an option set multiplies values: cap the expansion like the YAML itself.
+            expanded += len(item["options"]) if isinstance(item["options"], list) else 0
+            if expanded > MAX_YAML_NODES:
+                raise KeyError(
+                    f"items: option sets expand to more than {MAX_YAML_NODES} options in all"
+                )
         item.setdefault("column", f"{raw.get('id')}_{item.get('id')}")
         items.append(item)
     return {**raw, "items": items}
@@ -131,7 +139,9 @@ def _condition_vars(condition: Condition) -> list[str]:
 def load_definition(path: Path) -> Instrument:
     """Read and validate one definition file. Raises DefinitionError naming file and field."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw, _node = load_untrusted(path.read_text(encoding="utf-8"))
+    except UnsafeYamlError as error:
+        raise DefinitionError(f"{path} {error}") from None
     except yaml.YAMLError as error:
         raise DefinitionError(f"{path}: not valid YAML: {error}") from error
     if not isinstance(raw, dict):

@@ -3,14 +3,17 @@ problem, and a refusal leaves the database unchanged."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fibrosurvey.web.labs.services import LAB_COLUMNS
+from fibrosurvey.web.labs.services import LAB_COLUMNS, MAX_LAB_COLUMNS
 from tests.web.security.conftest import FUZZ_CASES
+from tests.web.security.test_hostile_body_linear import at_most
 from tests.web.security.test_hostile_input import FORMULA, TEXT, VALUE, WEB_SETTINGS, _csv
 
 
@@ -75,4 +78,53 @@ def test_hostile_lab_files_are_422(carol, study, participant, fingerprint, conte
     before = fingerprint()
     response = _upload(carol, study, content.format(code=participant.study_code).encode())
     assert response.status_code == 422
+    assert fingerprint() == before
+
+
+def test_a_60000_column_header_is_422_naming_the_column_limit_within_a_second(
+    carol, study, participant, fingerprint
+):
+    header = ",".join(["participant_id", "event", "analyte", "value", "unit"])
+    header += "".join(f",extra_{i}" for i in range(60_000))
+    row = f"{participant.study_code},baseline,aea,1,ng/mL" + ",x" * 60_000
+    carol.get(reverse("labs:import", args=[study.pk]))  # warm: URL conf, templates
+    before = fingerprint()
+    with at_most(10):
+        start = time.perf_counter()
+        response = _upload(carol, study, f"{header}\n{row}\n".encode())
+        seconds = time.perf_counter() - start
+    assert response.status_code == 422
+    assert f"at most {MAX_LAB_COLUMNS} columns".encode() in response.content
+    assert b"60005 columns" in response.content
+    assert fingerprint() == before
+    assert seconds < 1.0, seconds
+
+
+def test_the_column_limit_counts_cells_not_quoted_commas():
+    from fibrosurvey.web.labs.services import LabImportError, _read_csv
+
+    quoted = ",".join(f'"note, part {i}"' for i in range(MAX_LAB_COLUMNS))
+    frame = _read_csv(f"{quoted}\n{',' * (MAX_LAB_COLUMNS - 1)}\n")
+    assert frame.width == MAX_LAB_COLUMNS
+    with pytest.raises(LabImportError, match=f"more than {MAX_LAB_COLUMNS} columns"):
+        _read_csv(",".join(f"c{i}" for i in range(MAX_LAB_COLUMNS + 1)) + "\n1\n")
+
+
+def test_repeated_column_names_are_named_once_each_at_the_widest_header():
+    from fibrosurvey.web.labs.services import LabImportError, _read_csv
+
+    # Exact repeats too: the CSV reader would rename them ("c0_duplicated_0") without a word.
+    names = [f"c{i % 50}" if i % 3 else f" C{i % 50}" for i in range(MAX_LAB_COLUMNS)]
+    with pytest.raises(LabImportError) as caught:
+        _read_csv(",".join(names) + "\n" + ",".join("1" for _ in names) + "\n")
+    [problem] = caught.value.problems
+    assert problem.field == "header"
+    assert problem.value == ", ".join(repr(f"c{i}") for i in sorted(range(50), key=str))
+
+
+def test_a_header_name_longer_than_the_csv_field_limit_is_422(carol, study, fingerprint):
+    before = fingerprint()
+    response = _upload(carol, study, ("x" * 200_000 + ",value\n1,2\n").encode())
+    assert response.status_code == 422
+    assert b"header" in response.content
     assert fingerprint() == before

@@ -29,8 +29,9 @@ from django.utils import timezone
 from fibrosurvey.analysis import PlanError, parse_plan
 from fibrosurvey.analysis.plan import default_plan_text
 from fibrosurvey.web.analyses.models import AnalysisRun
+from fibrosurvey.web.analyses.sandbox import run_in_child
 from fibrosurvey.web.audit.services import record
-from fibrosurvey.web.env import env_bool
+from fibrosurvey.web.env import env_bool, env_int
 from fibrosurvey.web.exports.dataset import DatasetBuilder
 from fibrosurvey.web.exports.models import AnalysisRunScope
 from fibrosurvey.web.studies.models import Membership, Site
@@ -49,6 +50,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 DEFAULT_PLAN_SOURCE = "default plan (fibrosurvey/analysis/plans)"
+DEFAULT_MEMORY_MB = 2048
 # Columns that are not analysis variables (dates are shifted, provenance is text; the
 # withdrawal rule is applied when the dataset is built, see WITHDRAWAL_RULE).
 _NOT_ANALYSED = ("enrolled_date", "event_date", "withdrawn", "withdrawn_date", "scoring_versions")
@@ -61,6 +63,11 @@ WITHDRAWAL_RULE = (
 
 def in_process() -> bool:
     return env_bool("FIBROSURVEY_ANALYSIS_IN_PROCESS", default=bool(settings.DEBUG))
+
+
+def memory_limit_mb() -> int:
+    """Memory an analysis may use above its loaded libraries (0: unlimited)."""
+    return env_int("FIBROSURVEY_ANALYSIS_MEMORY_MB", DEFAULT_MEMORY_MB)
 
 
 def do_request_analysis(
@@ -173,11 +180,9 @@ def claim_next_run() -> AnalysisRun | None:
 
 def process_run(run: AnalysisRun) -> AnalysisRun:
     """Run the plan on the study's current data; store report and results (or the error)."""
-    from fibrosurvey.analysis import data_sha256, run_plan
-    from fibrosurvey.report import render_html
+    from fibrosurvey.analysis import data_sha256
 
     try:
-        plan = parse_plan(run.plan_text, run.plan_source)
         site = _scope_site(run)
         frame = DatasetBuilder(run.study, site=site).frame()
         withdrawn = frame.select(
@@ -196,16 +201,21 @@ def process_run(run: AnalysisRun) -> AnalysisRun:
             )
             if note
         )
-        if design_note and plan.design is not None and plan.design.fpc is not None:
-            # No population sizes are known: design-based estimates without an fpc.
-            plan = plan.model_copy(update={"design": plan.design.model_copy(update={"fpc": None})})
         run.rows = frame.height
         run.data_sha256 = data_sha256(frame)
         if frame.height == 0:
             raise ValueError("the study has no data yet; nothing to analyse")
-        results = run_plan(frame, plan, imputations=run.imputations, input_sha256=run.data_sha256)
-        run.report_html = render_html(results)
-        run.results = results.to_dict()
+        # The plan is user input: parsed and run in a child process with a memory limit.
+        run.report_html, run.results = run_in_child(
+            memory_limit_mb(),
+            frame=frame,
+            plan_text=run.plan_text,
+            plan_source=run.plan_source,
+            imputations=run.imputations,
+            data_sha256=run.data_sha256,
+            # No population sizes are known: design-based estimates without an fpc.
+            drop_fpc=bool(design_note),
+        )
         run.status = AnalysisRun.Status.DONE
     except Exception as error:  # a failed run must say why, whatever went wrong
         log.exception("analysis run %s failed", run.pk)

@@ -16,7 +16,6 @@ participants is audited (action "export").
 
 from __future__ import annotations
 
-import json
 from datetime import date, timedelta
 from typing import Any
 
@@ -37,6 +36,7 @@ from fibrosurvey.web.exports.deidentify import AGE_COLUMNS, deidentify
 from fibrosurvey.web.exports.models import study_secret
 from fibrosurvey.web.exports.services import FORMATS, ExportRequest, do_export
 from fibrosurvey.web.labs.services import MAX_LAB_FILE_BYTES, LabImportError, do_import_labs
+from fibrosurvey.web.ops.jsonsafe import JsonTooDeep, json_has_nul, loads_bounded
 from fibrosurvey.web.participants.models import Participant
 from fibrosurvey.web.participants.services import find_invitation
 from fibrosurvey.web.studies.models import Membership
@@ -513,9 +513,15 @@ def submit_fhir(request: HttpRequest, token: str) -> Status[dict[str, Any]]:
     invitation = find_invitation(token)
     if invitation is None:
         raise HttpError(404, "unknown, expired or revoked survey link")
+    body = _body(request)
+    if json_has_nul(body):  # PostgreSQL cannot store it: refuse, whatever the Content-Type
+        raise HttpError(400, "the body holds a NUL character (\\u0000), which no field accepts")
     try:
-        resource = json.loads(_body(request) or b"null")
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        # Bounded whatever the Content-Type: deep JSON sent as text/plain is a 400 too.
+        resource = loads_bounded(body or b"null")
+    except JsonTooDeep as error:
+        raise HttpError(400, str(error)) from None
+    except ValueError as error:  # UnicodeDecodeError, json.JSONDecodeError
         raise HttpError(400, f"the body is not JSON: {error}") from None
     try:
         result = do_submit_fhir_response(

@@ -9,8 +9,10 @@ already stored. Any problem -> :class:`LabImportError` with every problem and no
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +35,7 @@ from fibrosurvey.web.studies.permissions import filter_to_site
 
 __all__ = [
     "LAB_COLUMNS",
+    "MAX_LAB_COLUMNS",
     "MAX_LAB_FILE_BYTES",
     "LabImportError",
     "LabImportResult",
@@ -42,6 +45,9 @@ __all__ = [
 
 LAB_COLUMNS = (*LAB_REQUIRED_COLUMNS, *LAB_OPTIONAL_COLUMNS)
 MAX_LAB_FILE_BYTES = 5_000_000
+# A lab file has about 20 known columns; extra columns are ignored, but a header of tens of
+# thousands of them only costs CPU (the CSV reader's time grows with the width).
+MAX_LAB_COLUMNS = 200
 _ROW = "__row"
 
 
@@ -114,6 +120,7 @@ def _read_csv(content: bytes | str) -> pl.DataFrame:
         raise LabImportError(
             [RowProblem(None, "file", "", "UTF-8 text", "not UTF-8; save it as CSV UTF-8")]
         ) from None
+    _check_header(data)
     try:
         # Every cell as text: the core parses and reports numbers itself.
         frame = pl.read_csv(io.BytesIO(data), infer_schema=False, truncate_ragged_lines=False)
@@ -130,7 +137,54 @@ def _read_csv(content: bytes | str) -> pl.DataFrame:
             ]
         ) from None
     names = [c.strip().lower() for c in frame.columns]
-    repeated = sorted({name for name in names if names.count(name) > 1})
+    frame = frame.rename(dict(zip(frame.columns, names, strict=True)))
+    if frame.height == 0:
+        raise LabImportError(
+            [RowProblem(None, "file", "", "at least one data row", "the file has no rows")]
+        )
+    return frame
+
+
+def _header_cells(header: bytes) -> list[str]:
+    try:
+        return next(csv.reader([header.decode("utf-8")]), [])
+    except csv.Error as error:  # e.g. a name longer than the csv module's field limit
+        raise LabImportError(
+            [
+                RowProblem(
+                    None,
+                    "header",
+                    str(error)[:200],
+                    "comma-separated column names",
+                    "the header cannot be read as CSV",
+                )
+            ]
+        ) from None
+
+
+def _check_header(data: bytes) -> None:
+    """Refuse a header wider than MAX_LAB_COLUMNS or naming a column twice, before the CSV
+    reader sees the file (its time grows with the width; it renames exact repeats silently).
+    Linear in the header length."""
+    header = data.split(b"\n", 1)[0].removeprefix(b"\xef\xbb\xbf").rstrip(b"\r")
+    if header.count(b",") >= MAX_LAB_COLUMNS:
+        # Commas may be quoted inside a name: count the header's cells properly.
+        width = len(_header_cells(header))
+        if width > MAX_LAB_COLUMNS:
+            raise LabImportError(
+                [
+                    RowProblem(
+                        None,
+                        "header",
+                        f"{width} columns",
+                        f"at most {MAX_LAB_COLUMNS} columns "
+                        f"({', '.join(LAB_REQUIRED_COLUMNS)}, ...)",
+                        f"the header has more than {MAX_LAB_COLUMNS} columns",
+                    )
+                ]
+            )
+    names = [name.strip().lower() for name in _header_cells(header)]
+    repeated = sorted(name for name, count in Counter(names).items() if count > 1)
     if repeated:
         raise LabImportError(
             [
@@ -143,12 +197,6 @@ def _read_csv(content: bytes | str) -> pl.DataFrame:
                 )
             ]
         )
-    frame = frame.rename(dict(zip(frame.columns, names, strict=True)))
-    if frame.height == 0:
-        raise LabImportError(
-            [RowProblem(None, "file", "", "at least one data row", "the file has no rows")]
-        )
-    return frame
 
 
 def _database_problems(

@@ -4,9 +4,10 @@ Django 5.2 has no built-in Content-Security-Policy, so ``SecurityHeadersMiddlewa
 settings.CONTENT_SECURITY_POLICY (no inline script or style, no third-party origin) and, on
 every response that did not choose its own caching, ``Cache-Control: no-store``: pages carry
 personal data or secrets (survey answers, TOTP keys, exports). ``RequestLimitsMiddleware``
-answers oversized bodies with 413 and over-nested JSON with 400 before any view parses them.
-``ParticipantLinkThrottleMiddleware`` limits requests per (client address, link token) and
-unknown links per client address, counted in the shared cache.
+answers oversized bodies with 413, and over-nested JSON (whatever the content type) or a NUL
+character (address, header, parameter, form field, JSON string) with 400, before any view
+parses them. ``ParticipantLinkThrottleMiddleware`` limits requests per (client address, link
+token) and unknown links per client address, counted in the shared cache.
 """
 
 from __future__ import annotations
@@ -20,11 +21,11 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import caches
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
-from fibrosurvey.web.ops.jsonsafe import json_depth
+from fibrosurvey.web.ops.jsonsafe import json_depth, json_has_nul
 
 __all__ = [
     "ParticipantLinkThrottleMiddleware",
@@ -89,19 +90,71 @@ class RequestLimitsMiddleware:
                 _("The request is larger than %(mb)d MB; send a smaller file.")
                 % {"mb": limit // (1024 * 1024)},
             )
-        if request.method in {"POST", "PUT", "PATCH"} and _is_json(request) and length:
-            max_depth = int(getattr(settings, "MAX_JSON_DEPTH", 64))
-            try:
-                text = _json_body(request, length).decode("utf-8")
-            except UnicodeDecodeError:
-                return _refusal(request, 400, _("The JSON body is not UTF-8 text."))
-            if json_depth(text, max_depth) > max_depth:
-                return _refusal(
-                    request,
-                    400,
-                    _("The JSON body is nested deeper than %(n)d levels.") % {"n": max_depth},
-                )
+        refusal = _hostile_input(request, length)
+        if refusal is not None:
+            return refusal
         return self.get_response(request)
+
+
+_FORM_TYPES = {"multipart/form-data", "application/x-www-form-urlencoded"}
+
+
+def _nul_refusal(request: HttpRequest, where: str) -> HttpResponse:
+    message = _("%(where)s holds a NUL character (\\x00), which no field accepts; remove it.") % {
+        "where": where
+    }
+    return _refusal(request, 400, message)
+
+
+def _field_with_nul(query: QueryDict) -> str | None:
+    for key, values in query.lists():
+        if "\x00" in key or any("\x00" in value for value in values):
+            return key.replace("\x00", "\\x00")[:100]
+    return None
+
+
+def _hostile_input(request: HttpRequest, length: int) -> HttpResponse | None:
+    """400 for a NUL character anywhere a view could read text, or JSON nested too deeply.
+
+    One check here instead of one per view: PostgreSQL text cannot hold NUL (a 500 in every
+    filter, note and name), and a view that parses a body as JSON whatever its content type
+    must never see one nested deeper than MAX_JSON_DEPTH. Linear in the body size.
+    """
+    if "\x00" in request.path:
+        return _nul_refusal(request, _("The address"))
+    for key, value in request.META.items():
+        if key.startswith("HTTP_") and isinstance(value, str) and "\x00" in value:
+            header = key.removeprefix("HTTP_").replace("_", "-").title()
+            return _nul_refusal(request, _("The header %(name)s") % {"name": header})
+    if (field := _field_with_nul(request.GET)) is not None:
+        return _nul_refusal(request, _("The parameter %(name)r") % {"name": field})
+    if request.method not in {"POST", "PUT", "PATCH"} or not length:
+        return None
+    if request.content_type in _FORM_TYPES:
+        # Uploaded files may hold any byte; the importers refuse NUL naming row and column.
+        if (field := _field_with_nul(request.POST)) is not None:
+            return _nul_refusal(request, _("The field %(name)r") % {"name": field})
+        return None
+    cap = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    if not _is_json(request) and cap is not None and length > cap:
+        # A raw upload over Django's in-memory cap (the API reads up to 5 MB itself): its
+        # view bounds what it parses (FHIR: loads_bounded; labs: the CSV importer).
+        return None
+    body = _json_body(request, length) if _is_json(request) else bytes(request.body)
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        if _is_json(request):
+            return _refusal(request, 400, _("The JSON body is not UTF-8 text."))
+        return None
+    max_depth = int(getattr(settings, "MAX_JSON_DEPTH", 64))
+    if json_depth(body, max_depth) > max_depth:
+        return _refusal(
+            request, 400, _("The JSON body is nested deeper than %(n)d levels.") % {"n": max_depth}
+        )
+    if json_has_nul(body):
+        return _nul_refusal(request, _("The body"))
+    return None
 
 
 def _json_body(request: HttpRequest, length: int) -> bytes:

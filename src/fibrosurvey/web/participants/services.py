@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from fibrosurvey.web.audit.services import record, snapshot
+from fibrosurvey.web.ops.text import one_line
 from fibrosurvey.web.participants.models import (
     ContactDetails,
     Invitation,
@@ -38,6 +39,7 @@ __all__ = [
     "EnrolmentOutcome",
     "IssuedInvitation",
     "RowProblem",
+    "StudyCodeTaken",
     "WithdrawnParticipantError",
     "do_enrol_csv",
     "do_enrol_participant",
@@ -72,6 +74,10 @@ class EnrolmentError(ValueError):
     def __init__(self, problems: list[RowProblem]):
         self.problems = problems
         super().__init__("; ".join(f"row {p.row} {p.field}: {p.message}" for p in problems[:5]))
+
+
+class StudyCodeTaken(EnrolmentError):
+    """Another enrolment stored the same study code first (nothing was stored)."""
 
 
 def new_study_code(study: Study) -> str:
@@ -204,14 +210,50 @@ def do_enrol_participant(
     phone: str = "",
     name: str = "",
 ) -> Participant:
-    """Enrol one participant (pseudonymous code; contact details stored encrypted)."""
+    """Enrol one participant (pseudonymous code; contact details stored encrypted).
+
+    Raises :class:`StudyCodeTaken` when another enrolment stores the same code between the
+    caller's check and this insert (a generated code is drawn again instead).
+    """
     if study_code and (problem := code_problem(study_code)):
         raise ValueError(f"study_code: {problem}")
+    for _attempt in range(3):
+        code = study_code or new_study_code(study)
+        try:
+            return _enrol(study, site, actor, language, code, email, phone, name)
+        except IntegrityError:
+            if not Participant.objects.filter(study=study, study_code=code).exists():
+                raise
+            if study_code:
+                raise StudyCodeTaken(
+                    [
+                        RowProblem(
+                            0,
+                            "study_code",
+                            code,
+                            "a code not yet used in this study",
+                            "another enrolment took this code at the same moment; choose another",
+                        )
+                    ]
+                ) from None
+    raise RuntimeError("three generated study codes in a row were taken")  # pragma: no cover
+
+
+def _enrol(
+    study: Study,
+    site: Site,
+    actor: Any,
+    language: str,
+    code: str,
+    email: str,
+    phone: str,
+    name: str,
+) -> Participant:
     with transaction.atomic():
         participant = Participant.objects.create(
             study=study,
             site=site,
-            study_code=study_code or new_study_code(study),
+            study_code=code,
             language=language or study.languages[0],
             enrolled_by=actor if getattr(actor, "is_authenticated", False) else None,
         )
@@ -300,8 +342,27 @@ def do_enrol_csv(
                 },
             )
     except IntegrityError:
+        # Another enrolment stored one of these codes after the file was checked: name the rows.
+        codes = [(row.get("study_code") or "").strip() for row in rows]
+        now_taken = set(
+            Participant.objects.filter(study=study, study_code__in=codes).values_list(
+                "study_code", flat=True
+            )
+        )
         raise EnrolmentError(
             [
+                RowProblem(
+                    number,
+                    "study_code",
+                    code,
+                    "a code not yet used in this study",
+                    "another enrolment took this code at the same moment; nobody was "
+                    "enrolled: choose another code and upload the file again",
+                )
+                for number, code in enumerate(codes, start=1)
+                if code in now_taken
+            ]
+            or [
                 RowProblem(
                     0,
                     "study_code",
@@ -471,7 +532,7 @@ def _send_invitation_email(
             "url": survey_url(token),
             "reminder": reminder,
         }
-        subject = render_to_string("participants/email/invitation_subject.txt", context).strip()
+        subject = one_line(render_to_string("participants/email/invitation_subject.txt", context))
         body = render_to_string("participants/email/invitation_body.txt", context)
     send_mail(subject, body, None, [email])
 

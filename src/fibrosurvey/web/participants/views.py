@@ -83,16 +83,21 @@ def enrol(request: HttpRequest, membership: Membership, study_id: int) -> HttpRe
     form = EnrolForm(study, sites, request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        participant = services.do_enrol_participant(
-            study,
-            site=data["site"],
-            actor=request.user,
-            language=data["language"],
-            study_code=data["study_code"],
-            email=data["email"],
-            phone=data["phone"],
-            name=data["name"],
-        )
+        try:
+            participant = services.do_enrol_participant(
+                study,
+                site=data["site"],
+                actor=request.user,
+                language=data["language"],
+                study_code=data["study_code"],
+                email=data["email"],
+                phone=data["phone"],
+                name=data["name"],
+            )
+        except services.StudyCodeTaken as taken:
+            form.add_error("study_code", taken.problems[0].message)
+            context = study_context(membership, form=form)
+            return render(request, "participants/enrol.html", context, status=409)
         messages.success(request, _("Enrolled %(code)s.") % {"code": participant.study_code})
         return redirect("participants:detail", study_id=study.pk, participant_id=participant.pk)
     return render(

@@ -4,6 +4,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
+from fibrosurvey.web.ops.text import refuse_control_characters
 from fibrosurvey.web.studies.codes import CODE_RULE, code_problem
 from fibrosurvey.web.studies.models import Site, Study
 from fibrosurvey.web.studies.roles import Role
@@ -11,7 +12,9 @@ from fibrosurvey.web.studies.templates_catalog import TEMPLATES
 
 
 class CreateStudyForm(forms.Form):
-    name = forms.CharField(label=_("Study name"), max_length=200)
+    name = forms.CharField(
+        label=_("Study name"), max_length=200, validators=[refuse_control_characters]
+    )
     template = forms.ChoiceField(
         label=_("Start from template"),
         choices=[(key, spec.name["en"]) for key, spec in TEMPLATES.items()],
@@ -39,6 +42,7 @@ class CreateStudyForm(forms.Form):
                     _("Line %(n)s: the site code %(code)s is not valid: use %(rule)s."),
                     params={"n": number, "code": code[:40], "rule": CODE_RULE},
                 )
+            refuse_control_characters(name)
             sites.append((code.lower(), name.strip() or code))
         if not sites:
             raise forms.ValidationError(_("Give at least one site."))

@@ -10,6 +10,7 @@ from django.utils import timezone
 from fibrosurvey.instruments import get_instrument
 from fibrosurvey.web.api.models import ApiToken
 from fibrosurvey.web.audit.services import record, snapshot
+from fibrosurvey.web.ops.text import control_characters
 from fibrosurvey.web.studies.codes import code_problem
 from fibrosurvey.web.studies.models import (
     Event,
@@ -53,7 +54,13 @@ def do_create_study(
 
     events: [{"code", "label": {lang: text}, "day_offset", "instruments": [ids]}]. Each
     instrument's current version in the core is recorded per study (frozen later).
+    Raises ValueError for a name holding control characters (it goes into e-mail subjects).
     """
+    if control_characters(name):
+        raise ValueError(
+            f"the study name holds control characters ({', '.join(control_characters(name))}); "
+            "a name is one line of text"
+        )
     study = Study.objects.create(
         name=name,
         public_title=dict(public_title or {}),

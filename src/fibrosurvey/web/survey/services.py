@@ -23,6 +23,7 @@ from fibrosurvey.instruments import Item
 from fibrosurvey.scoring import score_response
 from fibrosurvey.validation import Problem, validate_response
 from fibrosurvey.web.audit.services import record, snapshot
+from fibrosurvey.web.ops.text import one_line
 from fibrosurvey.web.outbox.services import enqueue_email
 from fibrosurvey.web.participants.models import Invitation
 from fibrosurvey.web.studies.permissions import safety_alert_recipients
@@ -342,7 +343,7 @@ def _queue_safety_email(alert: SafetyAlert) -> None:
     enqueue_email(
         kind="safety_alert",
         study=alert.study_id,
-        subject=render_to_string("survey/email/safety_subject.txt", context),
+        subject=one_line(render_to_string("survey/email/safety_subject.txt", context)),
         body=render_to_string("survey/email/safety_body.txt", context),
         recipients=recipients,
     )
