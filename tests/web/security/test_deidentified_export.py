@@ -121,16 +121,16 @@ def withdrawn(cohort, users):
 
 @pytest.fixture
 def analysis_dataset(monkeypatch):
-    """Runs analyses up to the core's ``run_plan`` and keeps the dataset it was given."""
-    import fibrosurvey.analysis as core_analysis
+    """Runs analyses up to the memory-capped child process and keeps the dataset it is sent."""
+    from fibrosurvey.web.analyses import services
 
     captured: dict[str, pl.DataFrame] = {}
 
-    def keep(frame, plan, **kwargs):
+    def keep(memory_mb, *, frame, **kwargs):
         captured["frame"] = frame
         raise ValueError("dataset captured")
 
-    monkeypatch.setattr(core_analysis, "run_plan", keep)
+    monkeypatch.setattr(services, "run_in_child", keep)
     monkeypatch.setenv("FIBROSURVEY_ANALYSIS_IN_PROCESS", "0")
     return captured
 

@@ -110,10 +110,11 @@ class _Links(HTMLParser):
 
 
 def _same_origin(url: str) -> bool:
-    # Relative or root-relative (not protocol-relative "//"), a fragment, or the empty
-    # data: favicon; nothing that names another host.
+    # Relative or root-relative (not protocol-relative "//"), a fragment, the empty data:
+    # favicon, or a phone number to call; nothing that names another host.
     return (
         url == "data:,"
+        or re.fullmatch(r"tel:\+?[0-9]+", url) is not None
         or url.startswith("#")
         or (url.startswith("/") and not url.startswith("//"))
         or (re.match(r"^[a-z][a-z0-9+.-]*:", url, re.I) is None and not url.startswith("//"))
