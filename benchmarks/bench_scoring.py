@@ -2,8 +2,8 @@
 
 In one run it times three things on the same data (about 5% of items missing):
 - our engine (``score_frame``);
-- a straightforward per-respondent Python scorer (``naive_scoring.score_row``), timed on a
-  subsample and scaled to the full size, since running it on all rows would take minutes;
+- a straightforward per-respondent Python scorer (the test oracle in
+  ``tests/scoring/naive_scoring.py``), timed on a subsample and scaled to the full size, since running it on all rows would take minutes;
 - the floor: a plain NumPy row-sum over the same item matrix.
 
 Run: ``.venv/bin/python -m benchmarks.bench_scoring [--rows N]`` (or ``make bench``).
@@ -19,8 +19,8 @@ import time
 
 import numpy as np
 import polars as pl
+from tests.scoring.naive_scoring import score_row
 
-from benchmarks.naive_scoring import score_row
 from fibrosurvey.instruments import get_instrument
 from fibrosurvey.scoring import score_frame
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 
 import polars as pl
-from benchmarks.naive_scoring import score_row
 from hypothesis import HealthCheck, given, settings
 
 from fibrosurvey.scoring import score_frame
+from tests.scoring.naive_scoring import score_row
 from tests.strategies import answer_frames
 
 SCORED = ["fsq", "fiqr", "phq9", "gad7", "jss", "peg", "migraine", "ibs", "demo"]

@@ -1,8 +1,8 @@
 """A straightforward per-respondent scorer, written the way a script or calculated field does it.
 
-It is the baseline of ``bench_scoring.py`` and, because it is coded by hand from DESIGN.md
-section 4 rather than from the definition files, an independent check of the engine in
-``tests/scoring/test_against_naive.py``.
+It is the test oracle of the scoring engine (``tests/scoring/test_against_naive.py``): it is
+coded by hand from the published scoring rules, not from the definition files, so it checks them
+independently. ``benchmarks/bench_scoring.py`` also times it as its per-respondent baseline.
 """
 
 from __future__ import annotations
