@@ -3,7 +3,8 @@
 In one run it times three things on the same data (about 5% of items missing):
 - our engine (``score_frame``);
 - a straightforward per-respondent Python scorer (the test oracle in
-  ``tests/scoring/naive_scoring.py``), timed on a subsample and scaled to the full size, since running it on all rows would take minutes;
+  ``tests/scoring/naive_scoring.py``), timed on a subsample and scaled to the full size,
+  since running it on all rows would take minutes;
 - the floor: a plain NumPy row-sum over the same item matrix.
 
 Run: ``.venv/bin/python -m benchmarks.bench_scoring [--rows N]`` (or ``make bench``).
