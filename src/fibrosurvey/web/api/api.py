@@ -23,6 +23,7 @@ from typing import Any
 import polars as pl
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.utils import timezone
 from ninja import NinjaAPI, Query, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -216,7 +217,7 @@ def _study_out(membership: Membership) -> dict[str, Any]:
         "id": study.pk,
         "name": study.name,
         "role": membership.role,
-        "site": membership.site.code if membership.site_id else None,
+        "site": membership.site.code if membership.site is not None else None,
         "sites": [s.code for s in study.sites.all()],
         "events": [e.code for e in study.events.all()],
     }
@@ -323,7 +324,7 @@ def _audit_read(
             "query": request.GET.urlencode()[:500],
             "rows": len(participants),
             "participants": sorted(set(participants)),
-            "site": membership.site.code if membership.site_id else None,
+            "site": membership.site.code if membership.site is not None else None,
             "api_token": token.pk,
         },
         request=request,
@@ -474,7 +475,7 @@ def import_labs(request: HttpRequest, study_id: int) -> Status[dict[str, Any]]:
 
 
 @api.get("/studies/{study_id}/exports/{export_format}", tags=["exports"])
-def export(request: HttpRequest, study_id: int, export_format: str) -> HttpResponse:
+def export(request: HttpRequest, study_id: int, export_format: str) -> HttpResponseBase:
     """The de-identified dataset: ``csv`` (streamed), ``parquet``, ``dictionary``, ``fhir``."""
     membership = _membership(request, study_id, "export_deidentified")
     if export_format not in FORMATS:

@@ -114,7 +114,7 @@ def _recode(frame: pl.DataFrame, column: str, code: Callable[[str], str | None])
     order: the output's bytes, and so the analysis data hash, are the same on every run (a
     vectorised replace lays long strings out in hash-table order)."""
     table: dict[str, str | None] = {}
-    values = []
+    values: list[str | None] = []
     for value in frame[column].to_list():
         if value is None or not value.strip():
             values.append(None)

@@ -7,7 +7,7 @@ import io
 import polars as pl
 from django.contrib import messages
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
@@ -20,6 +20,7 @@ from fibrosurvey.biomarkers import (
     lab_template_csv,
 )
 from fibrosurvey.web.exports.writers import csv_bytes
+from fibrosurvey.web.http import AuthenticatedHttpRequest
 from fibrosurvey.web.labs import services
 from fibrosurvey.web.labs.dashboard import flagged_samples, lab_sample_summary
 from fibrosurvey.web.labs.forms import LabImportForm
@@ -54,7 +55,9 @@ def import_history(membership: Membership) -> QuerySet[LabImport]:
 
 
 @study_view("view_labs")
-def sample_list(request: HttpRequest, membership: Membership, study_id: int) -> HttpResponse:
+def sample_list(
+    request: AuthenticatedHttpRequest, membership: Membership, study_id: int
+) -> HttpResponse:
     study = membership.study
     samples = (
         flagged_samples(study, membership)
@@ -83,7 +86,9 @@ def sample_list(request: HttpRequest, membership: Membership, study_id: int) -> 
 
 
 @study_view("import_labs")
-def import_labs(request: HttpRequest, membership: Membership, study_id: int) -> HttpResponse:
+def import_labs(
+    request: AuthenticatedHttpRequest, membership: Membership, study_id: int
+) -> HttpResponse:
     study = membership.study
     form = LabImportForm(request.POST or None, request.FILES or None)
     problems: list[services.RowProblem] = []
@@ -94,7 +99,7 @@ def import_labs(request: HttpRequest, membership: Membership, study_id: int) -> 
                 form.cleaned_data["file"],
                 actor=request.user,
                 membership=membership,
-                file_name=request.FILES["file"].name,
+                file_name=form.cleaned_data["file"].name,
                 request=request,
             )
         except services.LabImportError as error:
@@ -124,7 +129,9 @@ def import_labs(request: HttpRequest, membership: Membership, study_id: int) -> 
 
 
 @study_view("import_labs")
-def template_csv(request: HttpRequest, membership: Membership, study_id: int) -> HttpResponse:
+def template_csv(
+    request: AuthenticatedHttpRequest, membership: Membership, study_id: int
+) -> HttpResponse:
     """The lab file template: every column, and example rows of one sample to overwrite
     (written by the platform's one CSV writer, like every CSV it serves)."""
     template = pl.read_csv(io.StringIO(lab_template_csv()), infer_schema=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -136,7 +137,7 @@ def do_create_study_from_template(
 
 
 @transaction.atomic
-def do_add_site(study: Study, *, code: str, name: str, actor: Any) -> Site:
+def do_add_site(study: Study, *, code: str, name: str, actor: User) -> Site:
     if problem := code_problem(code):
         raise ValueError(f"site code: {problem}")
     site = Site.objects.create(study=study, code=code, name=name)
@@ -146,7 +147,7 @@ def do_add_site(study: Study, *, code: str, name: str, actor: Any) -> Site:
 
 @transaction.atomic
 def do_add_member(
-    study: Study, *, user: Any, role: str, actor: Any, site: Site | None = None
+    study: Study, *, user: User, role: str, actor: User, site: Site | None = None
 ) -> Membership:
     membership = Membership.objects.create(study=study, user=user, role=role, site=site)
     record("create", actor=actor, study=study, obj=membership, after=snapshot(membership))
@@ -168,7 +169,7 @@ def _other_owners(membership: Membership) -> int:
 
 @transaction.atomic
 def do_change_member(
-    membership: Membership, *, role: str, site: Site | None, actor: Any
+    membership: Membership, *, role: str, site: Site | None, actor: User
 ) -> Membership:
     """Change a member's role and site limit; the last owner cannot stop being one."""
     if role not in Role.values:
@@ -196,7 +197,7 @@ def do_change_member(
 
 
 @transaction.atomic
-def do_remove_member(membership: Membership, *, actor: Any) -> None:
+def do_remove_member(membership: Membership, *, actor: User) -> None:
     """Offboarding: the membership goes, and with it the member's API tokens for the study."""
     if membership.role == Role.OWNER and _other_owners(membership) == 0:
         raise MembershipError(

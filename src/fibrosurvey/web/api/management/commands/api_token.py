@@ -51,8 +51,8 @@ class Command(BaseCommand):
                     f"\t{row.name}"
                 )
         else:
-            row = ApiToken.objects.filter(pk=options["id"]).first()
-            if row is None:
+            revoked = ApiToken.objects.filter(pk=options["id"]).first()
+            if revoked is None:
                 raise CommandError(f"no token with id {options['id']}; see `api_token list`")
-            do_revoke_token(row)
-            self.stdout.write(f"token {row.pk} revoked")
+            do_revoke_token(revoked)
+            self.stdout.write(f"token {revoked.pk} revoked")

@@ -56,7 +56,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         table = connection.ops.quote_name(ContactDetails._meta.db_table)
-        pk = connection.ops.quote_name(ContactDetails._meta.pk.column)
+        pk_column = ContactDetails._meta.pk.column
+        assert pk_column is not None  # a concrete model's primary key has a column
+        pk = connection.ops.quote_name(pk_column)
         columns = ", ".join(connection.ops.quote_name(f) for f in FIELDS)
         primary, rotator = _primary(), fernet()
         ids = list(ContactDetails.objects.order_by("pk").values_list("pk", flat=True))
