@@ -29,6 +29,7 @@ from django.utils.module_loading import import_string
 
 from fibrosurvey.web.env import env_bool
 from fibrosurvey.web.jobs.models import Job
+from fibrosurvey.web.studies.models import Study
 
 __all__ = [
     "HANDLERS",
@@ -66,7 +67,7 @@ def in_process() -> bool:
 def do_queue_job(
     kind: str,
     *,
-    study: Any,
+    study: Study,
     actor: User,
     payload: str = "",
     params: dict[str, Any] | None = None,

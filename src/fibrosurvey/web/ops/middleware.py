@@ -115,8 +115,8 @@ def _json_body(request: HttpRequest, length: int) -> bytes:
     if form_cap is None or length <= form_cap:
         return bytes(request.body)
     body = bytes(request.read(length))
-    request._body = body  # type: ignore[attr-defined]
-    request._stream = BytesIO(body)  # type: ignore[attr-defined]
+    request._body = body
+    request._stream = BytesIO(body)
     return body
 
 

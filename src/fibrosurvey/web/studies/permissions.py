@@ -145,6 +145,7 @@ def study_view(capability: str) -> Callable[[StudyView], StudyView]:
             membership = require_membership(request.user, study_id, capability)
             return view(request, membership, *args, study_id=study_id, **kwargs)
 
+        # Read by the access-matrix test's URLconf walk; functions take attributes at runtime.
         checked.capability = capability  # type: ignore[attr-defined]
         return login_required(checked)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -39,12 +40,12 @@ __all__ = [
 def do_create_study(
     *,
     name: str,
-    owner: Any,
+    owner: User,
     events: list[dict[str, Any]],
     languages: list[str],
     consent_text: dict[str, str],
     consent_version: str = "1.0",
-    sites: list[tuple[str, str]] = (),  # type: ignore[assignment]
+    sites: Sequence[tuple[str, str]] = (),
     safety_contact: dict[str, str] | None = None,
     template: str = "",
     description: str = "",
@@ -104,9 +105,9 @@ def do_create_study(
 def do_create_study_from_template(
     *,
     name: str,
-    owner: Any,
+    owner: User,
     template: str = "national_fibromyalgia_survey",
-    sites: list[tuple[str, str]] = (),  # type: ignore[assignment]
+    sites: Sequence[tuple[str, str]] = (),
 ) -> Study:
     try:
         spec = TEMPLATES[template]

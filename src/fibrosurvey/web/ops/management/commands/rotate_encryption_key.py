@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
 
 from fibrosurvey.web.crypto import fernet
@@ -45,7 +45,7 @@ class Command(BaseCommand):
         "(put the new key first, run this, then remove the old key). Batched: no downtime."
     )
 
-    def add_arguments(self, parser: Any) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--batch-size", type=int, default=200)
         parser.add_argument(
             "--max-batches", type=int, default=0, help="stop after this many batches (0: all)"
