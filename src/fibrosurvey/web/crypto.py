@@ -70,10 +70,9 @@ class EncryptedTextField(models.TextField[str | Combinable, str]):
     SERIALISED_PREFIX = "fernet:"
 
     def value_to_string(self, obj: models.Model) -> str:
-        # Serializers pass None through themselves (is_protected_type) and never call this.
-        value: str | None = self.value_from_object(obj)
+        value: str = self.value_from_object(obj)
         if value is None or value == "":
-            return ""
+            return value
         return self.SERIALISED_PREFIX + encrypt(str(value))
 
     def to_python(self, value: Any) -> str | None:
@@ -83,7 +82,7 @@ class EncryptedTextField(models.TextField[str | Combinable, str]):
         return text
 
     def get_prep_value(self, value: Any) -> str | None:
-        prepared: object = super().get_prep_value(value)
+        prepared: str | None = super().get_prep_value(value)
         if prepared is None or prepared == "":
-            return None if prepared is None else ""
+            return prepared
         return encrypt(str(prepared))

@@ -21,6 +21,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import caches
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
@@ -32,7 +33,8 @@ __all__ = [
     "SecurityHeadersMiddleware",
 ]
 
-Handler = Callable[[HttpRequest], HttpResponse]
+# Downstream may stream (exports, static files): the base class, not HttpResponse.
+Handler = Callable[[HttpRequest], HttpResponseBase]
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +48,7 @@ class SecurityHeadersMiddleware:
         self.policy = settings.CONTENT_SECURITY_POLICY
         self.static_prefix = "/" + settings.STATIC_URL.lstrip("/")
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         response = self.get_response(request)
         response.headers.setdefault("Content-Security-Policy", self.policy)
         response.headers.setdefault(
@@ -76,7 +78,7 @@ class RequestLimitsMiddleware:
     def __init__(self, get_response: Handler) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         limit = int(getattr(settings, "MAX_REQUEST_BODY_BYTES", 10 * 1024 * 1024))
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
@@ -156,7 +158,7 @@ class ParticipantLinkThrottleMiddleware:
     def __init__(self, get_response: Handler) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         match = _LINK_PATH.match(request.path_info)
         if match is None:
             return self.get_response(request)
