@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import User
+from django.core.files.uploadedfile import UploadedFile
 from django.http import HttpRequest
 
-__all__ = ["AuthenticatedHttpRequest"]
+__all__ = ["AuthenticatedHttpRequest", "uploaded_file_name"]
 
 
 class AuthenticatedHttpRequest(HttpRequest):
@@ -14,3 +15,11 @@ class AuthenticatedHttpRequest(HttpRequest):
     request object."""
 
     user: User
+
+
+def uploaded_file_name(request: HttpRequest, field: str) -> str:
+    """The client's name for the file uploaded as ``field`` (a form has checked it is there;
+    its cleaned value may be the content, not the file)."""
+    upload = request.FILES[field]
+    assert isinstance(upload, UploadedFile), f"{field} holds no uploaded file"
+    return upload.name or ""

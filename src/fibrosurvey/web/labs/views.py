@@ -20,7 +20,7 @@ from fibrosurvey.biomarkers import (
     lab_template_csv,
 )
 from fibrosurvey.web.exports.writers import csv_bytes
-from fibrosurvey.web.http import AuthenticatedHttpRequest
+from fibrosurvey.web.http import AuthenticatedHttpRequest, uploaded_file_name
 from fibrosurvey.web.labs import services
 from fibrosurvey.web.labs.dashboard import flagged_samples, lab_sample_summary
 from fibrosurvey.web.labs.forms import LabImportForm
@@ -99,7 +99,7 @@ def import_labs(
                 form.cleaned_data["file"],
                 actor=request.user,
                 membership=membership,
-                file_name=form.cleaned_data["file"].name,
+                file_name=uploaded_file_name(request, "file"),
                 request=request,
             )
         except services.LabImportError as error:
