@@ -146,7 +146,7 @@ def _column(values: np.ndarray, missing: np.ndarray | None, dtype: pl.DataType) 
         mask |= np.isnan(array)
     if array.dtype.kind in "US":
         series = pl.Series(array.astype(str))
-        return series.set(pl.Series(mask), None) if mask.any() else series  # type: ignore[arg-type]
+        return series.set(pl.Series(mask), None) if mask.any() else series
     return pl.from_arrow(pa.array(array, mask=mask)).cast(dtype)  # type: ignore[return-value]
 
 
@@ -280,7 +280,7 @@ def _build_table(
         if column in LAB_LABELS:
             labels = pl.Series(column, LAB_LABELS[column], dtype=pl.String)
             codes = labels.gather(values.astype(np.int64))
-            columns[column] = codes.set(pl.Series(missing), None)  # type: ignore[arg-type]
+            columns[column] = codes.set(pl.Series(missing), None)
             continue
         dtype: pl.DataType = pl.Float64() if values.dtype.kind == "f" else pl.Int16()
         columns[column] = _column(values, missing, dtype)

@@ -8,11 +8,14 @@ encrypts; every key decrypts, so keys can be rotated: put the new key first, run
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models.expressions import Combinable
 
 __all__ = ["EncryptedTextField", "decrypt", "encrypt", "fernet"]
 
@@ -50,12 +53,14 @@ def decrypt(token: str) -> str:
         ) from None
 
 
-class EncryptedTextField(models.TextField):
+class EncryptedTextField(models.TextField[str | Combinable, str]):
     """A text column stored as a Fernet token; Python sees plaintext ("" for empty)."""
 
     description = "Text encrypted at rest with Fernet"
 
-    def from_db_value(self, value, expression, connection):  # type: ignore[no-untyped-def]
+    def from_db_value(
+        self, value: str | None, expression: object, connection: BaseDatabaseWrapper
+    ) -> str | None:
         if value is None or value == "":
             return value
         return decrypt(value)
@@ -64,19 +69,20 @@ class EncryptedTextField(models.TextField):
     # deserialisation (loaddata, restore) decrypts it, and saving encrypts it again.
     SERIALISED_PREFIX = "fernet:"
 
-    def value_to_string(self, obj):  # type: ignore[no-untyped-def]
-        value = self.value_from_object(obj)
+    def value_to_string(self, obj: models.Model) -> str:
+        value: str = self.value_from_object(obj)
         if value is None or value == "":
             return value
         return self.SERIALISED_PREFIX + encrypt(str(value))
 
-    def to_python(self, value):  # type: ignore[no-untyped-def]
+    def to_python(self, value: Any) -> str | None:
         if isinstance(value, str) and value.startswith(self.SERIALISED_PREFIX):
             return decrypt(value[len(self.SERIALISED_PREFIX) :])
-        return super().to_python(value)
+        text: str | None = super().to_python(value)
+        return text
 
-    def get_prep_value(self, value):  # type: ignore[no-untyped-def]
-        value = super().get_prep_value(value)
-        if value is None or value == "":
-            return value
-        return encrypt(str(value))
+    def get_prep_value(self, value: Any) -> str | None:
+        prepared: str | None = super().get_prep_value(value)
+        if prepared is None or prepared == "":
+            return prepared
+        return encrypt(str(prepared))

@@ -8,11 +8,11 @@ alerts. One extra participant gets a fresh link to try the survey.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import polars as pl
 from django.apps import apps
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -73,7 +73,7 @@ def synthetic_lab_csv(data: pl.DataFrame) -> str:
     return pl.concat(parts).write_csv()
 
 
-def _import_demo_labs(study: Study, data: pl.DataFrame, owner: Any) -> int:
+def _import_demo_labs(study: Study, data: pl.DataFrame, owner: User) -> int:
     """Lab results through the labs app's own import, when that app is installed."""
     if not apps.is_installed("fibrosurvey.web.labs"):
         return 0
@@ -85,7 +85,7 @@ def _import_demo_labs(study: Study, data: pl.DataFrame, owner: Any) -> int:
     return result.results_created
 
 
-def _demo_user() -> Any:
+def _demo_user() -> User:
     user_model = get_user_model()
     user, _ = user_model.objects.get_or_create(
         username=DEMO_USERNAME, defaults={"email": "demo@example.org"}

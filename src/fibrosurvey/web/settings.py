@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+import django_stubs_ext
 from django.utils.translation import gettext_lazy as _
 
 from fibrosurvey.web.env import (
@@ -22,6 +23,9 @@ from fibrosurvey.web.env import (
     env_list,
     env_str,
 )
+
+# Lets type-checked generics (ModelAdmin[Study], ModelForm[Site], ...) be written at runtime.
+django_stubs_ext.monkeypatch()
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 # src/fibrosurvey/web -> repository root (var/ lives there, next to pyproject.toml).

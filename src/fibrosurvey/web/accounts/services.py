@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.http import HttpRequest
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -20,7 +19,7 @@ __all__ = [
 ]
 
 
-def pending_device(user: Any) -> TOTPDevice:
+def pending_device(user: User) -> TOTPDevice:
     """The user's unconfirmed TOTP device, created on first use (its key is shown once set up
     starts and stays the same until confirmed, so a reload does not invalidate the app)."""
     device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
@@ -44,7 +43,7 @@ def do_confirm_device(device: TOTPDevice, *, request: HttpRequest) -> TOTPDevice
     return device
 
 
-def do_record_failed_code(user: Any, *, request: HttpRequest) -> None:
+def do_record_failed_code(user: User, *, request: HttpRequest) -> None:
     record(
         "login_failed",
         actor=user,
@@ -57,7 +56,7 @@ def do_record_failed_code(user: Any, *, request: HttpRequest) -> None:
 
 @transaction.atomic
 def do_set_two_factor_policy(
-    study: Study, *, require_two_factor: bool, actor: Any, request: HttpRequest | None = None
+    study: Study, *, require_two_factor: bool, actor: User, request: HttpRequest | None = None
 ) -> StudySecurity:
     policy, _created = StudySecurity.objects.select_for_update().get_or_create(study=study)
     before = {"require_two_factor": policy.require_two_factor}

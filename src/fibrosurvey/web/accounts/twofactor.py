@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
 
 import segno
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.contrib.auth.models import AnonymousUser, User
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 from django.utils.safestring import SafeString, mark_safe
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -41,7 +42,7 @@ _EXEMPT_PREFIXES = ("/accounts/", "/static/", "/s/")
 _AUTHENTICATED_AT = "accounts.password_entered_at"
 
 
-def two_factor_required_for(user: Any) -> bool:
+def two_factor_required_for(user: User | AnonymousUser) -> bool:
     if not user.is_authenticated:
         return False
     return StudySecurity.objects.filter(
@@ -49,11 +50,11 @@ def two_factor_required_for(user: Any) -> bool:
     ).exists()
 
 
-def confirmed_device(user: Any) -> TOTPDevice | None:
+def confirmed_device(user: User) -> TOTPDevice | None:
     return TOTPDevice.objects.filter(user=user, confirmed=True).first()
 
 
-def two_factor_pending(user: Any) -> bool:
+def two_factor_pending(user: User) -> bool:
     """A study requires a second factor of ``user`` and they have not confirmed a device."""
     return two_factor_required_for(user) and confirmed_device(user) is None
 
@@ -84,10 +85,10 @@ def qr_svg(config_url: str) -> SafeString:
 class TwoFactorRequiredMiddleware:
     """After django_otp's OTPMiddleware: enforce the study policy on staff pages."""
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         user = getattr(request, "user", None)
         if (
             user is not None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from typing import Any, Protocol, TypedDict
 
 from django import forms
 from django.contrib.auth import authenticate
@@ -30,15 +31,26 @@ from fibrosurvey.web.accounts.twofactor import (
     qr_svg,
     two_factor_required_for,
 )
+from fibrosurvey.web.http import AuthenticatedHttpRequest
 from fibrosurvey.web.studies.models import Membership
+
+
+class _FormPage(Protocol):
+    """What the mixin needs of the Django form view it is mixed into."""
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]: ...
+
+    def render_to_response(
+        self, context: dict[str, Any], **response_kwargs: Any
+    ) -> HttpResponse: ...
 
 
 class _UnprocessableOnError:
     """Django's auth views answer an invalid form with 200; ours say 422."""
 
-    def form_invalid(self, form: forms.Form) -> HttpResponse:
-        context = self.get_context_data(form=form)  # type: ignore[attr-defined]
-        return self.render_to_response(context, status=422)  # type: ignore[attr-defined]
+    def form_invalid(self: _FormPage, form: forms.Form) -> HttpResponse:
+        context = self.get_context_data(form=form)
+        return self.render_to_response(context, status=422)
 
 
 class PasswordChangeView(_UnprocessableOnError, auth_views.PasswordChangeView):
@@ -66,6 +78,11 @@ class PasswordAgainForm(forms.Form):
     )
 
 
+class _SetupContext(TypedDict):
+    required: bool
+    next: str
+
+
 def _next(request: HttpRequest) -> str:
     target = request.GET.get("next") or request.POST.get("next") or "/"
     if not url_has_allowed_host_and_scheme(target, {request.get_host()}):
@@ -74,7 +91,7 @@ def _next(request: HttpRequest) -> str:
 
 
 @login_required
-def security(request: HttpRequest) -> HttpResponse:
+def security(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The user's own security: second factor, password, API tokens per study."""
     return render(
         request,
@@ -90,11 +107,14 @@ def security(request: HttpRequest) -> HttpResponse:
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
-def setup(request: HttpRequest) -> HttpResponse:
+def setup(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Enrol a TOTP device: password again unless the login is fresh, then key + one code."""
     if confirmed_device(request.user) is not None:
         return redirect("accounts:2fa_verify")
-    context = {"required": two_factor_required_for(request.user), "next": _next(request)}
+    context: _SetupContext = {
+        "required": two_factor_required_for(request.user),
+        "next": _next(request),
+    }
     if not has_fresh_login(request):
         return _password_again(request, context)
     device = pending_device(request.user)
@@ -119,7 +139,7 @@ def setup(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _password_again(request: HttpRequest, context: dict[str, object]) -> HttpResponse:
+def _password_again(request: AuthenticatedHttpRequest, context: _SetupContext) -> HttpResponse:
     form = PasswordAgainForm(request.POST if "password" in request.POST else None)
     if form.is_bound and form.is_valid():
         # authenticate(): a wrong password counts towards the lockout and is audited.
@@ -145,7 +165,7 @@ def _password_again(request: HttpRequest, context: dict[str, object]) -> HttpRes
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
-def verify(request: HttpRequest) -> HttpResponse:
+def verify(request: AuthenticatedHttpRequest) -> HttpResponse:
     device = confirmed_device(request.user)
     if device is None:
         return redirect("accounts:2fa_setup")

@@ -19,11 +19,13 @@ import logging
 import threading
 import traceback
 from datetime import timedelta
-from typing import Any
 
 import polars as pl
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import close_old_connections, connection, transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest
 from django.utils import timezone
 
 from fibrosurvey.analysis import PlanError, parse_plan
@@ -73,11 +75,11 @@ def memory_limit_mb() -> int:
 def do_request_analysis(
     membership: Membership,
     *,
-    actor: Any,
+    actor: User,
     plan_text: str | None = None,
     plan_name: str = "",
     imputations: int | None = None,
-    request: Any = None,
+    request: HttpRequest | None = None,
 ) -> AnalysisRun:
     """Queue a run of ``plan_text`` (None: the default plan). Raises PlanError when invalid."""
     source = DEFAULT_PLAN_SOURCE if plan_text is None else (plan_name or "uploaded plan")
@@ -103,7 +105,7 @@ def do_request_analysis(
                 "status": run.status,
                 "plan": source,
                 "plan_sha256": run.plan_sha256,
-                "site": membership.site.code if membership.site_id else None,
+                "site": membership.site.code if membership.site is not None else None,
             },
             request=request,
         )
@@ -113,7 +115,7 @@ def do_request_analysis(
     return run
 
 
-def readable_runs(membership: Membership) -> Any:
+def readable_runs(membership: Membership) -> QuerySet[AnalysisRun]:
     """The runs ``membership`` may read: only members who could request the same run, i.e.
     analysts and owners, and a site-limited one only the runs limited to their site."""
     runs = AnalysisRun.objects.filter(study=membership.study)
@@ -131,6 +133,8 @@ def _scope_site(run: AnalysisRun) -> Site | None:
     scope = AnalysisRunScope.objects.filter(run=run).select_related("site").first()
     if scope is not None:
         return scope.site
+    if run.requested_by_id is None:
+        raise ValueError("the requester of this run is no longer a member of the study")
     membership = (
         Membership.objects.filter(study_id=run.study_id, user_id=run.requested_by_id)
         .select_related("site")
@@ -155,7 +159,7 @@ def _start_thread(run_id: int) -> None:
     threading.Thread(target=work, name=f"analysis-run-{run_id}", daemon=True).start()
 
 
-def _claim(queryset: Any) -> AnalysisRun | None:
+def _claim(queryset: QuerySet[AnalysisRun]) -> AnalysisRun | None:
     with transaction.atomic():
         locked = queryset.select_for_update(
             skip_locked=connection.features.has_select_for_update_skip_locked

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from fibrosurvey.web.analyses import services
 from fibrosurvey.web.analyses.forms import RunAnalysisForm
 from fibrosurvey.web.analyses.models import AnalysisRun
+from fibrosurvey.web.http import AuthenticatedHttpRequest
 from fibrosurvey.web.studies.context import study_context
 from fibrosurvey.web.studies.models import Membership
 from fibrosurvey.web.studies.permissions import can, study_view
@@ -41,13 +42,13 @@ def _page(
 
 
 @study_view("view_analysis")
-def index(request: HttpRequest, membership: Membership, study_id: int) -> HttpResponse:
+def index(request: AuthenticatedHttpRequest, membership: Membership, study_id: int) -> HttpResponse:
     return _page(request, membership, RunAnalysisForm())
 
 
 @study_view("run_analysis")
 @require_POST
-def run(request: HttpRequest, membership: Membership, study_id: int) -> HttpResponse:
+def run(request: AuthenticatedHttpRequest, membership: Membership, study_id: int) -> HttpResponse:
     form = RunAnalysisForm(request.POST, request.FILES)
     if not form.is_valid():
         return _page(request, membership, form, status=400)
@@ -74,7 +75,7 @@ def _run_of(membership: Membership, run_id: int) -> AnalysisRun:
 
 @study_view("run_analysis")
 def detail(
-    request: HttpRequest, membership: Membership, study_id: int, run_id: int
+    request: AuthenticatedHttpRequest, membership: Membership, study_id: int, run_id: int
 ) -> HttpResponse:
     analysis = _run_of(membership, run_id)
     claims = (analysis.results or {}).get("claims", []) if analysis.status == "done" else []
@@ -92,7 +93,7 @@ def detail(
 @xframe_options_sameorigin
 @study_view("run_analysis")
 def report(
-    request: HttpRequest, membership: Membership, study_id: int, run_id: int
+    request: AuthenticatedHttpRequest, membership: Membership, study_id: int, run_id: int
 ) -> HttpResponse:
     analysis = _run_of(membership, run_id)
     if analysis.status != AnalysisRun.Status.DONE:

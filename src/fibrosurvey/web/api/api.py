@@ -21,7 +21,9 @@ from typing import Any
 
 import polars as pl
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.utils import timezone
 from ninja import NinjaAPI, Query, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -115,8 +117,15 @@ def _invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     )
 
 
+def _token(request: HttpRequest) -> ApiToken:
+    """The token ``TokenAuth`` accepted: django-ninja keeps it in ``request.auth``."""
+    token = getattr(request, "auth", None)
+    assert isinstance(token, ApiToken), "only endpoints behind TokenAuth read the token"
+    return token
+
+
 def _membership(request: HttpRequest, study_id: int, capability: str) -> Membership:
-    token: ApiToken = request.auth  # type: ignore[attr-defined]
+    token = _token(request)
     return require_token_membership(token, study_id, capability)
 
 
@@ -216,7 +225,7 @@ def _study_out(membership: Membership) -> dict[str, Any]:
         "id": study.pk,
         "name": study.name,
         "role": membership.role,
-        "site": membership.site.code if membership.site_id else None,
+        "site": membership.site.code if membership.site is not None else None,
         "sites": [s.code for s in study.sites.all()],
         "events": [e.code for e in study.events.all()],
     }
@@ -236,7 +245,7 @@ def _limits(limit: int, offset: int) -> tuple[int, int]:
 @api.get("/studies", response=list[StudyOut], tags=["studies"])
 def list_studies(request: HttpRequest) -> list[dict[str, Any]]:
     """The token's study, if the token's user is still a member of it."""
-    token: ApiToken = request.auth  # type: ignore[attr-defined]
+    token = _token(request)
     memberships = Membership.objects.filter(user=token.user, study=token.study).select_related(
         "study", "site"
     )
@@ -311,7 +320,7 @@ def _deidentified_dates(
 def _audit_read(
     request: HttpRequest, membership: Membership, endpoint: str, participants: list[str]
 ) -> None:
-    token: ApiToken = request.auth  # type: ignore[attr-defined]
+    token = _token(request)
     record(
         "export",
         actor=token.user,
@@ -323,7 +332,7 @@ def _audit_read(
             "query": request.GET.urlencode()[:500],
             "rows": len(participants),
             "participants": sorted(set(participants)),
-            "site": membership.site.code if membership.site_id else None,
+            "site": membership.site.code if membership.site is not None else None,
             "api_token": token.pk,
         },
         request=request,
@@ -392,7 +401,7 @@ class ResponseFilter(Schema):
     offset: int = 0
 
 
-def _responses(membership: Membership) -> Any:
+def _responses(membership: Membership) -> QuerySet[Response]:
     return filter_to_site(
         Response.objects.filter(participant__study=membership.study).select_related(
             "participant", "event"
@@ -448,7 +457,7 @@ def get_response(request: HttpRequest, study_id: int, response_id: int) -> dict[
 )
 def import_labs(request: HttpRequest, study_id: int) -> Status[dict[str, Any]]:
     membership = _membership(request, study_id, "import_labs")
-    token: ApiToken = request.auth  # type: ignore[attr-defined]
+    token = _token(request)
     content = _body(request)
     try:
         result = do_import_labs(
@@ -474,12 +483,12 @@ def import_labs(request: HttpRequest, study_id: int) -> Status[dict[str, Any]]:
 
 
 @api.get("/studies/{study_id}/exports/{export_format}", tags=["exports"])
-def export(request: HttpRequest, study_id: int, export_format: str) -> HttpResponse:
+def export(request: HttpRequest, study_id: int, export_format: str) -> HttpResponseBase:
     """The de-identified dataset: ``csv`` (streamed), ``parquet``, ``dictionary``, ``fhir``."""
     membership = _membership(request, study_id, "export_deidentified")
     if export_format not in FORMATS:
         raise HttpError(404, f"unknown export format; allowed: {', '.join(FORMATS)}")
-    token: ApiToken = request.auth  # type: ignore[attr-defined]
+    token = _token(request)
     return do_export(ExportRequest(membership, token.user, export_format, request))
 
 

@@ -6,6 +6,7 @@ import hashlib
 import secrets
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import models
 from django.utils import timezone
 
@@ -44,7 +45,7 @@ class ApiToken(models.Model):
         return self.revoked_at is None
 
     @classmethod
-    def issue(cls, *, user: object, study: Study, name: str = "") -> tuple[ApiToken, str]:
+    def issue(cls, *, user: User, study: Study, name: str = "") -> tuple[ApiToken, str]:
         """Create a token; returns (row, the secret token shown once)."""
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         row = cls.objects.create(

@@ -18,6 +18,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from fibrosurvey.fhir import FhirMappingError, read_response_detail
@@ -40,7 +41,7 @@ __all__ = [
 
 @transaction.atomic
 def do_issue_token(
-    *, user: Any, study: Study, name: str = "", actor: Any = None
+    *, user: User, study: Study, name: str = "", actor: User | None = None
 ) -> tuple[ApiToken, str]:
     row, token = ApiToken.issue(user=user, study=study, name=name)
     record(
@@ -54,7 +55,7 @@ def do_issue_token(
 
 
 @transaction.atomic
-def do_revoke_token(row: ApiToken, *, actor: Any = None) -> ApiToken:
+def do_revoke_token(row: ApiToken, *, actor: User | None = None) -> ApiToken:
     before = {"revoked_at": None}
     row.revoke()
     record(

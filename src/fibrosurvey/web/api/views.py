@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from fibrosurvey.web.api.models import ApiToken
 from fibrosurvey.web.api.services import do_issue_token, do_revoke_token
+from fibrosurvey.web.http import AuthenticatedHttpRequest
 from fibrosurvey.web.studies.context import study_context
 from fibrosurvey.web.studies.models import Membership
 from fibrosurvey.web.studies.permissions import study_view
@@ -18,7 +19,9 @@ from fibrosurvey.web.studies.permissions import study_view
 
 @never_cache
 @study_view("view_study")
-def tokens(request: HttpRequest, membership: Membership, study_id: int) -> HttpResponse:
+def tokens(
+    request: AuthenticatedHttpRequest, membership: Membership, study_id: int
+) -> HttpResponse:
     """Any member may hold tokens; a token can do exactly what its holder's role can."""
     new_token = ""
     if request.method == "POST":
@@ -35,7 +38,7 @@ def tokens(request: HttpRequest, membership: Membership, study_id: int) -> HttpR
 @study_view("view_study")
 @require_POST
 def revoke(
-    request: HttpRequest, membership: Membership, study_id: int, token_id: int
+    request: AuthenticatedHttpRequest, membership: Membership, study_id: int, token_id: int
 ) -> HttpResponse:
     row = get_object_or_404(ApiToken, pk=token_id, user=request.user, study=membership.study)
     do_revoke_token(row, actor=request.user)

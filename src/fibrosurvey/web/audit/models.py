@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, NoReturn
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -13,14 +15,14 @@ class AuditTrailIsAppendOnly(Exception):
     """Audit records are written once and never changed or deleted through the application."""
 
 
-class AppendOnlyQuerySet(models.QuerySet):
-    def update(self, **kwargs):  # type: ignore[no-untyped-def]
+class AppendOnlyQuerySet(models.QuerySet["AuditRecord"]):
+    def update(self, **kwargs: Any) -> NoReturn:
         raise AuditTrailIsAppendOnly("audit records cannot be updated")
 
-    def delete(self):  # type: ignore[no-untyped-def]
+    def delete(self) -> NoReturn:
         raise AuditTrailIsAppendOnly("audit records cannot be deleted")
 
-    def bulk_create(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def bulk_create(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise AuditTrailIsAppendOnly("append audit records with audit.ledger.append")
 
 
@@ -90,14 +92,14 @@ class AuditRecord(models.Model):
         ordering = ["-at", "-id"]
         indexes = [models.Index(fields=["study", "-at"])]
 
-    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None or not self._state.adding:
             raise AuditTrailIsAppendOnly("audit records cannot be changed once written")
         from fibrosurvey.web.audit.ledger import append
 
         append(AuditRecord, AuditChainHead, [self], using=kwargs.get("using") or "default")
 
-    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise AuditTrailIsAppendOnly("audit records cannot be deleted")
 
     def __str__(self) -> str:

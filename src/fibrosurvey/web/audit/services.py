@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import models
+from django.http import HttpRequest
 
 from fibrosurvey.web.audit.models import AuditRecord
 
@@ -33,7 +35,7 @@ def snapshot(obj: models.Model, fields: list[str] | None = None) -> dict[str, An
     return out
 
 
-def client_ip(request: Any) -> str | None:
+def client_ip(request: HttpRequest | None) -> str | None:
     if request is None:
         return None
     return request.META.get("REMOTE_ADDR") or None
@@ -42,15 +44,15 @@ def client_ip(request: Any) -> str | None:
 def record(
     action: str,
     *,
-    actor: Any = None,
+    actor: User | AnonymousUser | None = None,
     actor_label: str = "",
-    study: Any = None,
+    study: models.Model | int | None = None,
     obj: models.Model | None = None,
     object_type: str = "",
     object_id: str | int = "",
     before: Any = None,
     after: Any = None,
-    request: Any = None,
+    request: HttpRequest | None = None,
 ) -> AuditRecord:
     """Write one audit record.
 
@@ -58,24 +60,26 @@ def record(
     study: a Study or a study id. obj: the model instance changed/viewed (sets type/id/repr).
     before/after: JSON-serialisable values (use ``snapshot``); None for create/delete sides.
     """
-    if actor is not None and not getattr(actor, "is_authenticated", False):
+    account: User | None = None
+    if isinstance(actor, AnonymousUser):
         actor_label = actor_label or "anonymous"
-        actor = None
-    if request is not None and actor is None and not actor_label:
+    else:
+        account = actor
+    if request is not None and account is None and not actor_label:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
-            actor = user
-    if actor is not None and not actor_label:
+            account = user
+    if account is not None and not actor_label:
         # The username stays readable in the trail after the account is deleted.
-        actor_label = actor.get_username()
+        actor_label = account.get_username()
     object_repr = ""
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or obj.pk
         object_repr = str(obj)[:200]
-    study_id = getattr(study, "pk", study)
+    study_id = study.pk if isinstance(study, models.Model) else study
     return AuditRecord.objects.create(
-        actor=actor,
+        actor=account,
         actor_label=actor_label[:150],
         action=action,
         study_id=study_id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,7 +58,7 @@ def study_progress(membership: Membership) -> StudyProgress:
     study = membership.study
     event_codes = [event.code for event in study.events.all()]
     participants = filter_to_site(Participant.objects.filter(study=study), membership)
-    enrolment = {
+    enrolment: dict[int, Mapping[str, Any]] = {
         row["site_id"]: row
         for row in participants.values("site_id").annotate(
             enrolled=Count("id"),
@@ -70,7 +71,7 @@ def study_progress(membership: Membership) -> StudyProgress:
         membership,
         site_field="participant__site",
     )
-    completion = {
+    completion: dict[tuple[int, str], Mapping[str, Any]] = {
         (row["participant__site_id"], row["event__code"]): row
         for row in invitations.values("participant__site_id", "event__code").annotate(
             invited=Count("id"),

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from fibrosurvey.web.dashboard import services
+from fibrosurvey.web.http import AuthenticatedHttpRequest
 from fibrosurvey.web.outbox.services import undelivered_emails
 from fibrosurvey.web.studies.context import study_context
 from fibrosurvey.web.studies.models import Membership
@@ -19,13 +20,13 @@ from fibrosurvey.web.survey.services import do_acknowledge_alert
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthenticatedHttpRequest) -> HttpResponse:
     memberships = Membership.objects.filter(user=request.user).select_related("study", "site")
     return render(request, "dashboard/home.html", {"memberships": memberships})
 
 
 @study_view("view_dashboard")
-def study(request: HttpRequest, membership: Membership, study_id: int) -> HttpResponse:
+def study(request: AuthenticatedHttpRequest, membership: Membership, study_id: int) -> HttpResponse:
     return render(
         request,
         "dashboard/study.html",
@@ -45,7 +46,7 @@ def study(request: HttpRequest, membership: Membership, study_id: int) -> HttpRe
 @study_view("acknowledge_alert")
 @require_POST
 def acknowledge_alert(
-    request: HttpRequest, membership: Membership, study_id: int, alert_id: int
+    request: AuthenticatedHttpRequest, membership: Membership, study_id: int, alert_id: int
 ) -> HttpResponse:
     alerts = filter_to_site(
         SafetyAlert.objects.filter(study=membership.study),

@@ -44,13 +44,18 @@ def _insert(model: type[models.Model], fields: Sequence[str], rows: list[tuple[A
     databases: bulk_create.
     """
     if connection.vendor != "postgresql":
-        model.objects.bulk_create(  # type: ignore[attr-defined]
+        model._default_manager.bulk_create(
             (model(**dict(zip(fields, row, strict=True))) for row in rows), batch_size=2000
         )
         return
     meta = model._meta
-    columns = ", ".join(f'"{meta.get_field(f).column}"' for f in fields)
-    json_at = [i for i, f in enumerate(fields) if isinstance(meta.get_field(f), models.JSONField)]
+    concrete: list[models.Field[Any, Any]] = []
+    for name in fields:
+        field = meta.get_field(name)
+        assert isinstance(field, models.Field), f"{name} is a reverse relation, not a column"
+        concrete.append(field)
+    columns = ", ".join(f'"{field.column}"' for field in concrete)
+    json_at = [i for i, field in enumerate(concrete) if isinstance(field, models.JSONField)]
     sql = f'COPY "{meta.db_table}" ({columns}) FROM STDIN'
     with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
         for row in rows:

@@ -16,10 +16,10 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import TypeVar
 
 import polars as pl
-from django.db.models import F, Max, TextField
+from django.db.models import F, Max, Model, QuerySet, TextField
 from django.db.models.functions import Cast
 
 from fibrosurvey.dataset import ANALYTES, DESIGN_COLUMNS, ID_COLUMNS, PREANALYTICAL_COLUMNS
@@ -32,6 +32,8 @@ from fibrosurvey.web.labs.models import PREANALYTICAL_FIELDS, LabResult, LabSamp
 from fibrosurvey.web.participants.models import Participant
 from fibrosurvey.web.studies.models import Membership, Site, Study
 from fibrosurvey.web.survey.models import Response
+
+_M = TypeVar("_M", bound=Model)
 
 __all__ = [
     "DATE_COLUMNS",
@@ -82,7 +84,7 @@ class DatasetBuilder:
             return self.membership.site_id
         return self.site.pk if self.site is not None else None
 
-    def _limit(self, queryset: Any, site_field: str = "site") -> Any:
+    def _limit(self, queryset: QuerySet[_M], site_field: str = "site") -> QuerySet[_M]:
         site_id = self.site_id
         return queryset if site_id is None else queryset.filter(**{f"{site_field}_id": site_id})
 
@@ -141,7 +143,7 @@ class DatasetBuilder:
     def secret(self) -> str:
         return study_secret(self.study)
 
-    def participants(self) -> Any:
+    def participants(self) -> QuerySet[Participant]:
         return self._limit(Participant.objects.filter(study=self.study))
 
     def count_rows(self) -> int:
@@ -267,7 +269,7 @@ class DatasetBuilder:
             for c, dtype in self.input_schema.items()
         )
 
-    def _in_chunk(self, queryset: Any, participant: str, ids: list[int]) -> Any:
+    def _in_chunk(self, queryset: QuerySet[_M], participant: str, ids: list[int]) -> QuerySet[_M]:
         """Rows of the chunk's participants: a primary-key RANGE (an index range scan; a list
         of 2,000 ids makes PostgreSQL scan the whole table), restricted to the study and, for
         a site-limited member, to their site."""

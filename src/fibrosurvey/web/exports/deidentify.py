@@ -20,6 +20,7 @@ research data into an output. The rules (HIPAA Safe Harbor, plus the lab-field c
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -114,7 +115,7 @@ def _recode(frame: pl.DataFrame, column: str, code: Callable[[str], str | None])
     order: the output's bytes, and so the analysis data hash, are the same on every run (a
     vectorised replace lays long strings out in hash-table order)."""
     table: dict[str, str | None] = {}
-    values = []
+    values: list[str | None] = []
     for value in frame[column].to_list():
         if value is None or not value.strip():
             values.append(None)
@@ -131,10 +132,7 @@ def _lab_codes(frame: pl.DataFrame, secret: str) -> list[pl.Series]:
         "lab_tube": lambda v: tubes.get(v.strip().lower(), "other"),
         "lab_matrix": lambda v: v if v in MATRICES else None,
         "lab_draw_time": lambda v: v if _CLOCK_TIME.fullmatch(v) else None,
-        **{
-            column: (lambda v, c=column: _pseudonym(secret, c, v))  # type: ignore[misc]
-            for column in CODED_LAB_COLUMNS
-        },
+        **{column: functools.partial(_pseudonym, secret, column) for column in CODED_LAB_COLUMNS},
     }
     return [_recode(frame, column, rule) for column, rule in rules.items() if column in frame]
 

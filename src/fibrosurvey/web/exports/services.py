@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import transaction
-from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.utils import timezone
 
 from fibrosurvey.web.audit.services import record
@@ -22,9 +24,9 @@ FORMATS = ("csv", "parquet", "dictionary", "fhir")
 @dataclass(frozen=True)
 class ExportRequest:
     membership: Membership
-    actor: Any
+    actor: User
     format: str
-    request: Any = None
+    request: HttpRequest | None = None
 
 
 def _filename(membership: Membership, suffix: str) -> str:
@@ -44,21 +46,21 @@ def _audit(job: ExportRequest, builder: DatasetBuilder, **extra: Any) -> None:
                 "kind": "deidentified",
                 "rows": builder.count_rows(),
                 "columns": builder.columns,
-                "site": job.membership.site.code if job.membership.site_id else None,
+                "site": job.membership.site.code if job.membership.site is not None else None,
                 **extra,
             },
             request=job.request,
         )
 
 
-def do_export(job: ExportRequest) -> HttpResponse:
+def do_export(job: ExportRequest) -> HttpResponseBase:
     """The de-identified export in ``job.format`` as a (streaming) response; audited first."""
     if job.format not in FORMATS:
         raise ValueError(f"unknown export format {job.format!r}; allowed: {', '.join(FORMATS)}")
     builder = DatasetBuilder(job.membership.study, job.membership)
     if job.format == "csv":
         _audit(job, builder)
-        response: HttpResponse = StreamingHttpResponse(
+        response: HttpResponseBase = StreamingHttpResponse(
             csv_chunks(builder), content_type="text/csv; charset=utf-8"
         )
         response["Content-Disposition"] = (

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 
 from fibrosurvey.web.exports.dataset import MAX_SHIFT_DAYS, DatasetBuilder
 from fibrosurvey.web.exports.services import FORMATS, ExportRequest, do_export
+from fibrosurvey.web.http import AuthenticatedHttpRequest
 from fibrosurvey.web.studies.context import study_context
 from fibrosurvey.web.studies.models import Membership
 from fibrosurvey.web.studies.permissions import study_view
 
 
 @study_view("export_deidentified")
-def index(request: HttpRequest, membership: Membership, study_id: int) -> HttpResponse:
+def index(request: AuthenticatedHttpRequest, membership: Membership, study_id: int) -> HttpResponse:
     builder = DatasetBuilder(membership.study, membership)
     return render(
         request,
@@ -30,8 +32,8 @@ def index(request: HttpRequest, membership: Membership, study_id: int) -> HttpRe
 
 @study_view("export_deidentified")
 def download(
-    request: HttpRequest, membership: Membership, study_id: int, export_format: str
-) -> HttpResponse:
+    request: AuthenticatedHttpRequest, membership: Membership, study_id: int, export_format: str
+) -> HttpResponseBase:
     if export_format not in FORMATS:
         raise Http404("No such export format")
     return do_export(ExportRequest(membership, request.user, export_format, request))

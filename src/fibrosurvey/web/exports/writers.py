@@ -246,9 +246,9 @@ def data_dictionary(builder: DatasetBuilder) -> list[dict[str, str]]:
         },
     }
     for column in PREANALYTICAL_COLUMNS:
-        allowed, rule = lab_rules.get(column, ("", "none"))
+        allowed, lab_rule = lab_rules.get(column, ("", "none"))
         label = column.removeprefix("lab_").replace("_", " ")
-        add(column, "labs", "preanalytical", allowed, "", label, rule)
+        add(column, "labs", "preanalytical", allowed, "", label, lab_rule)
     add(SCORING_VERSIONS_COLUMN, "", "provenance", "", "", "Instrument versions used to score")
     return [entries[c] for c in builder.columns if c in entries]
 

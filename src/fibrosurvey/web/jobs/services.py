@@ -22,12 +22,14 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from fibrosurvey.web.env import env_bool
 from fibrosurvey.web.jobs.models import Job
+from fibrosurvey.web.studies.models import Study
 
 __all__ = [
     "HANDLERS",
@@ -43,7 +45,9 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 # kind -> handler(job, progress) -> result dict; raise JobFailed for a refusal the user sees.
-HANDLERS = {Job.Kind.ENROL_CSV: "fibrosurvey.web.participants.services.run_enrolment_job"}
+HANDLERS: dict[str, str] = {
+    Job.Kind.ENROL_CSV: "fibrosurvey.web.participants.services.run_enrolment_job"
+}
 
 Progress = Callable[[str, int], None]
 
@@ -63,8 +67,8 @@ def in_process() -> bool:
 def do_queue_job(
     kind: str,
     *,
-    study: Any,
-    actor: Any,
+    study: Study,
+    actor: User,
     payload: str = "",
     params: dict[str, Any] | None = None,
     total: int = 0,

@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
+from fibrosurvey.web.http import AuthenticatedHttpRequest
 from fibrosurvey.web.jobs.models import Job
 from fibrosurvey.web.studies.context import study_context
 from fibrosurvey.web.studies.models import Membership
 from fibrosurvey.web.studies.permissions import role_can, study_view
 
 # The capability a member needs to follow each kind of job.
-CAPABILITY = {Job.Kind.ENROL_CSV: "enrol"}
+CAPABILITY: dict[str, str] = {Job.Kind.ENROL_CSV: "enrol"}
 
 
 @never_cache
 @study_view(CAPABILITY[Job.Kind.ENROL_CSV])
 def detail(
-    request: HttpRequest, membership: Membership, study_id: int, job_id: int
+    request: AuthenticatedHttpRequest, membership: Membership, study_id: int, job_id: int
 ) -> HttpResponse:
     job = Job.objects.filter(pk=job_id, study_id=study_id).first()
     if job is None or not role_can(membership.role, CAPABILITY[job.kind]):

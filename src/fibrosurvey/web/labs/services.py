@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
+from django.http import HttpRequest
 
 from fibrosurvey.biomarkers import LAB_OPTIONAL_COLUMNS, LAB_REQUIRED_COLUMNS, validate_lab_frame
 from fibrosurvey.biomarkers import LabProblem as CoreLabProblem
@@ -210,7 +212,7 @@ def _database_problems(
     problems: list[RowProblem] = []
     visible = Participant.objects.filter(study=study)
     where = "this study"
-    if membership is not None and membership.site_id is not None:
+    if membership is not None and membership.site is not None:
         visible = filter_to_site(visible, membership)
         where = f"this study at site {membership.site.code}"
     codes = [code for code in frame["participant_id"].drop_nulls().unique().to_list()]
@@ -328,10 +330,10 @@ def do_import_labs(
     study: Study,
     content: bytes | str,
     *,
-    actor: Any,
+    actor: User,
     membership: Membership | None = None,
     file_name: str = "",
-    request: Any = None,
+    request: HttpRequest | None = None,
 ) -> LabImportResult:
     """Validate the whole lab file, then store every result in one transaction.
 
@@ -381,9 +383,9 @@ def _store(
     events: dict[str, Any],
     raw: bytes,
     n_rows: int,
-    actor: Any,
+    actor: User,
     file_name: str,
-    request: Any,
+    request: HttpRequest | None,
 ) -> LabImportResult:
     lab_import = LabImport.objects.create(
         study=study,

@@ -7,7 +7,7 @@ import io
 import polars as pl
 from django.contrib import messages
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -22,6 +22,7 @@ from fibrosurvey.biomarkers import (
 )
 from fibrosurvey.web.audit.models import AuditRecord
 from fibrosurvey.web.exports.writers import csv_bytes
+from fibrosurvey.web.http import AuthenticatedHttpRequest, uploaded_file_name
 from fibrosurvey.web.labs import correction_import, corrections, services
 from fibrosurvey.web.labs.dashboard import flagged_samples, lab_sample_summary
 from fibrosurvey.web.labs.forms import LabImportForm, ResultCorrectionForm
@@ -56,7 +57,9 @@ def import_history(membership: Membership) -> QuerySet[LabImport]:
 
 
 @study_view("view_labs")
-def sample_list(request: HttpRequest, membership: Membership, study_id: int) -> HttpResponse:
+def sample_list(
+    request: AuthenticatedHttpRequest, membership: Membership, study_id: int
+) -> HttpResponse:
     study = membership.study
     samples = (
         flagged_samples(study, membership)
@@ -86,7 +89,9 @@ def sample_list(request: HttpRequest, membership: Membership, study_id: int) -> 
 
 
 @study_view("import_labs")
-def import_labs(request: HttpRequest, membership: Membership, study_id: int) -> HttpResponse:
+def import_labs(
+    request: AuthenticatedHttpRequest, membership: Membership, study_id: int
+) -> HttpResponse:
     study = membership.study
     form = LabImportForm(request.POST or None, request.FILES or None)
     problems: list[services.RowProblem] = []
@@ -97,7 +102,7 @@ def import_labs(request: HttpRequest, membership: Membership, study_id: int) -> 
                 form.cleaned_data["file"],
                 actor=request.user,
                 membership=membership,
-                file_name=request.FILES["file"].name,
+                file_name=uploaded_file_name(request, "file"),
                 request=request,
             )
         except services.LabImportError as error:
@@ -127,7 +132,9 @@ def import_labs(request: HttpRequest, membership: Membership, study_id: int) -> 
 
 
 @study_view("import_labs")
-def template_csv(request: HttpRequest, membership: Membership, study_id: int) -> HttpResponse:
+def template_csv(
+    request: AuthenticatedHttpRequest, membership: Membership, study_id: int
+) -> HttpResponse:
     """The lab file template: every column, and example rows of one sample to overwrite
     (written by the platform's one CSV writer, like every CSV it serves)."""
     template = pl.read_csv(io.StringIO(lab_template_csv()), infer_schema=False)
@@ -137,7 +144,9 @@ def template_csv(request: HttpRequest, membership: Membership, study_id: int) ->
 
 
 @study_view("import_labs")
-def import_corrections(request: HttpRequest, membership: Membership, study_id: int) -> HttpResponse:
+def import_corrections(
+    request: AuthenticatedHttpRequest, membership: Membership, study_id: int
+) -> HttpResponse:
     """A lab's corrections file: each row corrects or retracts one result, all or nothing."""
     study = membership.study
     form = LabImportForm(request.POST or None, request.FILES or None)
@@ -149,7 +158,7 @@ def import_corrections(request: HttpRequest, membership: Membership, study_id: i
                 form.cleaned_data["file"],
                 actor=request.user,
                 membership=membership,
-                file_name=request.FILES["file"].name,
+                file_name=uploaded_file_name(request, "file"),
                 request=request,
             )
         except services.LabImportError as error:
@@ -177,7 +186,7 @@ def import_corrections(request: HttpRequest, membership: Membership, study_id: i
 @never_cache
 @study_view("import_labs")
 def correct_result(
-    request: HttpRequest, membership: Membership, study_id: int, result_id: int
+    request: AuthenticatedHttpRequest, membership: Membership, study_id: int, result_id: int
 ) -> HttpResponse:
     """One result: its history, and a form to correct or retract it (reason required)."""
     result = corrections.visible_result(membership, result_id)

@@ -22,6 +22,7 @@ import os
 import sqlite3
 import subprocess
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -152,7 +153,7 @@ def _counts(cursor: Any, tables: list[str]) -> dict[str, int]:
     return counts
 
 
-def _pg_env(settings_dict: dict[str, Any]) -> dict[str, str]:
+def _pg_env(settings_dict: Mapping[str, Any]) -> dict[str, str]:
     env = dict(os.environ)
     for key, var in (
         ("HOST", "PGHOST"),
@@ -264,7 +265,7 @@ def make_backup(directory: Path) -> Manifest:
     return manifest
 
 
-def _target_counts_pg(url_settings: dict[str, Any], tables: list[str]) -> dict[str, int]:
+def _target_counts_pg(url_settings: Mapping[str, Any], tables: list[str]) -> dict[str, int]:
     import psycopg
 
     with (
@@ -286,7 +287,7 @@ def _target_counts_pg(url_settings: dict[str, Any], tables: list[str]) -> dict[s
         )
 
 
-def _restore_postgres(encrypted: Path, key: BackupKey, target: dict[str, Any]) -> str:
+def _restore_postgres(encrypted: Path, key: BackupKey, target: Mapping[str, Any]) -> str:
     if _target_counts_pg(target, []):
         raise BackupError(f"database {target['NAME']} is not empty; restore into an empty database")
     restore = subprocess.Popen(

@@ -21,7 +21,7 @@ import hmac
 import os
 import struct
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import IO
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -99,7 +99,7 @@ def _aad(prefix: bytes, counter: int, last: bool) -> bytes:
     return MAGIC + prefix + struct.pack(">IB", counter, 1 if last else 0)
 
 
-def encrypt_stream(source: BinaryIO, target: BinaryIO, key: BackupKey) -> str:
+def encrypt_stream(source: IO[bytes], target: IO[bytes], key: BackupKey) -> str:
     """Encrypt ``source`` into ``target``; return the plaintext's SHA-256."""
     cipher = AESGCM(key.encryption)
     prefix = os.urandom(8)
@@ -120,7 +120,7 @@ def encrypt_stream(source: BinaryIO, target: BinaryIO, key: BackupKey) -> str:
         block = following
 
 
-def decrypt_stream(source: BinaryIO, target: BinaryIO, key: BackupKey) -> str:
+def decrypt_stream(source: IO[bytes], target: IO[bytes], key: BackupKey) -> str:
     """Decrypt ``source`` into ``target``; return the plaintext's SHA-256."""
     cipher = AESGCM(key.encryption)
     head = source.read(len(MAGIC) + 8)

@@ -22,6 +22,7 @@ from django.http import HttpRequest
 __all__ = ["UsernameAndAddressLockoutHandler"]
 
 
+# django-axes ships no type information, so its handler class is Any to mypy.
 class UsernameAndAddressLockoutHandler(AxesDatabaseHandler):  # type: ignore[misc]
     def get_failures(self, request: HttpRequest, credentials: dict[str, Any] | None = None) -> int:
         per_user_and_address, per_address = (

@@ -22,6 +22,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import caches
 from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.http.response import HttpResponseBase
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
@@ -33,7 +34,8 @@ __all__ = [
     "SecurityHeadersMiddleware",
 ]
 
-Handler = Callable[[HttpRequest], HttpResponse]
+# Downstream may stream (exports, static files): the base class, not HttpResponse.
+Handler = Callable[[HttpRequest], HttpResponseBase]
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +49,7 @@ class SecurityHeadersMiddleware:
         self.policy = settings.CONTENT_SECURITY_POLICY
         self.static_prefix = "/" + settings.STATIC_URL.lstrip("/")
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         response = self.get_response(request)
         response.headers.setdefault("Content-Security-Policy", self.policy)
         response.headers.setdefault(
@@ -77,7 +79,7 @@ class RequestLimitsMiddleware:
     def __init__(self, get_response: Handler) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         limit = int(getattr(settings, "MAX_REQUEST_BODY_BYTES", 10 * 1024 * 1024))
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
@@ -168,8 +170,8 @@ def _json_body(request: HttpRequest, length: int) -> bytes:
     if form_cap is None or length <= form_cap:
         return bytes(request.body)
     body = bytes(request.read(length))
-    request._body = body  # type: ignore[attr-defined]
-    request._stream = BytesIO(body)  # type: ignore[attr-defined]
+    request._body = body
+    request._stream = BytesIO(body)
     return body
 
 
@@ -209,7 +211,7 @@ class ParticipantLinkThrottleMiddleware:
     def __init__(self, get_response: Handler) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         match = _LINK_PATH.match(request.path_info)
         if match is None:
             return self.get_response(request)

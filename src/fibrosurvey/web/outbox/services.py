@@ -40,7 +40,8 @@ def single_line(text: str, limit: int = 255) -> str:
 
 def backoff(attempts: int) -> timedelta:
     """Wait before the next attempt after ``attempts`` failed ones: 1, 2, 4 ... minutes."""
-    return min(_FIRST_RETRY * 2 ** max(attempts - 1, 0), _LONGEST_WAIT)
+    wait: timedelta = _FIRST_RETRY * 2 ** max(attempts - 1, 0)
+    return min(wait, _LONGEST_WAIT)
 
 
 def enqueue_email(

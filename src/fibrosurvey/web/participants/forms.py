@@ -1,15 +1,20 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from fibrosurvey.web.participants.models import WithdrawalKind, WithdrawalReason
 from fibrosurvey.web.studies.codes import CODE_MAX_LENGTH, validate_code
-from fibrosurvey.web.studies.models import Study
+from fibrosurvey.web.studies.models import Site, Study
 
 
 class EnrolForm(forms.Form):
-    site = forms.ModelChoiceField(label=_("Site"), queryset=None, empty_label=None)
+    site: forms.ModelChoiceField[Site] = forms.ModelChoiceField(
+        label=_("Site"), queryset=None, empty_label=None
+    )
     language = forms.ChoiceField(label=_("Language"))
     study_code = forms.CharField(
         label=_("Study code (leave blank to generate one)"),
@@ -21,14 +26,17 @@ class EnrolForm(forms.Form):
     phone = forms.CharField(label=_("Phone"), max_length=40, required=False)
     name = forms.CharField(label=_("Name"), max_length=200, required=False)
 
-    def __init__(self, study: Study, sites, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(self, study: Study, sites: QuerySet[Site], *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.study = study
-        self.fields["site"].queryset = sites
-        self.fields["language"].choices = [(code, code) for code in study.languages]
+        site, language = self.fields["site"], self.fields["language"]
+        assert isinstance(site, forms.ModelChoiceField)
+        assert isinstance(language, forms.ChoiceField)
+        site.queryset = sites
+        language.choices = [(code, code) for code in study.languages]
 
     def clean_study_code(self) -> str:
-        code = self.cleaned_data["study_code"].strip()
+        code: str = self.cleaned_data["study_code"].strip()
         if code:
             validate_code(code)
         if code and self.study.participants.filter(study_code=code).exists():
@@ -44,7 +52,8 @@ class EnrolCsvForm(forms.Form):
         if upload.size > 5_000_000:
             raise forms.ValidationError(_("The file is larger than 5 MB."))
         try:
-            return upload.read().decode("utf-8")
+            text: str = upload.read().decode("utf-8")
+            return text
         except UnicodeDecodeError:
             raise forms.ValidationError(
                 _("The file is not UTF-8 text; save it as CSV UTF-8.")

@@ -12,10 +12,12 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
+from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -203,7 +205,7 @@ def do_enrol_participant(
     study: Study,
     *,
     site: Site,
-    actor: Any,
+    actor: User,
     language: str = "",
     study_code: str = "",
     email: str = "",
@@ -276,7 +278,7 @@ def do_enrol_csv(
     study: Study,
     content: str,
     *,
-    actor: Any,
+    actor: User,
     allowed_sites: set[str] | None = None,
     progress: Callable[[str, int], None] | None = None,
     job_id: int | None = None,
@@ -388,7 +390,7 @@ class EnrolmentOutcome:
 
 
 def do_import_enrolment_csv(
-    study: Study, content: str, *, actor: Any, allowed_sites: set[str] | None = None
+    study: Study, content: str, *, actor: User, allowed_sites: set[str] | None = None
 ) -> EnrolmentOutcome:
     """Check the file now (EnrolmentError lists every problem); enrol a small file now and
     queue a large one as a job, which checks it again and enrols it all-or-nothing."""
@@ -449,7 +451,7 @@ def do_issue_invitation(
     participant: Participant,
     event: Event,
     *,
-    actor: Any = None,
+    actor: User | None = None,
     actor_label: str = "",
     send: bool = True,
     reminder: bool = False,
@@ -538,7 +540,7 @@ def _send_invitation_email(
 
 
 @transaction.atomic
-def do_revoke_invitation(invitation: Invitation, *, actor: Any) -> Invitation:
+def do_revoke_invitation(invitation: Invitation, *, actor: User) -> Invitation:
     before = snapshot(invitation, ["revoked_at"])
     invitation.revoked_at = timezone.now()
     invitation.save(update_fields=["revoked_at"])
@@ -574,7 +576,9 @@ def find_invitation(token: str) -> Invitation | None:
     return invitation
 
 
-def do_view_contact(participant: Participant, *, actor: Any, request: Any = None) -> ContactDetails:
+def do_view_contact(
+    participant: Participant, *, actor: User, request: HttpRequest | None = None
+) -> ContactDetails:
     """Decrypted contact details; every call writes a view_contact audit record."""
     contact, _ = ContactDetails.objects.get_or_create(participant=participant)
     record(
@@ -624,10 +628,10 @@ def _delete_research_data(participant: Participant) -> dict[str, int]:
 def do_withdraw_participant(
     participant: Participant,
     *,
-    actor: Any,
+    actor: User,
     kind: str = WithdrawalKind.NO_FURTHER_CONTACT,
     reason: str = WithdrawalReason.PARTICIPANT_REQUEST,
-    request: Any = None,
+    request: HttpRequest | None = None,
 ) -> Participant:
     """Withdraw a participant: every open link stops working and no invitation is issued
     again. ``kind`` "no_further_contact" keeps the data given so far; "withdraw_and_delete"
@@ -666,7 +670,7 @@ def do_withdraw_participant(
     return participant
 
 
-def do_invite_all(participants: Any, event: Event, *, actor: Any) -> int:
+def do_invite_all(participants: Any, event: Event, *, actor: User) -> int:
     """Invite (and e-mail) every participant in the queryset who has no invitation for the
     event yet, is not withdrawn and has an e-mail address on file. Returns how many."""
     pending = (

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from fibrosurvey.web.http import AuthenticatedHttpRequest
 from fibrosurvey.web.participants import services
 from fibrosurvey.web.participants.forms import EnrolCsvForm, EnrolForm, WithdrawForm
 from fibrosurvey.web.participants.models import Participant
@@ -30,7 +31,9 @@ def _visible_participant(membership: Membership, participant_id: int) -> Partici
 
 
 @study_view("view_participants")
-def participant_list(request: HttpRequest, membership: Membership, study_id: int) -> HttpResponse:
+def participant_list(
+    request: AuthenticatedHttpRequest, membership: Membership, study_id: int
+) -> HttpResponse:
     participants = (
         filter_to_site(Participant.objects.filter(study=membership.study), membership)
         .select_related("site")
@@ -54,7 +57,7 @@ def participant_list(request: HttpRequest, membership: Membership, study_id: int
 @study_view("invite")
 @require_POST
 def invite_all(
-    request: HttpRequest, membership: Membership, study_id: int, event_code: str
+    request: AuthenticatedHttpRequest, membership: Membership, study_id: int, event_code: str
 ) -> HttpResponse:
     event = get_object_or_404(membership.study.events, code=event_code)
     participants = filter_to_site(Participant.objects.filter(study=membership.study), membership)
@@ -77,7 +80,7 @@ def invite_all(
 
 @study_view("enrol")
 @require_http_methods(["GET", "POST"])
-def enrol(request: HttpRequest, membership: Membership, study_id: int) -> HttpResponse:
+def enrol(request: AuthenticatedHttpRequest, membership: Membership, study_id: int) -> HttpResponse:
     study = membership.study
     sites = visible_sites(membership)
     form = EnrolForm(study, sites, request.POST or None)
@@ -110,7 +113,9 @@ def enrol(request: HttpRequest, membership: Membership, study_id: int) -> HttpRe
 
 @study_view("enrol")
 @require_http_methods(["GET", "POST"])
-def enrol_csv(request: HttpRequest, membership: Membership, study_id: int) -> HttpResponse:
+def enrol_csv(
+    request: AuthenticatedHttpRequest, membership: Membership, study_id: int
+) -> HttpResponse:
     study = membership.study
     form = EnrolCsvForm(request.POST or None, request.FILES or None)
     problems: list[services.RowProblem] = []
@@ -173,7 +178,7 @@ def _detail_page(
 
 @study_view("view_participants")
 def detail(
-    request: HttpRequest, membership: Membership, study_id: int, participant_id: int
+    request: AuthenticatedHttpRequest, membership: Membership, study_id: int, participant_id: int
 ) -> HttpResponse:
     return _detail_page(request, membership, _visible_participant(membership, participant_id))
 
@@ -181,7 +186,7 @@ def detail(
 @never_cache
 @study_view("view_contact")
 def contact(
-    request: HttpRequest, membership: Membership, study_id: int, participant_id: int
+    request: AuthenticatedHttpRequest, membership: Membership, study_id: int, participant_id: int
 ) -> HttpResponse:
     participant = _visible_participant(membership, participant_id)
     details = services.do_view_contact(participant, actor=request.user, request=request)
@@ -199,7 +204,7 @@ def contact(
 @study_view("invite")
 @require_POST
 def invite(
-    request: HttpRequest,
+    request: AuthenticatedHttpRequest,
     membership: Membership,
     study_id: int,
     participant_id: int,
@@ -228,7 +233,7 @@ def invite(
 @study_view("invite")
 @require_POST
 def revoke(
-    request: HttpRequest,
+    request: AuthenticatedHttpRequest,
     membership: Membership,
     study_id: int,
     participant_id: int,
@@ -246,7 +251,7 @@ def revoke(
 @study_view("enrol")
 @require_POST
 def withdraw(
-    request: HttpRequest, membership: Membership, study_id: int, participant_id: int
+    request: AuthenticatedHttpRequest, membership: Membership, study_id: int, participant_id: int
 ) -> HttpResponse:
     participant = _visible_participant(membership, participant_id)
     form = WithdrawForm(request.POST)

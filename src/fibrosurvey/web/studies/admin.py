@@ -5,7 +5,7 @@ from fibrosurvey.web.studies.codes import validate_code
 from fibrosurvey.web.studies.models import Event, EventInstrument, Membership, Site, Study
 
 
-class SiteForm(forms.ModelForm):
+class SiteForm(forms.ModelForm[Site]):
     """Site codes follow the study-code rule here too (they reach every export)."""
 
     class Meta:
@@ -18,29 +18,29 @@ class SiteForm(forms.ModelForm):
         return code
 
 
-class SiteInline(admin.TabularInline):
+class SiteInline(admin.TabularInline[Site, Study]):
     model = Site
     form = SiteForm
     extra = 0
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(admin.TabularInline[Membership, Study]):
     model = Membership
     extra = 0
 
 
 @admin.register(Study)
-class StudyAdmin(admin.ModelAdmin):
+class StudyAdmin(admin.ModelAdmin[Study]):
     list_display = ("name", "template", "consent_version", "created_at")
     inlines = [SiteInline, MembershipInline]
 
 
-class EventInstrumentInline(admin.TabularInline):
+class EventInstrumentInline(admin.TabularInline[EventInstrument, Event]):
     model = EventInstrument
     extra = 0
 
 
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
+class EventAdmin(admin.ModelAdmin[Event]):
     list_display = ("study", "code", "day_offset", "order")
     inlines = [EventInstrumentInline]

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.utils.translation import gettext_lazy as _
 
 from fibrosurvey.web.ops.text import refuse_control_characters
@@ -59,12 +62,14 @@ class AddMemberForm(forms.Form):
         empty_label=_("all sites"),
     )
 
-    def __init__(self, study: Study, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(self, study: Study, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.study = study
-        self.fields["site"].queryset = study.sites.all()
+        site = self.fields["site"]
+        assert isinstance(site, forms.ModelChoiceField)
+        site.queryset = study.sites.all()
 
-    def clean_username(self):  # type: ignore[no-untyped-def]
+    def clean_username(self) -> User:
         user = get_user_model().objects.filter(username=self.cleaned_data["username"]).first()
         if user is None:
             raise forms.ValidationError(_("No user with that username."))
@@ -82,9 +87,11 @@ class ChangeMemberForm(forms.Form):
         empty_label=_("all sites"),
     )
 
-    def __init__(self, study: Study, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(self, study: Study, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["site"].queryset = study.sites.all()
+        site = self.fields["site"]
+        assert isinstance(site, forms.ModelChoiceField)
+        site.queryset = study.sites.all()
 
 
 class TwoFactorPolicyForm(forms.Form):

@@ -158,5 +158,5 @@ class Membership(models.Model):
         constraints = [models.UniqueConstraint(fields=["study", "user"], name="membership_unique")]
 
     def __str__(self) -> str:
-        site = f" @{self.site.code}" if self.site_id else ""
+        site = f" @{self.site.code}" if self.site is not None else ""
         return f"{self.user} {self.role} in {self.study}{site}"

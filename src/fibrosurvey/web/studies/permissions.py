@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.db.models import Model, QuerySet
+from django.http import Http404, HttpRequest
+from django.http.response import HttpResponseBase
 
 from fibrosurvey.web.studies.models import Membership, Site, Study
 from fibrosurvey.web.studies.roles import Role
@@ -42,6 +44,8 @@ __all__ = [
     "study_view",
     "visible_sites",
 ]
+
+_M = TypeVar("_M", bound=Model)
 
 _ALL = frozenset(Role.values)
 _OWNER = frozenset({Role.OWNER})
@@ -86,7 +90,7 @@ def can(membership: Membership, capability: str) -> bool:
     return role_can(membership.role, capability)
 
 
-def get_membership(user: Any, study_id: int | str) -> Membership | None:
+def get_membership(user: User | AnonymousUser | None, study_id: int | str) -> Membership | None:
     """The user's membership in the study, or None (also for anonymous users)."""
     if user is None or not user.is_authenticated:
         return None
@@ -101,7 +105,9 @@ def get_membership(user: Any, study_id: int | str) -> Membership | None:
     )
 
 
-def require_membership(user: Any, study_id: int | str, capability: str) -> Membership:
+def require_membership(
+    user: User | AnonymousUser | None, study_id: int | str, capability: str
+) -> Membership:
     """The membership allowing ``capability``; Http404 for non-members, PermissionDenied
     (403) for members whose role lacks it. ``membership.study`` is the Study."""
     _known(capability)
@@ -120,7 +126,7 @@ def require_token_membership(token: ApiToken, study_id: int, capability: str) ->
     return require_membership(token.user, study_id, capability)
 
 
-StudyView = Callable[..., HttpResponse]
+StudyView = Callable[..., HttpResponseBase]
 
 
 def study_view(capability: str) -> Callable[[StudyView], StudyView]:
@@ -133,10 +139,13 @@ def study_view(capability: str) -> Callable[[StudyView], StudyView]:
 
     def decorate(view: StudyView) -> StudyView:
         @functools.wraps(view)
-        def checked(request: HttpRequest, *args: Any, study_id: int, **kwargs: Any) -> HttpResponse:
+        def checked(
+            request: HttpRequest, *args: Any, study_id: int, **kwargs: Any
+        ) -> HttpResponseBase:
             membership = require_membership(request.user, study_id, capability)
             return view(request, membership, *args, study_id=study_id, **kwargs)
 
+        # Read by the access-matrix test's URLconf walk; functions take attributes at runtime.
         checked.capability = capability  # type: ignore[attr-defined]
         return login_required(checked)
 
@@ -144,8 +153,8 @@ def study_view(capability: str) -> Callable[[StudyView], StudyView]:
 
 
 def filter_to_site(
-    queryset: QuerySet[Any], membership: Membership, site_field: str = "site"
-) -> QuerySet[Any]:
+    queryset: QuerySet[_M], membership: Membership, site_field: str = "site"
+) -> QuerySet[_M]:
     """Restrict a queryset to the member's site when they are site-limited.
 
     ``site_field`` is the lookup from the queryset's model to Site, e.g. "site" for
@@ -164,7 +173,7 @@ def visible_sites(membership: Membership) -> QuerySet[Site]:
 
 def allowed_site_codes(membership: Membership) -> set[str] | None:
     """Site codes a site-limited member may act on; None = every site of the study."""
-    if membership.site_id is None:
+    if membership.site is None:
         return None
     return {membership.site.code}
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -39,12 +41,12 @@ __all__ = [
 def do_create_study(
     *,
     name: str,
-    owner: Any,
+    owner: User,
     events: list[dict[str, Any]],
     languages: list[str],
     consent_text: dict[str, str],
     consent_version: str = "1.0",
-    sites: list[tuple[str, str]] = (),  # type: ignore[assignment]
+    sites: Sequence[tuple[str, str]] = (),
     safety_contact: dict[str, str] | None = None,
     template: str = "",
     description: str = "",
@@ -110,9 +112,9 @@ def do_create_study(
 def do_create_study_from_template(
     *,
     name: str,
-    owner: Any,
+    owner: User,
     template: str = "national_fibromyalgia_survey",
-    sites: list[tuple[str, str]] = (),  # type: ignore[assignment]
+    sites: Sequence[tuple[str, str]] = (),
 ) -> Study:
     try:
         spec = TEMPLATES[template]
@@ -143,7 +145,7 @@ def do_create_study_from_template(
 
 
 @transaction.atomic
-def do_add_site(study: Study, *, code: str, name: str, actor: Any) -> Site:
+def do_add_site(study: Study, *, code: str, name: str, actor: User) -> Site:
     if problem := code_problem(code):
         raise ValueError(f"site code: {problem}")
     site = Site.objects.create(study=study, code=code, name=name)
@@ -153,7 +155,7 @@ def do_add_site(study: Study, *, code: str, name: str, actor: Any) -> Site:
 
 @transaction.atomic
 def do_add_member(
-    study: Study, *, user: Any, role: str, actor: Any, site: Site | None = None
+    study: Study, *, user: User, role: str, actor: User, site: Site | None = None
 ) -> Membership:
     membership = Membership.objects.create(study=study, user=user, role=role, site=site)
     record("create", actor=actor, study=study, obj=membership, after=snapshot(membership))
@@ -175,7 +177,7 @@ def _other_owners(membership: Membership) -> int:
 
 @transaction.atomic
 def do_change_member(
-    membership: Membership, *, role: str, site: Site | None, actor: Any
+    membership: Membership, *, role: str, site: Site | None, actor: User
 ) -> Membership:
     """Change a member's role and site limit; the last owner cannot stop being one."""
     if role not in Role.values:
@@ -203,7 +205,7 @@ def do_change_member(
 
 
 @transaction.atomic
-def do_remove_member(membership: Membership, *, actor: Any) -> None:
+def do_remove_member(membership: Membership, *, actor: User) -> None:
     """Offboarding: the membership goes, and with it the member's API tokens for the study."""
     if membership.role == Role.OWNER and _other_owners(membership) == 0:
         raise MembershipError(

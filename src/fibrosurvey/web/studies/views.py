@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods
 
 from fibrosurvey.web.accounts.services import do_set_two_factor_policy
 from fibrosurvey.web.audit.models import AuditRecord
+from fibrosurvey.web.http import AuthenticatedHttpRequest
 from fibrosurvey.web.ops.models import StudySecurity
 from fibrosurvey.web.studies.context import study_context
 from fibrosurvey.web.studies.forms import (
@@ -36,7 +37,7 @@ from fibrosurvey.web.studies.services import (
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def create(request: HttpRequest) -> HttpResponse:
+def create(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = CreateStudyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         study = do_create_study_from_template(
@@ -52,7 +53,9 @@ def create(request: HttpRequest) -> HttpResponse:
 
 @study_view("manage_study")
 @require_http_methods(["GET", "POST"])
-def members(request: HttpRequest, membership: Membership, study_id: int) -> HttpResponse:
+def members(
+    request: AuthenticatedHttpRequest, membership: Membership, study_id: int
+) -> HttpResponse:
     study = membership.study
     form = AddMemberForm(study, request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -79,7 +82,7 @@ def members(request: HttpRequest, membership: Membership, study_id: int) -> Http
 
 
 @study_view("view_audit")
-def audit(request: HttpRequest, membership: Membership, study_id: int) -> HttpResponse:
+def audit(request: AuthenticatedHttpRequest, membership: Membership, study_id: int) -> HttpResponse:
     records = AuditRecord.objects.filter(study=membership.study).select_related("actor")
     action = request.GET.get("action", "")
     if action in AuditRecord.Action.values:
@@ -104,7 +107,7 @@ def _members_of(membership: Membership) -> QuerySet[Membership]:
 @study_view("manage_study")
 @require_http_methods(["GET", "POST"])
 def change_member(
-    request: HttpRequest, membership: Membership, study_id: int, member_id: int
+    request: AuthenticatedHttpRequest, membership: Membership, study_id: int, member_id: int
 ) -> HttpResponse:
     """Change a member's role or site limit: the form is the confirmation step."""
     member = get_object_or_404(_members_of(membership), pk=member_id)
@@ -135,7 +138,7 @@ def change_member(
 @study_view("manage_study")
 @require_http_methods(["GET", "POST"])
 def remove_member(
-    request: HttpRequest, membership: Membership, study_id: int, member_id: int
+    request: AuthenticatedHttpRequest, membership: Membership, study_id: int, member_id: int
 ) -> HttpResponse:
     """GET asks for confirmation; POST removes the member (and revokes their API tokens)."""
     member = get_object_or_404(_members_of(membership), pk=member_id)
@@ -165,7 +168,9 @@ def _after_member_change(request: HttpRequest, membership: Membership) -> HttpRe
 
 @study_view("manage_study")
 @require_http_methods(["GET", "POST"])
-def security(request: HttpRequest, membership: Membership, study_id: int) -> HttpResponse:
+def security(
+    request: AuthenticatedHttpRequest, membership: Membership, study_id: int
+) -> HttpResponse:
     """The study's two-factor policy."""
     policy = StudySecurity.objects.filter(study=membership.study).first()
     required = policy is not None and policy.require_two_factor

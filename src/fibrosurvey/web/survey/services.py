@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import connection, transaction
+from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -230,7 +232,8 @@ def do_save_page(
     with transaction.atomic():
         if not _claim_nonce(invitation, nonce, page.index):
             return _replay(invitation, page)
-        response, created = Response.objects.select_for_update().get_or_create(
+        # Django calls a callable default only when it creates the row; the stubs expect a value.
+        response, created = Response.objects.select_for_update().get_or_create(  # type: ignore[misc]
             participant=participant,
             event=invitation.event,
             instrument_id=instrument_id,
@@ -350,7 +353,9 @@ def _queue_safety_email(alert: SafetyAlert) -> None:
 
 
 @transaction.atomic
-def do_reopen_survey(invitation: Invitation, *, actor: Any, request: Any = None) -> Invitation:
+def do_reopen_survey(
+    invitation: Invitation, *, actor: User, request: HttpRequest | None = None
+) -> Invitation:
     """Staff let a participant change a completed survey again (from its first page)."""
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
     if invitation.completed_at is None:
@@ -372,7 +377,7 @@ def do_reopen_survey(invitation: Invitation, *, actor: Any, request: Any = None)
 
 
 @transaction.atomic
-def do_acknowledge_alert(alert: SafetyAlert, *, actor: Any, note: str = "") -> SafetyAlert:
+def do_acknowledge_alert(alert: SafetyAlert, *, actor: User, note: str = "") -> SafetyAlert:
     before = snapshot(alert, ["acknowledged_at", "acknowledged_by", "note"])
     alert.acknowledged_at = timezone.now()
     alert.acknowledged_by = actor

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from fibrosurvey.web.http import AuthenticatedHttpRequest
 from fibrosurvey.web.participants.models import Invitation
 from fibrosurvey.web.studies.models import Membership
 from fibrosurvey.web.studies.permissions import filter_to_site, study_view
@@ -17,7 +18,7 @@ from fibrosurvey.web.survey.services import do_reopen_survey
 @study_view("invite")
 @require_POST
 def reopen(
-    request: HttpRequest,
+    request: AuthenticatedHttpRequest,
     membership: Membership,
     study_id: int,
     participant_id: int,

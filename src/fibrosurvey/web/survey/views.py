@@ -145,7 +145,7 @@ def language(request: HttpRequest, invitation: Invitation, token: str) -> HttpRe
         return _refused(request, refusal, token)
     if request.method == "POST":
         choice = request.POST.get("language")
-        if choice in study.languages:
+        if choice is not None and choice in study.languages:
             services.do_choose_language(invitation, language=choice)
             return _next_step(request, invitation, token)
     return render(request, "survey/language.html", _context(invitation, token))

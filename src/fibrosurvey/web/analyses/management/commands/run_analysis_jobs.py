@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
 from fibrosurvey.web.analyses.services import process_queued, requeue_stale
 from fibrosurvey.web.outbox.services import do_send_due_emails
@@ -18,7 +18,7 @@ class Command(BaseCommand):
         "--once is given."
     )
 
-    def add_arguments(self, parser: Any) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--once", action="store_true", help="Process the runs queued now, then exit."
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from fibrosurvey.web.api.models import ApiToken
 from fibrosurvey.web.api.services import do_issue_token, do_revoke_token
@@ -15,7 +15,7 @@ from fibrosurvey.web.studies.models import Membership
 class Command(BaseCommand):
     help = "Create, list or revoke API tokens (a token belongs to one user and one study)."
 
-    def add_arguments(self, parser: Any) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
         create = sub.add_parser("create", help="Create a token and print it (shown once).")
         create.add_argument("--user", required=True, help="Username.")
@@ -51,8 +51,8 @@ class Command(BaseCommand):
                     f"\t{row.name}"
                 )
         else:
-            row = ApiToken.objects.filter(pk=options["id"]).first()
-            if row is None:
+            revoked = ApiToken.objects.filter(pk=options["id"]).first()
+            if revoked is None:
                 raise CommandError(f"no token with id {options['id']}; see `api_token list`")
-            do_revoke_token(row)
-            self.stdout.write(f"token {row.pk} revoked")
+            do_revoke_token(revoked)
+            self.stdout.write(f"token {revoked.pk} revoked")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
 from fibrosurvey.web.jobs.services import process_queued, requeue_stale
 
@@ -17,7 +17,7 @@ class Command(BaseCommand):
         "process died."
     )
 
-    def add_arguments(self, parser: Any) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--once", action="store_true", help="Run the jobs queued now, then exit."
         )

@@ -7,7 +7,7 @@ import os
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from fibrosurvey.web.audit.anchors import AuditCheckFailed, make_anchor
 
@@ -18,7 +18,7 @@ class Command(BaseCommand):
         "to FILE, outside the database; verify_audit --anchor FILE checks against it."
     )
 
-    def add_arguments(self, parser: Any) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", help="anchor file to append to, or - for standard output")
 
     def handle(self, *args: Any, **options: Any) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from fibrosurvey.web.ops.backup import BackupError, make_backup
 
@@ -17,7 +17,7 @@ class Command(BaseCommand):
         "folder 0700, files 0600."
     )
 
-    def add_arguments(self, parser: Any) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("directory", help="a new, empty directory for the backup")
 
     def handle(self, *args: Any, **options: Any) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection
 
 from fibrosurvey.web.audit.roles import grants_sql
@@ -17,7 +17,7 @@ class Command(BaseCommand):
         "Run it as the owner after every migrate: django-admin database_grants app | psql ..."
     )
 
-    def add_arguments(self, parser: Any) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("app_role")
         parser.add_argument(
             "--owner",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from fibrosurvey.web.ops.backup import BackupError, restore_backup
 
@@ -17,7 +17,7 @@ class Command(BaseCommand):
         "file hashes first, decrypt with BACKUP_ENCRYPTION_KEY, then check hashes and row counts."
     )
 
-    def add_arguments(self, parser: Any) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("directory")
         parser.add_argument(
             "--database-url",

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
 
 from fibrosurvey.web.crypto import fernet
@@ -45,7 +45,7 @@ class Command(BaseCommand):
         "(put the new key first, run this, then remove the old key). Batched: no downtime."
     )
 
-    def add_arguments(self, parser: Any) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--batch-size", type=int, default=200)
         parser.add_argument(
             "--max-batches", type=int, default=0, help="stop after this many batches (0: all)"
@@ -56,7 +56,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         table = connection.ops.quote_name(ContactDetails._meta.db_table)
-        pk = connection.ops.quote_name(ContactDetails._meta.pk.column)
+        pk_column = ContactDetails._meta.pk.column
+        assert pk_column is not None  # a concrete model's primary key has a column
+        pk = connection.ops.quote_name(pk_column)
         columns = ", ".join(connection.ops.quote_name(f) for f in FIELDS)
         primary, rotator = _primary(), fernet()
         ids = list(ContactDetails.objects.order_by("pk").values_list("pk", flat=True))

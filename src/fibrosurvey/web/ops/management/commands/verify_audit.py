@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from fibrosurvey.web.audit.anchors import AuditCheckFailed, check_trail, read_anchors
 from fibrosurvey.web.audit.keys import audit_keys
@@ -19,7 +19,7 @@ class Command(BaseCommand):
         "that no anchored record was cut off. Exit 1 naming the first broken record."
     )
 
-    def add_arguments(self, parser: Any) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--anchor",
             action="append",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
 from fibrosurvey.web.outbox.services import do_send_due_emails
 
@@ -13,7 +13,7 @@ from fibrosurvey.web.outbox.services import do_send_due_emails
 class Command(BaseCommand):
     help = "Send queued e-mails, retrying failures with backoff. Runs forever unless --once."
 
-    def add_arguments(self, parser: Any) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--once", action="store_true", help="Send those due now, then exit.")
         parser.add_argument(
             "--interval", type=float, default=10.0, help="Seconds between polls (default 10)."

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from fibrosurvey.web.demo import DEMO_PASSWORD, DEMO_USERNAME, build_demo
 from fibrosurvey.web.participants.services import survey_url
@@ -16,7 +16,7 @@ from fibrosurvey.web.participants.services import survey_url
 class Command(BaseCommand):
     help = "Create (or recreate) the demo study and researcher, and print the demo login."
 
-    def add_arguments(self, parser: Any) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--participants", type=int, default=120)
         parser.add_argument("--seed", type=int, default=2026)
         parser.add_argument("--scenario", default="seed-claims")
