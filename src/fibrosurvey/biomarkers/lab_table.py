@@ -43,8 +43,10 @@ from fibrosurvey.dataset import (
     ANALYTE_NAMES,
     ANALYTES,
     EVENTS,
+    INTEGER_PREANALYTICAL_COLUMNS,
     PREANALYTICAL_COLUMNS,
     biomarker_columns,
+    column_dtype,
 )
 
 __all__ = [
@@ -94,7 +96,6 @@ LAB_NUMERIC_COLUMNS: dict[str, tuple[float, float]] = {
     "lab_storage_days": (0, 36500),
     "lab_storage_temp_c": (-200, 30),
 }
-_INTEGER_LAB_COLUMNS = ("lab_fasting", "lab_freeze_thaw")
 _FLAG_COLUMNS = ("below_lloq", "includes_1ag")
 _ROW = "__row"
 
@@ -310,7 +311,7 @@ def _preanalytical_problems(frame: pl.DataFrame, columns: list[str]) -> list[Lab
             continue
         text = _text(column)
         number = text.cast(pl.Float64, strict=False)
-        integer = column in _INTEGER_LAB_COLUMNS
+        integer = column in INTEGER_PREANALYTICAL_COLUMNS
         allowed = (
             _YES_NO_ALLOWED
             if column in _YES_NO_COLUMNS
@@ -422,12 +423,12 @@ def _convert(frame: pl.DataFrame, columns: list[str], below_flag: pl.Expr) -> pl
 
 
 def _preanalytical_expr(column: str, present: bool) -> pl.Expr:
-    if column in LAB_NUMERIC_COLUMNS:
-        dtype: pl.DataType = pl.Int16() if column in _INTEGER_LAB_COLUMNS else pl.Float64()
-        expr = _text(column).cast(pl.Float64).cast(dtype) if present else pl.lit(None, dtype)
-    else:
-        expr = _text(column) if present else pl.lit(None, pl.String)
-    return expr.alias(column)
+    dtype = column_dtype(column)
+    if not present:
+        return pl.lit(None, dtype).alias(column)
+    if dtype == pl.String:
+        return _text(column).alias(column)
+    return _text(column).cast(pl.Float64).cast(dtype).alias(column)
 
 
 def _empty_clean() -> pl.DataFrame:
@@ -442,11 +443,7 @@ def _empty_clean() -> pl.DataFrame:
         "unit_reported": pl.String(),
     }
     for column in PREANALYTICAL_COLUMNS:
-        schema[column] = (
-            (pl.Int16() if column in _INTEGER_LAB_COLUMNS else pl.Float64())
-            if column in LAB_NUMERIC_COLUMNS
-            else pl.String()
-        )
+        schema[column] = column_dtype(column)
     return pl.DataFrame(schema=schema)
 
 

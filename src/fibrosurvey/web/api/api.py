@@ -30,9 +30,10 @@ from ninja.responses import Status
 from ninja.security import HttpBearer
 
 from fibrosurvey.web.accounts.twofactor import two_factor_pending
-from fibrosurvey.web.api.models import ApiToken, hash_api_token
+from fibrosurvey.web.api.models import ApiToken
 from fibrosurvey.web.api.services import FhirSubmissionError, do_submit_fhir_response
 from fibrosurvey.web.audit.services import record
+from fibrosurvey.web.crypto import hash_token
 from fibrosurvey.web.exports.deidentify import AGE_COLUMNS, deidentify
 from fibrosurvey.web.exports.models import study_secret
 from fibrosurvey.web.exports.services import FORMATS, ExportRequest, do_export
@@ -55,7 +56,7 @@ class TokenAuth(HttpBearer):
             return None
         row = (
             ApiToken.objects.select_related("user", "study")
-            .filter(token_hash=hash_api_token(token), revoked_at__isnull=True)
+            .filter(token_hash=hash_token(token), revoked_at__isnull=True)
             .first()
         )
         if row is None or not row.user.is_active:

@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 
 from fibrosurvey.biomarkers import LAB_OPTIONAL_COLUMNS, LAB_REQUIRED_COLUMNS, validate_lab_frame
 from fibrosurvey.biomarkers import LabProblem as CoreLabProblem
+from fibrosurvey.dataset import MAX_MINUTES_TO_CENTRIFUGE
 from fibrosurvey.web.audit.services import record, snapshot
 from fibrosurvey.web.labs.models import PREANALYTICAL_FIELDS, LabImport, LabResult, LabSample
 from fibrosurvey.web.participants.models import Participant
@@ -401,7 +402,9 @@ def _store(
             },
             request=request,
         )
-    delayed = sum(1 for s in new_samples if (s.minutes_to_centrifuge or 0) > 30)
+    delayed = sum(
+        1 for s in new_samples if (s.minutes_to_centrifuge or 0) > MAX_MINUTES_TO_CENTRIFUGE
+    )
     below = sum(1 for r in results if r.below_lloq)
     record(
         "import",
