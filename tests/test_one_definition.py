@@ -49,6 +49,8 @@ RULES: list[tuple[str, str, str | None]] = [
         r"isnan\((\w+)\)\s*or\s*(math\.)?isinf\(\1\)",
         "fibrosurvey/tables.py",
     ),
+    ("a problem type", r"class \w*Problem\b", "fibrosurvey/problems.py"),
+    ("a problem written as a dict", r"[\"']message[\"']\s*:", None),
 ]
 
 
@@ -98,6 +100,8 @@ def test_the_rules_catch_the_forms_they_were_written_for() -> None:
         "the type of the biomarker flag columns": 'column.endswith(("_below_lloq", "_x"))',
         "the token hash": 'return hashlib.sha256(token.encode("utf-8")).hexdigest()',
         "the JSON cell (NaN and infinity to null)": "if math.isnan(v) or math.isinf(v):",
+        "a problem type": "class RowProblem:",
+        "a problem written as a dict": '{"path": p.path, "value": p.value, "message": p.message}',
     }
     for what, pattern, _home in RULES:
         elsewhere, _ = retyped_forms([("elsewhere.py", old_forms[what])], pattern, None)

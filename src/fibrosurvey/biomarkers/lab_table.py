@@ -48,13 +48,13 @@ from fibrosurvey.dataset import (
     biomarker_columns,
     column_dtype,
 )
+from fibrosurvey.problems import Problem
 
 __all__ = [
     "LAB_NUMERIC_COLUMNS",
     "LAB_OPTIONAL_COLUMNS",
     "LAB_REQUIRED_COLUMNS",
     "MATRICES",
-    "LabProblem",
     "LabValidationResult",
     "to_wide",
     "validate_lab_frame",
@@ -101,21 +101,6 @@ _ROW = "__row"
 
 
 @dataclass(frozen=True)
-class LabProblem:
-    """One problem in a lab table. ``row`` is the 1-based data row (None: whole column)."""
-
-    row: int | None
-    column: str
-    value: object
-    allowed: str
-    message: str
-
-    def __str__(self) -> str:
-        where = "table" if self.row is None else f"row {self.row} (line {self.row + 1})"
-        return f"{where}, column {self.column!r}: {self.message} (allowed: {self.allowed})"
-
-
-@dataclass(frozen=True)
 class LabValidationResult:
     """Every problem found, and the rows converted to pmol/mL.
 
@@ -124,7 +109,7 @@ class LabValidationResult:
     when :attr:`ok`: a lab file is imported whole or not at all.
     """
 
-    problems: list[LabProblem]
+    problems: list[Problem]
     clean: pl.DataFrame
     n_rows: int = 0
 
@@ -154,14 +139,14 @@ def _text(column: str) -> pl.Expr:
 
 def _problems_from(
     frame: pl.DataFrame, mask: pl.Expr, column: str, allowed: str, message: pl.Expr | str
-) -> list[LabProblem]:
+) -> list[Problem]:
     """Problems for every row where ``mask`` holds; ``message`` may be a per-row expression."""
     message_expr = pl.lit(message) if isinstance(message, str) else message
     hits = frame.filter(mask).select(
         pl.col(_ROW), pl.col(column).cast(pl.String).alias("__value"), message_expr.alias("__msg")
     )
     return [
-        LabProblem(row=row, column=column, value=value, allowed=allowed, message=msg)
+        Problem(row=row, column=column, value=value or "", allowed=allowed, message=msg)
         for row, value, msg in hits.iter_rows()
     ]
 
@@ -172,11 +157,11 @@ def validate_lab_frame(df: pl.DataFrame) -> LabValidationResult:
     All checks are column-wise Polars expressions (no per-row Python). Problems are sorted by
     row, then column.
     """
-    problems: list[LabProblem] = []
+    problems: list[Problem] = []
     missing = [c for c in LAB_REQUIRED_COLUMNS if c not in df.columns]
     for column in missing:
         problems.append(
-            LabProblem(None, column, None, "a column of this name", "required column is missing")
+            Problem(None, column, "", "a column of this name", "required column is missing")
         )
     if missing:
         return LabValidationResult(problems, _empty_clean(), n_rows=df.height)
@@ -304,8 +289,8 @@ def validate_lab_frame(df: pl.DataFrame) -> LabValidationResult:
     return LabValidationResult(problems, clean, n_rows=df.height)
 
 
-def _preanalytical_problems(frame: pl.DataFrame, columns: list[str]) -> list[LabProblem]:
-    problems: list[LabProblem] = []
+def _preanalytical_problems(frame: pl.DataFrame, columns: list[str]) -> list[Problem]:
+    problems: list[Problem] = []
     for column, (low, high) in LAB_NUMERIC_COLUMNS.items():
         if column not in columns:
             continue
@@ -336,14 +321,14 @@ def _preanalytical_problems(frame: pl.DataFrame, columns: list[str]) -> list[Lab
     return problems
 
 
-def _duplicate_problems(frame: pl.DataFrame) -> list[LabProblem]:
+def _duplicate_problems(frame: pl.DataFrame) -> list[Problem]:
     key = ["participant_id", "event", "__analyte"]
     dup = frame.filter(pl.all_horizontal(pl.col(k).is_not_null() for k in key)).with_columns(
         pl.col(_ROW).min().over(key).alias("__first"),
     )
     hits = dup.filter(pl.col(_ROW) != pl.col("__first")).select(_ROW, "__analyte", "__first")
     return [
-        LabProblem(
+        Problem(
             row,
             "analyte",
             ANALYTE_NAMES[analyte],
@@ -355,14 +340,14 @@ def _duplicate_problems(frame: pl.DataFrame) -> list[LabProblem]:
 
 
 def _sample_conflicts(
-    frame: pl.DataFrame, columns: list[str], found: list[LabProblem]
-) -> list[LabProblem]:
+    frame: pl.DataFrame, columns: list[str], found: list[Problem]
+) -> list[Problem]:
     """One set of pre-analytical data per sample (participant x event): conflicts are errors.
 
     Empty cells and cells already reported (e.g. an unknown matrix) take no part, so one typo
     gives one problem.
     """
-    problems: list[LabProblem] = []
+    problems: list[Problem] = []
     key = ["participant_id", "event"]
     keyed = frame.filter(pl.col("participant_id").is_not_null() & pl.col("event").is_not_null())
     for column in (c for c in PREANALYTICAL_COLUMNS if c in columns):

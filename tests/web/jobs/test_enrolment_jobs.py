@@ -91,7 +91,7 @@ def test_a_job_that_meets_a_problem_enrols_nobody_and_lists_row_field_and_allowe
     assert finished.problems == [
         {
             "row": 501,
-            "field": "study_code",
+            "column": "study_code",
             "value": "J000500",
             "allowed": "a code not already used in this study",
             "message": "duplicate study code",

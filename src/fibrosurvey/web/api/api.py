@@ -29,6 +29,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.responses import Status
 from ninja.security import HttpBearer
 
+from fibrosurvey.problems import Problem
 from fibrosurvey.web.accounts.twofactor import two_factor_pending
 from fibrosurvey.web.api.models import ApiToken
 from fibrosurvey.web.api.services import FhirSubmissionError, do_submit_fhir_response
@@ -108,7 +109,9 @@ def _unauthorised(request: HttpRequest, exc: Exception) -> HttpResponse:
 @api.exception_handler(ValidationError)
 def _invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     problems = [
-        {"field": ".".join(str(p) for p in e.get("loc", [])), "message": e.get("msg", "")}
+        Problem(
+            None, ".".join(str(p) for p in e.get("loc", [])), "", "", e.get("msg", "")
+        ).as_dict()
         for e in exc.errors
     ]
     return api.create_response(
@@ -190,10 +193,12 @@ class LabImportOut(Schema):
     results_created: int
 
 
-class Problem(Schema):
+class ProblemOut(Schema):
+    """One :class:`fibrosurvey.problems.Problem`; ``column`` is the CSV column, form field or
+    FHIR path."""
+
     row: int | None = None
-    field: str = ""
-    path: str = ""
+    column: str = ""
     value: str = ""
     allowed: str = ""
     message: str
@@ -201,7 +206,7 @@ class Problem(Schema):
 
 class ErrorOut(Schema):
     detail: str
-    problems: list[Problem] = []
+    problems: list[ProblemOut] = []
 
 
 class SubmissionOut(Schema):
@@ -523,7 +528,8 @@ def submit_fhir(request: HttpRequest, token: str) -> Status[dict[str, Any]]:
             invitation, resource, idempotency_key=request.headers.get("Idempotency-Key")
         )
     except FhirSubmissionError as error:
-        return Status(error.status, {"detail": str(error), "problems": error.problems})
+        problems = [p.as_dict() for p in error.problems]
+        return Status(error.status, {"detail": str(error), "problems": problems})
     out = {
         "instrument_id": result.instrument_id,
         "status": result.status,

@@ -19,6 +19,7 @@ from fibrosurvey.biomarkers import (
     lab_guide_rows,
     lab_template_csv,
 )
+from fibrosurvey.problems import Problem
 from fibrosurvey.web.exports.writers import csv_bytes
 from fibrosurvey.web.labs import services
 from fibrosurvey.web.labs.dashboard import flagged_samples, lab_sample_summary
@@ -86,7 +87,7 @@ def sample_list(request: HttpRequest, membership: Membership, study_id: int) -> 
 def import_labs(request: HttpRequest, membership: Membership, study_id: int) -> HttpResponse:
     study = membership.study
     form = LabImportForm(request.POST or None, request.FILES or None)
-    problems: list[services.RowProblem] = []
+    problems: list[Problem] = []
     if request.method == "POST" and form.is_valid():
         try:
             result = services.do_import_labs(

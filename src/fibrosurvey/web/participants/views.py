@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from fibrosurvey.problems import Problem
 from fibrosurvey.web.participants import services
 from fibrosurvey.web.participants.forms import EnrolCsvForm, EnrolForm, WithdrawForm
 from fibrosurvey.web.participants.models import Participant
@@ -108,7 +109,7 @@ def enrol(request: HttpRequest, membership: Membership, study_id: int) -> HttpRe
 def enrol_csv(request: HttpRequest, membership: Membership, study_id: int) -> HttpResponse:
     study = membership.study
     form = EnrolCsvForm(request.POST or None, request.FILES or None)
-    problems: list[services.RowProblem] = []
+    problems: list[Problem] = []
     if request.method == "POST" and form.is_valid():
         allowed = allowed_site_codes(membership)
         try:
