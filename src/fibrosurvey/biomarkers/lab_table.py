@@ -457,4 +457,5 @@ def to_wide(clean: pl.DataFrame) -> pl.DataFrame:
     for part in per_analyte:
         wide = wide.join(part, on=key, how="left", maintain_order="left")
     wide = wide.join(samples, on=key, how="left", maintain_order="left")
-    return wide.select(*key, *biomarker_columns(), *PREANALYTICAL_COLUMNS)
+    biomarkers = [pl.col(column).cast(column_dtype(column)) for column in biomarker_columns()]
+    return wide.select(*key, *biomarkers, *PREANALYTICAL_COLUMNS)

@@ -157,7 +157,7 @@ def _claim_nonce(invitation: Invitation, nonce: str, page_index: int) -> bool:
 
 
 def _stored_safety_answer(invitation: Invitation, page: SurveyPage) -> bool:
-    """Whether this page holds PHQ-9 item 9 and its stored answer is above 0."""
+    """Whether this page holds PHQ-9 item 9 and its stored answer raises an alert."""
     if page.instrument.id != SAFETY_ITEM.instrument_id or SAFETY_ITEM.column not in page.columns:
         return False
     answers = (
