@@ -2,7 +2,7 @@
 
 Setup (once; ``--reuse`` keeps it): a database ``fibrosurvey_bench`` on the local server is
 migrated and a template study is filled with the synthetic cohort (``fibrosurvey.synth``) by
-``fibrosurvey.web.exports.cohort.load_cohort``: participants, complete responses (answers as
+``fibrosurvey.web.cohort.load_cohort``: participants, complete responses (answers as
 JSON), design variables, lab samples and results.
 
 Each measurement runs in a fresh child process, so its peak resident memory (``ru_maxrss``)
@@ -70,7 +70,7 @@ def _setup(url: str, participants: int, reuse: bool) -> int:
 
     call_command("migrate", verbosity=0)
     from fibrosurvey.synth import generate
-    from fibrosurvey.web.exports.cohort import load_cohort
+    from fibrosurvey.web.cohort import load_cohort
     from fibrosurvey.web.participants.models import Participant
     from fibrosurvey.web.studies.models import Study
     from fibrosurvey.web.studies.services import do_create_study_from_template

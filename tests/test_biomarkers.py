@@ -17,7 +17,6 @@ from fibrosurvey.biomarkers import (
     LAB_DATE_COLUMNS,
     LAB_OPTIONAL_COLUMNS,
     LAB_REQUIRED_COLUMNS,
-    LabProblem,
     UnitError,
     lab_guide_rows,
     lab_template_csv,
@@ -26,6 +25,7 @@ from fibrosurvey.biomarkers import (
     validate_lab_frame,
 )
 from fibrosurvey.dataset import PREANALYTICAL_COLUMNS, biomarker_columns
+from fibrosurvey.problems import Problem
 
 
 def test_aea_one_ng_per_ml_is_1000_over_molecular_weight() -> None:
@@ -95,7 +95,7 @@ def _lab(**overrides: list[object]) -> pl.DataFrame:
     return pl.DataFrame(base, schema={k: pl.String for k in base})
 
 
-def _only(problems: list[LabProblem]) -> LabProblem:
+def _only(problems: list[Problem]) -> Problem:
     assert len(problems) == 1, problems
     return problems[0]
 

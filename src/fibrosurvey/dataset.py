@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Final
 
+import polars as pl
+
 __all__ = [
     "ANALYTES",
     "ANALYTE_NAMES",
@@ -18,9 +20,13 @@ __all__ = [
     "EVENTS",
     "FOLLOWUP",
     "ID_COLUMNS",
+    "INTEGER_PREANALYTICAL_COLUMNS",
     "LAB_FLAG_COLUMNS",
+    "MAX_MINUTES_TO_CENTRIFUGE",
     "PREANALYTICAL_COLUMNS",
+    "TEXT_PREANALYTICAL_COLUMNS",
     "biomarker_columns",
+    "column_dtype",
 ]
 
 BASELINE: Final = "baseline"
@@ -72,6 +78,19 @@ PREANALYTICAL_COLUMNS: Final = (
     "lab_assay",  # e.g. LC-MS/MS method name
     "lab_batch",
 )
+TEXT_PREANALYTICAL_COLUMNS: Final = (
+    "lab_matrix",
+    "lab_tube",
+    "lab_draw_time",
+    "lab_assay",
+    "lab_batch",
+)
+INTEGER_PREANALYTICAL_COLUMNS: Final = ("lab_fasting", "lab_freeze_thaw")
+
+# Ethanolamides keep being made in blood left unprocessed: samples slower than this from draw to
+# centrifugation are flagged on the labs dashboard and left out in the analysis plan's quality
+# sensitivity analysis (the plan's default ``quality.max_minutes_to_centrifuge``).
+MAX_MINUTES_TO_CENTRIFUGE: Final = 30
 
 
 def biomarker_columns() -> list[str]:
@@ -80,3 +99,26 @@ def biomarker_columns() -> list[str]:
     for analyte in ANALYTES:
         columns += [analyte, f"{analyte}_lloq", f"{analyte}_below_lloq"]
     return [*columns, *LAB_FLAG_COLUMNS]
+
+
+_INTEGER_COLUMNS: Final = frozenset(
+    {
+        "design_stratum",
+        "design_psu",
+        *INTEGER_PREANALYTICAL_COLUMNS,
+        *LAB_FLAG_COLUMNS,
+        *(f"{analyte}_below_lloq" for analyte in ANALYTES),
+    }
+)
+
+
+def column_dtype(column: str) -> pl.DataType:
+    """The type of a design, biomarker or pre-analytical column, for every producer: text,
+    Int64 (codes, counts and 0/1 flags) or Float64 (measurements and weights)."""
+    if column in TEXT_PREANALYTICAL_COLUMNS:
+        return pl.String()
+    if column in _INTEGER_COLUMNS:
+        return pl.Int64()
+    if column in (*DESIGN_COLUMNS, *PREANALYTICAL_COLUMNS, *biomarker_columns()):
+        return pl.Float64()
+    raise KeyError(f"{column!r} is not a design, biomarker or pre-analytical column")

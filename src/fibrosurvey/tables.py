@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
 from fibrosurvey.instruments import load_instruments
 
-__all__ = ["TableError", "coerce_items", "read_table", "write_table"]
+__all__ = ["TableError", "coerce_items", "json_cell", "read_table", "write_table"]
 
 SUFFIXES = (".csv", ".parquet")
 
@@ -70,3 +72,15 @@ def write_table(frame: pl.DataFrame, path: Path, metadata: dict[str, str] | None
     if metadata:
         sidecar = path.with_name(path.name + ".meta.json")
         sidecar.write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
+
+
+def json_cell(value: Any) -> Any:
+    """A table cell as stored in a JSON column: NumPy scalars as Python numbers, NaN and
+    infinity as null (JSON has neither), whole floats as integers (an answer code 3.0 is 3)."""
+    if hasattr(value, "item") and not isinstance(value, str | bytes):  # a NumPy scalar
+        value = value.item()
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value

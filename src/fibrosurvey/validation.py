@@ -15,23 +15,9 @@ from typing import Any
 import polars as pl
 
 from fibrosurvey.instruments import Instrument, Item, get_instrument, load_instruments
+from fibrosurvey.problems import Problem
 
 __all__ = ["Problem", "ValidationReport", "cell_reason", "validate_frame", "validate_response"]
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One bad cell. ``row`` counts data rows from 1 (the line after a CSV header is row 1)."""
-
-    row: int | None
-    column: str
-    value: str
-    allowed: str
-    message: str
-
-    def __str__(self) -> str:
-        where = f"row {self.row}, " if self.row is not None else ""
-        return f"{where}{self.column}: {self.message} (got {self.value!r}; allowed: {self.allowed})"
 
 
 @dataclass

@@ -220,7 +220,7 @@ def test_integer_that_is_not_an_option_score_is_refused() -> None:
     resource = _lhc_phq9()
     _phq9_items(resource)[0]["answer"] = [{"valueInteger": 4}]
     message = _refusal(resource)
-    assert "answer[0].valueInteger: not an answer to phq9_1 (got 4;" in message
+    assert "answer[0].valueInteger: not an answer to phq9_1 (got '4';" in message
     assert "valueInteger 0, 1, 2, 3" in message
 
 
@@ -255,7 +255,7 @@ def test_out_of_range_number_is_refused_by_validation() -> None:
 def test_fractional_decimal_for_an_integer_item_is_refused() -> None:
     resource = questionnaire_response({"tx_cbd_days_week": 4}, "tx", "Patient/P1")
     resource["item"][0]["item"][0]["answer"] = [{"valueDecimal": 2.5}]
-    assert "valueDecimal: not an answer to tx_cbd_days_week (got 2.5" in _refusal(resource)
+    assert "valueDecimal: not an answer to tx_cbd_days_week (got '2.5'" in _refusal(resource)
 
 
 def test_entered_in_error_response_is_refused() -> None:

@@ -80,7 +80,7 @@ def test_bad_answers_are_refused_all_at_once_and_nothing_is_written() -> None:
         questionnaire_response({"phq9_1": 7, "phq9_2": 1.5, "phq9_x": 0}, "phq9", "Patient/P1")
     message = str(caught.value)
     assert "answers to phq9 are not valid" in message
-    assert {problem.path for problem in caught.value.problems} == {"phq9_1", "phq9_2", "phq9_x"}
+    assert {problem.column for problem in caught.value.problems} == {"phq9_1", "phq9_2", "phq9_x"}
     assert "allowed: 0, 1, 2, 3" in message
 
 
@@ -123,8 +123,9 @@ def test_response_bundle_reports_every_bad_row_by_number() -> None:
     rows = [{"participant_id": "P1", "gad7_1": 9}, {"participant_id": "", "gad7_2": 1}]
     with pytest.raises(FhirMappingError) as caught:
         response_bundle(rows, "gad7")
-    paths = [problem.path for problem in caught.value.problems]
-    assert paths == ["row 1, gad7_1", "row 2, participant_id"]
+    places = [(problem.row, problem.column) for problem in caught.value.problems]
+    assert places == [(1, "gad7_1"), (2, "participant_id")]
+    assert "row 2, participant_id: no participant id" in str(caught.value)
 
 
 @pytest.mark.parametrize("instrument_id", list(load_instruments()))
@@ -166,7 +167,7 @@ def test_response_bundle_writes_dates_and_refuses_datetimes_without_timezone() -
     with pytest.raises(FhirMappingError) as caught:
         response_bundle(naive, "gad7", authored_column="at")
     [problem] = caught.value.problems
-    assert problem.path == "row 1, authored"
+    assert (problem.row, problem.column) == (1, "authored")
     assert "with a timezone" in problem.allowed
 
 
@@ -193,7 +194,7 @@ def test_bundle_with_bad_entries_is_refused_naming_each_entry() -> None:
     result = bundle([good, bad, {"resourceType": "Patient"}])
     with pytest.raises(FhirMappingError) as caught:
         read_bundle(result)
-    paths = [problem.path for problem in caught.value.problems]
+    paths = [problem.column for problem in caught.value.problems]
     assert paths == [
         "entry[1].QuestionnaireResponse.item[0].item[0] (linkId 'gad7_8')",
         "entry[2].resourceType",

@@ -120,7 +120,7 @@ def test_report_without_a_survey_design_says_its_estimates_are_unweighted(
     cohort: pl.DataFrame,
 ) -> None:
     text = default_plan_text()
-    design = text[text.index("\ndesign:\n") : text.index("\nquality:")]
+    design = text[text.index("\ndesign:\n") : text.index("\ncovariate_sets:")]
     plan = parse_plan(text.replace(design, "\n"))
     assert plan.design is None
     results = run_plan(cohort, plan, imputations=0, sensitivity=False)

@@ -183,12 +183,12 @@ def login(client, users):
 @pytest.fixture
 def cohort(study):
     """``study`` filled with a small synthetic cohort (answers, design, lab samples) loaded by
-    ``fibrosurvey.web.exports.cohort.load_cohort``; returns (study, the unscored synth data
+    ``fibrosurvey.web.cohort.load_cohort``; returns (study, the unscored synth data
     with sites mapped to north/south)."""
     import polars as pl
 
     from fibrosurvey.synth import generate
-    from fibrosurvey.web.exports.cohort import load_cohort
+    from fibrosurvey.web.cohort import load_cohort
 
     data = generate("seed-claims", 12, 7, score=False).data
     codes = data["participant_id"].unique(maintain_order=True).to_list()

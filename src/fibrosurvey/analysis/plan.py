@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from fibrosurvey.analysis.yaml_lines import LineMap, line_for, load_with_lines
+from fibrosurvey.dataset import MAX_MINUTES_TO_CENTRIFUGE
 from fibrosurvey.safe_yaml import UnsafeYamlError
 
 __all__ = [
@@ -276,7 +277,7 @@ class MissingPolicy(_Strict):
 
 
 class QualityRules(_Strict):
-    max_minutes_to_centrifuge: float = 30.0
+    max_minutes_to_centrifuge: float = MAX_MINUTES_TO_CENTRIFUGE
 
 
 class Plan(_Strict):

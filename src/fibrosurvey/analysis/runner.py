@@ -56,6 +56,7 @@ from fibrosurvey.analysis.verdicts import (
     hypothesis_verdict,
 )
 from fibrosurvey.analysis.wording import claim_in_words
+from fibrosurvey.dataset import ANALYTES
 from fibrosurvey.stats.multiplicity import benjamini_hochberg
 
 __all__ = ["data_sha256", "run_plan"]
@@ -262,7 +263,7 @@ def _quality_sensitivity(
     kept = frame.filter(~slow.fill_null(False))
     if kept.height == frame.height:
         return
-    biomarker_names = {"aea", "twoag", "pea", "oea", "sea"}
+    biomarker_names = set(ANALYTES)
     derived_from = {d.name: getattr(d, "column", "") for d in plan.derive if hasattr(d, "column")}
     for row, task in zip(rows, tasks, strict=True):
         uses_biomarker = (

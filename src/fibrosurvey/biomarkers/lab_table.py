@@ -51,9 +51,12 @@ from fibrosurvey.dataset import (
     ANALYTE_NAMES,
     ANALYTES,
     EVENTS,
+    INTEGER_PREANALYTICAL_COLUMNS,
     PREANALYTICAL_COLUMNS,
     biomarker_columns,
+    column_dtype,
 )
+from fibrosurvey.problems import Problem
 
 __all__ = [
     "LAB_DATE_COLUMNS",
@@ -62,7 +65,6 @@ __all__ = [
     "LAB_OPTIONAL_COLUMNS",
     "LAB_REQUIRED_COLUMNS",
     "MATRICES",
-    "LabProblem",
     "LabValidationResult",
     "to_wide",
     "validate_lab_frame",
@@ -120,21 +122,6 @@ _ROW = "__row"
 
 
 @dataclass(frozen=True)
-class LabProblem:
-    """One problem in a lab table. ``row`` is the 1-based data row (None: whole column)."""
-
-    row: int | None
-    column: str
-    value: object
-    allowed: str
-    message: str
-
-    def __str__(self) -> str:
-        where = "table" if self.row is None else f"row {self.row} (line {self.row + 1})"
-        return f"{where}, column {self.column!r}: {self.message} (allowed: {self.allowed})"
-
-
-@dataclass(frozen=True)
 class LabValidationResult:
     """Every problem found, and the rows converted to pmol/mL.
 
@@ -143,7 +130,7 @@ class LabValidationResult:
     when :attr:`ok`: a lab file is imported whole or not at all.
     """
 
-    problems: list[LabProblem]
+    problems: list[Problem]
     clean: pl.DataFrame
     n_rows: int = 0
 
@@ -173,14 +160,14 @@ def _text(column: str) -> pl.Expr:
 
 def _problems_from(
     frame: pl.DataFrame, mask: pl.Expr, column: str, allowed: str, message: pl.Expr | str
-) -> list[LabProblem]:
+) -> list[Problem]:
     """Problems for every row where ``mask`` holds; ``message`` may be a per-row expression."""
     message_expr = pl.lit(message) if isinstance(message, str) else message
     hits = frame.filter(mask).select(
         pl.col(_ROW), pl.col(column).cast(pl.String).alias("__value"), message_expr.alias("__msg")
     )
     return [
-        LabProblem(row=row, column=column, value=value, allowed=allowed, message=msg)
+        Problem(row=row, column=column, value=value or "", allowed=allowed, message=msg)
         for row, value, msg in hits.iter_rows()
     ]
 
@@ -191,11 +178,11 @@ def validate_lab_frame(df: pl.DataFrame) -> LabValidationResult:
     All checks are column-wise Polars expressions (no per-row Python). Problems are sorted by
     row, then column.
     """
-    problems: list[LabProblem] = []
+    problems: list[Problem] = []
     missing = [c for c in LAB_REQUIRED_COLUMNS if c not in df.columns]
     for column in missing:
         problems.append(
-            LabProblem(None, column, None, "a column of this name", "required column is missing")
+            Problem(None, column, "", "a column of this name", "required column is missing")
         )
     if missing:
         return LabValidationResult(problems, _empty_clean(), n_rows=df.height)
@@ -323,14 +310,14 @@ def validate_lab_frame(df: pl.DataFrame) -> LabValidationResult:
     return LabValidationResult(problems, clean, n_rows=df.height)
 
 
-def _preanalytical_problems(frame: pl.DataFrame, columns: list[str]) -> list[LabProblem]:
-    problems: list[LabProblem] = []
+def _preanalytical_problems(frame: pl.DataFrame, columns: list[str]) -> list[Problem]:
+    problems: list[Problem] = []
     for column, (low, high) in LAB_NUMERIC_COLUMNS.items():
         if column not in columns:
             continue
         text = _text(column)
         number = text.cast(pl.Float64, strict=False)
-        integer = column in _INTEGER_LAB_COLUMNS
+        integer = column in INTEGER_PREANALYTICAL_COLUMNS
         allowed = (
             _YES_NO_ALLOWED
             if column in _YES_NO_COLUMNS
@@ -353,7 +340,7 @@ def _draw_date(text: pl.Expr) -> pl.Expr:
     return text.str.extract(_DATE_TIME, 1).str.strptime(pl.Date, "%Y-%m-%d", strict=False)
 
 
-def _draw_time_problems(frame: pl.DataFrame) -> list[LabProblem]:
+def _draw_time_problems(frame: pl.DataFrame) -> list[Problem]:
     text = _text("lab_draw_time")
     clock = text.str.contains(_CLOCK_TIME).fill_null(False)
     date_time = text.str.contains(_DATE_TIME).fill_null(False)
@@ -384,14 +371,14 @@ def _draw_time_problems(frame: pl.DataFrame) -> list[LabProblem]:
     return problems
 
 
-def _duplicate_problems(frame: pl.DataFrame) -> list[LabProblem]:
+def _duplicate_problems(frame: pl.DataFrame) -> list[Problem]:
     key = ["participant_id", "event", "__analyte"]
     dup = frame.filter(pl.all_horizontal(pl.col(k).is_not_null() for k in key)).with_columns(
         pl.col(_ROW).min().over(key).alias("__first"),
     )
     hits = dup.filter(pl.col(_ROW) != pl.col("__first")).select(_ROW, "__analyte", "__first")
     return [
-        LabProblem(
+        Problem(
             row,
             "analyte",
             ANALYTE_NAMES[analyte],
@@ -403,14 +390,14 @@ def _duplicate_problems(frame: pl.DataFrame) -> list[LabProblem]:
 
 
 def _sample_conflicts(
-    frame: pl.DataFrame, columns: list[str], found: list[LabProblem]
-) -> list[LabProblem]:
+    frame: pl.DataFrame, columns: list[str], found: list[Problem]
+) -> list[Problem]:
     """One set of pre-analytical data per sample (participant x event): conflicts are errors.
 
     Empty cells and cells already reported (e.g. an unknown matrix) take no part, so one typo
     gives one problem.
     """
-    problems: list[LabProblem] = []
+    problems: list[Problem] = []
     key = ["participant_id", "event"]
     keyed = frame.filter(pl.col("participant_id").is_not_null() & pl.col("event").is_not_null())
     for column in (c for c in PREANALYTICAL_COLUMNS if c in columns):
@@ -475,15 +462,15 @@ def _convert(frame: pl.DataFrame, columns: list[str], below_flag: pl.Expr) -> pl
 
 
 def _preanalytical_expr(column: str, present: bool) -> pl.Expr:
-    if column == "lab_draw_time" and present:
+    dtype = column_dtype(column)
+    if not present:
+        return pl.lit(None, dtype).alias(column)
+    if column == "lab_draw_time":
         text = _text(column)
         return text.str.extract(_DATE_TIME, 2).fill_null(text).alias(column)
-    if column in LAB_NUMERIC_COLUMNS:
-        dtype: pl.DataType = pl.Int16() if column in _INTEGER_LAB_COLUMNS else pl.Float64()
-        expr = _text(column).cast(pl.Float64).cast(dtype) if present else pl.lit(None, dtype)
-    else:
-        expr = _text(column) if present else pl.lit(None, pl.String)
-    return expr.alias(column)
+    if dtype == pl.String:
+        return _text(column).alias(column)
+    return _text(column).cast(pl.Float64).cast(dtype).alias(column)
 
 
 def _empty_clean() -> pl.DataFrame:
@@ -498,11 +485,7 @@ def _empty_clean() -> pl.DataFrame:
         "unit_reported": pl.String(),
     }
     for column in PREANALYTICAL_COLUMNS:
-        schema[column] = (
-            (pl.Int16() if column in _INTEGER_LAB_COLUMNS else pl.Float64())
-            if column in LAB_NUMERIC_COLUMNS
-            else pl.String()
-        )
+        schema[column] = column_dtype(column)
     schema["lab_draw_date"] = pl.Date()
     return pl.DataFrame(schema=schema)
 
@@ -536,4 +519,5 @@ def to_wide(clean: pl.DataFrame) -> pl.DataFrame:
     for part in per_analyte:
         wide = wide.join(part, on=key, how="left", maintain_order="left")
     wide = wide.join(samples, on=key, how="left", maintain_order="left")
-    return wide.select(*key, *biomarker_columns(), *PREANALYTICAL_COLUMNS, *LAB_DATE_COLUMNS)
+    biomarkers = [pl.col(column).cast(column_dtype(column)) for column in biomarker_columns()]
+    return wide.select(*key, *biomarkers, *PREANALYTICAL_COLUMNS, *LAB_DATE_COLUMNS)

@@ -21,7 +21,7 @@ no LOINC code use ``<base>/CodeSystem/<instrument>-<option set>`` (or
   QuestionnaireResponses and collection Bundles.
 """
 
-from fibrosurvey.fhir.errors import FhirMappingError, MappingProblem
+from fibrosurvey.fhir.errors import FhirMappingError
 from fibrosurvey.fhir.questionnaire import questionnaire, questionnaire_model
 from fibrosurvey.fhir.response_reader import (
     NOT_IMPORTED_LOINC,
@@ -35,7 +35,6 @@ from fibrosurvey.fhir.response_writer import bundle, questionnaire_response, res
 __all__ = [
     "NOT_IMPORTED_LOINC",
     "FhirMappingError",
-    "MappingProblem",
     "ResponseReading",
     "bundle",
     "questionnaire",

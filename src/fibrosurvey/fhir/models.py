@@ -18,7 +18,8 @@ from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 from fhir_core.fhirabstractmodel import FHIRAbstractModel
 from pydantic import ValidationError
 
-from fibrosurvey.fhir.errors import FhirMappingError, MappingProblem
+from fibrosurvey.fhir.errors import FhirMappingError, shown
+from fibrosurvey.problems import Problem
 
 __all__ = ["Bundle", "Questionnaire", "QuestionnaireResponse", "to_json_dict", "validated"]
 
@@ -31,9 +32,10 @@ def validated(model: type[Model], resource: dict[str, Any]) -> Model:
         return model.model_validate(resource)
     except ValidationError as error:
         problems = [
-            MappingProblem(
-                path=".".join(str(part) for part in problem["loc"]) or "(resource)",
-                value=_short(problem.get("input")),
+            Problem(
+                row=None,
+                column=".".join(str(part) for part in problem["loc"]) or "(resource)",
+                value=shown(problem.get("input")),
                 allowed="",
                 message=problem["msg"],
             )
@@ -47,8 +49,3 @@ def validated(model: type[Model], resource: dict[str, Any]) -> Model:
 def to_json_dict(model: FHIRAbstractModel) -> dict[str, Any]:
     """The resource as plain JSON data (decimals as JSON numbers, no Python-only types)."""
     return cast(dict[str, Any], json.loads(model.model_dump_json()))
-
-
-def _short(value: object, limit: int = 80) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -28,16 +28,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import polars as pl
 
 from fibrosurvey.fhir import urls
-from fibrosurvey.fhir.errors import FhirMappingError, MappingProblem
+from fibrosurvey.fhir.errors import FhirMappingError, shown
 from fibrosurvey.fhir.models import QuestionnaireResponse, validated
 from fibrosurvey.fhir.questionnaire import answer_coding, recall_link_id
 from fibrosurvey.instruments import Instrument, Item, load_instruments
+from fibrosurvey.problems import Problem
 from fibrosurvey.validation import validate_frame, validate_response
 
 __all__ = [
@@ -86,13 +87,13 @@ class ResponseReading:
 @dataclass
 class _Reader:
     instrument: Instrument
-    problems: list[MappingProblem] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
     row: dict[str, Value] = field(default_factory=dict)
     seen: dict[str, str] = field(default_factory=dict)
     ignored: list[str] = field(default_factory=list)
 
     def problem(self, path: str, value: object, allowed: str, message: str) -> None:
-        self.problems.append(MappingProblem(path, _show(value), allowed, message))
+        self.problems.append(Problem(None, path, shown(value), allowed, message))
 
     def item_for(self, link_id: str) -> Item | None:
         segment = link_id.rstrip("/").rsplit("/", 1)[-1]
@@ -147,7 +148,7 @@ class _Reader:
                 continue
             self.seen[item.column] = where
             if len(answers) > 1:
-                values = [_show(_value_of(answer)[1]) for answer in answers]
+                values = [shown(_value_of(answer)[1]) for answer in answers]
                 self.problem(
                     where, values, "one answer", f"{item.column} has {len(answers)} answers"
                 )
@@ -208,11 +209,6 @@ def _value_of(answer: dict[str, Any]) -> tuple[str, Any]:
     return "(no value)", None
 
 
-def _show(value: object, limit: int = 80) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
 def _link_ids(items: list[dict[str, Any]]) -> list[str]:
     found: list[str] = []
     for element in items:
@@ -227,7 +223,7 @@ def _mentions(text: str, code: str) -> bool:
     return re.search(rf"(?<![\w-]){re.escape(code)}(?![\w-])", text) is not None
 
 
-def _identify(resource: Mapping[str, Any]) -> tuple[Instrument | None, list[MappingProblem]]:
+def _identify(resource: Mapping[str, Any]) -> tuple[Instrument | None, list[Problem]]:
     instruments = load_instruments()
     canonical = str(resource.get("questionnaire") or "")
     url, _, version = canonical.partition("|")
@@ -236,13 +232,14 @@ def _identify(resource: Mapping[str, Any]) -> tuple[Instrument | None, list[Mapp
         if instrument_id not in instruments:
             known = ", ".join(urls.QUESTIONNAIRE_BASE + name for name in instruments)
             return None, [
-                MappingProblem("questionnaire", repr(canonical), known, "unknown questionnaire")
+                Problem(None, "questionnaire", shown(canonical), known, "unknown questionnaire")
             ]
         instrument = instruments[instrument_id]
         if version and version.split(".")[0] != instrument.version.split(".")[0]:
-            problem = MappingProblem(
+            problem = Problem(
+                None,
                 "questionnaire",
-                repr(canonical),
+                shown(canonical),
                 f"version {instrument.version.split('.')[0]}.x",
                 f"answers a different major version of {instrument_id}",
             )
@@ -272,7 +269,7 @@ def _identify(resource: Mapping[str, Any]) -> tuple[Instrument | None, list[Mapp
     else:
         message = "cannot tell which instrument this answers"
     allowed = f"questionnaire {ours}, or LOINC panels {panels}"
-    return None, [MappingProblem("questionnaire", repr(canonical or None), allowed, message)]
+    return None, [Problem(None, "questionnaire", shown(canonical), allowed, message)]
 
 
 # Real questionnaires nest items a few levels deep; hostile input may nest thousands, which
@@ -302,41 +299,44 @@ def _nesting_depth(value: object, limit: int) -> int:
 def _map(resource: Mapping[str, Any], instrument_id: str | None) -> ResponseReading:
     """The response mapped onto an instrument's columns; values not yet range-checked."""
     if not isinstance(resource, Mapping):
-        problem = MappingProblem("(resource)", _show(resource), "a JSON object", "not a resource")
+        problem = Problem(None, "(resource)", shown(resource), "a JSON object", "not a resource")
         raise FhirMappingError([problem], "not a FHIR resource")
     kind = resource.get("resourceType")
     if kind != "QuestionnaireResponse":
-        problem = MappingProblem(
-            "resourceType", repr(kind), "QuestionnaireResponse", "wrong resource type"
+        problem = Problem(
+            None, "resourceType", shown(kind), "QuestionnaireResponse", "wrong resource type"
         )
         raise FhirMappingError([problem], "not a QuestionnaireResponse")
     depth = _nesting_depth(resource, MAX_NESTING)
     if depth > MAX_NESTING:
-        problem = MappingProblem(
-            "item", f"more than {MAX_NESTING} levels", f"at most {MAX_NESTING}", "nested too deeply"
+        problem = Problem(
+            None,
+            "item",
+            f"more than {MAX_NESTING} levels",
+            f"at most {MAX_NESTING}",
+            "nested too deeply",
         )
         raise FhirMappingError([problem], "not a valid FHIR R4 QuestionnaireResponse")
     validated(QuestionnaireResponse, dict(resource))
     if resource.get("status") == STATUS_REFUSED:
-        problem = MappingProblem(
-            "status", repr(STATUS_REFUSED), "", "the response was withdrawn as entered in error"
+        problem = Problem(
+            None, "status", STATUS_REFUSED, "", "the response was withdrawn as entered in error"
         )
         raise FhirMappingError([problem], "response not imported")
     if instrument_id is not None:
         instruments = load_instruments()
         if instrument_id not in instruments:
             known = ", ".join(instruments)
-            problem = MappingProblem(
-                "(instrument)", repr(instrument_id), known, "unknown instrument"
-            )
+            problem = Problem(None, "(instrument)", instrument_id, known, "unknown instrument")
             raise FhirMappingError([problem], "response not imported")
         instrument: Instrument | None = instruments[instrument_id]
         url = str(resource.get("questionnaire") or "").partition("|")[0]
         named = url[len(urls.QUESTIONNAIRE_BASE) :]
         if url.startswith(urls.QUESTIONNAIRE_BASE) and named != instrument_id:
-            problem = MappingProblem(
+            problem = Problem(
+                None,
                 "questionnaire",
-                repr(url),
+                url,
                 urls.QUESTIONNAIRE_BASE + instrument_id,
                 f"the response answers {named!r}, not the instrument asked for",
             )
@@ -376,11 +376,8 @@ def read_response_detail(
     reading = _map(resource, instrument_id)
     report = validate_response(reading.row, reading.instrument_id)
     if not report.ok:
-        problems = [
-            MappingProblem(p.column, repr(p.value), p.allowed, p.message) for p in report.problems
-        ]
         raise FhirMappingError(
-            problems, f"the answers are not valid {reading.instrument_id} answers"
+            report.problems, f"the answers are not valid {reading.instrument_id} answers"
         )
     return reading
 
@@ -403,23 +400,20 @@ def read_bundle(
     """
     if not isinstance(resource, Mapping) or resource.get("resourceType") != "Bundle":
         kind = resource.get("resourceType") if isinstance(resource, Mapping) else resource
-        problem = MappingProblem("resourceType", _show(kind), "Bundle", "not a Bundle")
+        problem = Problem(None, "resourceType", shown(kind), "Bundle", "not a Bundle")
         raise FhirMappingError([problem], "not a Bundle")
     entries = resource.get("entry") or []
     if not isinstance(entries, list):
-        problem = MappingProblem("entry", _show(entries), "a list of entries", "malformed Bundle")
+        problem = Problem(None, "entry", shown(entries), "a list of entries", "malformed Bundle")
         raise FhirMappingError([problem], "not a valid FHIR R4 Bundle")
     readings: list[ResponseReading] = []
-    problems: list[MappingProblem] = []
+    problems: list[Problem] = []
     for index, entry in enumerate(entries):
         content = entry.get("resource") if isinstance(entry, Mapping) else None
         try:
             readings.append(_map(content or {}, instrument_id))
         except FhirMappingError as error:
-            problems += [
-                MappingProblem(f"entry[{index}].{p.path}", p.value, p.allowed, p.message)
-                for p in error.problems
-            ]
+            problems += [replace(p, column=f"entry[{index}].{p.column}") for p in error.problems]
     if not problems:
         problems = _value_problems(readings)
     if problems:
@@ -427,9 +421,9 @@ def read_bundle(
     return readings
 
 
-def _value_problems(readings: list[ResponseReading]) -> list[MappingProblem]:
+def _value_problems(readings: list[ResponseReading]) -> list[Problem]:
     """Range and code checks for all readings at once: one vectorised pass per instrument."""
-    problems: list[MappingProblem] = []
+    problems: list[Problem] = []
     for instrument_id in dict.fromkeys(reading.instrument_id for reading in readings):
         entries = [
             i for i, reading in enumerate(readings) if reading.instrument_id == instrument_id
@@ -442,14 +436,15 @@ def _value_problems(readings: list[ResponseReading]) -> list[MappingProblem]:
         for problem in validate_frame(frame, [instrument_id]).problems:
             entry = entries[(problem.row or 1) - 1]
             problems.append(
-                MappingProblem(
+                Problem(
+                    None,
                     f"entry[{entry}].{problem.column}",
-                    repr(problem.value),
+                    problem.value,
                     problem.allowed,
                     problem.message,
                 )
             )
-    return sorted(problems, key=lambda problem: _entry_number(problem.path))
+    return sorted(problems, key=lambda problem: _entry_number(problem.column))
 
 
 def _text(value: Value) -> str | None:

@@ -19,10 +19,11 @@ from typing import Any
 import polars as pl
 
 from fibrosurvey.fhir import urls
-from fibrosurvey.fhir.errors import FhirMappingError, MappingProblem
+from fibrosurvey.fhir.errors import FhirMappingError
 from fibrosurvey.fhir.models import Bundle, QuestionnaireResponse, to_json_dict, validated
 from fibrosurvey.fhir.questionnaire import answer_coding, check_language, group_link_id
 from fibrosurvey.instruments import Instrument, Item, get_instrument
+from fibrosurvey.problems import Problem
 from fibrosurvey.validation import validate_frame, validate_response
 
 __all__ = ["bundle", "questionnaire_response", "response_bundle"]
@@ -34,12 +35,9 @@ RESPONSE_STATUSES = ("in-progress", "completed", "amended", "entered-in-error", 
 DATE_TIME_FORMS = "YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDThh:mm:ss with a timezone (Z or +hh:mm)"
 
 
-def _problems_in(answers: Mapping[str, Answer], instrument: Instrument) -> list[MappingProblem]:
+def _problems_in(answers: Mapping[str, Answer], instrument: Instrument) -> list[Problem]:
     report = validate_response(answers, instrument.id)
-    return [
-        MappingProblem(problem.column, repr(problem.value), problem.allowed, problem.message)
-        for problem in report.problems
-    ]
+    return list(report.problems)
 
 
 def _answer(
@@ -109,9 +107,7 @@ def questionnaire_response(
     problems = _problems_in(answers, instrument)
     if status not in RESPONSE_STATUSES:
         allowed = ", ".join(RESPONSE_STATUSES)
-        problems.append(
-            MappingProblem("status", repr(status), allowed, "not an R4 response status")
-        )
+        problems.append(Problem(None, "status", status, allowed, "not an R4 response status"))
     if problems:
         raise FhirMappingError(problems, f"answers to {instrument_id} are not valid")
     resource = _response(answers, instrument, subject_reference, authored, status, language)
@@ -174,15 +170,7 @@ def response_bundle(
     )
     report = validate_frame(frame, [instrument_id])
     bad_rows = {problem.row for problem in report.problems}
-    problems = [
-        MappingProblem(
-            f"row {problem.row}, {problem.column}",
-            repr(problem.value),
-            problem.allowed,
-            problem.message,
-        )
-        for problem in report.problems
-    ]
+    problems = list(report.problems)
     responses: list[dict[str, Any]] = []
     row_of_entry: list[int] = []
     for number, row in enumerate(table, start=1):
@@ -191,11 +179,7 @@ def response_bundle(
             continue
         participant = _cell(row.get(id_column))
         if participant is None:
-            problems.append(
-                MappingProblem(
-                    f"row {number}, {id_column}", repr(participant), "an id", "no participant id"
-                )
-            )
+            problems.append(Problem(number, id_column, "", "an id", "no participant id"))
             continue
         if number in bad_rows:
             continue
@@ -212,7 +196,7 @@ def response_bundle(
         )
         row_of_entry.append(number)
     if problems:
-        problems.sort(key=lambda problem: _row_number(problem.path))
+        problems.sort(key=lambda problem: problem.row or 0)
         raise FhirMappingError(problems, f"rows cannot be exported as {instrument_id} responses")
     result = _collection(responses)
     try:
@@ -232,17 +216,12 @@ def _cell(value: object) -> str | None:
     return str(value).strip()
 
 
-def _row_number(path: str) -> int:
-    match = re.match(r"row (\d+),", path)
-    return int(match.group(1)) if match else 0
-
-
-def _in_row(problem: MappingProblem, row_of_entry: list[int]) -> MappingProblem:
+def _in_row(problem: Problem, row_of_entry: list[int]) -> Problem:
     """A Bundle validation problem (``entry.3.resource.authored``) restated by table row."""
-    match = re.match(r"entry\.(\d+)\.resource\.(.*)", problem.path)
+    match = re.match(r"entry\.(\d+)\.resource\.(.*)", problem.column)
     if match is None:
         return problem
     field_path = match.group(2)
     allowed = DATE_TIME_FORMS if field_path == "authored" else problem.allowed
     row = row_of_entry[int(match.group(1))]
-    return MappingProblem(f"row {row}, {field_path}", problem.value, allowed, problem.message)
+    return Problem(row, field_path, problem.value, allowed, problem.message)

@@ -7,6 +7,7 @@ from fibrosurvey.instruments.registry import (
     load_definition,
     load_instruments,
 )
+from fibrosurvey.instruments.safety import SafetyItem, safety_item
 from fibrosurvey.instruments.schema import Instrument, Item, Option
 
 __all__ = [
@@ -15,7 +16,9 @@ __all__ = [
     "Instrument",
     "Item",
     "Option",
+    "SafetyItem",
     "get_instrument",
     "load_definition",
     "load_instruments",
+    "safety_item",
 ]

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fibrosurvey.dataset import ANALYTES
+from fibrosurvey.dataset import ANALYTES, PREANALYTICAL_COLUMNS
 from fibrosurvey.synth.scenarios import Scenario
 
 __all__ = ["LAB_LABELS", "LLOQ", "REFERENCE_MEDIAN", "draw_labs"]
@@ -116,20 +116,7 @@ def draw_labs(
         measured[f"{analyte}_below_lloq"] = below.astype(np.int8)
         log_values[analyte] = log_c
     measured["twoag_includes_1ag"] = pre["twoag_includes_1ag"]
-    for column in (
-        "lab_matrix",
-        "lab_tube",
-        "lab_draw_time",
-        "lab_fasting",
-        "lab_hours_since_meal",
-        "lab_minutes_to_centrifuge",
-        "lab_processing_temp_c",
-        "lab_freeze_thaw",
-        "lab_storage_days",
-        "lab_storage_temp_c",
-        "lab_assay",
-        "lab_batch",
-    ):
+    for column in PREANALYTICAL_COLUMNS:
         measured[column] = pre[column]
     return measured, log_values
 

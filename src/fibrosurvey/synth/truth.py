@@ -50,6 +50,7 @@ from scipy.stats import rankdata
 
 from fibrosurvey.dataset import ANALYTES
 from fibrosurvey.synth.scenarios import SCENARIOS
+from fibrosurvey.synth.simulation import Simulation, simulate, without_effects
 
 __all__ = [
     "C1_COVARIATES",
@@ -194,8 +195,6 @@ def _logistic(features: np.ndarray, label: np.ndarray) -> tuple[np.ndarray, np.n
 
 def population_truth(scenario: str, n: int = TRUTH_N, seed: int = TRUTH_SEED) -> dict[str, Any]:
     """Compute the population values of one scenario on a complete cohort of size ``n``."""
-    from fibrosurvey.synth.generator import simulate, without_effects
-
     sim = simulate(scenario, n, seed)
     base = {**sim.baseline}
     scores = complete_scores(base)
@@ -310,7 +309,7 @@ def stored_truth() -> dict[str, Any]:
     return loaded
 
 
-def truth_for(sim: Any, rows: int) -> dict[str, Any]:
+def truth_for(sim: Simulation, rows: int) -> dict[str, Any]:
     """The truth sidecar of one generated sample."""
     from fibrosurvey.synth.scenarios import get_scenario
 

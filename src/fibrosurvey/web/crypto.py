@@ -1,4 +1,5 @@
-"""Field-level encryption for contact details (Fernet / MultiFernet).
+"""Field-level encryption for contact details (Fernet / MultiFernet), and the one hash of
+secret tokens (survey links and API tokens are stored only as this hash).
 
 FIELD_ENCRYPTION_KEY holds one or more Fernet keys separated by commas. The first key
 encrypts; every key decrypts, so keys can be rotated: put the new key first, run
@@ -7,6 +8,7 @@ encrypts; every key decrypts, so keys can be rotated: put the new key first, run
 
 from __future__ import annotations
 
+import hashlib
 from functools import cache
 from typing import Any
 
@@ -17,7 +19,13 @@ from django.db import models
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models.expressions import Combinable
 
-__all__ = ["EncryptedTextField", "decrypt", "encrypt", "fernet"]
+__all__ = ["EncryptedTextField", "decrypt", "encrypt", "fernet", "hash_token"]
+
+
+def hash_token(token: str) -> str:
+    """What is stored of a secret token. Tokens carry 256 random bits, so an unsalted SHA-256
+    cannot be reversed, and a presented token is found by this hash in one indexed lookup."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 @cache

@@ -16,11 +16,11 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from fibrosurvey.dataset import PREANALYTICAL_COLUMNS
-from fibrosurvey.instruments import get_instrument
+from fibrosurvey.dataset import ANALYTES, PREANALYTICAL_COLUMNS
+from fibrosurvey.instruments import get_instrument, safety_item
 from fibrosurvey.synth import generate
+from fibrosurvey.tables import json_cell
 from fibrosurvey.web.audit.services import record
-from fibrosurvey.web.exports.cohort import json_cell
 from fibrosurvey.web.participants.models import ContactDetails, Invitation, Participant
 from fibrosurvey.web.participants.services import do_enrol_participant, do_issue_invitation
 from fibrosurvey.web.participants.tokens import hash_token, new_token
@@ -45,9 +45,6 @@ class DemoResult:
     lab_results: int
     fresh_token: str
     fresh_code: str
-
-
-ANALYTES = ("aea", "twoag", "pea", "oea", "sea")
 
 
 def synthetic_lab_csv(data: pl.DataFrame) -> str:
@@ -179,11 +176,14 @@ def build_demo(n: int = 120, seed: int = 2026, scenario: str = "seed-claims") ->
     Response.objects.bulk_create(responses, batch_size=500)
     study.instruments.update(frozen_at=now)
 
-    flagged = data.filter(pl.col("phq9_9") > 0).select("participant_id", "event", "phq9_9")
+    safety = safety_item()
+    flagged = data.filter(pl.col(safety.column) >= safety.at_least).select(
+        "participant_id", "event", safety.column
+    )
     stored = {
         (r.participant.study_code, r.event.code): r
         for r in Response.objects.filter(
-            participant__study=study, instrument_id="phq9"
+            participant__study=study, instrument_id=safety.instrument_id
         ).select_related("participant", "event")
     }
     alerts = SafetyAlert.objects.bulk_create(

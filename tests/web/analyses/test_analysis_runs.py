@@ -18,7 +18,7 @@ from fibrosurvey.web.exports.dataset import DatasetBuilder
 @pytest.fixture
 def big_cohort(study):
     from fibrosurvey.synth import generate
-    from fibrosurvey.web.exports.cohort import load_cohort
+    from fibrosurvey.web.cohort import load_cohort
 
     data = generate("seed-claims", 160, 11, score=False).data
     data = data.with_columns(

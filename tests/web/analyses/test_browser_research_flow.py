@@ -66,7 +66,7 @@ def _fieldwork(study: Study) -> None:
     sampling design of the three participants enrolled by CSV (there is no page for design
     variables yet; the default plan's design-based estimates need a weight on every row)."""
     from fibrosurvey.synth import generate
-    from fibrosurvey.web.exports.cohort import load_cohort
+    from fibrosurvey.web.cohort import load_cohort
     from fibrosurvey.web.exports.models import DesignVariables
 
     data = generate("seed-claims", 150, 5, score=False).data

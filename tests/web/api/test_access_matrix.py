@@ -176,9 +176,10 @@ def test_api_access_matrix(api_client, objects, persona, name, method, path, arg
 def test_revoked_token_is_refused_everywhere(
     api_client, objects, api_tokens, name, method, path, args, expected, body
 ):
-    from fibrosurvey.web.api.models import ApiToken, hash_api_token
+    from fibrosurvey.web.api.models import ApiToken
+    from fibrosurvey.web.crypto import hash_token
 
-    ApiToken.objects.get(token_hash=hash_api_token(api_tokens["alice"])).revoke()
+    ApiToken.objects.get(token_hash=hash_token(api_tokens["alice"])).revoke()
     client = api_client("alice")
     url = path.format(**objects)
     response = client.get(url) if method == "get" else client.post(url, b"x", "text/csv")

@@ -68,7 +68,7 @@ def test_lab_import_through_the_api_is_all_or_nothing(api_client, study, partici
     refused = api_client("carol").post(url, csv, content_type="text/csv")
     assert refused.status_code == 422
     [problem] = refused.json()["problems"]
-    assert (problem["row"], problem["field"], problem["value"]) == (2, "unit", "furlongs")
+    assert (problem["row"], problem["column"], problem["value"]) == (2, "unit", "furlongs")
     assert "ng/mL" in problem["allowed"]
     assert LabResult.objects.count() == 0
     good = csv.splitlines()[0] + "\n" + csv.splitlines()[1] + "\n"

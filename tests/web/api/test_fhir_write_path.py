@@ -126,7 +126,7 @@ def test_an_identifier_without_a_text_value_is_a_400_naming_the_field(client, co
     )
     assert response.status_code == 400
     [problem] = response.json()["problems"]
-    assert problem["path"] == "QuestionnaireResponse.identifier" and "value" in problem["allowed"]
+    assert problem["column"] == "QuestionnaireResponse.identifier" and "value" in problem["allowed"]
     assert not Response.objects.exists()
 
 

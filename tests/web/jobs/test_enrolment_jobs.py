@@ -91,7 +91,7 @@ def test_a_job_that_meets_a_problem_enrols_nobody_and_lists_row_field_and_allowe
     assert finished.problems == [
         {
             "row": 501,
-            "field": "study_code",
+            "column": "study_code",
             "value": "J000500",
             "allowed": "a code not already used in this study",
             "message": "duplicate study code",
@@ -202,3 +202,26 @@ def test_20000_rows_enrol_while_a_survey_page_elsewhere_saves_fast(issued, other
     # are noisy: the check is that saves go through, and a loose bound on their median.
     assert len(writing) >= 3, during
     assert median < 1.0
+
+
+def test_a_job_that_failed_before_problems_said_column_still_shows_the_field(study, users, login):
+    # Jobs failed before the one Problem type stored {"field": ...}; their page still names it.
+    job = Job.objects.create(
+        kind=Job.Kind.ENROL_CSV,
+        study=study,
+        created_by=users["carol"],
+        status=Job.Status.FAILED,
+        error="1 problems found; nobody was enrolled.",
+        problems=[
+            {
+                "row": 7,
+                "field": "site",
+                "value": "west",
+                "allowed": "north, south",
+                "message": "unknown site",
+            }
+        ],
+    )
+    page = login("carol").get(reverse("jobs:detail", args=[study.pk, job.pk]))
+    assert page.status_code == 200
+    assert "<td>site</td><td>west</td>" in page.content.decode()

@@ -64,7 +64,7 @@ def test_one_bad_row_among_good_ones_stores_nothing_and_names_row_field_allowed(
     )
     with pytest.raises(LabImportError) as caught:
         do_import_labs(study, content, actor=users["carol"])
-    problems = {(p.row, p.field): p for p in caught.value.problems}
+    problems = {(p.row, p.column): p for p in caught.value.problems}
     assert LabSample.objects.count() == 0 and LabResult.objects.count() == 0
     assert "pmol/mL" in problems[(3, "unit")].allowed and problems[(3, "unit")].value == "mg/dL"
     assert problems[(4, "value")].allowed == "a number >= 0"
@@ -79,7 +79,7 @@ def test_missing_required_column_is_reported_for_the_file(study, users, codes):
     content = "participant_id,event,analyte,value,unit\n" + f"{codes[0]},baseline,aea,1,nM\n"
     with pytest.raises(LabImportError) as caught:
         do_import_labs(study, content, actor=users["carol"])
-    fields = {p.field for p in caught.value.problems if p.row is None}
+    fields = {p.column for p in caught.value.problems if p.row is None}
     assert {"lloq", "lab_matrix", "lab_assay", "lab_batch"} <= fields
 
 
@@ -91,7 +91,7 @@ def test_result_already_stored_rejects_the_second_file(study, users, codes):
             study, HEADER + lab_row(north, "pea") + lab_row(north, "aea"), actor=users["carol"]
         )
     [problem] = caught.value.problems
-    assert (problem.row, problem.field) == (2, "analyte")
+    assert (problem.row, problem.column) == (2, "analyte")
     assert problem.message.startswith("already imported for this participant and event")
     assert LabResult.objects.count() == 1
 
@@ -104,7 +104,7 @@ def test_participant_of_another_study_is_unknown(study, other_study, users, code
     )
     with pytest.raises(LabImportError) as caught:
         do_import_labs(study, HEADER + lab_row(stranger.study_code), actor=users["alice"])
-    assert caught.value.problems[0].field == "participant_id"
+    assert caught.value.problems[0].column == "participant_id"
 
 
 def test_site_limited_member_cannot_import_for_another_site(study, users, codes, login):
@@ -170,7 +170,7 @@ def test_new_analyte_for_a_stored_sample_must_repeat_its_preanalytical_values(st
     with pytest.raises(LabImportError) as caught:
         do_import_labs(study, HEADER + lab_row(north, "pea", minutes="50"), actor=users["carol"])
     [problem] = caught.value.problems
-    assert (problem.row, problem.field, problem.value) == (1, "lab_minutes_to_centrifuge", "50.0")
+    assert (problem.row, problem.column, problem.value) == (1, "lab_minutes_to_centrifuge", "50.0")
     assert "20.0" in problem.allowed
     result = do_import_labs(
         study, HEADER + lab_row(north, "pea", minutes="20"), actor=users["carol"]
@@ -192,6 +192,6 @@ def test_a_header_naming_a_column_twice_is_refused_naming_it(study, users, codes
     with pytest.raises(LabImportError) as caught:
         do_import_labs(study, content, actor=users["carol"])
     problem = caught.value.problems[0]
-    assert (problem.field, problem.value) == ("header", "'value'")
+    assert (problem.column, problem.value) == ("header", "'value'")
     assert "more than once" in problem.message
     assert not LabResult.objects.exists()

@@ -36,7 +36,7 @@ def test_one_bad_row_enrols_nobody_and_reports_row_field_value_and_allowed(study
     with pytest.raises(EnrolmentError) as caught:
         do_enrol_csv(study, BAD, actor=users["carol"])
 
-    problems = {(p.row, p.field): p for p in caught.value.problems}
+    problems = {(p.row, p.column): p for p in caught.value.problems}
     assert set(problems) == {(2, "site"), (3, "language"), (3, "email"), (4, "study_code")}
     assert problems[(2, "site")].value == "west"
     assert problems[(2, "site")].allowed == "north, south"
@@ -70,4 +70,4 @@ def test_site_limited_coordinator_cannot_enrol_at_another_site(study, login):
 def test_missing_site_column_is_reported_as_a_header_problem(study, users):
     with pytest.raises(EnrolmentError) as caught:
         do_enrol_csv(study, "email\na@example.org\n", actor=users["carol"])
-    assert caught.value.problems[0].field == "header"
+    assert caught.value.problems[0].column == "header"

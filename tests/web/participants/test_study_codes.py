@@ -34,7 +34,7 @@ def test_csv_enrolment_refuses_the_same_codes(study, users, code):
     content = f"study_code,site\n{code},north\n"
     with pytest.raises(EnrolmentError) as refused:
         do_enrol_csv(study, content, actor=users["carol"])
-    assert refused.value.problems[0].field == "study_code"
+    assert refused.value.problems[0].column == "study_code"
     assert "letters" in refused.value.problems[0].allowed
 
 

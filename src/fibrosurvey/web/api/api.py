@@ -30,10 +30,12 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.responses import Status
 from ninja.security import HttpBearer
 
+from fibrosurvey.problems import Problem
 from fibrosurvey.web.accounts.twofactor import two_factor_pending
-from fibrosurvey.web.api.models import ApiToken, hash_api_token
+from fibrosurvey.web.api.models import ApiToken
 from fibrosurvey.web.api.services import FhirSubmissionError, do_submit_fhir_response
 from fibrosurvey.web.audit.services import record
+from fibrosurvey.web.crypto import hash_token
 from fibrosurvey.web.exports.deidentify import AGE_COLUMNS, deidentify
 from fibrosurvey.web.exports.models import study_secret
 from fibrosurvey.web.exports.services import FORMATS, ExportRequest, do_export
@@ -57,7 +59,7 @@ class TokenAuth(HttpBearer):
             return None
         row = (
             ApiToken.objects.select_related("user", "study")
-            .filter(token_hash=hash_api_token(token), revoked_at__isnull=True)
+            .filter(token_hash=hash_token(token), revoked_at__isnull=True)
             .first()
         )
         if row is None or not row.user.is_active:
@@ -109,7 +111,9 @@ def _unauthorised(request: HttpRequest, exc: Exception) -> HttpResponse:
 @api.exception_handler(ValidationError)
 def _invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     problems = [
-        {"field": ".".join(str(p) for p in e.get("loc", [])), "message": e.get("msg", "")}
+        Problem(
+            None, ".".join(str(p) for p in e.get("loc", [])), "", "", e.get("msg", "")
+        ).as_dict()
         for e in exc.errors
     ]
     return api.create_response(
@@ -198,10 +202,12 @@ class LabImportOut(Schema):
     results_created: int
 
 
-class Problem(Schema):
+class ProblemOut(Schema):
+    """One :class:`fibrosurvey.problems.Problem`; ``column`` is the CSV column, form field or
+    FHIR path."""
+
     row: int | None = None
-    field: str = ""
-    path: str = ""
+    column: str = ""
     value: str = ""
     allowed: str = ""
     message: str
@@ -209,7 +215,7 @@ class Problem(Schema):
 
 class ErrorOut(Schema):
     detail: str
-    problems: list[Problem] = []
+    problems: list[ProblemOut] = []
 
 
 class SubmissionOut(Schema):
@@ -537,7 +543,8 @@ def submit_fhir(request: HttpRequest, token: str) -> Status[dict[str, Any]]:
             invitation, resource, idempotency_key=request.headers.get("Idempotency-Key")
         )
     except FhirSubmissionError as error:
-        return Status(error.status, {"detail": str(error), "problems": error.problems})
+        problems = [p.as_dict() for p in error.problems]
+        return Status(error.status, {"detail": str(error), "problems": problems})
     out = {
         "instrument_id": result.instrument_id,
         "status": result.status,

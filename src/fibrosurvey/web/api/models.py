@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 
 from django.conf import settings
@@ -10,15 +9,12 @@ from django.contrib.auth.models import User
 from django.db import models
 from django.utils import timezone
 
+from fibrosurvey.web.crypto import hash_token
 from fibrosurvey.web.studies.models import Study
 
-__all__ = ["TOKEN_PREFIX", "ApiToken", "hash_api_token"]
+__all__ = ["TOKEN_PREFIX", "ApiToken"]
 
 TOKEN_PREFIX = "fs_"
-
-
-def hash_api_token(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 class ApiToken(models.Model):
@@ -52,7 +48,7 @@ class ApiToken(models.Model):
             user=user,
             study=study,
             name=name[:100],
-            token_hash=hash_api_token(token),
+            token_hash=hash_token(token),
             hint=token[:10],
         )
         return row, token

@@ -22,6 +22,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from fibrosurvey.fhir import FhirMappingError, read_response_detail
+from fibrosurvey.problems import Problem
 from fibrosurvey.web.api.models import ApiToken
 from fibrosurvey.web.audit.services import record
 from fibrosurvey.web.participants.models import Invitation
@@ -73,7 +74,7 @@ def do_revoke_token(row: ApiToken, *, actor: User | None = None) -> ApiToken:
 class FhirSubmissionError(ValueError):
     """The resource cannot be stored; ``status`` is the HTTP status, ``problems`` the details."""
 
-    def __init__(self, status: int, message: str, problems: list[dict[str, str]] | None = None):
+    def __init__(self, status: int, message: str, problems: list[Problem] | None = None):
         self.status = status
         self.problems = problems or []
         super().__init__(message)
@@ -124,13 +125,14 @@ def _submission_key(resource: dict[str, Any], idempotency_key: str | None) -> st
             400,
             "QuestionnaireResponse.identifier must be an Identifier with a text value",
             [
-                {
-                    "path": "QuestionnaireResponse.identifier",
-                    "value": str(identifier)[:200],
-                    "allowed": f'{{"system": "<uri>", "value": "<text, at most '
+                Problem(
+                    None,
+                    "QuestionnaireResponse.identifier",
+                    str(identifier)[:200],
+                    f'{{"system": "<uri>", "value": "<text, at most '
                     f'{MAX_IDEMPOTENCY_KEY_LENGTH} characters>"}}',
-                    "message": "invalid identifier",
-                }
+                    "invalid identifier",
+                )
             ],
         )
     return f"identifier:{system}|{value}"
@@ -146,11 +148,7 @@ def do_submit_fhir_response(
     try:
         reading = read_response_detail(resource)
     except FhirMappingError as error:
-        problems = [
-            {"path": p.path, "value": p.value, "allowed": p.allowed, "message": p.message}
-            for p in error.problems
-        ]
-        raise FhirSubmissionError(400, str(error).splitlines()[0], problems) from None
+        raise FhirSubmissionError(400, str(error).splitlines()[0], error.problems) from None
     battery = invitation.event.instrument_ids()
     if reading.instrument_id not in battery:
         raise FhirSubmissionError(
@@ -191,15 +189,7 @@ def do_submit_fhir_response(
                     pages=pages,
                 )
                 if not result.saved:
-                    problems = [
-                        {
-                            "path": p.column,
-                            "value": str(p.value),
-                            "allowed": p.allowed,
-                            "message": p.message,
-                        }
-                        for p in result.problems.values()
-                    ]
+                    problems = list(result.problems.values())
                     raise FhirSubmissionError(400, "the answers are not valid", problems)
                 replayed = replayed and result.replayed
                 changed = changed or result.changed

@@ -22,7 +22,14 @@ import polars as pl
 from django.db.models import F, Max, Model, QuerySet, TextField
 from django.db.models.functions import Cast
 
-from fibrosurvey.dataset import ANALYTES, DESIGN_COLUMNS, ID_COLUMNS, PREANALYTICAL_COLUMNS
+from fibrosurvey.dataset import (
+    ANALYTES,
+    DESIGN_COLUMNS,
+    ID_COLUMNS,
+    PREANALYTICAL_COLUMNS,
+    TEXT_PREANALYTICAL_COLUMNS,
+    column_dtype,
+)
 from fibrosurvey.dataset import biomarker_columns as core_biomarker_columns
 from fibrosurvey.instruments import Instrument, get_instrument
 from fibrosurvey.scoring import SCORING_VERSIONS_COLUMN, score_frame
@@ -46,23 +53,11 @@ __all__ = [
 DATE_COLUMNS = ("enrolled_date", "event_date")
 # Every output says whether (and, shifted, when) the participant withdrew.
 WITHDRAWAL_COLUMNS = ("withdrawn", "withdrawn_date")
-_INTEGER_PREANALYTICAL = {"lab_fasting", "lab_freeze_thaw"}
-_TEXT_PREANALYTICAL = {"lab_matrix", "lab_tube", "lab_draw_time", "lab_assay", "lab_batch"}
 _TIMESTAMP = pl.Datetime("us", "UTC")
 
 
 def _item_dtype(kind: str) -> pl.DataType:
     return pl.Float64() if kind == "number" else pl.Int64()
-
-
-def _preanalytical_dtype(column: str) -> pl.DataType:
-    if column in _TEXT_PREANALYTICAL:
-        return pl.String()
-    return pl.Int64() if column in _INTEGER_PREANALYTICAL else pl.Float64()
-
-
-def _biomarker_dtype(column: str) -> pl.DataType:
-    return pl.Int64() if column.endswith(("_below_lloq", "_includes_1ag")) else pl.Float64()
 
 
 @dataclass
@@ -111,17 +106,12 @@ class DatasetBuilder:
     @cached_property
     def input_schema(self) -> dict[str, pl.DataType]:
         schema: dict[str, pl.DataType] = {c: pl.String() for c in ID_COLUMNS}
-        schema |= {
-            "design_stratum": pl.Int64(),
-            "design_psu": pl.Int64(),
-            "design_weight": pl.Float64(),
-            "design_fpc": pl.Float64(),
-        }
+        schema |= {c: column_dtype(c) for c in DESIGN_COLUMNS}
         schema |= {c: _TIMESTAMP for c in DATE_COLUMNS}
         schema |= {"withdrawn": pl.Int64(), "withdrawn_date": _TIMESTAMP}
         schema |= self.item_schema
-        schema |= {c: _biomarker_dtype(c) for c in core_biomarker_columns()}
-        schema |= {c: _preanalytical_dtype(c) for c in PREANALYTICAL_COLUMNS}
+        schema |= {c: column_dtype(c) for c in core_biomarker_columns()}
+        schema |= {c: column_dtype(c) for c in PREANALYTICAL_COLUMNS}
         return schema
 
     @cached_property
@@ -237,10 +227,7 @@ class DatasetBuilder:
                 "enrolled_date": _TIMESTAMP,
                 "withdrawn_date": _TIMESTAMP,
                 "withdrawn": pl.Int64,
-                "design_stratum": pl.Int64,
-                "design_psu": pl.Int64,
-                "design_weight": pl.Float64,
-                "design_fpc": pl.Float64,
+                **{c: column_dtype(c) for c in DESIGN_COLUMNS},
             },
             orient="row",
         )
@@ -326,12 +313,12 @@ class DatasetBuilder:
             schema={
                 "__pk": pl.Int64,
                 "event": pl.String,
-                **{c: _preanalytical_dtype(c) for c in PREANALYTICAL_FIELDS},
+                **{c: column_dtype(c) for c in PREANALYTICAL_FIELDS},
             },
             orient="row",
         ).with_columns(
             pl.when(pl.col(c) == "").then(None).otherwise(pl.col(c)).alias(c)
-            for c in _TEXT_PREANALYTICAL
+            for c in TEXT_PREANALYTICAL_COLUMNS
         )
         results = pl.DataFrame(
             list(

@@ -41,7 +41,8 @@ class Job(models.Model):
     payload = EncryptedTextField(blank=True, default="")
     params = models.JSONField(default=dict, blank=True)
     result = models.JSONField(null=True, blank=True)
-    # Row-level problems found by the job: [{"row", "field", "value", "allowed", "message"}].
+    # Row-level problems found by the job: fibrosurvey.problems.Problem.as_dict() of each
+    # ({"row", "column", "value", "allowed", "message"}; jobs failed before it say "field").
     problems = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True)
 

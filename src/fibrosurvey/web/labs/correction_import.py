@@ -17,6 +17,7 @@ from django.db import transaction
 
 from fibrosurvey.biomarkers import ANALYTE_NAMES, UnitError
 from fibrosurvey.biomarkers.units import ALLOWED_ANALYTES_TEXT, canonical_analyte
+from fibrosurvey.problems import Problem
 from fibrosurvey.web.audit.services import record
 from fibrosurvey.web.labs.corrections import (
     LabCorrectionError,
@@ -26,7 +27,7 @@ from fibrosurvey.web.labs.corrections import (
     parse_corrected_value,
 )
 from fibrosurvey.web.labs.models import LabResult
-from fibrosurvey.web.labs.services import LabImportError, RowProblem, _read_csv
+from fibrosurvey.web.labs.services import LabImportError, _read_csv
 from fibrosurvey.web.studies.models import Membership, Study
 from fibrosurvey.web.studies.permissions import filter_to_site
 
@@ -51,8 +52,8 @@ class _Change:
     reason: str
 
 
-def _problem(row: int, error: LabCorrectionError) -> RowProblem:
-    return RowProblem(row, error.field, error.value, error.allowed, error.message)
+def _problem(row: int, error: LabCorrectionError) -> Problem:
+    return Problem(row, error.field, error.value, error.allowed, error.message)
 
 
 def _results_in_force(
@@ -69,8 +70,8 @@ def _results_in_force(
 
 def _check(
     rows: list[dict[str, str]], in_force: dict[tuple[str, str, str], LabResult]
-) -> tuple[list[RowProblem], list[_Change]]:
-    problems: list[RowProblem] = []
+) -> tuple[list[Problem], list[_Change]]:
+    problems: list[Problem] = []
     changes: list[_Change] = []
     first_row: dict[tuple[str, str, str], int] = {}
     for number, raw in enumerate(rows, start=1):
@@ -80,7 +81,7 @@ def _check(
             analyte = canonical_analyte(cell["analyte"])
         except UnitError:
             problems.append(
-                RowProblem(
+                Problem(
                     number, "analyte", cell["analyte"], ALLOWED_ANALYTES_TEXT, "unknown analyte"
                 )
             )
@@ -88,12 +89,12 @@ def _check(
         action = cell["action"].lower()
         if action not in _ACTIONS:
             problems.append(
-                RowProblem(number, "action", cell["action"], " | ".join(_ACTIONS), "unknown action")
+                Problem(number, "action", cell["action"], " | ".join(_ACTIONS), "unknown action")
             )
         key = (cell["participant_id"], cell["event"], analyte)
         if key in first_row:
             problems.append(
-                RowProblem(
+                Problem(
                     number,
                     "analyte",
                     ANALYTE_NAMES[analyte],
@@ -106,7 +107,7 @@ def _check(
         result = in_force.get(key)
         if result is None:
             problems.append(
-                RowProblem(
+                Problem(
                     number,
                     "analyte",
                     ANALYTE_NAMES[analyte],
@@ -148,7 +149,7 @@ def do_import_lab_corrections(
     if missing:
         raise LabImportError(
             [
-                RowProblem(None, column, "", "a column of this name", "required column is missing")
+                Problem(None, column, "", "a column of this name", "required column is missing")
                 for column in missing
             ]
         )
@@ -192,6 +193,6 @@ def do_import_lab_corrections(
     except LabCorrectionError as error:
         # Another member changed one of these results between our check and our write.
         raise LabImportError(
-            [RowProblem(None, error.field, error.value, error.allowed, error.message)]
+            [Problem(None, error.field, error.value, error.allowed, error.message)]
         ) from None
     return CorrectionImportResult(len(changes) - retracted, retracted)

@@ -13,13 +13,12 @@ from typing import Any
 
 from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q
 
+from fibrosurvey.dataset import MAX_MINUTES_TO_CENTRIFUGE
 from fibrosurvey.web.labs.models import LabResult, LabSample
 from fibrosurvey.web.studies.models import Membership, Study
 from fibrosurvey.web.studies.permissions import filter_to_site
 
 __all__ = ["MAX_MINUTES_TO_CENTRIFUGE", "flagged_samples", "lab_sample_summary"]
-
-MAX_MINUTES_TO_CENTRIFUGE = 30
 
 
 def flagged_samples(study: Study, membership: Membership) -> Any:

@@ -22,7 +22,8 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 
 from fibrosurvey.biomarkers import LAB_OPTIONAL_COLUMNS, LAB_REQUIRED_COLUMNS, validate_lab_frame
-from fibrosurvey.biomarkers import LabProblem as CoreLabProblem
+from fibrosurvey.dataset import MAX_MINUTES_TO_CENTRIFUGE
+from fibrosurvey.problems import Problem
 from fibrosurvey.web.audit.services import record, snapshot
 from fibrosurvey.web.labs.models import (
     DATE_FIELDS,
@@ -41,7 +42,6 @@ __all__ = [
     "MAX_LAB_FILE_BYTES",
     "LabImportError",
     "LabImportResult",
-    "RowProblem",
     "do_import_labs",
 ]
 
@@ -53,38 +53,13 @@ MAX_LAB_COLUMNS = 200
 _ROW = "__row"
 
 
-@dataclass(frozen=True)
-class RowProblem:
-    """One problem: 1-based data row (None: the whole file), field, value, allowed, message."""
-
-    row: int | None
-    field: str
-    value: str
-    allowed: str
-    message: str
-
-    @classmethod
-    def from_core(cls, problem: CoreLabProblem) -> RowProblem:
-        value = "" if problem.value is None else str(problem.value)
-        return cls(problem.row, problem.column, value, problem.allowed, problem.message)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "row": self.row,
-            "field": self.field,
-            "value": self.value,
-            "allowed": self.allowed,
-            "message": self.message,
-        }
-
-
 class LabImportError(ValueError):
     """The file was rejected; ``problems`` lists every problem (nothing was imported)."""
 
-    def __init__(self, problems: list[RowProblem]):
+    def __init__(self, problems: list[Problem]):
         self.problems = problems
         shown = "; ".join(
-            f"row {p.row} {p.field}: {p.message} (allowed: {p.allowed})" for p in problems[:5]
+            f"row {p.row} {p.column}: {p.message} (allowed: {p.allowed})" for p in problems[:5]
         )
         super().__init__(f"{len(problems)} problem(s), nothing imported: {shown}")
 
@@ -102,12 +77,12 @@ def _read_csv(content: bytes | str) -> pl.DataFrame:
     data = content.encode("utf-8") if isinstance(content, str) else content
     if len(data) > MAX_LAB_FILE_BYTES:
         raise LabImportError(
-            [RowProblem(None, "file", f"{len(data)} bytes", "at most 5 MB", "file too large")]
+            [Problem(None, "file", f"{len(data)} bytes", "at most 5 MB", "file too large")]
         )
     if b"\x00" in data:  # no text cell holds NUL; PostgreSQL text cannot store it either
         raise LabImportError(
             [
-                RowProblem(
+                Problem(
                     None,
                     "file",
                     "NUL byte",
@@ -120,7 +95,7 @@ def _read_csv(content: bytes | str) -> pl.DataFrame:
         data.decode("utf-8")
     except UnicodeDecodeError:
         raise LabImportError(
-            [RowProblem(None, "file", "", "UTF-8 text", "not UTF-8; save it as CSV UTF-8")]
+            [Problem(None, "file", "", "UTF-8 text", "not UTF-8; save it as CSV UTF-8")]
         ) from None
     _check_header(data)
     try:
@@ -129,7 +104,7 @@ def _read_csv(content: bytes | str) -> pl.DataFrame:
     except Exception as error:  # polars raises several error types for malformed CSV
         raise LabImportError(
             [
-                RowProblem(
+                Problem(
                     None,
                     "file",
                     str(error).splitlines()[0][:200],
@@ -142,7 +117,7 @@ def _read_csv(content: bytes | str) -> pl.DataFrame:
     frame = frame.rename(dict(zip(frame.columns, names, strict=True)))
     if frame.height == 0:
         raise LabImportError(
-            [RowProblem(None, "file", "", "at least one data row", "the file has no rows")]
+            [Problem(None, "file", "", "at least one data row", "the file has no rows")]
         )
     return frame
 
@@ -153,7 +128,7 @@ def _header_cells(header: bytes) -> list[str]:
     except csv.Error as error:  # e.g. a name longer than the csv module's field limit
         raise LabImportError(
             [
-                RowProblem(
+                Problem(
                     None,
                     "header",
                     str(error)[:200],
@@ -175,7 +150,7 @@ def _check_header(data: bytes) -> None:
         if width > MAX_LAB_COLUMNS:
             raise LabImportError(
                 [
-                    RowProblem(
+                    Problem(
                         None,
                         "header",
                         f"{width} columns",
@@ -190,7 +165,7 @@ def _check_header(data: bytes) -> None:
     if repeated:
         raise LabImportError(
             [
-                RowProblem(
+                Problem(
                     None,
                     "header",
                     ", ".join(repr(name) for name in repeated),
@@ -204,12 +179,12 @@ def _check_header(data: bytes) -> None:
 def _database_problems(
     frame: pl.DataFrame,
     clean: pl.DataFrame,
-    core_problems: list[CoreLabProblem],
+    core_problems: list[Problem],
     study: Study,
     membership: Membership | None,
-) -> tuple[list[RowProblem], dict[str, Participant], dict[str, Any]]:
+) -> tuple[list[Problem], dict[str, Participant], dict[str, Any]]:
     """Unknown participants/events and results already stored (vectorised per check)."""
-    problems: list[RowProblem] = []
+    problems: list[Problem] = []
     visible = Participant.objects.filter(study=study)
     where = "this study"
     if membership is not None and membership.site is not None:
@@ -229,7 +204,7 @@ def _database_problems(
         pl.col("participant_id").is_not_null() & ~pl.col("participant_id").is_in(list(participants))
     )
     problems += [
-        RowProblem(row, "participant_id", code, f"a participant enrolled in {where}", "unknown")
+        Problem(row, "participant_id", code, f"a participant enrolled in {where}", "unknown")
         for row, code, _ in unknown.iter_rows()
     ]
     reported_events = {p.row for p in core_problems if p.column == "event"}
@@ -239,7 +214,7 @@ def _database_problems(
         & ~pl.col(_ROW).is_in(list(reported_events))
     )
     problems += [
-        RowProblem(row, "event", event, " | ".join(events), "this study has no such event")
+        Problem(row, "event", event, " | ".join(events), "this study has no such event")
         for row, _, event in missing_event.iter_rows()
     ]
 
@@ -261,7 +236,7 @@ def _database_problems(
     ).iter_rows():
         if (code, event, analyte) in stored:
             problems.append(
-                RowProblem(
+                Problem(
                     row,
                     "analyte",
                     analyte,
@@ -276,7 +251,7 @@ def _database_problems(
 
 def _conflicts_with_stored_samples(
     known: pl.DataFrame, participants: dict[str, Participant], events: dict[str, Any]
-) -> list[RowProblem]:
+) -> list[Problem]:
     """A new analyte for a stored sample must repeat the sample's pre-analytical values."""
     samples = {
         (s.participant_id, s.event_id): s
@@ -284,7 +259,7 @@ def _conflicts_with_stored_samples(
     }
     if not samples:
         return []
-    problems: list[RowProblem] = []
+    problems: list[Problem] = []
     for row in known.iter_rows(named=True):
         sample = samples.get((participants[row["participant_id"]].pk, events[row["event"]].pk))
         if sample is None:
@@ -303,7 +278,7 @@ def _conflicts_with_stored_samples(
             )
             if not same:
                 problems.append(
-                    RowProblem(
+                    Problem(
                         row[_ROW],
                         column,
                         str(given),
@@ -343,7 +318,7 @@ def do_import_labs(
     frame = _read_csv(content)
     raw = content.encode("utf-8") if isinstance(content, str) else content
     validation = validate_lab_frame(frame)
-    problems = [RowProblem.from_core(p) for p in validation.problems]
+    problems = list(validation.problems)
     if any(p.row is None for p in validation.problems):  # a missing column: nothing else to say
         raise LabImportError(problems)
     db_problems, participants, events = _database_problems(
@@ -351,7 +326,7 @@ def do_import_labs(
     )
     problems += db_problems
     if problems:
-        problems.sort(key=lambda p: (p.row or 0, p.field))
+        problems.sort(key=lambda p: (p.row or 0, p.column))
         raise LabImportError(problems)
 
     clean = validation.clean
@@ -364,7 +339,7 @@ def do_import_labs(
         # Another import stored the same result between our check and our insert.
         raise LabImportError(
             [
-                RowProblem(
+                Problem(
                     None,
                     "analyte",
                     "",
@@ -462,7 +437,9 @@ def _store(
             },
             request=request,
         )
-    delayed = sum(1 for s in new_samples if (s.minutes_to_centrifuge or 0) > 30)
+    delayed = sum(
+        1 for s in new_samples if (s.minutes_to_centrifuge or 0) > MAX_MINUTES_TO_CENTRIFUGE
+    )
     below = sum(1 for r in results if r.below_lloq)
     record(
         "import",

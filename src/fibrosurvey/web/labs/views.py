@@ -20,6 +20,7 @@ from fibrosurvey.biomarkers import (
     lab_guide_rows,
     lab_template_csv,
 )
+from fibrosurvey.problems import Problem
 from fibrosurvey.web.audit.models import AuditRecord
 from fibrosurvey.web.exports.writers import csv_bytes
 from fibrosurvey.web.http import AuthenticatedHttpRequest, uploaded_file_name
@@ -94,7 +95,7 @@ def import_labs(
 ) -> HttpResponse:
     study = membership.study
     form = LabImportForm(request.POST or None, request.FILES or None)
-    problems: list[services.RowProblem] = []
+    problems: list[Problem] = []
     if request.method == "POST" and form.is_valid():
         try:
             result = services.do_import_labs(
@@ -150,7 +151,7 @@ def import_corrections(
     """A lab's corrections file: each row corrects or retracts one result, all or nothing."""
     study = membership.study
     form = LabImportForm(request.POST or None, request.FILES or None)
-    problems: list[services.RowProblem] = []
+    problems: list[Problem] = []
     if request.method == "POST" and form.is_valid():
         try:
             result = correction_import.do_import_lab_corrections(

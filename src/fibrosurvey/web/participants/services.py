@@ -7,7 +7,7 @@ import io
 import secrets
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -22,6 +22,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from fibrosurvey.problems import Problem
 from fibrosurvey.web.audit.services import record, snapshot
 from fibrosurvey.web.ops.text import one_line
 from fibrosurvey.web.participants.models import (
@@ -40,7 +41,6 @@ __all__ = [
     "EnrolmentError",
     "EnrolmentOutcome",
     "IssuedInvitation",
-    "RowProblem",
     "StudyCodeTaken",
     "WithdrawnParticipantError",
     "do_enrol_csv",
@@ -63,19 +63,10 @@ CSV_COLUMNS = ("study_code", "site", "language", "email", "phone", "name")
 _CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 
 
-@dataclass(frozen=True)
-class RowProblem:
-    row: int  # 1-based data row (the header is row 0)
-    field: str
-    value: str
-    allowed: str
-    message: str
-
-
 class EnrolmentError(ValueError):
-    def __init__(self, problems: list[RowProblem]):
+    def __init__(self, problems: list[Problem]):
         self.problems = problems
-        super().__init__("; ".join(f"row {p.row} {p.field}: {p.message}" for p in problems[:5]))
+        super().__init__("; ".join(f"row {p.row} {p.column}: {p.message}" for p in problems[:5]))
 
 
 class StudyCodeTaken(EnrolmentError):
@@ -96,17 +87,17 @@ def _check_row(
     sites: dict[str, Site],
     seen: set[str],
     taken: set[str],
-) -> list[RowProblem]:
-    problems: list[RowProblem] = []
+) -> list[Problem]:
+    problems: list[Problem] = []
     code = (row.get("study_code") or "").strip()
     if code:
         if code_problem(code):
             problems.append(
-                RowProblem(row_number, "study_code", code, CODE_RULE, "invalid study code")
+                Problem(row_number, "study_code", code, CODE_RULE, "invalid study code")
             )
         elif code in seen or code in taken:
             problems.append(
-                RowProblem(
+                Problem(
                     row_number,
                     "study_code",
                     code,
@@ -117,13 +108,11 @@ def _check_row(
         seen.add(code)
     site = (row.get("site") or "").strip()
     if site not in sites:
-        problems.append(
-            RowProblem(row_number, "site", site, ", ".join(sorted(sites)), "unknown site")
-        )
+        problems.append(Problem(row_number, "site", site, ", ".join(sorted(sites)), "unknown site"))
     language = (row.get("language") or "").strip() or study.languages[0]
     if language not in study.languages:
         problems.append(
-            RowProblem(
+            Problem(
                 row_number, "language", language, ", ".join(study.languages), "language not offered"
             )
         )
@@ -133,14 +122,12 @@ def _check_row(
             validate_email(email)
         except ValidationError:
             problems.append(
-                RowProblem(
-                    row_number, "email", email, "an e-mail address", "invalid e-mail address"
-                )
+                Problem(row_number, "email", email, "an e-mail address", "invalid e-mail address")
             )
     phone = (row.get("phone") or "").strip()
     if phone and not all(ch.isdigit() or ch in "+ -()" for ch in phone):
         problems.append(
-            RowProblem(
+            Problem(
                 row_number, "phone", phone, "digits, spaces and + - ( )", "invalid phone number"
             )
         )
@@ -165,7 +152,7 @@ def parse_enrolment_csv(
     if not header or "site" not in header or unknown:
         raise EnrolmentError(
             [
-                RowProblem(
+                Problem(
                     0,
                     "header",
                     ",".join(header),
@@ -180,7 +167,7 @@ def parse_enrolment_csv(
         if allowed_sites is None or site.code in allowed_sites
     }
     rows: list[dict[str, str]] = []
-    problems: list[RowProblem] = []
+    problems: list[Problem] = []
     seen: set[str] = set()
     taken = set(Participant.objects.filter(study=study).values_list("study_code", flat=True))
     try:
@@ -192,10 +179,10 @@ def parse_enrolment_csv(
                 progress("checking rows", row_number)
     except csv.Error as error:  # e.g. a field over csv.field_size_limit(): refuse, not 500
         raise EnrolmentError(
-            [RowProblem(reader.line_num, "file", "", "a well-formed CSV file", str(error))]
+            [Problem(reader.line_num, "file", "", "a well-formed CSV file", str(error))]
         ) from None
     if not rows:
-        problems.append(RowProblem(0, "rows", "", "at least one data row", "the file has no rows"))
+        problems.append(Problem(0, "rows", "", "at least one data row", "the file has no rows"))
     if problems:
         raise EnrolmentError(problems)
     return rows
@@ -229,7 +216,7 @@ def do_enrol_participant(
             if study_code:
                 raise StudyCodeTaken(
                     [
-                        RowProblem(
+                        Problem(
                             0,
                             "study_code",
                             code,
@@ -353,7 +340,7 @@ def do_enrol_csv(
         )
         raise EnrolmentError(
             [
-                RowProblem(
+                Problem(
                     number,
                     "study_code",
                     code,
@@ -365,7 +352,7 @@ def do_enrol_csv(
                 if code in now_taken
             ]
             or [
-                RowProblem(
+                Problem(
                     0,
                     "study_code",
                     "",
@@ -431,7 +418,7 @@ def run_enrolment_job(job: Any, progress: Callable[[str, int], None]) -> dict[st
     except EnrolmentError as error:
         raise JobFailed(
             f"{len(error.problems)} problems found; nobody was enrolled.",
-            [asdict(problem) for problem in error.problems],
+            [problem.as_dict() for problem in error.problems],
         ) from None
     return {"enrolled": len(created)}
 

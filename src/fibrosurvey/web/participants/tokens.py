@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
+
+from fibrosurvey.web.crypto import hash_token
 
 __all__ = ["hash_token", "new_token", "token_matches"]
 
 
 def new_token() -> str:
     return secrets.token_urlsafe(32)
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def token_matches(token: str, stored_hash: str) -> bool:

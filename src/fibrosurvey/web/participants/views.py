@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from fibrosurvey.problems import Problem
 from fibrosurvey.web.http import AuthenticatedHttpRequest
 from fibrosurvey.web.participants import services
 from fibrosurvey.web.participants.forms import EnrolCsvForm, EnrolForm, WithdrawForm
@@ -118,7 +119,7 @@ def enrol_csv(
 ) -> HttpResponse:
     study = membership.study
     form = EnrolCsvForm(request.POST or None, request.FILES or None)
-    problems: list[services.RowProblem] = []
+    problems: list[Problem] = []
     if request.method == "POST" and form.is_valid():
         allowed = allowed_site_codes(membership)
         try:

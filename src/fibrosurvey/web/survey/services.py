@@ -9,7 +9,6 @@ answers may be written at all is ``survey.rules``' one decision.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,8 +20,9 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from fibrosurvey.instruments import Item
+from fibrosurvey.instruments import Item, safety_item
 from fibrosurvey.scoring import score_response
+from fibrosurvey.tables import json_cell
 from fibrosurvey.validation import Problem, validate_response
 from fibrosurvey.web.audit.services import record, snapshot
 from fibrosurvey.web.ops.text import one_line
@@ -46,8 +46,8 @@ __all__ = [
     "survey_pages",
 ]
 
-# PHQ-9 item 9 (thoughts of self-harm): any answer above 0 raises a safety alert.
-SAFETY_ITEM = ("phq9", "phq9_9")
+# PHQ-9 item 9 (thoughts of self-harm): the answers its instrument file flags raise an alert.
+SAFETY_ITEM = safety_item()
 
 
 def survey_pages(invitation: Invitation) -> tuple[SurveyPage, ...]:
@@ -123,14 +123,6 @@ def _typed(item: Item, value: str | None) -> int | float | None:
     return int(number)
 
 
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-        return None
-    if hasattr(value, "item"):  # numpy scalar
-        return _json_safe(value.item())
-    return value
-
-
 @dataclass
 class PageResult:
     saved: bool  # False when validation failed or the form had no nonce (nothing stored)
@@ -168,21 +160,20 @@ def _claim_nonce(invitation: Invitation, nonce: str, page_index: int) -> bool:
 
 
 def _stored_safety_answer(invitation: Invitation, page: SurveyPage) -> bool:
-    """Whether this page holds PHQ-9 item 9 and its stored answer is above 0."""
-    instrument_id, column = SAFETY_ITEM
-    if page.instrument.id != instrument_id or column not in page.columns:
+    """Whether this page holds PHQ-9 item 9 and its stored answer raises an alert."""
+    if page.instrument.id != SAFETY_ITEM.instrument_id or SAFETY_ITEM.column not in page.columns:
         return False
     answers = (
         Response.objects.filter(
             participant_id=invitation.participant_id,
             event_id=invitation.event_id,
-            instrument_id=instrument_id,
+            instrument_id=SAFETY_ITEM.instrument_id,
         )
         .values_list("answers", flat=True)
         .first()
         or {}
     )
-    return (answers.get(column) or 0) > 0
+    return SAFETY_ITEM.raised_by(answers.get(SAFETY_ITEM.column))
 
 
 def _replay(invitation: Invitation, page: SurveyPage) -> PageResult:
@@ -256,7 +247,7 @@ def do_save_page(
             response.status = Response.Status.COMPLETE
             response.completed_at = response.completed_at or timezone.now()
             scores = score_response(answers, instrument_id)
-            response.scores = {column: _json_safe(value) for column, value in scores.items()}
+            response.scores = {column: json_cell(value) for column, value in scores.items()}
         after = {"answers": response.answers, "status": response.status, "scores": response.scores}
         result.changed = created or after != before
         if result.changed:
@@ -274,9 +265,10 @@ def do_save_page(
             require_may_write(invitation)
         for name, value in progress.items():
             setattr(invitation, name, value)
-        if (instrument_id, SAFETY_ITEM[1]) == SAFETY_ITEM and (typed.get(SAFETY_ITEM[1]) or 0) > 0:
+        safety_answer = typed.get(SAFETY_ITEM.column)
+        if instrument_id == SAFETY_ITEM.instrument_id and SAFETY_ITEM.raised_by(safety_answer):
             result.safety_alert = True
-            _raise_safety_alert(invitation, response, int(typed[SAFETY_ITEM[1]] or 0))
+            _raise_safety_alert(invitation, response, int(safety_answer or 0))
         # The audit trail's chain head is one row every submission locks; writing the record
         # last keeps that lock for the shortest time (until the commit).
         if result.changed:
@@ -296,7 +288,7 @@ def _raise_safety_alert(invitation: Invitation, response: Response, value: int) 
     alert, created = SafetyAlert.objects.get_or_create(
         participant=participant,
         event=invitation.event,
-        item_column=SAFETY_ITEM[1],
+        item_column=SAFETY_ITEM.column,
         defaults={"study_id": participant.study_id, "response": response, "value": value},
     )
     if created:

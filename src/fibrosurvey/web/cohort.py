@@ -8,7 +8,6 @@ captured data) except one summary record written by the caller if wanted.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -18,22 +17,14 @@ from django.utils import timezone
 
 from fibrosurvey.dataset import ANALYTES
 from fibrosurvey.instruments import get_instrument
+from fibrosurvey.tables import json_cell
 from fibrosurvey.web.exports.models import DesignVariables
 from fibrosurvey.web.labs.models import PREANALYTICAL_FIELDS, LabResult, LabSample
 from fibrosurvey.web.participants.models import Participant
 from fibrosurvey.web.studies.models import Study
 from fibrosurvey.web.survey.models import Response
 
-__all__ = ["json_cell", "load_cohort"]
-
-
-def json_cell(value: Any) -> Any:
-    """A table cell as stored in JSON: NaN/inf -> null, whole floats -> int."""
-    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-        return None
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
+__all__ = ["load_cohort"]
 
 
 def _insert(model: type[models.Model], fields: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
