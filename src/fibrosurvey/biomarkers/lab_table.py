@@ -106,7 +106,6 @@ LAB_NUMERIC_COLUMNS: dict[str, tuple[float, float]] = {
     "lab_storage_days": (0, 36500),
     "lab_storage_temp_c": (-200, 30),
 }
-_INTEGER_LAB_COLUMNS = ("lab_fasting", "lab_freeze_thaw")
 # Columns of the clean and wide tables that hold dates (identifying: shifted when de-identified).
 LAB_DATE_COLUMNS = ("lab_draw_date",)
 LAB_DRAW_TIME_ALLOWED = "HH:MM (00:00-23:59), or date and time YYYY-MM-DDTHH:MM (ISO 8601)"

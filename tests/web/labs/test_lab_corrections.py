@@ -73,7 +73,7 @@ def test_a_draw_date_that_conflicts_with_the_stored_sample_is_refused(
     with pytest.raises(LabImportError) as caught:
         do_import_labs(study, content, actor=users["carol"])
     problem = caught.value.problems[0]
-    assert (problem.row, problem.field) == (1, "lab_draw_date")
+    assert (problem.row, problem.column) == (1, "lab_draw_date")
     assert "2026-03-02" in problem.allowed
     assert not LabResult.objects.filter(analyte="oea").exists()
 
@@ -83,7 +83,7 @@ def test_an_impossible_draw_date_names_the_row_and_stores_nothing(study, users, 
     with pytest.raises(LabImportError) as caught:
         do_import_labs(study, content, actor=users["carol"])
     problem = caught.value.problems[0]
-    assert (problem.row, problem.field, problem.value) == (1, "lab_draw_time", "2026-02-30T08:30")
+    assert (problem.row, problem.column, problem.value) == (1, "lab_draw_time", "2026-02-30T08:30")
     assert problem.message == "no such date"
     assert LabSample.objects.count() == 0
 
@@ -266,7 +266,7 @@ def test_one_bad_row_in_a_corrections_file_changes_nothing_and_names_every_probl
     with pytest.raises(LabImportError) as caught:
         do_import_lab_corrections(study, content, actor=users["carol"])
 
-    found = {(p.row, p.field, p.message) for p in caught.value.problems}
+    found = {(p.row, p.column, p.message) for p in caught.value.problems}
     assert (2, "reason", "a reason is required") in found
     assert (
         3,
@@ -287,7 +287,7 @@ def test_a_site_limited_coordinator_cannot_correct_another_sites_result_by_file(
     sam = study.memberships.get(user__username="sam")
     with pytest.raises(LabImportError) as caught:
         do_import_lab_corrections(study, content, actor=users["sam"], membership=sam)
-    assert caught.value.problems[0].field == "analyte"
+    assert caught.value.problems[0].column == "analyte"
     assert LabResult.objects.filter(sample__participant=participant).count() == 2
 
 

@@ -118,7 +118,7 @@ def test_repeated_column_names_are_named_once_each_at_the_widest_header():
     with pytest.raises(LabImportError) as caught:
         _read_csv(",".join(names) + "\n" + ",".join("1" for _ in names) + "\n")
     [problem] = caught.value.problems
-    assert problem.field == "header"
+    assert problem.column == "header"
     assert problem.value == ", ".join(repr(f"c{i}") for i in sorted(range(50), key=str))
 
 

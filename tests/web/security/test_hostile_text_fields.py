@@ -392,5 +392,5 @@ def test_a_csv_enrolment_whose_code_is_taken_meanwhile_names_the_row(study, user
     with pytest.raises(services.EnrolmentError) as caught:
         services.do_enrol_csv(study, content, actor=users["carol"])
     [problem] = caught.value.problems
-    assert (problem.row, problem.field, problem.value) == (2, "study_code", "P-2")
+    assert (problem.row, problem.column, problem.value) == (2, "study_code", "P-2")
     assert not Participant.objects.filter(study_code="P-1").exists()
