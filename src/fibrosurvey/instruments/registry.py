@@ -17,6 +17,7 @@ from fibrosurvey.instruments.schema import (
     CriteriaRule,
     FlagRule,
     Instrument,
+    Item,
     ThresholdRule,
 )
 
@@ -48,9 +49,36 @@ def _definitions_dir() -> Path:
     return Path(str(resources.files("fibrosurvey.instruments") / "definitions"))
 
 
+def _page_rules(raw: dict[str, Any]) -> tuple[list[Any], dict[str, dict[str, Any]]]:
+    """Pages as lists of item ids, and the skip logic a page carries, by item id.
+
+    A page may be a mapping ``{items: [...], enable_when: [...], enable_behavior: ...}``; its
+    rule applies to each of its items (which then carry no rule of their own), so it maps onto
+    FHIR item by item.
+    """
+    pages: list[Any] = []
+    rules: dict[str, dict[str, Any]] = {}
+    for number, page in enumerate(raw.get("pages") or []):
+        if not isinstance(page, dict):
+            pages.append(page)
+            continue
+        unknown = set(page) - {"items", "enable_when", "enable_behavior", "enable_when_expression"}
+        if unknown or not isinstance(page.get("items"), list):
+            raise KeyError(
+                f"pages.{number}: a page mapping has items and enable_when, enable_behavior "
+                f"or enable_when_expression (got {sorted(page)})"
+            )
+        pages.append(page["items"])
+        rule = {key: value for key, value in page.items() if key != "items"}
+        for item_id in page["items"]:
+            rules[str(item_id)] = rule
+    return pages, rules
+
+
 def _expand(raw: dict[str, Any]) -> dict[str, Any]:
-    """Fill in each item's column and options from a named option set."""
+    """Fill in each item's column, its options from a named option set and its page's rule."""
     option_sets = raw.get("option_sets") or {}
+    pages, page_rules = _page_rules(raw)
     items = []
     for item in raw.get("items") or []:
         if not isinstance(item, dict):
@@ -63,8 +91,19 @@ def _expand(raw: dict[str, Any]) -> dict[str, Any]:
                 raise KeyError(f"items.{item.get('id')}.option_set: no option set {name!r}")
             item["options"] = option_sets[name]
         item.setdefault("column", f"{raw.get('id')}_{item.get('id')}")
+        page_rule = page_rules.get(str(item.get("id")))
+        if page_rule is not None:
+            if set(page_rule) & set(item):
+                raise KeyError(
+                    f"items.{item.get('id')}.enable_when: its page has a rule already; "
+                    "put the rule on the page or on each item, not both"
+                )
+            item.update(page_rule)
         items.append(item)
-    return {**raw, "items": items}
+    expanded = {**raw, "items": items}
+    if "pages" in raw:
+        expanded["pages"] = pages
+    return expanded
 
 
 def _check_references(instrument: Instrument) -> None:
@@ -101,8 +140,85 @@ def _check_references(instrument: Instrument) -> None:
         paged = [item_id for page in instrument.pages for item_id in page]
         if sorted(paged) != sorted(item_ids):
             problems.append("pages: every item must appear on exactly one page")
+    problems += _logic_problems(instrument, {item.column: item for item in instrument.items})
     if problems:
         raise DefinitionError("; ".join(problems))
+
+
+def _page_of(instrument: Instrument) -> dict[str, int]:
+    return {item.column: page for page, items in enumerate(instrument.page_groups()) for item in items}
+
+
+def _logic_problems(
+    instrument: Instrument, known: dict[str, Item], *, other_instruments: bool = False
+) -> list[str]:
+    """Skip-logic rules of ``instrument`` that name unknown items or impossible answers.
+
+    Rules naming another instrument's column are checked only with ``other_instruments``
+    (when the whole registry is loaded); within the instrument, a gate must be on an earlier
+    page than the items it gates, since the survey decides what a page shows before it is
+    answered.
+    """
+    problems: list[str] = []
+    pages = _page_of(instrument)
+    own_prefix = f"{instrument.id}_"
+    for item in instrument.items:
+        for number, condition in enumerate(item.enable_when):
+            field = f"items.{item.id}.enable_when.{number}"
+            own = condition.question in pages
+            if not own and (condition.question.startswith(own_prefix) or other_instruments):
+                gate = None if condition.question.startswith(own_prefix) else known.get(
+                    condition.question
+                )
+            elif not own:
+                continue  # another instrument's item: checked when the registry is loaded
+            else:
+                gate = known.get(condition.question)
+            if gate is None:
+                problems.append(f"{field}.question: unknown item {condition.question!r}")
+                continue
+            if own and pages[condition.question] >= pages[item.column]:
+                problems.append(
+                    f"{field}.question: the gate {condition.question!r} must be on an earlier "
+                    "page than the item it gates"
+                )
+            if (
+                gate.kind == "choice"
+                and condition.operator != "exists"
+                and condition.answer not in gate.codes
+            ):
+                problems.append(
+                    f"{field}.answer: {condition.answer:g} is not an answer code of "
+                    f"{condition.question} (allowed: {gate.allowed()})"
+                )
+    return problems
+
+
+def logic_cycle(items: dict[str, Item]) -> list[str] | None:
+    """A cycle of gates (columns, first repeated last), or None."""
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+
+    def visit(column: str, path: list[str]) -> list[str] | None:
+        state[column] = 1
+        for condition in items[column].enable_when:
+            gate = condition.question
+            if gate not in items:
+                continue
+            if state.get(gate) == 1:
+                return [*path[path.index(gate) :], gate] if gate in path else [column, gate]
+            if state.get(gate) is None:
+                found = visit(gate, [*path, gate])
+                if found is not None:
+                    return found
+        state[column] = 2
+        return None
+
+    for column in items:
+        if state.get(column) is None:
+            found = visit(column, [column])
+            if found is not None:
+                return found
+    return None
 
 
 def _names_read_by(rule: object) -> list[str]:
@@ -150,17 +266,37 @@ def load_definition(path: Path) -> Instrument:
         raise DefinitionError(f"{path}: id {instrument.id!r} must match the file name")
     try:
         _check_references(instrument)
+        cycle = logic_cycle({item.column: item for item in instrument.items})
+        if cycle is not None:
+            raise DefinitionError(f"enable_when: the gates form a cycle: {' -> '.join(cycle)}")
     except DefinitionError as error:
         raise DefinitionError(f"{path}: {error}") from error
     return instrument
 
 
+def check_instrument_set(instruments: dict[str, Instrument], paths: dict[str, Path]) -> None:
+    """Skip logic across instruments: every gate exists, answers are its codes, no cycles."""
+    items = {item.column: item for i in instruments.values() for item in i.items}
+    for instrument_id, instrument in instruments.items():
+        problems = _logic_problems(instrument, items, other_instruments=True)
+        if problems:
+            raise DefinitionError(f"{paths[instrument_id]}: {'; '.join(problems)}")
+    cycle = logic_cycle(items)
+    if cycle is not None:
+        first = cycle[0].split("_", 1)[0]
+        raise DefinitionError(
+            f"{paths.get(first, first)}: enable_when: the gates form a cycle: {' -> '.join(cycle)}"
+        )
+
+
 @cache
 def load_instruments() -> dict[str, Instrument]:
     """All shipped instruments, by id, in battery order."""
-    found = {path.stem: load_definition(path) for path in sorted(_definitions_dir().glob("*.yaml"))}
+    paths = {path.stem: path for path in sorted(_definitions_dir().glob("*.yaml"))}
+    found = {name: load_definition(path) for name, path in paths.items()}
     ordered = [name for name in INSTRUMENT_ORDER if name in found]
     ordered += sorted(set(found) - set(ordered))
+    check_instrument_set(found, paths)
     return {name: found[name] for name in ordered}
 
 

@@ -1,0 +1,243 @@
+"""Skip logic (``enable_when``): which items are asked, for one response or a whole table.
+
+The rules are FHIR ``enableWhen`` (R5 wording, which R4 tools follow):
+
+- ``exists``: the gate is answered (``true``) or not (``false``);
+- ``=``, ``>``, ``<``, ``>=``, ``<=``: the gate is answered and its answer compares so;
+- ``!=``: the gate is not answered with that value (an unanswered gate passes);
+- a gate that is itself disabled counts as not answered; ``enable_behavior`` says whether all
+  conditions must hold or any one.
+
+A condition whose gate column is absent from the data (not a key of the answers, not a column
+of the table) is not applied: the data predates the rule (an earlier instrument version) or
+holds another event, so the item stays enabled. In the survey every gate page is saved before
+the pages it gates, so a blank gate is present as a missing answer.
+
+Two evaluators, held equal by property tests: :meth:`SkipLogic.enabled` for one response
+(the survey's submit path) and :meth:`SkipLogic.expressions` (polars, a whole table at once).
+``enable_when_expression`` items are evaluated with fhirpathpy on a QuestionnaireResponse
+built from the answers (:func:`response_resource`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping
+from functools import cache
+from typing import Any
+
+import polars as pl
+
+from fibrosurvey.instruments.schema import EnableWhen, Instrument, Item
+
+__all__ = [
+    "SkipLogic",
+    "condition_fhirpath",
+    "gate_columns",
+    "response_resource",
+    "skip_logic",
+]
+
+
+def gate_columns(item: Item) -> list[str]:
+    """Columns the item's enable_when reads (expression items: the columns the text names)."""
+    return [condition.question for condition in item.enable_when]
+
+
+def _number(value: Any) -> float | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        try:
+            value = float(value.strip().replace(",", "."))
+        except ValueError:
+            return None
+    number = float(value)
+    return None if math.isnan(number) else number
+
+
+def _holds(condition: EnableWhen, value: float | None) -> bool:
+    operator, answer = condition.operator, condition.answer
+    if operator == "exists":
+        return (value is not None) == bool(answer)
+    if operator == "!=":
+        return value is None or value != answer
+    if value is None:
+        return False
+    if operator == "=":
+        return value == answer
+    if operator == ">":
+        return value > answer
+    if operator == "<":
+        return value < answer
+    if operator == ">=":
+        return value >= answer
+    return value <= answer
+
+
+def _holds_expression(condition: EnableWhen, value: pl.Expr) -> pl.Expr:
+    operator, answer = condition.operator, float(condition.answer)
+    if operator == "exists":
+        return value.is_not_null() if condition.answer else value.is_null()
+    if operator == "!=":
+        return (value != answer).fill_null(True)
+    compared = {
+        "=": value == answer,
+        ">": value > answer,
+        "<": value < answer,
+        ">=": value >= answer,
+        "<=": value <= answer,
+    }[operator]
+    return compared.fill_null(False)
+
+
+def response_resource(items: Mapping[str, Item], answers: Mapping[str, Any]) -> dict[str, Any]:
+    """A minimal QuestionnaireResponse of ``answers`` for FHIRPath (``%resource``).
+
+    Every answered item is one item with linkId = its column; choice answers are
+    ``valueCoding`` whose code is the numeric answer code, integers ``valueInteger`` and
+    numbers ``valueDecimal``.
+    """
+    answered: list[dict[str, Any]] = []
+    for column, value in answers.items():
+        number = _number(value)
+        item = items.get(column)
+        if number is None or item is None:
+            continue
+        if item.kind == "choice":
+            answer: dict[str, Any] = {"valueCoding": {"code": str(int(number))}}
+        elif item.kind == "integer":
+            answer = {"valueInteger": int(number)}
+        else:
+            answer = {"valueDecimal": number}
+        answered.append({"linkId": column, "answer": [answer]})
+    return {"resourceType": "QuestionnaireResponse", "status": "in-progress", "item": answered}
+
+
+@cache
+def _compiled(expression: str) -> Callable[..., Any]:
+    from fhirpathpy import compile as compile_fhirpath  # type: ignore[import-untyped]
+
+    compiled: Callable[..., Any] = compile_fhirpath(expression)
+    return compiled
+
+
+def _expression_true(expression: str, resource: dict[str, Any]) -> bool:
+    result = _compiled(expression)(resource, {"resource": resource})
+    return result == [True]
+
+
+def condition_fhirpath(condition: EnableWhen, item: Item) -> str:
+    """The FHIRPath an enableWhen condition means, over :func:`response_resource`'s layout."""
+    answers = f"%resource.repeat(item).where(linkId='{condition.question}').answer"
+    if condition.operator == "exists":
+        return f"{answers}.exists() = {str(bool(condition.answer)).lower()}"
+    value = "value.code.toDecimal()" if item.kind == "choice" else "value"
+    operator = "=" if condition.operator == "!=" else condition.operator
+    matching = f"{answers}.where({value} {operator} {float(condition.answer)!r}).exists()"
+    return f"{matching}.not()" if condition.operator == "!=" else matching
+
+
+class SkipLogic:
+    """The skip logic of a set of instruments answered together (one event's battery)."""
+
+    def __init__(self, instruments: Iterable[Instrument]) -> None:
+        self.items: dict[str, Item] = {}
+        for instrument in instruments:
+            self.items.update({item.column: item for item in instrument.items})
+        gated = [item for item in self.items.values() if item.gated]
+        # Gates before the items they gate (the loader refuses cycles).
+        self.order: list[Item] = []
+        placed: set[str] = set()
+
+        def place(item: Item) -> None:
+            if item.column in placed:
+                return
+            placed.add(item.column)
+            for column in gate_columns(item):
+                gate = self.items.get(column)
+                if gate is not None and gate.gated:
+                    place(gate)
+            self.order.append(item)
+
+        for item in gated:
+            place(item)
+        self.gated = frozenset(item.column for item in gated)
+
+    def enabled(self, answers: Mapping[str, Any]) -> dict[str, bool]:
+        """Whether each gated item is asked, given one participant's answers (by column)."""
+        result: dict[str, bool] = {}
+        resource: dict[str, Any] | None = None
+        for item in self.order:
+            if item.enable_when_expression is not None:
+                if resource is None:
+                    resource = response_resource(self.items, answers)
+                result[item.column] = _expression_true(item.enable_when_expression, resource)
+                continue
+            checks = []
+            for condition in item.enable_when:
+                if condition.question not in answers:
+                    continue  # data from before the rule: not applied
+                value = _number(answers[condition.question])
+                if not result.get(condition.question, True):
+                    value = None
+                checks.append(_holds(condition, value))
+            if not checks:
+                result[item.column] = True
+            elif item.enable_behavior == "all":
+                result[item.column] = all(checks)
+            else:
+                result[item.column] = any(checks)
+        return result
+
+    def disabled_columns(self, answers: Mapping[str, Any]) -> set[str]:
+        return {column for column, on in self.enabled(answers).items() if not on}
+
+    def expressions(self, columns: Iterable[str]) -> dict[str, pl.Expr]:
+        """Boolean polars expressions: each gated item is enabled, for a table of ``columns``."""
+        present = set(columns)
+        enabled: dict[str, pl.Expr] = {}
+        for item in self.order:
+            if item.enable_when_expression is not None:
+                enabled[item.column] = self._expression_column(item, present)
+                continue
+            checks = []
+            for condition in item.enable_when:
+                if condition.question not in present:
+                    continue
+                value = pl.col(condition.question).cast(pl.Float64)
+                if condition.question in enabled:
+                    value = pl.when(enabled[condition.question]).then(value)
+                checks.append(_holds_expression(condition, value))
+            if not checks:
+                enabled[item.column] = pl.lit(True)
+            elif item.enable_behavior == "all":
+                enabled[item.column] = pl.all_horizontal(checks)
+            else:
+                enabled[item.column] = pl.any_horizontal(checks)
+        return enabled
+
+    def _expression_column(self, item: Item, present: set[str]) -> pl.Expr:
+        """FHIRPath has no polars form: each row goes through fhirpathpy (custom rules only)."""
+        columns = sorted(column for column in present if column in self.items)
+        expression = item.enable_when_expression
+        assert expression is not None
+
+        def evaluate(row: dict[str, Any]) -> bool:
+            return _expression_true(expression, response_resource(self.items, row))
+
+        if not columns:
+            return pl.lit(evaluate({}))
+        return pl.struct(columns).map_elements(evaluate, return_dtype=pl.Boolean)
+
+
+@cache
+def _skip_logic(instrument_ids: tuple[str, ...]) -> SkipLogic:
+    from fibrosurvey.instruments.registry import get_instrument
+
+    return SkipLogic(get_instrument(instrument_id) for instrument_id in instrument_ids)
+
+
+def skip_logic(instrument_ids: Iterable[str]) -> SkipLogic:
+    """The (cached) skip logic of a battery, by instrument ids."""
+    return _skip_logic(tuple(instrument_ids))
