@@ -193,6 +193,47 @@ class SkipLogic:
     def disabled_columns(self, answers: Mapping[str, Any]) -> set[str]:
         return {column for column, on in self.enabled(answers).items() if not on}
 
+    def not_applicable(self, answers: Mapping[str, Any]) -> set[str]:
+        """Disabled items whose gates were all answered (or are themselves not applicable).
+
+        An item hidden only because its gate was left blank is missing data (the participant
+        skipped the gate), not "not applicable".
+        """
+        enabled = self.enabled(answers)
+        result: set[str] = set()
+        for item in self.order:
+            if enabled[item.column]:
+                continue
+            if all(
+                column in result
+                or (enabled.get(column, True) and _number(answers.get(column)) is not None)
+                for column in gate_columns(item)
+                if column in answers
+            ):
+                result.add(item.column)
+        return result
+
+    def not_applicable_expressions(self, columns: Iterable[str]) -> dict[str, pl.Expr]:
+        """The vectorised twin of :meth:`not_applicable`: one boolean per gated item."""
+        present = set(columns)
+        enabled = self.expressions(present)
+        result: dict[str, pl.Expr] = {}
+        for item in self.order:
+            decided: list[pl.Expr] = []
+            for column in gate_columns(item):
+                if column not in present:
+                    continue
+                answered = pl.col(column).is_not_null()
+                if column in enabled:
+                    answered = answered & enabled[column]
+                if column in result:
+                    answered = answered | result[column]
+                decided.append(answered)
+            result[item.column] = ~enabled[item.column] & pl.all_horizontal(
+                [pl.lit(True), *decided]
+            )
+        return result
+
     def expressions(self, columns: Iterable[str]) -> dict[str, pl.Expr]:
         """Boolean polars expressions: each gated item is enabled, for a table of ``columns``."""
         present = set(columns)

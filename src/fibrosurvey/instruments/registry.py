@@ -122,7 +122,7 @@ def _check_references(instrument: Instrument) -> None:
         problems.append("recall_period: missing language")
     known = set(item_ids)
     for rule in instrument.scores:
-        for name in _names_read_by(rule):
+        for name in names_read_by(rule):
             if name not in known:
                 problems.append(f"scores.{rule.id}: refers to unknown item or score {name!r}")
         known.add(rule.id)
@@ -221,7 +221,7 @@ def logic_cycle(items: dict[str, Item]) -> list[str] | None:
     return None
 
 
-def _names_read_by(rule: object) -> list[str]:
+def names_read_by(rule: object) -> list[str]:
     if isinstance(rule, BandsRule | ThresholdRule):
         return [rule.score]
     if isinstance(rule, FlagRule):

@@ -46,6 +46,9 @@ class Option(_Strict):
     code: int
     label: Text
     loinc: str | None = None
+    # "Prefer not to answer": stored as given, but never a value (empty in flat files, missing
+    # in scores); its own status for analysts.
+    prefer_not_to_answer: bool = False
 
 
 Operator = Literal["exists", "=", "!=", ">", "<", ">=", "<="]
@@ -116,6 +119,10 @@ class Item(_Strict):
     @property
     def codes(self) -> tuple[int, ...]:
         return tuple(option.code for option in self.options)
+
+    @property
+    def prefer_not_to_answer_codes(self) -> tuple[int, ...]:
+        return tuple(option.code for option in self.options if option.prefer_not_to_answer)
 
     def allowed(self) -> str:
         """Human-readable allowed values, for error messages."""
