@@ -15,6 +15,7 @@ from typing import Any
 import polars as pl
 
 from fibrosurvey.instruments import Instrument, Item, get_instrument, load_instruments
+from fibrosurvey.instruments.logic import SkipLogic, gate_columns
 
 __all__ = ["Problem", "ValidationReport", "cell_reason", "validate_frame", "validate_response"]
 
@@ -134,6 +135,14 @@ def cell_reason(item: Item, value: object) -> str | None:
     return "out of range" if below or above else None
 
 
+NOT_APPLICABLE = "not asked: skip logic hides this question given the answers to"
+
+
+def _hidden_message(item: Item) -> str:
+    gates = ", ".join(gate_columns(item)) or "its enable_when_expression"
+    return f"{NOT_APPLICABLE} {gates}"
+
+
 def _instrument_prefixes(instruments: Iterable[Instrument]) -> dict[str, Instrument]:
     return {f"{instrument.id}_": instrument for instrument in instruments}
 
@@ -178,9 +187,12 @@ def validate_frame(
                 strict=True,
             )
         ]
+    report.problems += _hidden_answers(frame, selected, checked)
     for column in frame.columns:
         if column in known or column in scores or column == "scoring_versions":
             continue
+        if column.endswith("_status") and column.removesuffix("_status") in known:
+            continue  # the analysts' status column beside an item (scoring.status)
         for prefix, instrument in prefixes.items():
             if column.startswith(prefix):
                 report.problems.append(
@@ -195,13 +207,51 @@ def validate_frame(
     return report
 
 
+def _hidden_answers(
+    frame: pl.DataFrame, selected: list[Instrument], checked: list[str]
+) -> list[Problem]:
+    """Answers to items that skip logic hides (gates read from ``frame`` where present)."""
+    logic = SkipLogic(selected)
+    gated = [column for column in checked if column in logic.gated]
+    if not gated:
+        return []
+    numbers = frame.select(
+        [
+            pl.col(column).cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)
+            for column in {*frame.columns} & ({*logic.items} | {*checked})
+        ]
+    )
+    enabled = logic.expressions(numbers.columns)
+    flags = numbers.select(
+        [(~enabled[column] & pl.col(column).is_not_null()).alias(column) for column in gated]
+    )
+    problems: list[Problem] = []
+    for column in gated:
+        positions = flags[column].arg_true().to_list()
+        values = _as_text(frame[column]).gather(positions).to_list() if positions else []
+        item = logic.items[column]
+        problems += [
+            Problem(position + 1, column, str(value), "empty", _hidden_message(item))
+            for position, value in zip(positions, values, strict=True)
+        ]
+    return problems
+
+
 def validate_response(
-    answers: Mapping[str, Any], instrument_id: str, required: Iterable[str] = ()
+    answers: Mapping[str, Any],
+    instrument_id: str,
+    required: Iterable[str] = (),
+    *,
+    context: Mapping[str, Any] | None = None,
+    battery: Iterable[str] = (),
 ) -> ValidationReport:
     """Check one participant's answers to one instrument (keys are item columns).
 
     ``required`` names item columns that must be answered (for a survey page); a missing
-    answer is otherwise allowed, since scoring rules decide what missing means.
+    answer is otherwise allowed, since scoring rules decide what missing means. An answer to
+    an item that skip logic hides is refused; ``context`` holds the participant's other answers
+    in the same event (any instrument, by column) and ``battery`` the event's other instrument
+    ids, so a gate in another instrument is read too.
     """
     instrument = get_instrument(instrument_id)
     report = ValidationReport(rows_checked=1)
@@ -220,6 +270,15 @@ def validate_response(
         if item is not None and reason is not None:
             shown = str(value).strip(_WHITESPACE)
             report.problems.append(Problem(None, column, shown, item.allowed(), reason))
+    instruments = [instrument, *(get_instrument(i) for i in battery if i != instrument_id)]
+    seen = {**(context or {}), **answers}
+    for column in SkipLogic(instruments).disabled_columns(seen):
+        value = answers.get(column)
+        if column in items and value is not None and str(value).strip(_WHITESPACE) != "":
+            shown = str(value).strip(_WHITESPACE)
+            report.problems.append(
+                Problem(None, column, shown, "empty", _hidden_message(items[column]))
+            )
     for column in required:
         if str(answers.get(column) or "").strip() == "":
             item = next(item for item in instrument.items if item.column == column)

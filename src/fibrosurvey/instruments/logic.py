@@ -258,6 +258,16 @@ class SkipLogic:
                 enabled[item.column] = pl.any_horizontal(checks)
         return enabled
 
+    def without_hidden_answers(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """``frame`` with answers to items its own gates hide emptied (as the survey stores)."""
+        enabled = self.expressions(frame.columns)
+        changes = [
+            pl.when(enabled[column]).then(pl.col(column)).alias(column)
+            for column in self.gated
+            if column in frame.columns
+        ]
+        return frame.with_columns(changes) if changes else frame
+
     def _expression_column(self, item: Item, present: set[str]) -> pl.Expr:
         """FHIRPath has no polars form: each row goes through fhirpathpy (custom rules only)."""
         columns = sorted(column for column in present if column in self.items)

@@ -146,7 +146,14 @@ def _check_references(instrument: Instrument) -> None:
 
 
 def _page_of(instrument: Instrument) -> dict[str, int]:
-    return {item.column: page for page, items in enumerate(instrument.page_groups()) for item in items}
+    """Each item column's 0-based page (unknown page entries are reported elsewhere)."""
+    if not instrument.pages:
+        return {item.column: 0 for item in instrument.items}
+    return {
+        f"{instrument.id}_{item_id}": page
+        for page, item_ids in enumerate(instrument.pages)
+        for item_id in item_ids
+    }
 
 
 def _logic_problems(
@@ -165,7 +172,7 @@ def _logic_problems(
     for item in instrument.items:
         for number, condition in enumerate(item.enable_when):
             field = f"items.{item.id}.enable_when.{number}"
-            own = condition.question in pages
+            own = condition.question in pages and item.column in pages
             if not own and (condition.question.startswith(own_prefix) or other_instruments):
                 gate = None if condition.question.startswith(own_prefix) else known.get(
                     condition.question
