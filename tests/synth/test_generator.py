@@ -6,7 +6,6 @@ import numpy as np
 import polars as pl
 import pytest
 
-from fibrosurvey.synth.generator import NOT_SIMULATED
 from fibrosurvey.dataset import (
     ANALYTES,
     DESIGN_COLUMNS,
@@ -16,6 +15,7 @@ from fibrosurvey.dataset import (
 )
 from fibrosurvey.instruments import load_instruments
 from fibrosurvey.synth import SynthResult, generate
+from fibrosurvey.synth.generator import NOT_SIMULATED
 
 FOLLOWUP_INSTRUMENTS = ("fiqr", "nrs", "peg", "tx", "pgic")
 

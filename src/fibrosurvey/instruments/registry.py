@@ -174,8 +174,10 @@ def _logic_problems(
             field = f"items.{item.id}.enable_when.{number}"
             own = condition.question in pages and item.column in pages
             if not own and (condition.question.startswith(own_prefix) or other_instruments):
-                gate = None if condition.question.startswith(own_prefix) else known.get(
-                    condition.question
+                gate = (
+                    None
+                    if condition.question.startswith(own_prefix)
+                    else known.get(condition.question)
                 )
             elif not own:
                 continue  # another instrument's item: checked when the registry is loaded

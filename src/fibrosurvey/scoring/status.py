@@ -81,9 +81,12 @@ def item_status_frame(
                 refused = value.cast(pl.Float64).is_in(
                     [float(code) for code in item.prefer_not_to_answer_codes]
                 )
-                status = pl.when(refused).then(pl.lit("prefer_not_to_answer")).when(
-                    value.is_not_null()
-                ).then(pl.lit("answered"))
+                status = (
+                    pl.when(refused)
+                    .then(pl.lit("prefer_not_to_answer"))
+                    .when(value.is_not_null())
+                    .then(pl.lit("answered"))
+                )
             if item.column in not_applicable:
                 status = status.when(not_applicable[item.column]).then(pl.lit("not_applicable"))
             expressions.append(
