@@ -9,6 +9,7 @@ import polars as pl
 from hypothesis import strategies as st
 
 from fibrosurvey.instruments import Instrument, Item, get_instrument
+from fibrosurvey.instruments.schema import EnableWhen
 
 
 def valid_value(item: Item) -> st.SearchStrategy[int | float]:
@@ -98,3 +99,16 @@ def cell_text() -> st.SearchStrategy[str]:
     )
     core = st.one_of(numeric, st.text(max_size=6))
     return st.tuples(pad, core, pad).map("".join)
+
+
+OPERATORS = ("exists", "=", "!=", ">", "<", ">=", "<=")
+
+
+@st.composite
+def simple_rules(draw: st.DrawFn, item: Item) -> EnableWhen:
+    """One enableWhen condition on ``item`` (its codes for choice items, in range otherwise)."""
+    operator = draw(st.sampled_from(OPERATORS))
+    if operator == "exists":
+        return EnableWhen(question=item.column, operator="exists", answer=draw(st.booleans()))
+    answer = draw(valid_value(item))
+    return EnableWhen(question=item.column, operator=operator, answer=float(answer))

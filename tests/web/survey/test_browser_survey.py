@@ -1,8 +1,9 @@
 """A participant on a phone, in Spanish, takes the whole baseline in real Chromium.
 
-Consent, language, every page skip logic shows, closing the page halfway and resuming from the same link,
-a validation message next to the field, PHQ-9 item 9 = 1 and the safety page, the thank-you
-page; then the stored scores must equal the core's ``score_response`` of the same answers.
+Consent, language, every page skip logic shows, closing the page halfway and resuming from
+the same link, a validation message next to the field, PHQ-9 item 9 = 1 and the safety page,
+the thank-you page; then the stored scores must equal the core's ``score_response`` of the
+same answers.
 Screenshots go to test-output/screenshots/.
 """
 
@@ -217,7 +218,7 @@ def test_man_without_cannabis_headaches_or_abdominal_pain_never_sees_the_gated_q
             return NO_TO_EVERY_GATE[item.column]
         return _answer_for(item) if item.column not in LEFT_BLANK else None
 
-    answers, seen = take_survey(lambda: page, pages, answer)
+    _, seen = take_survey(lambda: page, pages, answer)
 
     assert page.locator("h1").inner_text() == "Gracias"
     context.close()
