@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
+from decimal import Decimal
 from functools import cache
 from typing import Any
 
@@ -31,12 +32,22 @@ import polars as pl
 from fibrosurvey.instruments.schema import EnableWhen, Instrument, Item
 
 __all__ = [
+    "ANSWER_CODE_SYSTEM",
     "SkipLogic",
     "condition_fhirpath",
     "gate_columns",
     "response_resource",
     "skip_logic",
 ]
+
+
+# The numeric answer codes of choice items, as Codings in :func:`response_resource`.
+ANSWER_CODE_SYSTEM = "https://fibrosurvey.org/fhir/CodeSystem/answer-code"
+
+
+def _decimal_literal(number: float) -> str:
+    """``number`` as a FHIRPath decimal literal (no exponent: FHIRPath has none)."""
+    return format(Decimal(repr(float(number))), "f")
 
 
 def gate_columns(item: Item) -> list[str]:
@@ -105,11 +116,13 @@ def response_resource(items: Mapping[str, Item], answers: Mapping[str, Any]) -> 
         if number is None or item is None:
             continue
         if item.kind == "choice":
-            answer: dict[str, Any] = {"valueCoding": {"code": str(int(number))}}
+            coding = {"system": ANSWER_CODE_SYSTEM, "code": str(int(number))}
+            answer: dict[str, Any] = {"valueCoding": coding}
         elif item.kind == "integer":
             answer = {"valueInteger": int(number)}
         else:
-            answer = {"valueDecimal": number}
+            # Exact decimal of the number as written: FHIRPath compares decimals exactly.
+            answer = {"valueDecimal": Decimal(repr(number))}
         answered.append({"linkId": column, "answer": [answer]})
     return {"resourceType": "QuestionnaireResponse", "status": "in-progress", "item": answered}
 
@@ -118,13 +131,21 @@ def response_resource(items: Mapping[str, Item], answers: Mapping[str, Any]) -> 
 def _compiled(expression: str) -> Callable[..., Any]:
     from fhirpathpy import compile as compile_fhirpath  # type: ignore[import-untyped]
 
-    compiled: Callable[..., Any] = compile_fhirpath(expression)
+    compiled: Callable[..., Any] = compile_fhirpath(expression, _r4_model())
     return compiled
 
 
 def _expression_true(expression: str, resource: dict[str, Any]) -> bool:
     result = _compiled(expression)(resource, {"resource": resource})
     return result == [True]
+
+
+@cache
+def _r4_model() -> Any:
+    # The R4 model lets FHIRPath resolve choice elements (answer.value -> valueCoding).
+    from fhirpathpy.models import models  # type: ignore[import-untyped]
+
+    return models["r4"]
 
 
 def condition_fhirpath(condition: EnableWhen, item: Item) -> str:
@@ -134,7 +155,8 @@ def condition_fhirpath(condition: EnableWhen, item: Item) -> str:
         return f"{answers}.exists() = {str(bool(condition.answer)).lower()}"
     value = "value.code.toDecimal()" if item.kind == "choice" else "value"
     operator = "=" if condition.operator == "!=" else condition.operator
-    matching = f"{answers}.where({value} {operator} {float(condition.answer)!r}).exists()"
+    literal = _decimal_literal(float(condition.answer))
+    matching = f"{answers}.where({value} {operator} {literal}).exists()"
     return f"{matching}.not()" if condition.operator == "!=" else matching
 
 
