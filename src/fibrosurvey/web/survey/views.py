@@ -227,7 +227,9 @@ def page(request: HttpRequest, invitation: Invitation, token: str, number: int) 
             recall=current.instrument.recall_period.get(language, ""),
             instructions=current.instrument.page_instruction(current.part - 1, language),
             nonce=secrets.token_urlsafe(24),
-            error_count=len(problems),
+            error_count=len([c for c in problems if c in asked.columns]),
+            # Answers to questions no longer asked (a stale form, another tab): not shown.
+            hidden_answered=any(c not in asked.columns for c in problems),
             reload_needed=reload_needed,
         ),
         status=400 if reload_needed else 422 if problems else 200,
