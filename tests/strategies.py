@@ -107,7 +107,8 @@ OPERATORS = ("exists", "=", "!=", ">", "<", ">=", "<=")
 @st.composite
 def simple_rules(draw: st.DrawFn, item: Item) -> EnableWhen:
     """One enableWhen condition on ``item`` (its codes for choice items, in range otherwise)."""
-    operator = draw(st.sampled_from(OPERATORS))
+    # Answer codes are Codings: choice items compare only by (in)equality, as in FHIR.
+    operator = draw(st.sampled_from(OPERATORS[:3] if item.kind == "choice" else OPERATORS))
     if operator == "exists":
         return EnableWhen(question=item.column, operator="exists", answer=draw(st.booleans()))
     answer = draw(valid_value(item))

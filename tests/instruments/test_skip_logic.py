@@ -162,6 +162,13 @@ def test_rule_on_both_a_page_and_its_item_is_refused(tmp_path: Path) -> None:
         load_definition(_write(tmp_path, raw))
 
 
+def test_order_comparison_on_a_choice_gate_is_refused(tmp_path: Path) -> None:
+    raw = _raw("tx")
+    _gate_thc_on(raw, {"question": "tx_cbd_product", "operator": ">", "answer": 0})
+    with pytest.raises(DefinitionError, match=r"enable_when\.0\.operator: '>' on the choice item"):
+        load_definition(_write(tmp_path, raw))
+
+
 def test_exists_needs_true_or_false(tmp_path: Path) -> None:
     raw = _raw("tx")
     _gate_thc_on(raw, {"question": "tx_thc_use", "operator": "exists", "answer": 1})

@@ -191,7 +191,13 @@ def _logic_problems(
                     f"{field}.question: the gate {condition.question!r} must be on an earlier "
                     "page than the item it gates"
                 )
-            if (
+            if gate.kind == "choice" and condition.operator not in ("exists", "=", "!="):
+                problems.append(
+                    f"{field}.operator: {condition.operator!r} on the choice item "
+                    f"{condition.question} (allowed: exists, =, !=; answer codes are FHIR "
+                    "Codings, which have no order)"
+                )
+            elif (
                 gate.kind == "choice"
                 and condition.operator != "exists"
                 and condition.answer not in gate.codes
