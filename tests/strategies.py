@@ -9,6 +9,7 @@ import polars as pl
 from hypothesis import strategies as st
 
 from fibrosurvey.instruments import Instrument, Item, get_instrument
+from fibrosurvey.instruments.logic import SkipLogic
 from fibrosurvey.instruments.schema import EnableWhen
 
 
@@ -58,8 +59,17 @@ def item_answers(
 def answers(
     instrument: Instrument, missing: float = 0.1
 ) -> st.SearchStrategy[dict[str, int | float | None]]:
-    """One participant's answers to ``instrument``; each item missing with some chance."""
-    return st.fixed_dictionaries(item_answers(instrument, missing))
+    """One participant's answers to ``instrument``; each item missing with some chance.
+
+    Items the instrument's skip logic hides given the other answers are empty (as stored).
+    """
+    logic = SkipLogic([instrument])
+
+    def without_hidden(drawn: dict[str, int | float | None]) -> dict[str, int | float | None]:
+        hidden = logic.disabled_columns(drawn)
+        return {column: None if column in hidden else v for column, v in drawn.items()}
+
+    return st.fixed_dictionaries(item_answers(instrument, missing)).map(without_hidden)
 
 
 @st.composite

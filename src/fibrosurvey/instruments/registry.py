@@ -21,7 +21,14 @@ from fibrosurvey.instruments.schema import (
     ThresholdRule,
 )
 
-__all__ = ["DefinitionError", "get_instrument", "load_definition", "load_instruments"]
+__all__ = [
+    "DefinitionError",
+    "check_definition",
+    "check_instrument_set",
+    "get_instrument",
+    "load_definition",
+    "load_instruments",
+]
 
 # The order instruments appear in a battery, a template and an export.
 INSTRUMENT_ORDER = (
@@ -280,13 +287,18 @@ def load_definition(path: Path) -> Instrument:
     if instrument.id != path.stem:
         raise DefinitionError(f"{path}: id {instrument.id!r} must match the file name")
     try:
-        _check_references(instrument)
-        cycle = logic_cycle({item.column: item for item in instrument.items})
-        if cycle is not None:
-            raise DefinitionError(f"enable_when: the gates form a cycle: {' -> '.join(cycle)}")
+        check_definition(instrument)
     except DefinitionError as error:
         raise DefinitionError(f"{path}: {error}") from error
     return instrument
+
+
+def check_definition(instrument: Instrument) -> None:
+    """The checks beyond the schema: references, skip logic within the instrument, cycles."""
+    _check_references(instrument)
+    cycle = logic_cycle({item.column: item for item in instrument.items})
+    if cycle is not None:
+        raise DefinitionError(f"enable_when: the gates form a cycle: {' -> '.join(cycle)}")
 
 
 def check_instrument_set(instruments: dict[str, Instrument], paths: dict[str, Path]) -> None:
