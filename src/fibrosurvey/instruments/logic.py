@@ -136,7 +136,7 @@ def _compiled(expression: str) -> Callable[..., Any]:
 
 
 def _expression_true(expression: str, resource: dict[str, Any]) -> bool:
-    result = _compiled(expression)(resource, {"resource": resource})
+    result: list[Any] = _compiled(expression)(resource, {"resource": resource})
     return result == [True]
 
 

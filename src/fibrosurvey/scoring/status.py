@@ -76,19 +76,18 @@ def item_status_frame(
             if item.column not in frame.columns or not (every_item or _needs_status(item)):
                 continue
             value = pl.col(item.column)
-            status = pl.when(value.is_not_null()).then(pl.lit("answered"))
-            if item.prefer_not_to_answer_codes:
-                refused = value.cast(pl.Float64).is_in(
-                    [float(code) for code in item.prefer_not_to_answer_codes]
-                )
-                status = (
-                    pl.when(refused)
-                    .then(pl.lit("prefer_not_to_answer"))
-                    .when(value.is_not_null())
-                    .then(pl.lit("answered"))
-                )
-            if item.column in not_applicable:
-                status = status.when(not_applicable[item.column]).then(pl.lit("not_applicable"))
+            refused = value.cast(pl.Float64).is_in(
+                [float(code) for code in item.prefer_not_to_answer_codes]
+            )
+            hidden = not_applicable.get(item.column, pl.lit(False))
+            status = (
+                pl.when(refused)
+                .then(pl.lit("prefer_not_to_answer"))
+                .when(value.is_not_null())
+                .then(pl.lit("answered"))
+                .when(hidden)
+                .then(pl.lit("not_applicable"))
+            )
             expressions.append(
                 status.otherwise(pl.lit("skipped"))
                 .cast(ItemStatus)
