@@ -139,7 +139,7 @@ NOT_APPLICABLE = "not asked: skip logic hides this question given the answers to
 
 
 def _hidden_message(item: Item) -> str:
-    gates = ", ".join(gate_columns(item)) or "its enable_when_expression"
+    gates = ", ".join(dict.fromkeys(gate_columns(item))) or "its enable_when_expression"
     return f"{NOT_APPLICABLE} {gates}"
 
 
