@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import polars as pl
 
@@ -210,7 +210,11 @@ def validate_frame(
 def _hidden_answers(
     frame: pl.DataFrame, selected: list[Instrument], checked: list[str]
 ) -> list[Problem]:
-    """Answers to items that skip logic hides (gates read from ``frame`` where present)."""
+    """Answers to items that skip logic makes not applicable (gates read from ``frame``).
+
+    Only where the gate is answered: a table may hold responses to an earlier version that
+    asked everyone (its gate column is empty), whose answers stay valid.
+    """
     logic = SkipLogic(selected)
     gated = [column for column in checked if column in logic.gated]
     if not gated:
@@ -221,9 +225,9 @@ def _hidden_answers(
             for column in {*frame.columns} & ({*logic.items} | {*checked})
         ]
     )
-    enabled = logic.expressions(numbers.columns)
+    hidden = logic.not_applicable_expressions(numbers.columns)
     flags = numbers.select(
-        [(~enabled[column] & pl.col(column).is_not_null()).alias(column) for column in gated]
+        [(hidden[column] & pl.col(column).is_not_null()).alias(column) for column in gated]
     )
     problems: list[Problem] = []
     for column in gated:
@@ -244,6 +248,7 @@ def validate_response(
     *,
     context: Mapping[str, Any] | None = None,
     battery: Iterable[str] = (),
+    refuse: Literal["disabled", "not_applicable"] = "disabled",
 ) -> ValidationReport:
     """Check one participant's answers to one instrument (keys are item columns).
 
@@ -251,7 +256,9 @@ def validate_response(
     answer is otherwise allowed, since scoring rules decide what missing means. An answer to
     an item that skip logic hides is refused; ``context`` holds the participant's other answers
     in the same event (any instrument, by column) and ``battery`` the event's other instrument
-    ids, so a gate in another instrument is read too.
+    ids, so a gate in another instrument is read too. ``refuse="not_applicable"`` refuses only
+    answers whose gate is answered (as :func:`validate_frame` does, for data from elsewhere or
+    from an earlier version); the survey refuses every answer to a question it did not ask.
     """
     instrument = get_instrument(instrument_id)
     report = ValidationReport(rows_checked=1)
@@ -272,7 +279,9 @@ def validate_response(
             report.problems.append(Problem(None, column, shown, item.allowed(), reason))
     instruments = [instrument, *(get_instrument(i) for i in battery if i != instrument_id)]
     seen = {**(context or {}), **answers}
-    for column in SkipLogic(instruments).disabled_columns(seen):
+    logic = SkipLogic(instruments)
+    hidden = logic.disabled_columns(seen) if refuse == "disabled" else logic.not_applicable(seen)
+    for column in hidden:
         value = answers.get(column)
         if column in items and value is not None and str(value).strip(_WHITESPACE) != "":
             shown = str(value).strip(_WHITESPACE)

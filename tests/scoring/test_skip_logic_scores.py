@@ -137,3 +137,15 @@ def test_table_with_an_answer_to_a_hidden_item_is_refused_by_row() -> None:
 def test_status_columns_beside_items_are_not_typos(suffix: str) -> None:
     frame = pl.DataFrame({"demo_sex": [2], f"demo_menopause{suffix}": ["not_applicable"]})
     assert validate_frame(frame, ["demo"]).ok
+
+
+def test_table_answers_under_an_empty_gate_stay_valid_as_in_earlier_versions() -> None:
+    """An export mixing 1.0.0 responses (no gate asked) with 1.1.0 ones validates."""
+    frame = pl.DataFrame({"migraine_headaches": [None, 0], "migraine_1": [1, None]})
+    assert validate_frame(frame, ["migraine"]).ok
+    single = validate_response(
+        {"migraine_headaches": None, "migraine_1": 1}, "migraine", refuse="not_applicable"
+    )
+    assert single.ok
+    # The survey itself never accepts an answer to a question it did not ask.
+    assert not validate_response({"migraine_headaches": None, "migraine_1": 1}, "migraine").ok
