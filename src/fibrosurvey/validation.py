@@ -15,7 +15,7 @@ from typing import Any, Literal
 import polars as pl
 
 from fibrosurvey.instruments import Instrument, Item, get_instrument, load_instruments
-from fibrosurvey.instruments.logic import SkipLogic, gate_columns
+from fibrosurvey.instruments.logic import SkipLogic, gate_columns, skip_logic
 
 __all__ = ["Problem", "ValidationReport", "cell_reason", "validate_frame", "validate_response"]
 
@@ -277,9 +277,9 @@ def validate_response(
         if item is not None and reason is not None:
             shown = str(value).strip(_WHITESPACE)
             report.problems.append(Problem(None, column, shown, item.allowed(), reason))
-    instruments = [instrument, *(get_instrument(i) for i in battery if i != instrument_id)]
     seen = {**(context or {}), **answers}
-    logic = SkipLogic(instruments)
+    # Cached per battery: this runs on every page a participant submits.
+    logic = skip_logic(dict.fromkeys([instrument_id, *battery]))
     hidden = logic.disabled_columns(seen) if refuse == "disabled" else logic.not_applicable(seen)
     for column in hidden:
         value = answers.get(column)
