@@ -59,13 +59,19 @@ def shown(page: SurveyPage, disabled: set[str] | frozenset[str]) -> SurveyPage:
 
 
 def next_shown(
-    pages: tuple[SurveyPage, ...], start: int, step: int, answers: Mapping[str, Any]
+    pages: tuple[SurveyPage, ...],
+    start: int,
+    step: int,
+    answers: Mapping[str, Any],
+    disabled: set[str] | None = None,
 ) -> int:
     """The first page index from ``start`` (moving by ``step``) with an item to ask.
 
-    Past the last page is ``len(pages)`` (finished); before the first, 0.
+    Past the last page is ``len(pages)`` (finished); before the first, 0. ``disabled`` is
+    the hidden item columns when the caller has computed them from ``answers`` already.
     """
-    disabled = battery_logic(pages).disabled_columns(answers)
+    if disabled is None:
+        disabled = battery_logic(pages).disabled_columns(answers)
     index = start
     while 0 <= index < len(pages) and disabled.issuperset(pages[index].columns):
         index += step

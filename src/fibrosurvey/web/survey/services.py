@@ -288,7 +288,7 @@ def do_save_page(
         if result.changed:
             response.save(update_fields=["answers", "status", "scores", "completed_at", "updated"])
         step = -1 if moving_to < page.index else 1
-        moving_to = next_shown(pages, moving_to, step, {**stored, **answers})
+        moving_to = next_shown(pages, moving_to, step, {**stored, **answers}, hidden)
         result.moved_to = moving_to
         progress: dict[str, Any] = {"current_page": min(moving_to, page_count - 1)}
         if moving_to >= page_count:

@@ -162,13 +162,6 @@ def page(request: HttpRequest, invitation: Invitation, token: str, number: int) 
     if not 1 <= number <= len(pages):
         raise Http404("no such page")
     current = pages[number - 1]
-    answers = services.event_answers(invitation)
-    disabled = battery_logic(pages).disabled_columns(answers)
-    if request.method != "POST" and disabled.issuperset(current.columns):
-        # Nothing on this page is asked given the answers so far (e.g. an old link).
-        following = next_shown(pages, current.index, 1, answers)
-        if following < len(pages):
-            return redirect("survey:page", token=token, number=following + 1)
     problems: dict[str, Any] = {}
     reload_needed = False
     if request.method == "POST":
@@ -199,7 +192,15 @@ def page(request: HttpRequest, invitation: Invitation, token: str, number: int) 
         problems = result.problems
         reload_needed = result.reload_needed
         values = {column: value or "" for column, value in raw.items()}
-    else:
+    # What the page asks follows from the event's stored answers (read only to render).
+    answers = services.event_answers(invitation)
+    disabled = battery_logic(pages).disabled_columns(answers)
+    if request.method != "POST":
+        if disabled.issuperset(current.columns):
+            # Nothing on this page is asked given the answers so far (e.g. an old link).
+            following = next_shown(pages, current.index, 1, answers)
+            if following < len(pages):
+                return redirect("survey:page", token=token, number=following + 1)
         if invitation.current_page != current.index:
             invitation.current_page = current.index
             invitation.save(update_fields=["current_page"])
