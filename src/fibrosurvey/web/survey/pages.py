@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
@@ -28,6 +28,11 @@ class SurveyPage:
     @property
     def is_last_of_instrument(self) -> bool:
         return self.part == self.parts
+
+    @property
+    def gated(self) -> bool:
+        """Whether skip logic may hide items of this page."""
+        return any(item.gated for item in self.items)
 
 
 @cache
@@ -62,17 +67,19 @@ def next_shown(
     pages: tuple[SurveyPage, ...],
     start: int,
     step: int,
-    answers: Mapping[str, Any],
-    disabled: set[str] | None = None,
+    answers: Callable[[], Mapping[str, Any]],
 ) -> int:
     """The first page index from ``start`` (moving by ``step``) with an item to ask.
 
-    Past the last page is ``len(pages)`` (finished); before the first, 0. ``disabled`` is
-    the hidden item columns when the caller has computed them from ``answers`` already.
+    Past the last page is ``len(pages)`` (finished); before the first, 0. ``answers`` gives
+    the event's answers; it is called only when a page has skip logic (most have none).
     """
-    if disabled is None:
-        disabled = battery_logic(pages).disabled_columns(answers)
+    disabled: set[str] | None = None
     index = start
-    while 0 <= index < len(pages) and disabled.issuperset(pages[index].columns):
+    while 0 <= index < len(pages) and pages[index].gated:
+        if disabled is None:
+            disabled = battery_logic(pages).disabled_columns(answers())
+        if not disabled.issuperset(pages[index].columns):
+            break
         index += step
     return min(max(index, 0), len(pages))

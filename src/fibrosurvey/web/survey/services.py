@@ -40,6 +40,7 @@ __all__ = [
     "do_reopen_survey",
     "do_save_page",
     "event_answers",
+    "instrument_answers",
     "parse_page_answers",
     "survey_pages",
 ]
@@ -52,17 +53,30 @@ def survey_pages(invitation: Invitation) -> tuple[SurveyPage, ...]:
     return page_plan(invitation.event.current_instrument_ids())
 
 
-def event_answers(invitation: Invitation, *, for_update: bool = False) -> dict[str, Any]:
+def event_answers(invitation: Invitation) -> dict[str, Any]:
     """Every answer stored for this invitation's event, by column (all instruments)."""
     rows = Response.objects.filter(
         participant_id=invitation.participant_id, event_id=invitation.event_id
     )
-    if for_update:
-        rows = rows.select_for_update()
     merged: dict[str, Any] = {}
     for answers in rows.values_list("answers", flat=True):
         merged.update(answers)
     return merged
+
+
+def instrument_answers(invitation: Invitation, instrument_id: str) -> dict[str, Any]:
+    """The answers stored for one instrument of this invitation's event, by column."""
+    answers: dict[str, Any] = (
+        Response.objects.filter(
+            participant_id=invitation.participant_id,
+            event_id=invitation.event_id,
+            instrument_id=instrument_id,
+        )
+        .values_list("answers", flat=True)
+        .first()
+        or {}
+    )
+    return answers
 
 
 def _participant_label(invitation: Invitation) -> str:
@@ -239,8 +253,10 @@ def do_save_page(
     logic = battery_logic(pages)
     battery = [p.instrument.id for p in pages]
     # Gates sit on earlier pages (the loader enforces it within an instrument), so what this
-    # page asks follows from the answers stored before it.
-    stored = event_answers(invitation)
+    # page asks follows from the answers stored before it. Instruments without skip logic
+    # (most) need no read of the event's answers.
+    instrument_gated = any(item.gated for item in page.instrument.items)
+    stored = event_answers(invitation) if instrument_gated else {}
     report = validate_response(raw, instrument_id, context=stored, battery=battery)
     if not report.ok:
         return PageResult(saved=False, problems={p.column: p for p in report.problems})
@@ -274,7 +290,7 @@ def do_save_page(
         }
         answers = dict(response.answers) | typed
         # A changed gate hides what it gated: those answers are no longer kept.
-        hidden = logic.disabled_columns({**stored, **answers})
+        hidden = logic.disabled_columns({**stored, **answers}) if instrument_gated else set()
         answers = {column: value for column, value in answers.items() if column not in hidden}
         complete = set(page.instrument.item_columns()) <= set(answers) | hidden
         response.answers = answers
@@ -288,7 +304,9 @@ def do_save_page(
         if result.changed:
             response.save(update_fields=["answers", "status", "scores", "completed_at", "updated"])
         step = -1 if moving_to < page.index else 1
-        moving_to = next_shown(pages, moving_to, step, {**stored, **answers}, hidden)
+        moving_to = next_shown(
+            pages, moving_to, step, lambda: {**event_answers(invitation), **answers}
+        )
         result.moved_to = moving_to
         progress: dict[str, Any] = {"current_page": min(moving_to, page_count - 1)}
         if moving_to >= page_count:

@@ -192,13 +192,18 @@ def page(request: HttpRequest, invitation: Invitation, token: str, number: int) 
         problems = result.problems
         reload_needed = result.reload_needed
         values = {column: value or "" for column, value in raw.items()}
-    # What the page asks follows from the event's stored answers (read only to render).
-    answers = services.event_answers(invitation)
-    disabled = battery_logic(pages).disabled_columns(answers)
+    # What the page asks follows from the event's stored answers (read only to render; a
+    # page without skip logic needs only its instrument's).
+    if current.gated:
+        answers = services.event_answers(invitation)
+        disabled = battery_logic(pages).disabled_columns(answers)
+    else:
+        answers = services.instrument_answers(invitation, current.instrument.id)
+        disabled = set()
     if request.method != "POST":
         if disabled.issuperset(current.columns):
             # Nothing on this page is asked given the answers so far (e.g. an old link).
-            following = next_shown(pages, current.index, 1, answers)
+            following = next_shown(pages, current.index, 1, lambda: answers)
             if following < len(pages):
                 return redirect("survey:page", token=token, number=following + 1)
         if invitation.current_page != current.index:
