@@ -309,3 +309,24 @@ def test_enable_when_expression_is_evaluated_with_fhirpath_on_one_response_and_a
     frame = pl.DataFrame(rows, schema={"demo_age": pl.Int64, "demo_sex": pl.Int64})
     table = frame.with_columns(**logic.expressions(frame.columns))["demo_menopause"]
     assert table.to_list() == single
+
+
+def test_rule_may_name_an_item_of_another_instrument_in_the_event(tmp_path: Path) -> None:
+    raw = _raw("tx")
+    _gate_thc_on(raw, {"question": "demo_sex", "operator": "=", "answer": 1})
+    path = _write(tmp_path, raw)
+    tx = load_definition(path)  # the other instrument's item is checked with the registry
+    instruments = dict(load_instruments()) | {"tx": tx}
+    check_instrument_set(instruments, {name: DEFINITIONS / f"{name}.yaml" for name in instruments})
+    logic = SkipLogic([tx, instruments["demo"]])
+    assert "tx_thc_mg_day" in logic.disabled_columns({"demo_sex": 2})
+    assert "tx_thc_mg_day" not in logic.disabled_columns({"demo_sex": 1})
+    # Answer codes are checked against the other instrument's options too.
+    _gate_thc_on(raw, {"question": "demo_sex", "operator": "=", "answer": 7})
+    bad = load_definition(_write(tmp_path, raw))
+    with pytest.raises(DefinitionError, match=r"7 is not an answer code of demo_sex"):
+        check_instrument_set(
+            instruments | {"tx": bad},
+            {"tx": path}
+            | {name: DEFINITIONS / f"{name}.yaml" for name in instruments if name != "tx"},
+        )
