@@ -9,6 +9,8 @@ import polars as pl
 from hypothesis import strategies as st
 
 from fibrosurvey.instruments import Instrument, Item, get_instrument
+from fibrosurvey.instruments.logic import SkipLogic
+from fibrosurvey.instruments.schema import EnableWhen
 
 
 def valid_value(item: Item) -> st.SearchStrategy[int | float]:
@@ -57,8 +59,17 @@ def item_answers(
 def answers(
     instrument: Instrument, missing: float = 0.1
 ) -> st.SearchStrategy[dict[str, int | float | None]]:
-    """One participant's answers to ``instrument``; each item missing with some chance."""
-    return st.fixed_dictionaries(item_answers(instrument, missing))
+    """One participant's answers to ``instrument``; each item missing with some chance.
+
+    Items the instrument's skip logic hides given the other answers are empty (as stored).
+    """
+    logic = SkipLogic([instrument])
+
+    def without_hidden(drawn: dict[str, int | float | None]) -> dict[str, int | float | None]:
+        hidden = logic.disabled_columns(drawn)
+        return {column: None if column in hidden else v for column, v in drawn.items()}
+
+    return st.fixed_dictionaries(item_answers(instrument, missing)).map(without_hidden)
 
 
 @st.composite
@@ -98,3 +109,17 @@ def cell_text() -> st.SearchStrategy[str]:
     )
     core = st.one_of(numeric, st.text(max_size=6))
     return st.tuples(pad, core, pad).map("".join)
+
+
+OPERATORS = ("exists", "=", "!=", ">", "<", ">=", "<=")
+
+
+@st.composite
+def simple_rules(draw: st.DrawFn, item: Item) -> EnableWhen:
+    """One enableWhen condition on ``item`` (its codes for choice items, in range otherwise)."""
+    # Answer codes are Codings: choice items compare only by (in)equality, as in FHIR.
+    operator = draw(st.sampled_from(OPERATORS[:3] if item.kind == "choice" else OPERATORS))
+    if operator == "exists":
+        return EnableWhen(question=item.column, operator="exists", answer=draw(st.booleans()))
+    answer = draw(valid_value(item))
+    return EnableWhen(question=item.column, operator=operator, answer=float(answer))

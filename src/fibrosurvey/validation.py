@@ -10,11 +10,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import polars as pl
 
 from fibrosurvey.instruments import Instrument, Item, get_instrument, load_instruments
+from fibrosurvey.instruments.logic import SkipLogic, gate_columns, skip_logic
 from fibrosurvey.problems import Problem
 
 __all__ = ["Problem", "ValidationReport", "cell_reason", "validate_frame", "validate_response"]
@@ -120,6 +121,14 @@ def cell_reason(item: Item, value: object) -> str | None:
     return "out of range" if below or above else None
 
 
+NOT_APPLICABLE = "not asked: skip logic hides this question given the answers to"
+
+
+def _hidden_message(item: Item) -> str:
+    gates = ", ".join(dict.fromkeys(gate_columns(item))) or "its enable_when_expression"
+    return f"{NOT_APPLICABLE} {gates}"
+
+
 def _instrument_prefixes(instruments: Iterable[Instrument]) -> dict[str, Instrument]:
     return {f"{instrument.id}_": instrument for instrument in instruments}
 
@@ -164,9 +173,12 @@ def validate_frame(
                 strict=True,
             )
         ]
+    report.problems += _hidden_answers(frame, selected, checked)
     for column in frame.columns:
         if column in known or column in scores or column == "scoring_versions":
             continue
+        if column.endswith("_status") and column.removesuffix("_status") in known:
+            continue  # the analysts' status column beside an item (scoring.status)
         for prefix, instrument in prefixes.items():
             if column.startswith(prefix):
                 report.problems.append(
@@ -181,13 +193,58 @@ def validate_frame(
     return report
 
 
+def _hidden_answers(
+    frame: pl.DataFrame, selected: list[Instrument], checked: list[str]
+) -> list[Problem]:
+    """Answers to items that skip logic makes not applicable (gates read from ``frame``).
+
+    Only where the gate is answered: a table may hold responses to an earlier version that
+    asked everyone (its gate column is empty), whose answers stay valid.
+    """
+    logic = SkipLogic(selected)
+    gated = [column for column in checked if column in logic.gated]
+    if not gated:
+        return []
+    numbers = frame.select(
+        [
+            pl.col(column).cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)
+            for column in {*frame.columns} & ({*logic.items} | {*checked})
+        ]
+    )
+    hidden = logic.not_applicable_expressions(numbers.columns)
+    flags = numbers.select(
+        [(hidden[column] & pl.col(column).is_not_null()).alias(column) for column in gated]
+    )
+    problems: list[Problem] = []
+    for column in gated:
+        positions = flags[column].arg_true().to_list()
+        values = _as_text(frame[column]).gather(positions).to_list() if positions else []
+        item = logic.items[column]
+        problems += [
+            Problem(position + 1, column, str(value), "empty", _hidden_message(item))
+            for position, value in zip(positions, values, strict=True)
+        ]
+    return problems
+
+
 def validate_response(
-    answers: Mapping[str, Any], instrument_id: str, required: Iterable[str] = ()
+    answers: Mapping[str, Any],
+    instrument_id: str,
+    required: Iterable[str] = (),
+    *,
+    context: Mapping[str, Any] | None = None,
+    battery: Iterable[str] = (),
+    refuse: Literal["disabled", "not_applicable"] = "disabled",
 ) -> ValidationReport:
     """Check one participant's answers to one instrument (keys are item columns).
 
     ``required`` names item columns that must be answered (for a survey page); a missing
-    answer is otherwise allowed, since scoring rules decide what missing means.
+    answer is otherwise allowed, since scoring rules decide what missing means. An answer to
+    an item that skip logic hides is refused; ``context`` holds the participant's other answers
+    in the same event (any instrument, by column) and ``battery`` the event's other instrument
+    ids, so a gate in another instrument is read too. ``refuse="not_applicable"`` refuses only
+    answers whose gate is answered (as :func:`validate_frame` does, for data from elsewhere or
+    from an earlier version); the survey refuses every answer to a question it did not ask.
     """
     instrument = get_instrument(instrument_id)
     report = ValidationReport(rows_checked=1)
@@ -206,6 +263,17 @@ def validate_response(
         if item is not None and reason is not None:
             shown = str(value).strip(_WHITESPACE)
             report.problems.append(Problem(None, column, shown, item.allowed(), reason))
+    seen = {**(context or {}), **answers}
+    # Cached per battery: this runs on every page a participant submits.
+    logic = skip_logic(dict.fromkeys([instrument_id, *battery]))
+    hidden = logic.disabled_columns(seen) if refuse == "disabled" else logic.not_applicable(seen)
+    for column in hidden:
+        value = answers.get(column)
+        if column in items and value is not None and str(value).strip(_WHITESPACE) != "":
+            shown = str(value).strip(_WHITESPACE)
+            report.problems.append(
+                Problem(None, column, shown, "empty", _hidden_message(items[column]))
+            )
     for column in required:
         if str(answers.get(column) or "").strip() == "":
             item = next(item for item in instrument.items if item.column == column)

@@ -21,6 +21,7 @@ from fibrosurvey.fhir import (
     response_bundle,
 )
 from fibrosurvey.instruments import get_instrument, load_instruments
+from fibrosurvey.instruments.logic import SkipLogic
 from tests.strategies import answers as answer_strategy
 
 LOINC = "http://loinc.org"
@@ -218,7 +219,9 @@ def test_response_items_sit_where_the_questionnaire_puts_them(instrument_id: str
     answers = {
         item.column: item.codes[0] if item.codes else item.minimum for item in instrument.items
     }
+    hidden = SkipLogic([instrument]).disabled_columns(answers)  # "No" to a gate hides items
+    answers = {column: value for column, value in answers.items() if column not in hidden}
     resource = questionnaire_response(answers, instrument_id, "Patient/P1")
     in_response = _structure(resource["item"])
     assert in_response <= _structure(questionnaire(instrument_id)["item"])
-    assert len(in_response) == len(instrument.items) + 1
+    assert len(in_response) == len(answers) + 1

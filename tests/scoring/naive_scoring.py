@@ -100,9 +100,15 @@ def score_row(r: dict[str, Any]) -> dict[str, Any]:
     out["peg_score"] = None if None in peg else sum(peg) / 3
     migraine = [r[f"migraine_{i}"] for i in range(1, 4)]
     out["migraine_positive"] = None if None in migraine else int(sum(migraine) >= 2)
+    # Skip logic (1.1.0): fewer than two headaches -> the screener is not applicable -> 0.
+    if r.get("migraine_headaches") not in (None, 1):
+        out["migraine_positive"] = 0
     ibs = [r[f"ibs_{i}"] for i in range(1, 7)]
     out["ibs_count"] = None if None in ibs else sum(ibs)
     out["ibs_positive"] = None if None in ibs else int(sum(ibs) >= 3)
+    # Skip logic (1.1.0): no abdominal pain -> the criteria are not applicable -> not positive.
+    if r.get("ibs_abdominal_pain") not in (None, 1):
+        out["ibs_positive"] = 0
     # demo
     weight, height = r["demo_weight_kg"], r["demo_height_cm"]
     out["demo_bmi"] = None if weight is None or height is None else weight / (height / 100) ** 2

@@ -17,12 +17,15 @@ no LOINC code use ``<base>/CodeSystem/<instrument>-<option set>`` (or
 - :func:`read_response` / :func:`read_response_detail`: a QuestionnaireResponse (ours, or
   LOINC-coded from other SDC tools) into a row of our columns, or FhirMappingError;
   :func:`read_bundle` for every response in a Bundle.
+- :func:`instrument_from_questionnaire`: a Questionnaire from another SDC tool (LHC-Forms
+  style), skip logic included, as an instrument definition.
 - :func:`questionnaire_response`, :func:`bundle`, :func:`response_bundle`: rows out as
   QuestionnaireResponses and collection Bundles.
 """
 
 from fibrosurvey.fhir.errors import FhirMappingError
 from fibrosurvey.fhir.questionnaire import questionnaire, questionnaire_model
+from fibrosurvey.fhir.questionnaire_reader import instrument_from_questionnaire
 from fibrosurvey.fhir.response_reader import (
     NOT_IMPORTED_LOINC,
     ResponseReading,
@@ -37,6 +40,7 @@ __all__ = [
     "FhirMappingError",
     "ResponseReading",
     "bundle",
+    "instrument_from_questionnaire",
     "questionnaire",
     "questionnaire_model",
     "questionnaire_response",

@@ -17,6 +17,11 @@ Layout of the exported Questionnaire (every choice is the same for all instrumen
   numeric score is on each option in the R4 ``ordinalValue`` extension (R5 has ``itemWeight``).
 - ``integer``/``decimal`` items carry the ``minValue``/``maxValue`` extensions and, where the
   definition has a unit, the ``questionnaire-unit`` extension.
+- Skip logic: ``enable_when`` is ``enableWhen`` (``question`` = the gate's linkId, i.e. its
+  column; ``answerCoding`` for choice gates, the option's Coding as in ``answerOption``;
+  ``answerInteger``/``answerDecimal``; ``answerBoolean`` for ``exists``) with
+  ``enableBehavior`` when there is more than one condition; ``enable_when_expression`` is the
+  SDC ``enableWhenExpression`` extension (text/fhirpath).
 - Text is in the requested ``language`` (also set as ``Questionnaire.language``); every other
   language of the definition rides along in the standard ``translation`` extension on
   ``_text``, ``_title`` and ``_display``. The canonical URL is the same for every language.
@@ -33,6 +38,7 @@ from typing import Any
 from fibrosurvey.fhir import urls
 from fibrosurvey.fhir.models import Questionnaire, to_json_dict, validated
 from fibrosurvey.instruments import Instrument, Item, Option, get_instrument
+from fibrosurvey.instruments.schema import EnableWhen
 
 __all__ = [
     "answer_coding",
@@ -104,6 +110,26 @@ def _bound(url: str, kind: str, value: float) -> dict[str, Any]:
     return {"url": url, "valueDecimal": value}
 
 
+def _enable_when(condition: EnableWhen) -> dict[str, Any]:
+    element: dict[str, Any] = {"question": condition.question, "operator": condition.operator}
+    if condition.operator == "exists":
+        element["answerBoolean"] = bool(condition.answer)
+        return element
+    gate_instrument = get_instrument(condition.question.split("_", 1)[0])
+    gate = next(i for i in gate_instrument.items if i.column == condition.question)
+    if gate.kind == "choice":
+        option = next(o for o in gate.options if o.code == condition.answer)
+        coding = answer_coding(gate_instrument, gate, option)
+        coding.pop("display", None)
+        coding.pop("_display", None)
+        element["answerCoding"] = coding
+    elif gate.kind == "integer":
+        element["answerInteger"] = int(condition.answer)
+    else:
+        element["answerDecimal"] = float(condition.answer)
+    return element
+
+
 def _question(instrument: Instrument, item: Item, language: str) -> dict[str, Any]:
     element: dict[str, Any] = {"linkId": item.column}
     if item.loinc is not None:
@@ -131,6 +157,20 @@ def _question(instrument: Instrument, item: Item, language: str) -> dict[str, An
             extensions.append({"url": urls.UNIT, "valueCoding": unit})
     if item.required:
         element["required"] = True
+    if item.enable_when:
+        element["enableWhen"] = [_enable_when(condition) for condition in item.enable_when]
+        if len(item.enable_when) > 1:
+            element["enableBehavior"] = item.enable_behavior
+    if item.enable_when_expression is not None:
+        extensions.append(
+            {
+                "url": urls.ENABLE_WHEN_EXPRESSION,
+                "valueExpression": {
+                    "language": "text/fhirpath",
+                    "expression": item.enable_when_expression,
+                },
+            }
+        )
     if extensions:
         element["extension"] = extensions
     return element

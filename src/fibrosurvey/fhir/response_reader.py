@@ -374,7 +374,7 @@ def read_response_detail(
     deliberately skipped. Raises FhirMappingError listing every problem.
     """
     reading = _map(resource, instrument_id)
-    report = validate_response(reading.row, reading.instrument_id)
+    report = validate_response(reading.row, reading.instrument_id, refuse="not_applicable")
     if not report.ok:
         raise FhirMappingError(
             report.problems, f"the answers are not valid {reading.instrument_id} answers"

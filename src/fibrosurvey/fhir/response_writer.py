@@ -36,7 +36,7 @@ DATE_TIME_FORMS = "YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDThh:mm:ss with a timez
 
 
 def _problems_in(answers: Mapping[str, Answer], instrument: Instrument) -> list[Problem]:
-    report = validate_response(answers, instrument.id)
+    report = validate_response(answers, instrument.id, refuse="not_applicable")
     return list(report.problems)
 
 

@@ -16,6 +16,7 @@ __all__ = [
     "CQF_CITATION",
     "DISPLAY_CATEGORY",
     "DISPLAY_CATEGORY_SYSTEM",
+    "ENABLE_WHEN_EXPRESSION",
     "LOINC",
     "MAX_VALUE",
     "MIN_VALUE",
@@ -44,6 +45,9 @@ UNIT = "http://hl7.org/fhir/StructureDefinition/questionnaire-unit"
 DISPLAY_CATEGORY = "http://hl7.org/fhir/StructureDefinition/questionnaire-displayCategory"
 DISPLAY_CATEGORY_SYSTEM = "http://hl7.org/fhir/questionnaire-display-category"
 CQF_CITATION = "http://hl7.org/fhir/StructureDefinition/cqf-citation"
+ENABLE_WHEN_EXPRESSION = (
+    "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-enableWhenExpression"
+)
 
 
 def questionnaire_url(instrument: Instrument) -> str:

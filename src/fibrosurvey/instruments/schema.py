@@ -16,6 +16,7 @@ __all__ = [
     "Condition",
     "CountRegionsRule",
     "CriteriaRule",
+    "EnableWhen",
     "FlagRule",
     "Instrument",
     "Item",
@@ -45,6 +46,34 @@ class Option(_Strict):
     code: int
     label: Text
     loinc: str | None = None
+    # "Prefer not to answer": stored as given, but never a value (empty in flat files, missing
+    # in scores); its own status for analysts.
+    prefer_not_to_answer: bool = False
+
+
+Operator = Literal["exists", "=", "!=", ">", "<", ">=", "<="]
+
+
+class EnableWhen(_Strict):
+    """One condition of skip logic, as FHIR ``Questionnaire.item.enableWhen``.
+
+    ``question`` is the gate item's column (``tx_cbd_product``, or ``demo_sex`` from another
+    instrument of the same event). ``answer`` is a number (an answer code for choice items), or
+    true/false for ``exists``. A gate that is itself disabled counts as not answered.
+    """
+
+    question: Annotated[str, Field(pattern=r"^[a-z0-9]+_[a-z0-9_]+$")]
+    operator: Operator
+    answer: float | bool
+
+    @model_validator(mode="after")
+    def _answer_fits_operator(self) -> EnableWhen:
+        if (self.operator == "exists") != isinstance(self.answer, bool):
+            raise ValueError(
+                f"enable_when on {self.question!r}: 'exists' takes true or false, "
+                "every other operator a number"
+            )
+        return self
 
 
 class Item(_Strict):
@@ -63,6 +92,12 @@ class Item(_Strict):
     # skipped in imported data, where scoring rules decide what missing means.
     required: bool = False
     column: str = ""
+    # Skip logic: the item is asked only when these conditions hold (all of them, or any with
+    # enable_behavior "any"); or, where enableWhen cannot say it, when a FHIRPath expression
+    # (SDC enableWhenExpression) is true. Not both.
+    enable_when: tuple[EnableWhen, ...] = ()
+    enable_behavior: Literal["all", "any"] = "all"
+    enable_when_expression: str | None = None
 
     @model_validator(mode="after")
     def _numeric_items_have_bounds(self) -> Item:
@@ -70,11 +105,24 @@ class Item(_Strict):
             raise ValueError(f"item {self.id!r}: numeric items need minimum and maximum")
         if self.kind == "choice" and not (self.options or self.option_set):
             raise ValueError(f"item {self.id!r}: choice items need options or option_set")
+        if self.enable_when and self.enable_when_expression is not None:
+            raise ValueError(
+                f"item {self.id!r}: use enable_when or enable_when_expression, not both"
+            )
         return self
+
+    @property
+    def gated(self) -> bool:
+        """Whether skip logic may hide this item."""
+        return bool(self.enable_when) or self.enable_when_expression is not None
 
     @property
     def codes(self) -> tuple[int, ...]:
         return tuple(option.code for option in self.options)
+
+    @property
+    def prefer_not_to_answer_codes(self) -> tuple[int, ...]:
+        return tuple(option.code for option in self.options if option.prefer_not_to_answer)
 
     def allowed(self) -> str:
         """Human-readable allowed values, for error messages."""
@@ -84,7 +132,14 @@ class Item(_Strict):
         return f"{kind} from {self.minimum:g} to {self.maximum:g}"
 
 
-class SumRule(_Strict):
+class _Rule(_Strict):
+    # The score when every item it reads is not applicable (hidden by skip logic), where the
+    # instrument says what that means (ID Migraine: no headaches -> not positive). Without it
+    # such a score is missing.
+    when_not_applicable: float | None = None
+
+
+class SumRule(_Rule):
     """Sum of items, optionally prorated when some are missing, then divided and rounded."""
 
     rule: Literal["sum"]
@@ -98,7 +153,7 @@ class SumRule(_Strict):
     maximum: float
 
 
-class MeanRule(_Strict):
+class MeanRule(_Rule):
     rule: Literal["mean"]
     id: str
     items: tuple[str, ...]
@@ -107,7 +162,7 @@ class MeanRule(_Strict):
     maximum: float
 
 
-class SumOfScoresRule(_Strict):
+class SumOfScoresRule(_Rule):
     """Sum of earlier scores; missing when any of them is missing."""
 
     rule: Literal["sum_of_scores"]
@@ -123,14 +178,14 @@ class Band(_Strict):
     label: str
 
 
-class BandsRule(_Strict):
+class BandsRule(_Rule):
     rule: Literal["bands"]
     id: str
     score: str
     bands: tuple[Band, ...]
 
 
-class FlagRule(_Strict):
+class FlagRule(_Rule):
     """1 when an item is at least a value, 0 when below, missing when the item is missing."""
 
     rule: Literal["flag"]
@@ -139,7 +194,7 @@ class FlagRule(_Strict):
     at_least: float
 
 
-class ThresholdRule(_Strict):
+class ThresholdRule(_Rule):
     """1 when an earlier score is at least a value, 0 when below, missing when it is missing."""
 
     rule: Literal["threshold"]
@@ -148,7 +203,7 @@ class ThresholdRule(_Strict):
     at_least: float
 
 
-class CountRegionsRule(_Strict):
+class CountRegionsRule(_Rule):
     """Number of regions in which at least one listed item is 1."""
 
     rule: Literal["count_regions"]
@@ -175,7 +230,7 @@ class Condition(_Strict):
         return self
 
 
-class CriteriaRule(_Strict):
+class CriteriaRule(_Rule):
     """1 when the condition holds, else 0; missing when any variable it reads is missing."""
 
     rule: Literal["criteria"]
@@ -183,7 +238,7 @@ class CriteriaRule(_Strict):
     condition: Condition
 
 
-class BmiRule(_Strict):
+class BmiRule(_Rule):
     rule: Literal["bmi"]
     id: str
     weight_kg: str

@@ -9,6 +9,8 @@ from typing import Any
 import polars as pl
 
 from fibrosurvey.instruments import Instrument, Item, get_instrument, load_instruments
+from fibrosurvey.instruments.logic import SkipLogic
+from fibrosurvey.instruments.registry import names_read_by
 from fibrosurvey.scoring.rules import rule_expression
 
 __all__ = ["SCORING_VERSIONS_COLUMN", "score_frame", "score_response", "scoring_provenance"]
@@ -28,36 +30,69 @@ def _present(instrument: Instrument, columns: set[str]) -> bool:
     return any(column in columns for column in instrument.item_columns())
 
 
-def _item_value(column: str, schema: pl.Schema) -> pl.Expr:
+def _item_value(item: Item, schema: pl.Schema) -> pl.Expr:
+    column = item.column
     dtype = schema.get(column)
     if dtype is None:
         # An item column absent from the table (e.g. follow-up rows) is all missing.
         return pl.lit(None, dtype=pl.Float64)
+    value = pl.col(column)
     if dtype.is_integer() and dtype != pl.Int64:
         # Narrow integers (Int8 from Parquet) would wrap around when summed and prorated.
-        return pl.col(column).cast(pl.Int64)
-    return pl.col(column)
+        value = value.cast(pl.Int64)
+    refused = item.prefer_not_to_answer_codes
+    if refused:
+        # "Prefer not to answer" is an answer to store, never a value to score.
+        value = pl.when(~value.is_in(list(refused))).then(value)
+    return value
 
 
-def _score_layers(instrument: Instrument, schema: pl.Schema) -> list[pl.Expr]:
+def _items_read(instrument: Instrument, rule_id: str) -> set[str]:
+    """Item ids a score reads, through the earlier scores it reads."""
+    rules = {rule.id: rule for rule in instrument.scores}
+    items = {item.id for item in instrument.items}
+    found: set[str] = set()
+    for name in names_read_by(rules[rule_id]):
+        found |= {name} if name in items else _items_read(instrument, name)
+    return found
+
+
+def _score_layers(
+    instrument: Instrument, schema: pl.Schema, not_applicable: dict[str, pl.Expr] | None = None
+) -> list[pl.Expr]:
     """Expressions for one instrument's scores, one layer per rule.
 
     Each score becomes a column that later rules read by name, which keeps every expression
     small: inlining earlier scores would grow the expression tree with each rule.
+    ``not_applicable`` holds, per gated item column, whether skip logic hid it (see
+    :class:`fibrosurvey.instruments.logic.SkipLogic`): a hidden item is not missing data.
     """
+    if not_applicable is None:
+        not_applicable = SkipLogic([instrument]).not_applicable_expressions(schema.names())
     scope: dict[str, pl.Expr] = {}
     for item in instrument.items:
-        scope[item.id] = _item_value(item.column, schema)
+        scope[item.id] = _item_value(item, schema)
     layers: list[pl.Expr] = []
     guard = f"__{instrument.id}_complete"
     if instrument.all_items_required:
-        complete = pl.all_horizontal([value.is_not_null() for value in scope.values()])
+        complete = pl.all_horizontal(
+            [
+                scope[item.id].is_not_null() | not_applicable.get(item.column, pl.lit(False))
+                for item in instrument.items
+            ]
+        )
         layers.append(complete.alias(guard))
     for rule in instrument.scores:
         column = f"{instrument.id}_{rule.id}"
         expression = rule_expression(rule, scope)
         if instrument.all_items_required:
             expression = pl.when(pl.col(guard)).then(expression)
+        if rule.when_not_applicable is not None:
+            read = [instrument.item(name).column for name in _items_read(instrument, rule.id)]
+            if read and all(column in not_applicable for column in read):
+                hidden = pl.all_horizontal([not_applicable[column] for column in read])
+                value = pl.lit(rule.when_not_applicable)
+                expression = pl.when(hidden).then(value).otherwise(expression)
         layers.append(expression.alias(column))
         scope[rule.id] = pl.col(column)
     return layers
@@ -91,9 +126,21 @@ def score_frame(frame: pl.DataFrame, instruments: Iterable[str] | None = None) -
     if not scored:
         return frame
     _check_numeric(frame, scored)
-    per_instrument = [_score_layers(instrument, frame.schema) for instrument in scored]
+    # Skip logic across the scored instruments (a gate in another instrument of the table).
+    not_applicable = SkipLogic(scored).not_applicable_expressions(frame.columns)
+    per_instrument = [
+        _score_layers(instrument, frame.schema, not_applicable) for instrument in scored
+    ]
     # Only the item columns go through the query: the rest of the table is never copied.
     items = [c for instrument in scored for c in instrument.item_columns() if c in columns]
+    gates = {
+        condition.question
+        for instrument in scored
+        for item in instrument.items
+        for condition in item.enable_when
+        if condition.question in columns
+    }
+    items += sorted(gates - set(items))
     plan = frame.lazy().select(items)
     # Layer k holds every instrument's k-th score, so independent instruments score together.
     for depth in range(max(len(layers) for layers in per_instrument)):

@@ -74,6 +74,12 @@ def _column(values: np.ndarray, missing: np.ndarray | None, dtype: pl.DataType) 
     return pl.from_arrow(pa.array(array, mask=mask)).cast(dtype)  # type: ignore[return-value]
 
 
+# Gate items added with skip logic (instrument versions 1.1.0) that the simulation does not
+# draw: without their column the items they gate stay asked of everyone (as in 1.0.0), so the
+# simulated answers and the truth values do not change.
+NOT_SIMULATED = frozenset({"tx_thc_use", "migraine_headaches", "ibs_abdominal_pain"})
+
+
 def _item_dtypes() -> dict[str, pl.DataType]:
     """Item column -> Polars dtype: Int16 for coded and integer items, Float64 for numbers."""
     dtypes: dict[str, pl.DataType] = {}
@@ -108,15 +114,29 @@ def generate(
     dtypes = _item_dtypes()
     instruments = load_instruments()
     baseline_items = [
-        c for i in INSTRUMENT_ORDER if i != "pgic" for c in instruments[i].item_columns()
+        c
+        for i in INSTRUMENT_ORDER
+        if i != "pgic"
+        for c in instruments[i].item_columns()
+        if c not in NOT_SIMULATED
     ]
-    followup_items = [c for i in FOLLOWUP_INSTRUMENTS for c in instruments[i].item_columns()]
+    followup_items = [
+        c
+        for i in FOLLOWUP_INSTRUMENTS
+        for c in instruments[i].item_columns()
+        if c not in NOT_SIMULATED
+    ]
     severity, age = sim.latent["severity"], sim.latent["demo_age"]
     masks = missing_masks(rng, baseline_items, severity, age)
     fu_masks = missing_masks(rng, followup_items, sim.latent["severity_3m"], age)
 
     step("building the table")
     data = _build_table(sim, masks, fu_masks, baseline_items, followup_items, dtypes)
+    # The survey never asks (nor stores) what skip logic hides: no CBD dose without CBD, no
+    # menopause question for men.
+    from fibrosurvey.instruments.logic import SkipLogic
+
+    data = SkipLogic(load_instruments().values()).without_hidden_answers(data)
     truth = truth_for(sim, data.height)
     del sim, masks, fu_masks  # free the drawn arrays before scoring
     if score:

@@ -1,13 +1,15 @@
 """A participant on a phone, in Spanish, takes the whole baseline in real Chromium.
 
-Consent, language, all 31 pages, closing the page halfway and resuming from the same link,
-a validation message next to the field, PHQ-9 item 9 = 1 and the safety page, the thank-you
-page; then the stored scores must equal the core's ``score_response`` of the same answers.
+Consent, language, every page skip logic shows, closing the page halfway and resuming from
+the same link, a validation message next to the field, PHQ-9 item 9 = 1 and the safety page,
+the thank-you page; then the stored scores must equal the core's ``score_response`` of the
+same answers.
 Screenshots go to test-output/screenshots/.
 """
 
 from __future__ import annotations
 
+import re
 import zlib
 from pathlib import Path
 
@@ -23,6 +25,44 @@ SCREENSHOTS = Path(__file__).resolve().parents[3] / "test-output" / "screenshots
 # Items left blank on purpose: scoring must treat them as missing (GAD-7 prorates one).
 LEFT_BLANK = {"gad7_3", "tx_thc_mg_day"}
 PLAUSIBLE = {"demo_age": 47, "demo_height_cm": 164, "demo_weight_kg": 71.5}
+
+
+def take_survey(current, pages, answer_for, on_page=None, after_page=None):
+    """Answer every page the survey shows, in order, as a participant would (Spanish buttons).
+
+    ``current()`` is the browser page (it may be replaced by ``after_page``). Returns the given
+    answers per instrument (only items shown) and the item columns shown, in order.
+    """
+    answers: dict[str, dict[str, int | float | None]] = {}
+    seen: list[str] = []
+    while (found := re.search(r"/page/(\d+)/$", current().url)) is not None:
+        page = current()
+        number = int(found.group(1))
+        survey_page = pages[number - 1]
+        assert page.locator(".progress-text").inner_text() == f"Página {number} de {len(pages)}"
+        for item in survey_page.items:
+            if page.locator(f'[name="{item.column}"]').count() == 0:
+                continue  # hidden by skip logic
+            seen.append(item.column)
+            value = answer_for(item)
+            answers.setdefault(survey_page.instrument.id, {})[item.column] = value
+            if value is None:
+                continue
+            if item.kind == "choice":
+                page.locator(
+                    f'label.option:has(input[name="{item.column}"][value="{value}"])'
+                ).click()
+            else:
+                page.locator(f'input[name="{item.column}"]').fill(str(value))
+        if on_page is not None:
+            on_page(survey_page, number)
+        before = page.url
+        page.get_by_role("button", name=re.compile("^(Siguiente|Terminar)$")).click()
+        page.wait_for_url(lambda url, before=before: url != before)
+        page.wait_for_load_state("load")
+        if after_page is not None:
+            after_page(survey_page, number)
+    return answers, seen
 
 
 def _answer_for(item) -> int | float | None:
@@ -83,22 +123,11 @@ def test_spanish_participant_completes_the_baseline_on_a_phone(
     shot("02-language")
     page.get_by_role("button", name="Continuar").click()
 
-    answers: dict[str, dict[str, int | float | None]] = {}
     halfway = len(pages) // 2
-    for survey_page in pages:
-        number = survey_page.index + 1
-        assert page.locator(".progress-text").inner_text() == f"Página {number} de {len(pages)}"
-        for item in survey_page.items:
-            value = _answer_for(item)
-            answers.setdefault(survey_page.instrument.id, {})[item.column] = value
-            if value is None:
-                continue
-            if item.kind == "choice":
-                page.locator(
-                    f'label.option:has(input[name="{item.column}"][value="{value}"])'
-                ).click()
-            else:
-                page.locator(f'input[name="{item.column}"]').fill(str(value))
+    resumed = False
+
+    def on_page(survey_page, number: int) -> None:
+        nonlocal page, resumed
         if survey_page.instrument.id == "demo" and survey_page.part == 1:
             # A mistyped age: the message appears next to the field, in Spanish.
             page.locator('input[name="demo_age"]').fill("7")
@@ -111,26 +140,28 @@ def test_spanish_participant_completes_the_baseline_on_a_phone(
             shot("03-first-page")
         if survey_page.instrument.id == "fiqr" and survey_page.part == 1:
             shot("04-scale-page")
-        button = "Terminar" if number == len(pages) else "Siguiente"
-        page.get_by_role("button", name=button).click()
 
+    def after_page(survey_page, number: int) -> None:
+        nonlocal page, resumed
         if "phq9_9" in survey_page.columns:
             assert page.locator("h1").inner_text() == "Si necesita ayuda ahora"
             assert "024" in page.content()
             shot("05-safety")
             page.get_by_role("link", name="Continuar con la encuesta").click()
-
-        if number == halfway:
+        if number >= halfway and not resumed:
             # The participant closes the page once the next one has loaded, and comes back
             # later with the same link. (Closing mid-navigation could hang page.close().)
-            page.wait_for_url(f"**/page/{halfway + 1}/")
+            resumed = True
+            page.wait_for_url(re.compile(r".*/page/\d+/$"))
             page.wait_for_load_state("load")
+            where = page.url
             page.close()
             page = context.new_page()
             page.goto(link)
-            assert page.url.endswith(f"/page/{halfway + 1}/")
+            assert page.url == where
             shot("07-resumed")
 
+    answers, _ = take_survey(lambda: page, pages, _answer_for, on_page, after_page)
     assert page.locator("h1").inner_text() == "Gracias"
     shot("08-done")
     assert "puntuación" not in page.content().lower()
@@ -146,3 +177,58 @@ def test_spanish_participant_completes_the_baseline_on_a_phone(
     assert stored["phq9"].answers["phq9_9"] == 1
     assert SafetyAlert.objects.filter(participant=participant, value=1).count() == 1
     assert stored["gad7"].scores["gad7_total"] is not None  # prorated over 6 answered items
+
+
+GATED = {
+    "demo_menopause",
+    "demo_hormonal_contraception",
+    "tx_cbd_mg_day",
+    "tx_cbd_days_week",
+    "tx_thc_mg_day",
+    "tx_thc_days_week",
+    "tx_cannabis_days_since",
+    *(f"migraine_{n}" for n in range(1, 4)),
+    *(f"ibs_{n}" for n in range(1, 7)),
+}
+NO_TO_EVERY_GATE = {
+    "demo_sex": 2,  # male
+    "tx_cbd_product": 0,
+    "tx_thc_use": 0,
+    "tx_cannabis_recreational": 0,
+    "migraine_headaches": 0,
+    "ibs_abdominal_pain": 0,
+    "phq9_9": 0,
+}
+
+
+def test_man_without_cannabis_headaches_or_abdominal_pain_never_sees_the_gated_questions(
+    live_server, browser, spanish_participant, study
+):
+    participant, token = spanish_participant
+    pages = page_plan(study.events.get(code="baseline").instrument_ids())
+    context = browser.new_context(viewport={"width": 375, "height": 812}, locale="es-ES")
+    page = context.new_page()
+    page.goto(f"{live_server.url}/s/{token}/")
+    page.get_by_label("He leído la información anterior").check()
+    page.get_by_role("button", name="Continuar").click()
+    page.get_by_role("button", name="Continuar").click()
+
+    def answer(item) -> int | float | None:
+        if item.column in NO_TO_EVERY_GATE:
+            return NO_TO_EVERY_GATE[item.column]
+        return _answer_for(item) if item.column not in LEFT_BLANK else None
+
+    _, seen = take_survey(lambda: page, pages, answer)
+
+    assert page.locator("h1").inner_text() == "Gracias"
+    context.close()
+    assert not GATED & set(seen)
+    assert set(NO_TO_EVERY_GATE) <= set(seen)
+    stored = {r.instrument_id: r for r in Response.objects.filter(participant=participant)}
+    for response in stored.values():
+        assert response.status == "complete", response.instrument_id
+        assert not GATED & set(response.answers), response.instrument_id
+    # Not applicable is not missing where the instrument says so.
+    assert stored["migraine"].scores == {"migraine_positive": 0}
+    assert stored["ibs"].scores == {"ibs_count": None, "ibs_positive": 0}
+    assert stored["tx"].instrument_version == "1.1.0"

@@ -42,7 +42,7 @@ def test_link_leads_to_consent_then_language_then_first_page(client, issued, par
     assert chosen.url == reverse("survey:page", args=[token, 1])
     first = client.get(chosen.url)
     assert first.status_code == 200
-    assert "Página 1 de 31".encode() in first.content
+    assert "Página 1 de 35".encode() in first.content
     assert "Mandíbula izquierda".encode() in first.content or b"fsq_jaw_l" in first.content
     # The pain-site page asks the question itself, from the instrument definition.
     assert "¿ha tenido dolor o sensibilidad al tacto".encode() in first.content
@@ -164,7 +164,7 @@ def test_finishing_the_last_page_shows_the_thank_you_page_without_scores(client,
     assert client.get(reverse("survey:entry", args=[token])).url == response.url
 
 
-@pytest.mark.parametrize("language,expected", [("en", "Page 1 of 31"), ("es", "Página 1 de 31")])
+@pytest.mark.parametrize("language,expected", [("en", "Page 1 of 35"), ("es", "Página 1 de 35")])
 def test_page_chrome_is_translated(client, issued, language, expected):
     _start(client, issued.token, language=language)
     page = client.get(reverse("survey:page", args=[issued.token, 1]))

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from functools import cache
+from typing import Any
 
 from fibrosurvey.instruments import Instrument, Item, get_instrument
+from fibrosurvey.instruments.logic import SkipLogic, skip_logic
 
-__all__ = ["SurveyPage", "page_plan"]
+__all__ = ["SurveyPage", "battery_logic", "next_shown", "page_plan", "shown"]
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,11 @@ class SurveyPage:
     def is_last_of_instrument(self) -> bool:
         return self.part == self.parts
 
+    @property
+    def gated(self) -> bool:
+        """Whether skip logic may hide items of this page."""
+        return any(item.gated for item in self.items)
+
 
 @cache
 def _plan(instrument_ids: tuple[str, ...]) -> tuple[SurveyPage, ...]:
@@ -41,3 +49,37 @@ def _plan(instrument_ids: tuple[str, ...]) -> tuple[SurveyPage, ...]:
 def page_plan(instrument_ids: list[str] | tuple[str, ...]) -> tuple[SurveyPage, ...]:
     """Pages in order for a battery (instrument ids in battery order)."""
     return _plan(tuple(instrument_ids))
+
+
+def battery_logic(pages: tuple[SurveyPage, ...]) -> SkipLogic:
+    """The skip logic of the instruments a page plan shows (gates may be in any of them)."""
+    return skip_logic(dict.fromkeys(page.instrument.id for page in pages))
+
+
+def shown(page: SurveyPage, disabled: set[str] | frozenset[str]) -> SurveyPage:
+    """``page`` with only the items skip logic asks, given the disabled item columns."""
+    if not disabled.intersection(page.columns):
+        return page
+    return replace(page, items=tuple(i for i in page.items if i.column not in disabled))
+
+
+def next_shown(
+    pages: tuple[SurveyPage, ...],
+    start: int,
+    step: int,
+    answers: Callable[[], Mapping[str, Any]],
+) -> int:
+    """The first page index from ``start`` (moving by ``step``) with an item to ask.
+
+    Past the last page is ``len(pages)`` (finished); before the first, 0. ``answers`` gives
+    the event's answers; it is called only when a page has skip logic (most have none).
+    """
+    disabled: set[str] | None = None
+    index = start
+    while 0 <= index < len(pages) and pages[index].gated:
+        if disabled is None:
+            disabled = battery_logic(pages).disabled_columns(answers())
+        if not disabled.issuperset(pages[index].columns):
+            break
+        index += step
+    return min(max(index, 0), len(pages))

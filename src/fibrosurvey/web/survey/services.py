@@ -31,7 +31,7 @@ from fibrosurvey.web.participants.models import Invitation
 from fibrosurvey.web.studies.permissions import safety_alert_recipients
 from fibrosurvey.web.studies.services import freeze_instrument_version
 from fibrosurvey.web.survey.models import ConsentRecord, PageSubmission, Response, SafetyAlert
-from fibrosurvey.web.survey.pages import SurveyPage, page_plan
+from fibrosurvey.web.survey.pages import SurveyPage, battery_logic, next_shown, page_plan
 from fibrosurvey.web.survey.rules import AnswersRefused, require_may_write, write_refusal
 
 __all__ = [
@@ -42,6 +42,8 @@ __all__ = [
     "do_record_consent",
     "do_reopen_survey",
     "do_save_page",
+    "event_answers",
+    "instrument_answers",
     "parse_page_answers",
     "survey_pages",
 ]
@@ -52,6 +54,32 @@ SAFETY_ITEM = safety_item()
 
 def survey_pages(invitation: Invitation) -> tuple[SurveyPage, ...]:
     return page_plan(invitation.event.current_instrument_ids())
+
+
+def event_answers(invitation: Invitation) -> dict[str, Any]:
+    """Every answer stored for this invitation's event, by column (all instruments)."""
+    rows = Response.objects.filter(
+        participant_id=invitation.participant_id, event_id=invitation.event_id
+    )
+    merged: dict[str, Any] = {}
+    for answers in rows.values_list("answers", flat=True):
+        merged.update(answers)
+    return merged
+
+
+def instrument_answers(invitation: Invitation, instrument_id: str) -> dict[str, Any]:
+    """The answers stored for one instrument of this invitation's event, by column."""
+    answers: dict[str, Any] = (
+        Response.objects.filter(
+            participant_id=invitation.participant_id,
+            event_id=invitation.event_id,
+            instrument_id=instrument_id,
+        )
+        .values_list("answers", flat=True)
+        .first()
+        or {}
+    )
+    return answers
 
 
 def _participant_label(invitation: Invitation) -> str:
@@ -134,6 +162,8 @@ class PageResult:
     safety_alert: bool = False
     completed_survey: bool = False
     reload_needed: bool = False  # no usable nonce: the participant must reload the page
+    # The page index the participant goes to: ``moving_to``, past pages skip logic hides.
+    moved_to: int = 0
 
 
 # Forms carry a random nonce (views.page); a missing or oversized one is not a form we sent.
@@ -213,11 +243,24 @@ def do_save_page(
     if not usable_nonce:
         return PageResult(saved=False, reload_needed=True)
     instrument_id = page.instrument.id
-    report = validate_response(raw, instrument_id)
+    pages = pages if pages is not None else survey_pages(invitation)
+    logic = battery_logic(pages)
+    battery = [p.instrument.id for p in pages]
+    # Gates sit on earlier pages (the loader enforces it within an instrument), so what this
+    # page asks follows from the answers stored before it. Instruments without skip logic
+    # (most) need no read of the event's answers.
+    instrument_gated = any(item.gated for item in page.instrument.items)
+    stored = event_answers(invitation) if instrument_gated else {}
+    report = validate_response(raw, instrument_id, context=stored, battery=battery)
     if not report.ok:
         return PageResult(saved=False, problems={p.column: p for p in report.problems})
-    typed = {item.column: _typed(item, raw[item.column]) for item in page.items}
-    page_count = len(pages if pages is not None else survey_pages(invitation))
+    disabled = logic.disabled_columns({**stored, **raw})
+    typed = {
+        item.column: _typed(item, raw[item.column])
+        for item in page.items
+        if item.column not in disabled
+    }
+    page_count = len(pages)
     participant = invitation.participant
     result = PageResult(saved=True)
     with transaction.atomic():
@@ -241,7 +284,10 @@ def do_save_page(
             "scores": response.scores,
         }
         answers = dict(response.answers) | typed
-        complete = set(page.instrument.item_columns()) <= set(answers)
+        # A changed gate hides what it gated: those answers are no longer kept.
+        hidden = logic.disabled_columns({**stored, **answers}) if instrument_gated else set()
+        answers = {column: value for column, value in answers.items() if column not in hidden}
+        complete = set(page.instrument.item_columns()) <= set(answers) | hidden
         response.answers = answers
         if complete:
             response.status = Response.Status.COMPLETE
@@ -252,6 +298,11 @@ def do_save_page(
         result.changed = created or after != before
         if result.changed:
             response.save(update_fields=["answers", "status", "scores", "completed_at", "updated"])
+        step = -1 if moving_to < page.index else 1
+        moving_to = next_shown(
+            pages, moving_to, step, lambda: {**event_answers(invitation), **answers}
+        )
+        result.moved_to = moving_to
         progress: dict[str, Any] = {"current_page": min(moving_to, page_count - 1)}
         if moving_to >= page_count:
             progress["completed_at"] = timezone.now()

@@ -24,8 +24,7 @@ from fibrosurvey.web.participants.models import Invitation
 from fibrosurvey.web.participants.services import find_invitation
 from fibrosurvey.web.survey import services
 from fibrosurvey.web.survey.forms import page_fields
-from fibrosurvey.web.survey.models import Response
-from fibrosurvey.web.survey.pages import SurveyPage
+from fibrosurvey.web.survey.pages import SurveyPage, battery_logic, next_shown, shown
 from fibrosurvey.web.survey.rules import AnswersRefused, WriteRefusal, write_refusal
 
 LANGUAGE_NAMES = {"en": "English", "es": "Español"}
@@ -127,8 +126,9 @@ def _fields_cache_key(page: SurveyPage, language: str, values: dict[str, str]) -
     """What the rendered questions of a page depend on when no answer needs correcting."""
     answers = json.dumps(values, sort_keys=True)
     instrument = page.instrument
+    asked = ",".join(page.columns)  # skip logic may hide some of the page's items
     return hashlib.sha256(
-        f"{instrument.id}@{instrument.version}|{page.part}|{language}|{answers}".encode()
+        f"{instrument.id}@{instrument.version}|{page.part}|{asked}|{language}|{answers}".encode()
     ).hexdigest()
 
 
@@ -181,6 +181,8 @@ def page(request: HttpRequest, invitation: Invitation, token: str, number: int) 
             )
         except AnswersRefused as refused:
             return _refused(request, refused.refusal, token)
+        if result.saved and not result.replayed:
+            moving_to = result.moved_to  # past the pages skip logic hides
         if result.saved:
             if result.safety_alert:
                 return redirect("survey:safety", token=token, number=moving_to + 1)
@@ -190,22 +192,29 @@ def page(request: HttpRequest, invitation: Invitation, token: str, number: int) 
         problems = result.problems
         reload_needed = result.reload_needed
         values = {column: value or "" for column, value in raw.items()}
+    # What the page asks follows from the event's stored answers (read only to render; a
+    # page without skip logic needs only its instrument's).
+    if current.gated:
+        answers = services.event_answers(invitation)
+        disabled = battery_logic(pages).disabled_columns(answers)
     else:
+        answers = services.instrument_answers(invitation, current.instrument.id)
+        disabled = set()
+    if request.method != "POST":
+        if disabled.issuperset(current.columns):
+            # Nothing on this page is asked given the answers so far (e.g. an old link).
+            following = next_shown(pages, current.index, 1, lambda: answers)
+            if following < len(pages):
+                return redirect("survey:page", token=token, number=following + 1)
         if invitation.current_page != current.index:
             invitation.current_page = current.index
             invitation.save(update_fields=["current_page"])
-        stored = (
-            Response.objects.filter(
-                participant=participant, event=invitation.event, instrument_id=current.instrument.id
-            )
-            .values_list("answers", flat=True)
-            .first()
-            or {}
-        )
         values = {
-            column: "" if stored.get(column) is None else str(stored[column])
+            column: "" if answers.get(column) is None else str(answers[column])
             for column in current.columns
         }
+    # Items skip logic hides are not shown (their answers are refused and never stored).
+    asked = shown(current, disabled)
     language = participant.language
     return render(
         request,
@@ -216,15 +225,17 @@ def page(request: HttpRequest, invitation: Invitation, token: str, number: int) 
             page=current,
             number=number,
             total=len(pages),
-            fields=page_fields(current, language, values, problems),
+            fields=page_fields(asked, language, values, problems),
             fields_cache_key=""
             if problems or reload_needed
-            else _fields_cache_key(current, language, values),
+            else _fields_cache_key(asked, language, values),
             title=current.instrument.title.get(language, current.instrument.title["en"]),
             recall=current.instrument.recall_period.get(language, ""),
             instructions=current.instrument.page_instruction(current.part - 1, language),
             nonce=secrets.token_urlsafe(24),
-            error_count=len(problems),
+            error_count=len([c for c in problems if c in asked.columns]),
+            # Answers to questions no longer asked (a stale form, another tab): not shown.
+            hidden_answered=any(c not in asked.columns for c in problems),
             reload_needed=reload_needed,
         ),
         status=400 if reload_needed else 422 if problems else 200,
