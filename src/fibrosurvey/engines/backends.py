@@ -104,6 +104,12 @@ class DuckDBEngine(_Closing):
 
 
 _spark_lock = threading.Lock()
+_spark_used = False
+
+
+def spark_started() -> bool:
+    """True once this process has asked for a Spark session."""
+    return _spark_used
 
 
 def spark_session(master: str | None = None) -> Any:
@@ -113,7 +119,9 @@ def spark_session(master: str | None = None) -> Any:
     """
     from pyspark.sql import SparkSession
 
+    global _spark_used
     with _spark_lock:
+        _spark_used = True
         builder = (
             SparkSession.builder.master(master or os.environ.get("SPARK_MASTER", "local[2]"))
             .appName("fibrosurvey")
