@@ -22,13 +22,13 @@ from dataclasses import dataclass
 
 from fibrosurvey.engines.spec import DesignColumns, Estimand
 
-__all__ = ["DATA_VIEW", "SqlPlan"]
+__all__ = ["DATA_VIEW", "SqlPlan", "sql_number"]
 
 DATA_VIEW = "fibrosurvey_data"
 Quote = Callable[[str], str]
 
 
-def _number(value: float) -> str:
+def sql_number(value: float) -> str:
     # A text literal cast to DOUBLE: exact (repr round-trips) and typed the same on both engines.
     return f"CAST('{value!r}' AS DOUBLE)"
 
@@ -44,10 +44,12 @@ class SqlPlan:
     design: DesignColumns
     estimands: Sequence[Estimand]
     quote: Quote
+    extra_columns: Sequence[str] = ()  # numeric columns besides the estimands' (e.g. GLM X)
 
     @property
     def outcomes(self) -> list[str]:
-        return list(dict.fromkeys(e.column for e in self.estimands))
+        """Numeric columns read, aliased ``_y<j>`` in this order (NaN read as NULL)."""
+        return list(dict.fromkeys([*(e.column for e in self.estimands), *self.extra_columns]))
 
     @property
     def n_stages(self) -> int:
@@ -72,6 +74,10 @@ class SqlPlan:
         """Aliases naming the unit of the stage above (the root for the first stage)."""
         return ["_root"] if stage == 0 else [*self.stratum_keys(stage - 1), f"_p{stage - 1}"]
 
+    def base_sql(self) -> str:
+        """The rows used, with the design and numeric columns renamed (``_w``, ``_y<j>``...)."""
+        return self._base()
+
     def _base(self) -> str:
         q, d = self.quote, self.design
         items = ["0 AS _root", f"CAST({q(d.weights)} AS DOUBLE) AS _w"]
@@ -87,7 +93,7 @@ class SqlPlan:
     def summary_sql(self) -> str:
         """One row: counts that validate the input and the sums that give the estimates."""
         d = self.design
-        infinite = _number(float("inf"))
+        infinite = sql_number(float("inf"))
         items = [
             "count(*) AS n_rows",
             "sum(CASE WHEN _w IS NULL OR isnan(_w) OR _w <= 0 THEN 1 ELSE 0 END) AS bad_weights",
@@ -119,10 +125,6 @@ class SqlPlan:
         ``means[k]``/``weight_totals[k]`` are the estimate and observed weight total of
         estimand ``k`` (ignored for totals), from :meth:`summary_sql`.
         """
-        keys = self.stratum_keys(stage)
-        key_list = ", ".join(keys)
-        has_fpc = stage < len(self.design.fpc)
-        fpc = f"_f{stage}" if has_fpc else "CAST(NULL AS DOUBLE)"
         index = {column: j for j, column in enumerate(self.outcomes)}
         sums = []
         for j in range(len(self.outcomes)):
@@ -131,39 +133,61 @@ class SqlPlan:
                 (f"CASE WHEN {seen} THEN _w * _y{j} ELSE 0.0 END", f"a_{j}"),
                 (f"CASE WHEN {seen} THEN _w ELSE 0.0 END", f"b_{j}"),
             ]
+        totals = []
+        for k, estimand in enumerate(self.estimands):
+            j = index[estimand.column]
+            if estimand.kind == "total":
+                totals.append(f"a_{j}")
+            else:
+                mean, total = sql_number(means[k]), sql_number(weight_totals[k])
+                totals.append(f"(a_{j} - {mean} * b_{j}) / {total}")
+        return self.strata_sql(stage, sums, totals, [(k, k) for k in range(len(totals))])
+
+    def strata_sql(
+        self,
+        stage: int,
+        row_sums: Sequence[tuple[str, str]],
+        unit_totals: Sequence[str],
+        pairs: Sequence[tuple[int, int]],
+    ) -> str:
+        """Per stratum of ``stage``: ``n_h``, fpc range, ``s_k`` and centred ``ss_a_b``.
+
+        ``row_sums`` are ``(row expression, name)`` summed over each unit; ``unit_totals[k]``
+        is an expression of those names giving the unit total ``t_k`` of linearised total
+        ``k``; ``pairs`` the ``(a, b)`` whose centred cross-products are wanted.
+        """
+        keys = self.stratum_keys(stage)
+        key_list = ", ".join(keys)
+        fpc = f"_f{stage}" if stage < len(self.design.fpc) else "CAST(NULL AS DOUBLE)"
         if stage < len(self.design.psu):
             unit_items = [
                 key_list, f"min({fpc}) AS fmin", f"max({fpc}) AS fmax",
-                *(f"sum({expr}) AS {name}" for expr, name in sums),
+                *(f"sum({expr}) AS {name}" for expr, name in row_sums),
             ]  # fmt: skip
             units = f"SELECT {', '.join(unit_items)} FROM _base GROUP BY {key_list}, _p{stage}"
         else:  # every row is its own unit
             unit_items = [
                 key_list, f"{fpc} AS fmin", f"{fpc} AS fmax",
-                *(f"{expr} AS {name}" for expr, name in sums),
+                *(f"{expr} AS {name}" for expr, name in row_sums),
             ]  # fmt: skip
             units = f"SELECT {', '.join(unit_items)} FROM _base"
-        totals = []
-        for k, estimand in enumerate(self.estimands):
-            j = index[estimand.column]
-            if estimand.kind == "total":
-                totals.append(f"a_{j} AS t_{k}")
-            else:
-                mean, total = _number(means[k]), _number(weight_totals[k])
-                totals.append(f"(a_{j} - {mean} * b_{j}) / {total} AS t_{k}")
-        ks = range(len(self.estimands))
+        totals = ", ".join(f"{expr} AS t_{k}" for k, expr in enumerate(unit_totals))
+        ks = range(len(unit_totals))
         strata_items = [
             key_list, "count(*) AS n_h", "min(fmin) AS fmin", "max(fmax) AS fmax",
             *(f"sum(t_{k}) AS s_{k}" for k in ks), *(f"avg(t_{k}) AS m_{k}" for k in ks),
         ]  # fmt: skip
-        deviations = ", ".join(f"sum((t_{k} - m_{k}) * (t_{k} - m_{k})) AS ss_{k}" for k in ks)
-        result = ", ".join(
-            [key_list, "n_h", "fmin", "fmax", *(f"s_{k}" for k in ks), *(f"ss_{k}" for k in ks)]
+        deviations = ", ".join(
+            f"sum((t_{a} - m_{a}) * (t_{b} - m_{b})) AS ss_{a}_{b}" for a, b in pairs
         )
+        result = ", ".join(
+            [key_list, "n_h", "fmin", "fmax", *(f"s_{k}" for k in ks),
+             *(f"ss_{a}_{b}" for a, b in pairs)]
+        )  # fmt: skip
         return (
             f"WITH _base AS ({self._base()}), "
             f"_units AS ({units}), "
-            f"_t AS (SELECT {key_list}, fmin, fmax, {', '.join(totals)} FROM _units), "
+            f"_t AS (SELECT {key_list}, fmin, fmax, {totals} FROM _units), "
             f"_strata AS (SELECT {', '.join(strata_items)} FROM _t GROUP BY {key_list}), "
             f"_dev AS (SELECT {key_list}, {deviations} FROM _t JOIN _strata USING ({key_list})"
             f" GROUP BY {key_list}) "

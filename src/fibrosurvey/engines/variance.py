@@ -45,10 +45,18 @@ def _fraction_form(plan: SqlPlan, tables: Sequence[pl.DataFrame]) -> bool:
 
 def stage_variances(plan: SqlPlan, tables: Sequence[pl.DataFrame]) -> tuple[Array, int]:
     """Variance of each estimand's linearised total, and the design df (PSUs - strata)."""
+    k = len(plan.estimands)
+    cov, df = stage_covariance(plan, tables, k, [(j, j) for j in range(k)])
+    return np.diag(cov).copy(), df
+
+
+def stage_covariance(
+    plan: SqlPlan, tables: Sequence[pl.DataFrame], k: int, pairs: Sequence[tuple[int, int]]
+) -> tuple[Array, int]:
+    """Design covariance (k x k, entries of ``pairs`` and their mirror) of ``k`` totals."""
     design = plan.design
     fraction_form = _fraction_form(plan, tables)
-    k = len(plan.estimands)
-    variance = np.zeros(k)
+    variance = np.zeros((k, k))
     fractions: list[pl.DataFrame] = []
     for stage, table in enumerate(tables):
         n_h = table["n_h"].cast(pl.Float64).to_numpy()
@@ -86,10 +94,13 @@ def stage_variances(plan: SqlPlan, tables: Sequence[pl.DataFrame]) -> tuple[Arra
             )
             multiplier = multiplier * joined.sort("_order")[f"_fraction_{above}"].to_numpy()
         fractions.append(current.select([*keys, pl.col("_fraction").alias(f"_fraction_{stage}")]))
-        contribution = _stage_contribution(plan, current, stage, n_h, f, multiplier)
+        contribution = _stage_contribution(plan, current, stage, n_h, f, multiplier, pairs)
         if contribution is None:
-            return np.full(k, np.nan), _df(tables[0])
-        variance += contribution
+            return np.full((k, k), np.nan), _df(tables[0])
+        for (a, b), value in zip(pairs, contribution, strict=True):
+            variance[a, b] += value
+            if a != b:
+                variance[b, a] += value
     return variance, _df(tables[0])
 
 
@@ -98,8 +109,14 @@ def _df(first_stage: pl.DataFrame) -> int:
 
 
 def _stage_contribution(
-    plan: SqlPlan, table: pl.DataFrame, stage: int, n_h: Array, f: Array, multiplier: Array
-) -> Array | None:
+    plan: SqlPlan,
+    table: pl.DataFrame,
+    stage: int,
+    n_h: Array,
+    f: Array,
+    multiplier: Array,
+    pairs: Sequence[tuple[int, int]],
+) -> list[float] | None:
     """This stage's share of each variance; ``None`` when R's 'average' rule gives NaN."""
     lonely_psu = plan.design.lonely_psu
     certain = f < 1e-7
@@ -128,9 +145,10 @@ def _stage_contribution(
             scale = scale * factor  # 0 * inf = NaN when a parent's strata are all lonely, as R
     if np.isnan(scale).any():
         return None
-    out = np.empty(len(plan.estimands))
-    for k in range(len(plan.estimands)):
-        sums = table[f"s_{k}"].cast(pl.Float64).to_numpy()
-        squares = table[f"ss_{k}"].cast(pl.Float64).to_numpy()
-        out[k] = float(np.sum(scale * np.where(centre, squares, sums * sums)))
+    out = []
+    for a, b in pairs:
+        sum_a = table[f"s_{a}"].cast(pl.Float64).to_numpy()
+        sum_b = table[f"s_{b}"].cast(pl.Float64).to_numpy()
+        products = table[f"ss_{a}_{b}"].cast(pl.Float64).to_numpy()
+        out.append(float(np.sum(scale * np.where(centre, products, sum_a * sum_b))))
     return out
