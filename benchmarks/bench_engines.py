@@ -9,7 +9,9 @@ generation at seconds per 10^6 rows; the engines read only the columns they need
 Each measurement runs in a fresh process (peak memory = that process's max RSS):
 - floor: a plain DuckDB ``SELECT sum(...)`` scan over the same columns, in the same run;
 - design: mean and total of ``y`` and the proportion of ``flag`` (R ``svymean``/``svytotal``/
-  ``svyciprop``) with strata, PSUs and fpc, on each engine.
+  ``svyciprop``) with strata, PSUs and fpc, on each engine;
+- glm: a linear and a logistic ``svyglm`` on two predictors (the shape of the plan's C1-C3
+  models: sufficient statistics, one scan per Newton step, then the score variance).
 
 It prints rows/s, peak memory, the ratio to the floor and the growth exponent ``b`` of
 ``time ~ rows^b`` between the sizes. Targets (issue 15): DuckDB <= 4 GB at every size, design
@@ -79,6 +81,7 @@ def measure(task: str, engine: str, source: Path) -> dict[str, float]:
     import duckdb
 
     from fibrosurvey.engines import DesignColumns, Estimand, estimate
+    from fibrosurvey.engines.glm import glm
 
     started = time.perf_counter()  # after the imports: they are not the query's cost
     if task == "floor":
@@ -97,7 +100,11 @@ def measure(task: str, engine: str, source: Path) -> dict[str, float]:
 
             spark_session()  # JVM start-up is not part of the estimate's cost
             started = time.perf_counter()
-        estimate(source, design, wanted, engine, **options)
+        if task == "design":
+            estimate(source, design, wanted, engine, **options)
+        else:  # linear and logistic svyglm on two predictors
+            glm(source, design, "y", ["x1", "x2"], "gaussian", engine, **options)
+            glm(source, design, "flag", ["x1", "x2"], "binomial", engine, **options)
     seconds = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"seconds": seconds, "peak_mb": peak_mb}
@@ -115,6 +122,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", default="1000000,10000000")
     parser.add_argument("--engines", default="memory,duckdb,spark")
+    parser.add_argument("--tasks", default="design,glm")
+    parser.add_argument("--spark-tasks", default="design", help="Spark: these tasks only")
     parser.add_argument("--spark-max-rows", type=int, default=1_000_000)
     parser.add_argument("--memory-max-rows", type=int, default=10_000_000)
     parser.add_argument("--dir", type=Path, default=Path("/tmp/fibrosurvey-bench-engines"))
@@ -145,12 +154,15 @@ def main() -> None:
             limit = {"spark": args.spark_max_rows, "memory": args.memory_max_rows}.get(engine)
             if limit is not None and rows > limit:
                 continue
-            run = _in_child("design", engine, source)
-            results[(engine, rows)] = run["seconds"]
-            print(f"{rows:>12,} {engine:>7} {'design':>7} {run['seconds']:>9.2f} "
-                  f"{rows / run['seconds']:>12,.0f} {run['peak_mb']:>9.0f} "
-                  f"{run['seconds'] / floor['seconds']:>8.2f}")  # fmt: skip
-    for name in ["floor", *engines]:
+            for task in args.tasks.split(","):
+                if engine == "spark" and task not in args.spark_tasks.split(","):
+                    continue
+                run = _in_child(task, engine, source)
+                results[(f"{engine} {task}", rows)] = run["seconds"]
+                print(f"{rows:>12,} {engine:>7} {task:>7} {run['seconds']:>9.2f} "
+                      f"{rows / run['seconds']:>12,.0f} {run['peak_mb']:>9.0f} "
+                      f"{run['seconds'] / floor['seconds']:>8.2f}", flush=True)  # fmt: skip
+    for name in sorted({e for e, _ in results}):
         measured = sorted((n, t) for (e, n), t in results.items() if e == name)
         if len(measured) >= 2:
             n = np.log([m[0] for m in measured])

@@ -73,7 +73,9 @@ def _memory(
 ) -> list[SurveyEstimate]:
     from fibrosurvey.stats.survey_design import SurveyDesign
 
-    frame = read_parquet_source(source)
+    frame = read_parquet_source(
+        source, _needed(source, [*design.columns, *(e.column for e in estimands)])
+    )
     _check_columns(frame.columns, design, estimands)
     for column, value in design.where:
         frame = frame.filter(pl.col(column).cast(pl.String) == value)
@@ -93,6 +95,13 @@ def _memory(
         else:
             results.append(survey.proportion(y, alpha, ci=item.ci))
     return results
+
+
+def _needed(source: Path, columns: Sequence[str]) -> list[str] | None:
+    """Only the columns an estimate reads (all when some are absent: the error names them)."""
+    schema = pl.scan_parquet(parquet_files(source), hive_partitioning=source.is_dir())
+    present = schema.collect_schema().names()
+    return list(dict.fromkeys(columns)) if all(c in present for c in columns) else None
 
 
 def _check_columns(

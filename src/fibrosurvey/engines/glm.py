@@ -22,7 +22,7 @@ import numpy as np
 from scipy import stats as sps
 
 from fibrosurvey.engines.backends import DuckDBEngine, SparkEngine, SqlEngine
-from fibrosurvey.engines.estimate import _check_summary, read_parquet_source
+from fibrosurvey.engines.estimate import _check_summary, _needed, read_parquet_source
 from fibrosurvey.engines.spec import DesignColumns, Estimand
 from fibrosurvey.engines.sql import SqlPlan, sql_number
 from fibrosurvey.engines.variance import stage_covariance
@@ -68,7 +68,7 @@ def _memory_glm(
 
     from fibrosurvey.stats.survey_design import SurveyDesign
 
-    frame = read_parquet_source(source)
+    frame = read_parquet_source(source, _needed(source, [*design.columns, y, *X]))
     for column, value in design.where:
         frame = frame.filter(pl.col(column).cast(pl.String) == value)
     survey = SurveyDesign.from_frame(
