@@ -167,3 +167,19 @@ def test_non_positive_weights_are_refused_naming_the_column(tmp_path: Path) -> N
     pl.DataFrame({"wt": [1.0, 0.0, np.nan], "y": [1.0, 2.0, 3.0]}).write_parquet(source)
     with pytest.raises(ValueError, match=r"weights: 2 rows of 'wt' are missing or not positive"):
         estimate(source, DesignColumns("wt"), [Estimand("mean", "y")], "duckdb")
+
+
+@pytest.mark.parametrize("engine", SQL_ENGINES)
+def test_domain_means_equal_mean_by_of_the_memory_engine(engine: str, tmp_path: Path) -> None:
+    frame, columns = random_design_frame(6)
+    frame = frame.with_columns(pl.col("ssu").cast(pl.Float64).alias("group"))
+    source = tmp_path / "data.parquet"
+    frame.write_parquet(source)
+    design = DesignColumns(**columns)
+    wanted = [Estimand("mean", "y", domain=("group", level)) for level in (0.0, 1.0, 2.0)]
+    expected = estimate(source, design, wanted, "memory")
+    actual = estimate(source, design, wanted, engine)
+    assert [r.group for r in actual] == ["0.0", "1.0", "2.0"]
+    for want, got in zip(expected, actual, strict=True):
+        assert_same(want, got)
+    assert expected[0].method == "svyby_mean"

@@ -74,7 +74,15 @@ def _memory(
     from fibrosurvey.stats.survey_design import SurveyDesign
 
     frame = read_parquet_source(
-        source, _needed(source, [*design.columns, *(e.column for e in estimands)])
+        source,
+        _needed(
+            source,
+            [
+                *design.columns,
+                *(e.column for e in estimands),
+                *(e.domain[0] for e in estimands if e.domain is not None),
+            ],
+        ),
     )
     _check_columns(frame.columns, design, estimands)
     for column, value in design.where:
@@ -88,7 +96,15 @@ def _memory(
     results = []
     for item in estimands:
         y = frame.get_column(item.column).cast(pl.Float64).to_numpy()
-        if item.kind == "mean":
+        if item.domain is not None:
+            groups = frame.get_column(item.domain[0]).cast(pl.Float64).to_numpy()
+            by = survey.mean_by(y, groups, alpha)
+            label = domain_label(item.domain[1])
+            if label not in by:
+                raise ValueError(f"{item.column}: every value where {item.domain[0]} = "
+                                 f"{item.domain[1]:g} is missing")  # fmt: skip
+            results.append(by[label])
+        elif item.kind == "mean":
             results.append(survey.mean(y, alpha))
         elif item.kind == "total":
             results.append(survey.total(y, alpha))
@@ -104,10 +120,16 @@ def _needed(source: Path, columns: Sequence[str]) -> list[str] | None:
     return list(dict.fromkeys(columns)) if all(c in present for c in columns) else None
 
 
+def domain_label(level: float) -> str:
+    """A domain level as ``SurveyDesign.mean_by`` names it (the float as Polars prints it)."""
+    return str(pl.Series([float(level)]).cast(pl.String)[0])
+
+
 def _check_columns(
     available: Sequence[str], design: DesignColumns, estimands: Sequence[Estimand]
 ) -> None:
-    needed = [*design.columns, *(e.column for e in estimands)]
+    needed = [*design.columns, *(e.column for e in estimands),
+              *(e.domain[0] for e in estimands if e.domain is not None)]  # fmt: skip
     absent = [c for c in dict.fromkeys(needed) if c not in available]
     if absent:
         raise ValueError(
@@ -135,10 +157,13 @@ def _check_summary(plan: SqlPlan, summary: dict[str, Any]) -> None:
                 f"{column}: {summary[f'bad_f{i}']} rows are missing or not positive; "
                 "allowed: positive numbers"
             )
-    for j, column in enumerate(plan.outcomes):
+    for j, (column, domain) in enumerate(plan.outcome_keys):
         if summary[f"infinite_{j}"]:
             raise ValueError(f"{column}: {summary[f'infinite_{j}']} rows are infinite")
-        binary = [e for e in plan.estimands if e.column == column and e.kind == "proportion"]
+        binary = [
+            e for e in plan.estimands
+            if e.key == (column, domain) and e.kind == "proportion" and e.domain is None
+        ]  # fmt: skip
         if binary and summary[f"nonbinary_{j}"]:
             raise ValueError(
                 f"{column}: {summary[f'nonbinary_{j}']} values are not 0 or 1; a proportion "
@@ -156,13 +181,13 @@ def sql_estimates(
     plan = SqlPlan(design, estimands, engine.quote)
     summary = engine.query(plan.summary_sql()).row(0, named=True)
     _check_summary(plan, summary)
-    index = {column: j for j, column in enumerate(plan.outcomes)}
     values, weight_totals, seen = [], [], []
     for item in estimands:
-        j = index[item.column]
+        j = plan.outcome_index(item)
         a, b, n_seen = float(summary[f"a_{j}"]), float(summary[f"b_{j}"]), int(summary[f"seen_{j}"])
         if item.kind != "total" and n_seen == 0:
-            raise ValueError(f"{item.column}: every value is missing")
+            inside = "" if item.domain is None else f" where {item.domain[0]} = {item.domain[1]:g}"
+            raise ValueError(f"{item.column}: every value{inside} is missing")
         values.append(a if item.kind == "total" else a / b)
         weight_totals.append(b if b else 1.0)
         seen.append(n_seen)
@@ -189,7 +214,10 @@ def _result(
         "p": float(2 * sps.norm.sf(abs(value) / se)) if se > 0 else float("nan"),
         "n": n, "method": method, "se": se, "df": df, "alpha": alpha, "group": "",
     }  # fmt: skip
-    if item.kind == "proportion":
+    if item.domain is not None:
+        fields["method"] = "svyby_mean"
+        fields["group"] = domain_label(item.domain[1])
+    elif item.kind == "proportion":
         fields["method"] = f"svymean_proportion_{item.ci}"
         fields["ci_low"], fields["ci_high"] = proportion_interval(
             value, se, alpha, df, item.ci, n_rows

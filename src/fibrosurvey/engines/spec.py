@@ -50,6 +50,9 @@ class DesignColumns:
 class Estimand:
     """One design-based estimate: ``mean``, ``total`` or ``proportion`` of ``column``.
 
+    With ``domain``, a domain mean (R ``svyby(~y, ~g, design, svymean)``, as
+    ``SurveyDesign.mean_by``; a proportion is then that domain mean, as the plan's tables).
+
     ``ci`` is the proportion interval (R ``svyciprop`` method, see
     :func:`fibrosurvey.stats.survey_intervals.proportion_interval`).
     """
@@ -57,6 +60,13 @@ class Estimand:
     kind: EstimandKind
     column: str
     ci: str = "logit"
+    # A domain (R svyby): rows whose ``domain[0]`` column equals ``domain[1]``; the others stay
+    # in the design with zero influence.
+    domain: tuple[str, float] | None = None
+
+    @property
+    def key(self) -> tuple[str, tuple[str, float] | None]:
+        return (self.column, self.domain)
 
     def __post_init__(self) -> None:
         if self.kind not in ESTIMAND_KINDS:

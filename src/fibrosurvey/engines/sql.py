@@ -47,9 +47,20 @@ class SqlPlan:
     extra_columns: Sequence[str] = ()  # numeric columns besides the estimands' (e.g. GLM X)
 
     @property
+    def outcome_keys(self) -> list[tuple[str, tuple[str, float] | None]]:
+        """(column, domain) read, aliased ``_y<j>`` in this order (NaN and outside read NULL)."""
+        return list(
+            dict.fromkeys(
+                [*(e.key for e in self.estimands), *((c, None) for c in self.extra_columns)]
+            )
+        )
+
+    @property
     def outcomes(self) -> list[str]:
-        """Numeric columns read, aliased ``_y<j>`` in this order (NaN read as NULL)."""
-        return list(dict.fromkeys([*(e.column for e in self.estimands), *self.extra_columns]))
+        return [column for column, _ in self.outcome_keys]
+
+    def outcome_index(self, estimand: Estimand) -> int:
+        return self.outcome_keys.index(estimand.key)
 
     @property
     def n_stages(self) -> int:
@@ -84,9 +95,14 @@ class SqlPlan:
         items += [f"{q(c)} AS _s{i}" for i, c in enumerate(d.strata)]
         items += [f"{q(c)} AS _p{i}" for i, c in enumerate(d.psu)]
         items += [f"CAST({q(c)} AS DOUBLE) AS _f{i}" for i, c in enumerate(d.fpc)]
-        for j, column in enumerate(self.outcomes):
+        for j, (column, domain) in enumerate(self.outcome_keys):
             value = f"CAST({q(column)} AS DOUBLE)"
-            items.append(f"CASE WHEN isnan({value}) THEN NULL ELSE {value} END AS _y{j}")
+            inside = "" if domain is None else (
+                f"CAST({q(domain[0])} AS DOUBLE) = {sql_number(domain[1])} AND "
+            )  # fmt: skip
+            items.append(
+                f"CASE WHEN {inside}NOT isnan({value}) THEN {value} ELSE NULL END AS _y{j}"
+            )
         where = " AND ".join(f"CAST({q(c)} AS STRING) = {_text(v)}" for c, v in d.where)
         return f"SELECT {', '.join(items)} FROM {DATA_VIEW}" + (f" WHERE {where}" if where else "")
 
@@ -125,7 +141,6 @@ class SqlPlan:
         ``means[k]``/``weight_totals[k]`` are the estimate and observed weight total of
         estimand ``k`` (ignored for totals), from :meth:`summary_sql`.
         """
-        index = {column: j for j, column in enumerate(self.outcomes)}
         sums = []
         for j in range(len(self.outcomes)):
             seen = f"_y{j} IS NOT NULL"
@@ -135,7 +150,7 @@ class SqlPlan:
             ]
         totals = []
         for k, estimand in enumerate(self.estimands):
-            j = index[estimand.column]
+            j = self.outcome_index(estimand)
             if estimand.kind == "total":
                 totals.append(f"a_{j}")
             else:
