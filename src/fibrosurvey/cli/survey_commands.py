@@ -35,6 +35,13 @@ _PROPORTION_CI = ("logit", "xlogit", "wald", "mean", "asin", "beta")
 
 
 def _read(path: Path) -> pl.DataFrame:
+    if path.is_dir():  # partitioned Parquet, as `synth --partitioned` writes it
+        from fibrosurvey.engines import read_parquet_source
+
+        try:
+            return to_numeric(read_parquet_source(path))
+        except ValueError as error:
+            raise click.ClickException(str(error)) from error
     try:
         return to_numeric(read_table(path))
     except TableError as error:
@@ -110,7 +117,7 @@ def _row(variable: str, group: str, kind: str, result: Any, **extra: Any) -> dic
 
 
 @main.command("estimate")
-@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.argument("file", type=click.Path(path_type=Path, exists=True))
 @click.option("--var", "variable", required=True, help="Column to estimate (0/1 -> proportion).")
 @click.option("--by", "by", help="Group column: one estimate per group (domain estimation).")
 @click.option("--weights", help="Sampling weight column (default: from the fpc, else equal).")
@@ -135,11 +142,20 @@ def _row(variable: str, group: str, kind: str, result: Any, **extra: Any) -> dic
 @click.option("--event", help="Use only rows of this event (e.g. baseline).")
 @click.option("--confidence", type=click.FloatRange(0.5, 0.999), default=0.95, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option(
+    "--engine", type=click.Choice(["memory", "duckdb", "spark"]), default="memory",
+    show_default=True,
+    help="memory: in RAM, every option. duckdb/spark: mean or proportion by SQL aggregation "
+    "over Parquet (a file or a partitioned folder), out of core; same numbers.",
+)  # fmt: skip
+@click.option(
+    "--spark-master", help="With --engine spark: a cluster URL (default local[2] or $SPARK_MASTER)."
+)
 def estimate(
     file: Path, variable: str, by: str | None, weights: str | None, strata: str | None,
     psu: str | None, fpc: str | None, lonely_psu: str, ci: str, quantiles: str | None,
     ratio_to: str | None, calibration: Path | None, event: str | None, confidence: float,
-    as_json: bool,
+    as_json: bool, engine: str, spark_master: str | None,
 ) -> None:  # fmt: skip
     """Design-based mean, proportion, quantiles or ratio of --var in FILE (as R survey).
 
@@ -150,6 +166,29 @@ def estimate(
     """
     from fibrosurvey.analysis.plan import PlanError
 
+    if engine != "memory":
+        from fibrosurvey.cli.engine_estimate import engine_rows
+
+        unsupported = [
+            name
+            for name, given in (("--by", by), ("--quantiles", quantiles),
+                                ("--ratio-to", ratio_to), ("--calibration", calibration))
+            if given
+        ]  # fmt: skip
+        if unsupported:
+            raise click.UsageError(
+                f"--engine {engine} computes means and proportions; {', '.join(unsupported)} "
+                "need --engine memory"
+            )
+        rows = engine_rows(
+            file, engine, variable, weights, _names(strata), _names(psu), _names(fpc),
+            lonely_psu, ci, event, 1 - confidence, spark_master,
+        )  # fmt: skip
+        if as_json:
+            click.echo(json.dumps(rows, indent=2))
+        else:
+            _print_table(rows, variable, confidence)
+        return
     frame = _read(file)
     strata_names, psu_names, fpc_names = _names(strata), _names(psu), _names(fpc)
     if quantiles and ratio_to:

@@ -53,16 +53,37 @@ def truth_path(output: Path) -> Path:
     "-o",
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
     help="Output table, .csv or .parquet. The truth goes to OUTPUT.truth.json next to it.",
 )
-def synth(scenario: str, n: int, seed: int, output: Path) -> None:
+@click.option(
+    "--partitioned",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write partitioned Parquet to this new folder instead (chunk=<k>/part.parquet, one "
+    "independent replicate sample per chunk, bounded memory; see manifest.json).",
+)
+@click.option(
+    "--chunk-rows",
+    type=click.IntRange(min=1),
+    default=100_000,
+    show_default=True,
+    help="With --partitioned: participants per chunk (about 1.6 rows each with follow-ups).",
+)
+def synth(
+    scenario: str, n: int, seed: int, output: Path | None, partitioned: Path | None,
+    chunk_rows: int,
+) -> None:  # fmt: skip
     """Generate a synthetic national survey with a planted, known truth.
 
     Writes one row per participant x event (baseline for everyone, followup_3m for about 60%)
     in the analysis-dataset format, with scores, and OUTPUT.truth.json with the planted effects
     and the population values the analysis should recover.
     """
+    if (output is None) == (partitioned is None):
+        raise click.UsageError("give either -o/--output FILE or --partitioned DIR")
+    if partitioned is not None:
+        _synth_partitioned(scenario, n, seed, partitioned, chunk_rows)
+        return
+    assert output is not None
     if output.suffix.lower() not in (".csv", ".parquet"):
         raise click.UsageError(
             f"cannot write {output.name!r}: give the output a .csv or .parquet extension, "
@@ -90,4 +111,30 @@ def synth(scenario: str, n: int, seed: int, output: Path) -> None:
     console.print(
         f"{result.summary()}\nwrote {output} ({result.data.height} rows, "
         f"{result.data.width} columns) and {sidecar} in {elapsed:.1f} s"
+    )
+
+
+def _synth_partitioned(scenario: str, n: int, seed: int, folder: Path, chunk_rows: int) -> None:
+    from fibrosurvey.synth.partitioned import write_partitioned
+
+    started = time.perf_counter()
+    with Progress(
+        TextColumn("[bold]synth[/bold] chunk {task.completed}/{task.total}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("chunks", total=-(-n // chunk_rows))
+        try:
+            manifest = write_partitioned(
+                scenario, n, seed, folder, chunk_rows,
+                progress=lambda done, _total, _rows: progress.update(task, completed=done),
+            )  # fmt: skip
+        except ValueError as error:
+            raise click.ClickException(str(error)) from error
+    elapsed = time.perf_counter() - started
+    console.print(
+        f"wrote {folder}: {manifest['rows']} rows of {n} participants in "
+        f"{manifest['chunks']} chunks ({folder}/manifest.json) in {elapsed:.1f} s"
     )
