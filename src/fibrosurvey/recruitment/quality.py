@@ -1,0 +1,237 @@
+"""Response quality: the checks behind each quality flag, the exclusion rule the analysis
+applies, and the participant flow (STROBE item 13).
+
+Flags are transparent: every flagged participant carries the reasons (codes of
+:data:`QUALITY_REASONS`); nothing is deleted. The analysis excludes by a configurable
+:class:`ExclusionRule` and reports how many were excluded and why (:class:`ExclusionSummary`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from statistics import median
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+__all__ = [
+    "DEFAULT_EXCLUSION",
+    "FLOW_STAGES",
+    "QUALITY_REASONS",
+    "ExclusionRule",
+    "ExclusionSummary",
+    "FlowStage",
+    "answer_similarity",
+    "apply_exclusion",
+    "flow_stages",
+    "join_reasons",
+    "near_duplicates",
+    "split_reasons",
+    "straightlined",
+    "too_fast",
+]
+
+# code -> what it means (the report's wording).
+QUALITY_REASONS: dict[str, str] = {
+    "honeypot": "filled in a field hidden from people (only automated form-fillers see it)",
+    "too_fast": "pages answered faster than the minimum time per page",
+    "impossible_answer": "an answer that cannot be true (e.g. age 150, pain longer than life)",
+    "straightlining": "the same answer to every item of a long questionnaire",
+    "attention_check": "a wrong answer to an attention-check question",
+    "duplicate_contact": "the same contact details as an earlier participant",
+    "duplicate_device": "the same device as an earlier visitor who took part",
+    "duplicate_answers": "answers nearly identical to an earlier participant's",
+}
+REASON_SEPARATOR = ";"
+
+
+def join_reasons(reasons: Iterable[str]) -> str:
+    return REASON_SEPARATOR.join(sorted(set(reasons)))
+
+
+def split_reasons(joined: str | None) -> list[str]:
+    return [r for r in (joined or "").split(REASON_SEPARATOR) if r]
+
+
+def straightlined(answers: Mapping[str, Any], columns: Sequence[str], min_items: int = 8) -> bool:
+    """Every answered item of ``columns`` has the same value, over at least ``min_items``."""
+    given = [answers[c] for c in columns if answers.get(c) is not None]
+    return len(given) >= min_items and len(set(given)) == 1
+
+
+def answer_similarity(a: Mapping[str, Any], b: Mapping[str, Any]) -> tuple[float, int]:
+    """(share of equal answers, number of items both answered)."""
+    common = [c for c in a if a[c] is not None and b.get(c) is not None]
+    if not common:
+        return 0.0, 0
+    return sum(a[c] == b[c] for c in common) / len(common), len(common)
+
+
+def near_duplicates(
+    candidate: Mapping[str, Any],
+    others: Mapping[Any, Mapping[str, Any]],
+    *,
+    threshold: float = 0.95,
+    min_items: int = 20,
+) -> list[Any]:
+    """Keys of ``others`` whose answers agree with ``candidate`` on at least ``threshold`` of
+    at least ``min_items`` items both answered. One vectorised pass over all others."""
+    columns = sorted(c for c, v in candidate.items() if v is not None and _numeric(v))
+    if len(columns) < min_items or not others:
+        return []
+    keys = list(others)
+    target = np.array([float(candidate[c]) for c in columns])
+    matrix = np.array(
+        [[_as_float(others[k].get(c)) for c in columns] for k in keys], dtype=float
+    ).reshape(len(keys), len(columns))
+    answered = ~np.isnan(matrix)
+    both = answered.sum(axis=1)
+    equal = (matrix == target) & answered
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(both > 0, equal.sum(axis=1) / np.maximum(both, 1), 0.0)
+    hits = (both >= min_items) & (share >= threshold)
+    return [keys[i] for i in np.flatnonzero(hits)]
+
+
+def _numeric(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _as_float(value: Any) -> float:
+    return float(value) if _numeric(value) else float("nan")
+
+
+def too_fast(durations: Sequence[float], min_seconds: float) -> bool:
+    """The median page took less than ``min_seconds`` (one quick page is not a flag)."""
+    return bool(durations) and min_seconds > 0 and median(durations) < min_seconds
+
+
+@dataclass(frozen=True)
+class ExclusionRule:
+    """Which flagged participants the analysis leaves out: all flagged ones (``reasons`` None)
+    or those with at least one of ``reasons``. ``exclude_flagged=False`` keeps everyone."""
+
+    exclude_flagged: bool = True
+    reasons: frozenset[str] | None = None
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, Any] | None) -> ExclusionRule:
+        """From a plan's ``quality_exclusion: {exclude_flagged: true, reasons: [...]}``."""
+        if not raw:
+            return DEFAULT_EXCLUSION
+        unknown = sorted(set(raw) - {"exclude_flagged", "reasons"})
+        if unknown:
+            raise ValueError(
+                f"quality_exclusion: unknown keys {unknown}; allowed: exclude_flagged, reasons"
+            )
+        exclude = raw.get("exclude_flagged", True)
+        if not isinstance(exclude, bool):
+            raise ValueError("quality_exclusion.exclude_flagged: true or false")
+        reasons = raw.get("reasons")
+        if reasons is None:
+            return cls(exclude, None)
+        bad = sorted(set(reasons) - set(QUALITY_REASONS)) if isinstance(reasons, list) else reasons
+        if bad:
+            raise ValueError(
+                f"quality_exclusion.reasons: unknown {bad}; allowed: {sorted(QUALITY_REASONS)}"
+            )
+        return cls(exclude, frozenset(reasons))
+
+    def excludes(self, flagged: bool, reasons: Iterable[str]) -> bool:
+        if not (self.exclude_flagged and flagged):
+            return False
+        return self.reasons is None or bool(self.reasons & set(reasons))
+
+
+DEFAULT_EXCLUSION = ExclusionRule()
+
+
+@dataclass(frozen=True)
+class ExclusionSummary:
+    participants: int
+    excluded: int
+    # reason -> excluded participants carrying it (one participant may count under several).
+    by_reason: dict[str, int]
+
+    @property
+    def analysed(self) -> int:
+        return self.participants - self.excluded
+
+    def sentence(self) -> str:
+        if not self.excluded:
+            return f"No participant of {self.participants} was excluded for response quality."
+        reasons = "; ".join(
+            f"{reason} ({QUALITY_REASONS.get(reason, reason)}): {n}"
+            for reason, n in sorted(self.by_reason.items(), key=lambda kv: (-kv[1], kv[0]))
+        )
+        return (
+            f"{self.excluded} of {self.participants} participants were excluded for response "
+            f"quality (flagged responses are kept, not deleted). Reasons: {reasons}."
+        )
+
+
+def apply_exclusion(
+    frame: pl.DataFrame, rule: ExclusionRule = DEFAULT_EXCLUSION
+) -> tuple[pl.DataFrame, ExclusionSummary]:
+    """Rows of participants the rule keeps, and what it excluded and why.
+
+    ``frame`` needs ``participant_id``, ``quality_flag`` (bool) and ``quality_reasons``
+    (codes joined by ';'); rows without a flag (null: not recruited by open link) are kept.
+    """
+    missing = {"participant_id", "quality_flag", "quality_reasons"} - set(frame.columns)
+    if missing:
+        raise ValueError(f"apply_exclusion needs the columns {sorted(missing)}")
+    people = frame.select("participant_id", "quality_flag", "quality_reasons").unique(
+        "participant_id", keep="first", maintain_order=True
+    )
+    excluded_ids: list[Any] = []
+    counts: Counter[str] = Counter()
+    for participant_id, flagged, joined in people.iter_rows():
+        reasons = split_reasons(joined)
+        if rule.excludes(bool(flagged), reasons):
+            excluded_ids.append(participant_id)
+            counts.update(reasons)
+    kept = frame.filter(~pl.col("participant_id").is_in(excluded_ids))
+    summary = ExclusionSummary(people.height, len(excluded_ids), dict(counts))
+    return kept, summary
+
+
+FLOW_STAGES: tuple[tuple[str, str], ...] = (
+    ("visited", "Visited the open link"),
+    ("screened", "Answered the eligibility screener"),
+    ("eligible", "Eligible"),
+    ("enrolled", "Enrolled (quota open)"),
+    ("consented", "Consented"),
+    ("started", "Started the survey"),
+    ("completed", "Completed the survey"),
+    ("analysed", "Analysed (after the quality exclusion)"),
+)
+
+
+@dataclass(frozen=True)
+class FlowStage:
+    key: str
+    label: str
+    count: int
+    # How many of the previous stage did not reach this one.
+    lost: int
+
+
+def flow_stages(counts: Mapping[str, int]) -> list[FlowStage]:
+    """The flow diagram's boxes, from visits to the analysed sample; each stage is a subset of
+    the one before, so a count above its predecessor means the counts are wrong (ValueError)."""
+    missing = [key for key, _ in FLOW_STAGES if key not in counts]
+    if missing:
+        raise ValueError(f"flow counts missing: {missing}")
+    stages: list[FlowStage] = []
+    previous: int | None = None
+    for key, label in FLOW_STAGES:
+        count = int(counts[key])
+        if previous is not None and count > previous:
+            raise ValueError(f"flow stage {key} ({count}) exceeds the stage before ({previous})")
+        stages.append(FlowStage(key, label, count, 0 if previous is None else previous - count))
+        previous = count
+    return stages
