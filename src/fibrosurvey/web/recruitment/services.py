@@ -217,9 +217,7 @@ def do_screen(link: OpenLink, visit: Visit, data: Any, *, honeypot: str) -> Scre
             visit.outcome = Visit.Outcome.ENROLLED
             visit.participant, token = _enrol(link, visit)
         visit.save()
-        flags = _screening_flags(
-            link, visit, outcome.impossible, outcome.attention_failed, honeypot
-        )
+        flags = _screening_flags(link, visit, outcome, honeypot)
         record(
             "create",
             actor_label=f"open link visitor ({visit.source})",
