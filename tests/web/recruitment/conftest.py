@@ -51,3 +51,57 @@ def visit_and_screen(open_link):
         return client.post(reverse("recruitment:screener", args=[open_link.slug]), body)
 
     return _go
+
+
+def straight_answer(item):
+    """The lowest answer to everything: a straight line."""
+    if item.kind == "choice":
+        return item.codes[0]
+    return int(item.minimum)
+
+
+def varied_answer(item):
+    """A fixed, varied answer per item (PHQ-9 item 9 = 0: no safety page on the way)."""
+    import zlib
+
+    if item.column == "phq9_9":
+        return 0
+    spread = zlib.crc32(item.column.encode())
+    if item.kind == "choice":
+        return item.codes[spread % len(item.codes)]
+    low, high = int(item.minimum), int(item.maximum)
+    return low + spread % (min(high, low + 10) - low + 1)
+
+
+def start_and_complete(client, token, answer, *, page_seconds=None):
+    """Consent, skip contact, answer every page with ``answer(item)`` and finish; with
+    ``page_seconds`` the stored submission times are spread that far apart."""
+    from django.utils import timezone
+
+    from fibrosurvey.web.participants.services import find_invitation
+    from fibrosurvey.web.survey.models import PageSubmission
+    from fibrosurvey.web.survey.services import survey_pages
+
+    client.post(reverse("recruitment:consent", args=[token]), {"agree": "yes"})
+    client.post(reverse("recruitment:contact", args=[token]), {"action": "skip"})
+    invitation = find_invitation(token)
+    pages = survey_pages(invitation)
+    for page in pages:
+        body = {item.column: str(answer(item)) for item in page.items}
+        reply = client.post(
+            reverse("survey:page", args=[token, page.index + 1]), body | {"nonce": f"n{page.index}"}
+        )
+        assert reply.status_code == 302, (page.index, reply.status_code)
+    if page_seconds is not None:
+        start = timezone.now() - timedelta(seconds=page_seconds * (len(pages) + 1))
+        participant = invitation.participant
+        type(participant).objects.filter(pk=participant.pk).update(consented_at=start)
+        for n, submission in enumerate(
+            PageSubmission.objects.filter(invitation=invitation).order_by("id"), start=1
+        ):
+            PageSubmission.objects.filter(pk=submission.pk).update(
+                submitted_at=start + timedelta(seconds=page_seconds * n)
+            )
+    invitation.refresh_from_db()
+    assert invitation.completed_at is not None
+    return invitation

@@ -154,9 +154,10 @@ def source_rate_exceeded(link: OpenLink, source: str, address: str) -> bool:
     True once either passes the link's limit in RECRUIT_RATE_WINDOW seconds."""
     window = RATE_WINDOW_SECONDS
     address_key = _digest("rate-ip", f"{link.pk}|{address}")
-    per_ip = _count(f"recruit:ip:{address_key}", window)
+    if _count(f"recruit:ip:{address_key}", window) > link.rate_limit_per_ip:
+        return True  # not counted for the source: one busy address cannot close it to others
     per_source = _count(f"recruit:src:{link.pk}:{link.source_of(source)}", window)
-    return per_ip > link.rate_limit_per_ip or per_source > link.rate_limit_per_source
+    return per_source > link.rate_limit_per_source
 
 
 def raise_flag(visit: Visit, reason: str, detail: str = "") -> bool:
