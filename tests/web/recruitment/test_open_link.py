@@ -141,3 +141,20 @@ def test_an_open_link_participant_is_withdrawn_like_any_other(client, users, vis
     token = _token_from(visit_and_screen(client))
     do_withdraw_participant(Participant.objects.get(), actor=users["carol"])
     assert client.get(reverse("recruitment:consent", args=[token])).status_code == 404
+
+
+def test_the_demo_prints_its_public_link_and_the_link_opens_the_screener(db, settings, client):
+    import io
+
+    from django.core.management import call_command
+
+    settings.DEBUG = True
+    out = io.StringIO()
+    call_command("demo_setup", "--participants", "6", "--no-migrate", stdout=out)
+    call_command("demo_setup", "--participants", "6", "--no-migrate", stdout=out)  # rebuilt
+    line = next(x for x in out.getvalue().splitlines() if x.startswith("Public link:"))
+    path = line.removeprefix("Public link: http://127.0.0.1:8000")
+    assert path == "/r/demo-survey/"
+    landing = client.get(path)
+    assert landing.status_code == 200 and b"Start" in landing.content
+    assert client.get(reverse("recruitment:screener", args=["demo-survey"])).status_code == 200

@@ -27,8 +27,9 @@ class OpenLink(models.Model):
     study = models.OneToOneField(Study, on_delete=models.CASCADE, related_name="open_link")
     slug = models.SlugField(max_length=64, unique=True)
     is_open = models.BooleanField(default=True)
-    # Where open-link participants are enrolled (their data access group).
-    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="+")
+    # Where open-link participants are enrolled (their data access group). RESTRICT: the site
+    # goes only with its whole study.
+    site = models.ForeignKey(Site, on_delete=models.RESTRICT, related_name="+")
     # Known recruitment sources (slugs); any other ?src= is recorded as "other".
     sources = models.JSONField(default=list, blank=True)
     # fibrosurvey.recruitment.screener format: questions, rules, quotas.

@@ -19,6 +19,7 @@ from django.core.cache import caches
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from fibrosurvey.recruitment import (
@@ -44,6 +45,7 @@ __all__ = [
     "do_open_recruitment",
     "do_screen",
     "do_start_visit",
+    "public_path",
     "first_event",
     "raise_flag",
     "screener_of",
@@ -70,6 +72,12 @@ def contact_hash(email: str, phone: str) -> str:
     digits = re.sub(r"\D", "", phone)
     normalised = f"{email.strip().lower()}|{digits}"
     return _digest("contact", normalised) if normalised != "|" else ""
+
+
+def public_path(link: OpenLink, source: str = "") -> str:
+    """The landing page of the link (path only), for one source when given."""
+    path = reverse("recruitment:landing", args=[link.slug])
+    return f"{path}?src={source}" if source else path
 
 
 def screener_of(link: OpenLink) -> Screener:
