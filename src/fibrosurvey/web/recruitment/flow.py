@@ -58,16 +58,21 @@ def _page_seconds(invitation: Invitation) -> list[float]:
     return [(b - a).total_seconds() for a, b in pairwise(marks)]
 
 
-def _answer_vector(participant_id: int, event_id: int) -> tuple[dict[str, Any], list[str]]:
+def _answers_by_participant(participant_ids: list[int], event_id: int) -> dict[int, list[Any]]:
+    """participant id -> [(instrument id, answers), ...] in one query."""
+    found: dict[int, list[Any]] = defaultdict(list)
+    for participant_id, instrument_id, answers in Response.objects.filter(
+        participant_id__in=participant_ids, event_id=event_id
+    ).values_list("participant_id", "instrument_id", "answers"):
+        found[participant_id].append((instrument_id, answers))
+    return found
+
+
+def _vector(responses: list[Any]) -> dict[str, Any]:
     vector: dict[str, Any] = {}
-    straight: list[str] = []
-    for instrument_id, answers in Response.objects.filter(
-        participant_id=participant_id, event_id=event_id
-    ).values_list("instrument_id", "answers"):
+    for _, answers in responses:
         vector.update(answers)
-        if straightlined(answers, list(answers), STRAIGHTLINE_MIN_ITEMS):
-            straight.append(instrument_id)
-    return vector, straight
+    return vector
 
 
 def do_assess_completed(study: Study) -> int:
@@ -81,12 +86,22 @@ def do_assess_completed(study: Study) -> int:
     completed = Invitation.objects.filter(
         participant=OuterRef("participant"), event=event, completed_at__isnull=False
     )
-    pending = (
+    pending = list(
         Visit.objects.filter(study=study, participant__isnull=False, assessed_at__isnull=True)
         .filter(Exists(completed))
         .order_by("visited_at", "id")
     )
-    assessed = 0
+    if not pending:
+        return 0
+    done = dict(
+        Visit.objects.filter(
+            study=study, participant__isnull=False, assessed_at__isnull=False
+        ).values_list("pk", "participant_id")
+    )
+    answers = _answers_by_participant(
+        [*done.values(), *(v.participant_id for v in pending if v.participant_id)], event.pk
+    )
+    earlier = {pk: _vector(answers[participant_id]) for pk, participant_id in done.items()}
     for visit in pending:
         assert visit.participant_id is not None
         invitation = Invitation.objects.select_related("participant").get(
@@ -94,19 +109,18 @@ def do_assess_completed(study: Study) -> int:
         )
         new_flags: list[str] = []
         seconds = _page_seconds(invitation)
-        if too_fast(seconds, link.min_page_seconds) and raise_flag(
-            visit, "too_fast", f"survey pages: median under {link.min_page_seconds} s"
-        ):
+        detail = f"survey pages: median under {link.min_page_seconds} s"
+        if too_fast(seconds, link.min_page_seconds) and raise_flag(visit, "too_fast", detail):
             new_flags.append("too_fast")
-        vector, straight = _answer_vector(visit.participant_id, event.pk)
+        responses = answers[visit.participant_id]
+        straight = [
+            instrument_id
+            for instrument_id, given in responses
+            if straightlined(given, list(given), STRAIGHTLINE_MIN_ITEMS)
+        ]
         if straight and raise_flag(visit, "straightlining", ", ".join(straight)):
             new_flags.append("straightlining")
-        earlier = {
-            other.pk: _answer_vector(other.participant_id, event.pk)[0]  # type: ignore[arg-type]
-            for other in Visit.objects.filter(
-                study=study, participant__isnull=False, assessed_at__isnull=False
-            )
-        }
+        vector = _vector(responses)
         matches = near_duplicates(
             vector,
             earlier,
@@ -117,6 +131,7 @@ def do_assess_completed(study: Study) -> int:
             new_flags.append("duplicate_answers")
         visit.assessed_at = timezone.now()
         visit.save(update_fields=["assessed_at"])
+        earlier[visit.pk] = vector
         if new_flags:
             record(
                 "update",
@@ -125,8 +140,7 @@ def do_assess_completed(study: Study) -> int:
                 obj=visit,
                 after={"quality_flags": new_flags, "pages": len(seconds)},
             )
-        assessed += 1
-    return assessed
+    return len(pending)
 
 
 @dataclass(frozen=True)
