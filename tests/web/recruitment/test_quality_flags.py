@@ -97,3 +97,39 @@ def test_completed_surveys_are_checked_for_speed_straight_lines_and_copies(visit
     assert _flags(third) == ["duplicate_answers"]
     assert QualityFlag.objects.get(visit=third).detail == f"like visit {first.pk}"
     assert do_assess_completed(first.study) == 0  # once per visit
+
+
+def test_the_same_phone_with_another_e_mail_is_still_a_duplicate_contact(visit_and_screen):
+    details = [
+        {"email": "ana@example.org", "phone": "+34 600 000 111"},
+        {"email": "other@example.org", "phone": "0034-600-000-111"[4:]},
+    ]
+    for detail in details:
+        client = Client()
+        token = _token(visit_and_screen(client))
+        client.post(reverse("recruitment:consent", args=[token]), {"agree": "yes"})
+        client.post(reverse("recruitment:contact", args=[token]), detail)
+    first, second = Visit.objects.order_by("id")
+    assert first.contact_hash != second.contact_hash
+    assert _flags(second) == []  # 600000111 is not 34600000111: different numbers
+    third = Client()
+    token = _token(visit_and_screen(third))
+    third.post(reverse("recruitment:consent", args=[token]), {"agree": "yes"})
+    third.post(
+        reverse("recruitment:contact", args=[token]),
+        {"email": "third@example.org", "phone": "+34 (600) 000-111"},
+    )
+    assert _flags() == ["duplicate_contact"]
+
+
+def test_a_script_reloading_the_landing_page_cannot_fill_the_visits_table(open_link):
+    OpenLink.objects.filter(pk=open_link.pk).update(rate_limit_per_ip=1)
+    url = reverse("recruitment:landing", args=[open_link.slug])
+    person = Client()
+    assert person.get(url).status_code == 200
+    statuses = [Client().get(url).status_code for _ in range(11)]
+    assert statuses == [200] * 9 + [429] * 2
+    assert Visit.objects.count() == 10
+    # A visitor reloading their own unscreened visit starts nothing new: not limited.
+    assert person.get(url).status_code == 200
+    assert Visit.objects.count() == 10

@@ -80,8 +80,9 @@ class Visit(models.Model):
     participant = models.OneToOneField(
         Participant, null=True, blank=True, on_delete=models.CASCADE, related_name="recruitment"
     )
-    # HMAC of the normalised e-mail/phone given for follow-up (duplicate check only).
+    # HMACs of the e-mail address and phone digits given for follow-up (duplicate check only).
     contact_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    phone_hash = models.CharField(max_length=64, blank=True, db_index=True)
     # When the completed survey was checked (page times, straight-lining, duplicates).
     assessed_at = models.DateTimeField(null=True, blank=True)
 

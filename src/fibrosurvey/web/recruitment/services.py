@@ -19,6 +19,7 @@ from django.core.cache import caches
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -40,6 +41,7 @@ from fibrosurvey.web.survey.services import do_choose_language
 __all__ = [
     "ContactProblem",
     "ScreenResult",
+    "contact_hashes",
     "device_hash",
     "do_give_contact",
     "do_open_recruitment",
@@ -50,6 +52,7 @@ __all__ = [
     "raise_flag",
     "screener_of",
     "source_rate_exceeded",
+    "visit_rate_exceeded",
 ]
 
 # Screener submissions are counted per hour: a household or clinic sharing one address still
@@ -68,10 +71,14 @@ def device_hash(device_cookie: str) -> str:
     return _digest("device", device_cookie)
 
 
-def contact_hash(email: str, phone: str) -> str:
+def contact_hashes(email: str, phone: str) -> tuple[str, str]:
+    """Keyed hashes of the normalised e-mail address and phone digits ("" when not given)."""
+    email = email.strip().lower()
     digits = re.sub(r"\D", "", phone)
-    normalised = f"{email.strip().lower()}|{digits}"
-    return _digest("contact", normalised) if normalised != "|" else ""
+    return (
+        _digest("email", email) if email else "",
+        _digest("phone", digits) if digits else "",
+    )
 
 
 def public_path(link: OpenLink, source: str = "") -> str:
@@ -159,13 +166,21 @@ def _count(key: str, window: int) -> int:
 
 def source_rate_exceeded(link: OpenLink, source: str, address: str) -> bool:
     """Counts one screener submission per client address and per source (shared cache);
-    True once either passes the link's limit in RECRUIT_RATE_WINDOW seconds."""
+    True once either passes the link's limit within the hour."""
     window = RATE_WINDOW_SECONDS
     address_key = _digest("rate-ip", f"{link.pk}|{address}")
     if _count(f"recruit:ip:{address_key}", window) > link.rate_limit_per_ip:
         return True  # not counted for the source: one busy address cannot close it to others
     per_source = _count(f"recruit:src:{link.pk}:{link.source_of(source)}", window)
     return per_source > link.rate_limit_per_source
+
+
+def visit_rate_exceeded(link: OpenLink, address: str) -> bool:
+    """Counts one new visit per client address: a script reloading the landing page must not
+    fill the visits table (the allowance is ten times the screener limit)."""
+    address_key = _digest("visit-ip", f"{link.pk}|{address}")
+    count = _count(f"recruit:visit:{address_key}", RATE_WINDOW_SECONDS)
+    return count > 10 * link.rate_limit_per_ip
 
 
 def raise_flag(visit: Visit, reason: str, detail: str = "") -> bool:
@@ -311,10 +326,13 @@ def do_give_contact(
         contact.save()
         detail = ""
         if visit is not None:
-            visit.contact_hash = contact_hash(email, phone)
-            visit.save(update_fields=["contact_hash"])
+            visit.contact_hash, visit.phone_hash = contact_hashes(email, phone)
+            visit.save(update_fields=["contact_hash", "phone_hash"])
+            same = Q(contact_hash=visit.contact_hash) if visit.contact_hash else Q(pk__in=[])
+            if visit.phone_hash:
+                same |= Q(phone_hash=visit.phone_hash)
             earlier = (
-                Visit.objects.filter(study=visit.study, contact_hash=visit.contact_hash)
+                Visit.objects.filter(same, study=visit.study)
                 .exclude(pk=visit.pk)
                 .order_by("visited_at")
                 .first()

@@ -121,6 +121,10 @@ def landing(request: HttpRequest, slug: str) -> HttpResponse:
         return _render(request, link, language, "recruitment/closed.html")
     visit = _current_visit(request, link)
     if visit is None or visit.screened_at is not None:
+        if services.visit_rate_exceeded(link, client_ip(request)):
+            response = _render(request, link, language, "recruitment/busy.html", status=429)
+            response["Retry-After"] = str(services.RATE_WINDOW_SECONDS)
+            return response
         visit = services.do_start_visit(
             link,
             source=request.GET.get("src", ""),
@@ -150,7 +154,7 @@ def screener(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "POST":
         if services.source_rate_exceeded(link, visit.source, client_ip(request)):
             response = _render(request, link, language, "recruitment/busy.html", status=429)
-            response["Retry-After"] = "3600"
+            response["Retry-After"] = str(services.RATE_WINDOW_SECONDS)
             return response
         result = services.do_screen(
             link, visit, request.POST, honeypot=request.POST.get(HONEYPOT_FIELD, "")
