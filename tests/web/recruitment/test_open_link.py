@@ -158,3 +158,14 @@ def test_the_demo_prints_its_public_link_and_the_link_opens_the_screener(db, set
     landing = client.get(path)
     assert landing.status_code == 200 and b"Start" in landing.content
     assert client.get(reverse("recruitment:screener", args=["demo-survey"])).status_code == 200
+
+
+def test_guessing_tokens_on_the_consent_page_is_throttled_like_survey_links(
+    client, settings, visit_and_screen
+):
+    settings.LINK_MISS_LIMIT = 2
+    token = _token_from(visit_and_screen(client))
+    for guess in ("a" * 43, "b" * 43):
+        assert client.get(reverse("recruitment:consent", args=[guess])).status_code == 404
+    assert client.get(reverse("recruitment:consent", args=["c" * 43])).status_code == 429
+    assert client.get(reverse("recruitment:consent", args=[token])).status_code == 429
