@@ -144,3 +144,15 @@ def test_analysis_columns_carry_source_screener_answers_and_flags(
     kept, summary = apply_exclusion(dataset)
     assert (summary.participants, summary.excluded) == (5, 1)
     assert "FS-STAFF1" in kept["participant_id"].to_list()  # no flag: not excluded
+
+
+def test_flagged_participants_are_listed_with_reasons_for_enrollers_only(
+    login, open_link, study, visit_and_screen
+):
+    _build_flow(Client(), open_link, visit_and_screen)
+    url = reverse("recruitment:flow", args=[study.pk])
+    carol = login("carol").get(url).content.decode()  # the page assesses completed surveys
+    flagged = Visit.objects.get(flags__reason="straightlining").participant.study_code
+    assert flagged in carol and "straightlining (" in carol
+    assert flagged not in login("vera").get(url).content.decode()  # viewer: counts only
+    assert flagged not in login("sam").get(url).content.decode()  # south only; this is north

@@ -23,7 +23,7 @@ from fibrosurvey.web.recruitment.flow import flow_report
 from fibrosurvey.web.recruitment.models import OpenLink, Visit
 from fibrosurvey.web.studies.context import study_context
 from fibrosurvey.web.studies.models import Membership
-from fibrosurvey.web.studies.permissions import study_view
+from fibrosurvey.web.studies.permissions import can, filter_to_site, study_view
 from fibrosurvey.web.survey.rules import write_refusal
 from fibrosurvey.web.survey.services import do_record_consent
 
@@ -310,6 +310,18 @@ def flow(request: HttpRequest, membership: Membership, study_id: int) -> HttpRes
     link = OpenLink.objects.filter(study=study).first()
     report = flow_report(study) if link else None
     base = settings.SITE_URL + reverse("recruitment:landing", args=[link.slug]) if link else ""
+    flagged = None
+    if link is not None and can(membership, "view_participants"):
+        # Pseudonymous codes with their reasons, for whoever may see the participant list.
+        flagged = filter_to_site(
+            Visit.objects.filter(study=study, participant__isnull=False, flags__isnull=False)
+            .distinct()
+            .select_related("participant")
+            .prefetch_related("flags")
+            .order_by("participant__study_code"),
+            membership,
+            "participant__site",
+        )
     return render(
         request,
         "recruitment/flow.html",
@@ -317,6 +329,7 @@ def flow(request: HttpRequest, membership: Membership, study_id: int) -> HttpRes
             membership,
             link=link,
             report=report,
+            flagged=flagged,
             public_url=base,
             source_urls=[(s, f"{base}?src={s}") for s in (link.sources if link else [])],
         ),
