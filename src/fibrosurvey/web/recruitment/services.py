@@ -43,6 +43,7 @@ __all__ = [
     "ScreenResult",
     "contact_hashes",
     "device_hash",
+    "do_close_recruitment",
     "do_give_contact",
     "do_open_recruitment",
     "do_screen",
@@ -138,6 +139,23 @@ def do_open_recruitment(
         obj=link,
         before=before,
         after=snapshot(link),
+    )
+    return link
+
+
+@transaction.atomic
+def do_close_recruitment(link: OpenLink, *, actor: Any) -> OpenLink:
+    """New visitors get the "study closed" page; participants already in carry on."""
+    before = snapshot(link, ["is_open"])
+    link.is_open = False
+    link.save(update_fields=["is_open"])
+    record(
+        "update",
+        actor=actor,
+        study=link.study_id,
+        obj=link,
+        before=before,
+        after={"is_open": False},
     )
     return link
 
