@@ -9,6 +9,7 @@ from fibrosurvey.recruitment import (
     DEFAULT_EXCLUSION,
     ExclusionRule,
     apply_exclusion,
+    flow_diagram_svg,
     flow_stages,
     near_duplicates,
     straightlined,
@@ -97,3 +98,25 @@ def test_flow_stages_count_losses_and_refuse_a_stage_larger_than_its_predecessor
     assert [s.lost for s in stages] == [0, 2, 2, 1, 0, 1, 1, 1]
     with pytest.raises(ValueError, match="started"):
         flow_stages(counts | {"started": 6})
+
+
+def test_flow_diagram_is_standalone_svg_with_every_count_and_the_exclusion_reasons():
+    import xml.etree.ElementTree as ET
+
+    counts = {
+        "visited": 10,
+        "screened": 8,
+        "eligible": 6,
+        "enrolled": 5,
+        "consented": 5,
+        "started": 4,
+        "completed": 3,
+        "analysed": 2,
+    }
+    svg = flow_diagram_svg(flow_stages(counts), {"honeypot": 1})
+    root = ET.fromstring(svg)  # well-formed
+    text = "".join(root.itertext())
+    for count in counts.values():
+        assert f"{count} " in text
+    assert "1 excluded for response qualityhoneypot: 1" in text  # the reason on its own line
+    assert "style=" not in svg and "<script" not in svg

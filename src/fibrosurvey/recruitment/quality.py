@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from html import escape
 from statistics import median
 from typing import Any
 
@@ -26,6 +27,7 @@ __all__ = [
     "FlowStage",
     "answer_similarity",
     "apply_exclusion",
+    "flow_diagram_svg",
     "flow_stages",
     "join_reasons",
     "near_duplicates",
@@ -235,3 +237,59 @@ def flow_stages(counts: Mapping[str, int]) -> list[FlowStage]:
         stages.append(FlowStage(key, label, count, 0 if previous is None else previous - count))
         previous = count
     return stages
+
+
+_LOSS_LABELS = {
+    "screened": "did not answer the screener",
+    "eligible": "not eligible",
+    "enrolled": "quota cell full",
+    "consented": "did not consent",
+    "started": "did not start",
+    "completed": "did not finish",
+    "analysed": "excluded for response quality",
+}
+
+
+def flow_diagram_svg(stages: Sequence[FlowStage], excluded_by_reason: Mapping[str, int]) -> str:
+    """The participant-flow diagram (STROBE item 13) as a standalone SVG: one box per stage,
+    the losses beside each arrow, the quality exclusions by reason. No script, no style
+    attribute (the pages' Content-Security-Policy allows neither inline)."""
+    box_w, box_h, gap, side_x, top_margin = 300, 44, 34, 340, 2
+    height = len(stages) * (box_h + gap) + 15 * len(excluded_by_reason) + top_margin
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 640 {height}" '
+        f'width="640" height="{height}" role="img" aria-labelledby="flow-title" '
+        f'font-family="sans-serif" font-size="13">',
+        '<title id="flow-title">Participant flow, from visits to the analysed sample</title>',
+    ]
+    for index, stage in enumerate(stages):
+        y = top_margin + index * (box_h + gap)
+        if index:
+            top = y - gap
+            parts.append(
+                f'<line x1="{box_w // 2}" y1="{top}" x2="{box_w // 2}" y2="{y}" '
+                f'stroke="#1f2933" stroke-width="1.5"/>'
+            )
+            if stage.lost:
+                note = f"{stage.lost} {_LOSS_LABELS.get(stage.key, 'lost')}"
+                lines = ""
+                if stage.key == "analysed":
+                    # One line per reason: a participant may count under several.
+                    lines = "".join(
+                        f'<tspan x="{side_x + 12}" dy="15">{escape(reason)}: {n}</tspan>'
+                        for reason, n in sorted(excluded_by_reason.items())
+                    )
+                parts.append(
+                    f'<line x1="{box_w // 2}" y1="{top + gap // 2}" x2="{side_x - 6}" '
+                    f'y2="{top + gap // 2}" stroke="#7b8794" stroke-dasharray="3 3"/>'
+                    f'<text x="{side_x}" y="{top + gap // 2 + 4}" fill="#1f2933">'
+                    f"{escape(note)}{lines}</text>"
+                )
+        parts.append(
+            f'<rect x="1" y="{y}" width="{box_w}" height="{box_h}" rx="6" fill="#ffffff" '
+            f'stroke="#1f2933" stroke-width="1.5"/>'
+            f'<text x="12" y="{y + 27}" fill="#1f2933"><tspan font-weight="bold">'
+            f"{stage.count}</tspan> {escape(stage.label)}</text>"
+        )
+    parts.append("</svg>")
+    return "".join(parts)

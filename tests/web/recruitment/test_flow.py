@@ -109,6 +109,8 @@ def test_staff_flow_page_shows_the_same_numbers(login, open_link, study, visit_a
     for stage in flow_report(study).stages:
         assert f'data-stage="{stage.key}"><span class="big">{stage.count}</span>' in html
     assert "1 of 2 participants were excluded for response quality" in html
+    assert '<svg xmlns="http://www.w3.org/2000/svg"' in html
+    assert ">straightlining: 1</tspan>" in html and ">too_fast: 1</tspan>" in html
 
 
 def test_analysis_columns_carry_source_screener_answers_and_flags(

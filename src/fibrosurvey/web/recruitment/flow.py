@@ -151,6 +151,16 @@ class FlowReport:
     quota_full: int
     exclusion: ExclusionSummary
 
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready, to travel with an exported dataset to the report."""
+        return {
+            "stages": {stage.key: stage.count for stage in self.stages},
+            "by_source": self.by_source,
+            "not_eligible": self.not_eligible,
+            "quota_full": self.quota_full,
+            "excluded_by_reason": self.exclusion.by_reason,
+        }
+
 
 def flow_report(study: Study, rule: ExclusionRule = DEFAULT_EXCLUSION) -> FlowReport:
     """Participant-flow counts from the database: visited, screened, eligible, enrolled,

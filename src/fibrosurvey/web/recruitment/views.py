@@ -11,10 +11,12 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import translation
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from fibrosurvey.recruitment import flow_diagram_svg
 from fibrosurvey.web.ops.middleware import client_ip
 from fibrosurvey.web.participants.models import Invitation
 from fibrosurvey.web.participants.services import find_invitation
@@ -310,6 +312,10 @@ def flow(request: HttpRequest, membership: Membership, study_id: int) -> HttpRes
     link = OpenLink.objects.filter(study=study).first()
     report = flow_report(study) if link else None
     base = settings.SITE_URL + reverse("recruitment:landing", args=[link.slug]) if link else ""
+    diagram = ""
+    if report is not None:
+        # Built by the core from numbers and escaped labels only: safe to inline.
+        diagram = mark_safe(flow_diagram_svg(report.stages, report.exclusion.by_reason))
     flagged = None
     if link is not None and can(membership, "view_participants"):
         # Pseudonymous codes with their reasons, for whoever may see the participant list.
@@ -329,6 +335,7 @@ def flow(request: HttpRequest, membership: Membership, study_id: int) -> HttpRes
             membership,
             link=link,
             report=report,
+            diagram=diagram,
             flagged=flagged,
             public_url=base,
             source_urls=[(s, f"{base}?src={s}") for s in (link.sources if link else [])],
