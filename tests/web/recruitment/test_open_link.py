@@ -169,3 +169,24 @@ def test_guessing_tokens_on_the_consent_page_is_throttled_like_survey_links(
         assert client.get(reverse("recruitment:consent", args=[guess])).status_code == 404
     assert client.get(reverse("recruitment:consent", args=["c" * 43])).status_code == 429
     assert client.get(reverse("recruitment:consent", args=[token])).status_code == 429
+
+
+def test_a_double_tap_on_the_screener_enrols_once_and_the_second_reply_leads_to_consent(
+    client, open_link, visit_and_screen
+):
+    first = visit_and_screen(client)
+    _token_from(first)
+    again = client.post(reverse("recruitment:screener", args=[open_link.slug]), ELIGIBLE)
+    token = _token_from(again)
+    assert Participant.objects.count() == 1 and Visit.objects.count() == 1
+    assert client.get(reverse("recruitment:consent", args=[token])).status_code == 200
+    assert not QualityFlag.objects.exists()
+
+
+def test_a_double_tap_after_an_ineligible_answer_shows_the_same_close_page(
+    client, open_link, visit_and_screen
+):
+    visit_and_screen(client, ELIGIBLE | {"age": "15"})
+    again = client.post(reverse("recruitment:screener", args=[open_link.slug]), ELIGIBLE)
+    assert again.url == reverse("recruitment:closed", args=["fibro-survey", "ineligible"])
+    assert Visit.objects.get().eligible is False  # not screened again with new answers

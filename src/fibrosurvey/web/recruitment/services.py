@@ -232,6 +232,8 @@ def do_screen(link: OpenLink, visit: Visit, data: Any, *, honeypot: str) -> Scre
     Otherwise the visit records the answers and outcome; an eligible visitor in an open quota
     cell is enrolled at the link's site and gets a baseline link (language already chosen).
     Suspicious signs become quality flags; the visitor is never told."""
+    if visit.screened_at is not None:
+        return _screened_already(visit)
     screener = screener_of(link)
     answers, problems = screener.parse_answers(data)
     if problems:
@@ -243,7 +245,7 @@ def do_screen(link: OpenLink, visit: Visit, data: Any, *, honeypot: str) -> Scre
         OpenLink.objects.select_for_update().get(pk=link.pk)
         visit = Visit.objects.select_for_update().get(pk=visit.pk)
         if visit.screened_at is not None:
-            raise ValueError(f"visit {visit.pk} was screened already")
+            return _screened_already(visit)
         visit.screened_at = now
         visit.screener_seconds = (now - visit.visited_at).total_seconds()
         visit.answers = answers
@@ -270,6 +272,23 @@ def do_screen(link: OpenLink, visit: Visit, data: Any, *, honeypot: str) -> Scre
             | {"quality_flags": flags},
         )
     return ScreenResult(visit=visit, token=token, flags=flags)
+
+
+def _screened_already(visit: Visit) -> ScreenResult:
+    """The same screener sent twice (a double tap: the browser shows the second reply).
+    Nothing is screened again; an enrolled visitor who has not consented yet gets a fresh
+    link to the consent page (the first reply's link stops working, nobody saw it)."""
+    participant = visit.participant
+    if (
+        participant is None
+        or participant.consented_at is not None
+        or participant.withdrawn_at is not None
+    ):
+        return ScreenResult(visit=visit)
+    issued = do_issue_invitation(
+        participant, first_event(visit.study), actor_label="open link", send=False
+    )
+    return ScreenResult(visit=visit, token=issued.token)
 
 
 def _enrol(link: OpenLink, visit: Visit) -> tuple[Participant, str]:

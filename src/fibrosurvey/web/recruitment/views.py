@@ -146,6 +146,9 @@ def landing(request: HttpRequest, slug: str) -> HttpResponse:
 def screener(request: HttpRequest, slug: str) -> HttpResponse:
     link = _open_link(slug)
     visit = _current_visit(request, link)
+    if request.method == "POST" and visit is not None and visit.screened_at is not None:
+        # Sent twice (a double tap): the visitor continues where the first one led.
+        return _after_screening(link, services.do_screen(link, visit, {}, honeypot=""))
     if not link.is_open or visit is None or visit.screened_at is not None:
         # No visit (cookies off, or the screener was answered): start at the landing page.
         return redirect(_landing_url(link, visit))
@@ -162,9 +165,7 @@ def screener(request: HttpRequest, slug: str) -> HttpResponse:
             link, visit, request.POST, honeypot=request.POST.get(HONEYPOT_FIELD, "")
         )
         if not result.problems:
-            if result.visit.outcome == Visit.Outcome.ENROLLED:
-                return redirect("recruitment:consent", token=result.token)
-            return redirect("recruitment:closed", slug=link.slug, outcome=result.visit.outcome)
+            return _after_screening(link, result)
         problems = result.problems
         values = {q.id: str(request.POST.get(q.id, "")).strip() for q in questions}
     with translation.override(language):
@@ -191,6 +192,14 @@ def screener(request: HttpRequest, slug: str) -> HttpResponse:
         error_count=len(problems),
         honeypot=HONEYPOT_FIELD,
     )
+
+
+def _after_screening(link: OpenLink, result: services.ScreenResult) -> HttpResponse:
+    if result.token:
+        return redirect("recruitment:consent", token=result.token)
+    if result.visit.outcome in {Visit.Outcome.INELIGIBLE, Visit.Outcome.QUOTA_FULL}:
+        return redirect("recruitment:closed", slug=link.slug, outcome=result.visit.outcome)
+    return redirect(_landing_url(link, result.visit))
 
 
 def _landing_url(link: OpenLink, visit: Visit | None) -> str:
