@@ -190,3 +190,23 @@ def test_a_double_tap_after_an_ineligible_answer_shows_the_same_close_page(
     again = client.post(reverse("recruitment:screener", args=[open_link.slug]), ELIGIBLE)
     assert again.url == reverse("recruitment:closed", args=["fibro-survey", "ineligible"])
     assert Visit.objects.get().eligible is False  # not screened again with new answers
+
+
+def test_a_link_checker_asking_head_counts_no_visit(client, open_link):
+    assert client.head(reverse("recruitment:landing", args=[open_link.slug])).status_code == 200
+    assert not Visit.objects.exists()
+
+
+def test_public_pages_carry_no_inline_script_or_style(client, open_link, visit_and_screen):
+    urls = [
+        reverse("recruitment:landing", args=[open_link.slug]),
+        reverse("recruitment:screener", args=[open_link.slug]),
+        reverse("recruitment:closed", args=[open_link.slug, "ineligible"]),
+        reverse("recruitment:closed", args=[open_link.slug, "quota_full"]),
+    ]
+    token = _token_from(visit_and_screen(Client()))
+    urls.append(reverse("recruitment:consent", args=[token]))
+    for url in urls:
+        html = client.get(url).content.decode()
+        assert "<script" not in html and " style=" not in html and "<style" not in html, url
+        assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html

@@ -115,12 +115,14 @@ def _device(request: HttpRequest) -> str:
 
 
 @never_cache
-@require_http_methods(["GET"])
+@require_http_methods(["GET", "HEAD"])
 def landing(request: HttpRequest, slug: str) -> HttpResponse:
     link = _open_link(slug)
     language = _language(request, link)
     if not link.is_open:
         return _render(request, link, language, "recruitment/closed.html")
+    if request.method == "HEAD":  # link checkers: no visit counted
+        return HttpResponse(status=200)
     visit = _current_visit(request, link)
     if visit is None or visit.screened_at is not None:
         if services.visit_rate_exceeded(link, client_ip(request)):
