@@ -60,6 +60,8 @@ def test_missing_and_malformed_answers_are_problems_by_question():
     assert problems == {"age": "not_a_whole_number", "country": "not_an_option", "sex": "required"}
     _, optional = screener.parse_answers(ADULT | {"years_with_pain": ""})
     assert optional == {}
+    _, huge = screener.parse_answers(ADULT | {"age": "9" * 40})
+    assert huge == {"age": "not_a_whole_number"}
 
 
 def test_attention_check_fails_on_any_other_answer():

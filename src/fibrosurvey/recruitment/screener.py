@@ -154,11 +154,14 @@ class Screener:
                     problems[question.id] = "required"
                 continue
             if question.kind == "integer":
+                # Six digits at most: no real answer is longer, and the analysis column is Int64.
                 try:
-                    answers[question.id] = int(raw)
+                    number = int(raw) if len(raw.lstrip("+-")) <= 6 else None
                 except ValueError:
+                    number = None
+                answers[question.id] = number
+                if number is None:
                     problems[question.id] = "not_a_whole_number"
-                    answers[question.id] = None
             elif raw in {value for value, _ in question.options}:
                 answers[question.id] = raw
             else:
