@@ -9,6 +9,7 @@ from fibrosurvey.recruitment import (
     DEFAULT_EXCLUSION,
     ExclusionRule,
     apply_exclusion,
+    earlier_near_duplicates,
     flow_diagram_svg,
     flow_stages,
     near_duplicates,
@@ -120,3 +121,19 @@ def test_flow_diagram_is_standalone_svg_with_every_count_and_the_exclusion_reaso
         assert f"{count} " in text
     assert "1 excluded for response qualityhoneypot: 1" in text  # the reason on its own line
     assert "style=" not in svg and "<script" not in svg
+
+
+def test_earlier_near_duplicates_compares_each_new_vector_with_those_before_it_only():
+    original = {c: i % 4 for i, c in enumerate(ITEMS)}
+    different = {c: (i * 7) % 5 for i, c in enumerate(ITEMS)}
+    vectors = [
+        ("old", original),
+        ("new-a", different),
+        ("new-b", original | {"q3": 0}),  # a copy of "old"
+        ("new-c", different | {"q1": 9}),  # a copy of "new-a", itself new
+    ]
+    found = earlier_near_duplicates(vectors, 1, threshold=0.95, min_items=20)
+    assert found == {"new-b": "old", "new-c": "new-a"}
+    # The same answers as near_duplicates gives for one candidate at a time.
+    assert near_duplicates(vectors[2][1], dict(vectors[:2]), threshold=0.95) == ["old"]
+    assert earlier_near_duplicates(vectors, 4) == {}

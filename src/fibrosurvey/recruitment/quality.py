@@ -27,6 +27,7 @@ __all__ = [
     "FlowStage",
     "answer_similarity",
     "apply_exclusion",
+    "earlier_near_duplicates",
     "flow_diagram_svg",
     "flow_stages",
     "join_reasons",
@@ -96,6 +97,43 @@ def near_duplicates(
         share = np.where(both > 0, equal.sum(axis=1) / np.maximum(both, 1), 0.0)
     hits = (both >= min_items) & (share >= threshold)
     return [keys[i] for i in np.flatnonzero(hits)]
+
+
+def earlier_near_duplicates(
+    vectors: Sequence[tuple[Any, Mapping[str, Any]]],
+    first_new: int,
+    *,
+    threshold: float = 0.95,
+    min_items: int = 20,
+) -> dict[Any, Any]:
+    """For each of ``vectors[first_new:]`` (in order), the key of the first EARLIER vector it
+    nearly duplicates (see :func:`near_duplicates`); vectors without one are left out.
+
+    One matrix for all, each new row compared with the rows before it: a batch of new
+    participants costs one pass each over the earlier ones, not a rebuild per participant.
+    """
+    columns = sorted({c for _, vector in vectors for c, v in vector.items() if _numeric(v)})
+    if len(columns) < min_items or first_new >= len(vectors):
+        return {}
+    position = {column: i for i, column in enumerate(columns)}
+    matrix = np.full((len(vectors), len(columns)), np.nan)
+    for row, (_, vector) in enumerate(vectors):
+        for column, value in vector.items():
+            if _numeric(value):
+                matrix[row, position[column]] = float(value)
+    answered = ~np.isnan(matrix)
+    found: dict[Any, Any] = {}
+    for row in range(max(first_new, 1), len(vectors)):
+        mine = answered[row]
+        if np.count_nonzero(mine) < min_items:
+            continue
+        both = np.count_nonzero(answered[:row] & mine, axis=1)
+        equal = np.count_nonzero(matrix[:row] == matrix[row], axis=1)  # NaN equals nothing
+        share = np.divide(equal, both, out=np.zeros(row), where=both > 0)
+        hits = np.flatnonzero((both >= min_items) & (share >= threshold))
+        if hits.size:
+            found[vectors[row][0]] = vectors[hits[0]][0]
+    return found
 
 
 def _numeric(value: Any) -> bool:

@@ -22,8 +22,8 @@ from fibrosurvey.recruitment import (
     ExclusionRule,
     ExclusionSummary,
     FlowStage,
+    earlier_near_duplicates,
     flow_stages,
-    near_duplicates,
     straightlined,
     too_fast,
 )
@@ -94,14 +94,21 @@ def do_assess_completed(study: Study) -> int:
     if not pending:
         return 0
     done = dict(
-        Visit.objects.filter(
-            study=study, participant__isnull=False, assessed_at__isnull=False
-        ).values_list("pk", "participant_id")
+        Visit.objects.filter(study=study, participant__isnull=False, assessed_at__isnull=False)
+        .order_by("visited_at", "id")
+        .values_list("pk", "participant_id")
     )
     answers = _answers_by_participant(
         [*done.values(), *(v.participant_id for v in pending if v.participant_id)], event.pk
     )
-    earlier = {pk: _vector(answers[participant_id]) for pk, participant_id in done.items()}
+    vectors = [(pk, _vector(answers[participant_id])) for pk, participant_id in done.items()]
+    vectors += [(visit.pk, _vector(answers[visit.participant_id or 0])) for visit in pending]
+    copies = earlier_near_duplicates(
+        vectors,
+        len(done),
+        threshold=link.duplicate_threshold,
+        min_items=link.duplicate_min_items,
+    )
     for visit in pending:
         assert visit.participant_id is not None
         invitation = Invitation.objects.select_related("participant").get(
@@ -112,26 +119,18 @@ def do_assess_completed(study: Study) -> int:
         detail = f"survey pages: median under {link.min_page_seconds} s"
         if too_fast(seconds, link.min_page_seconds) and raise_flag(visit, "too_fast", detail):
             new_flags.append("too_fast")
-        responses = answers[visit.participant_id]
         straight = [
             instrument_id
-            for instrument_id, given in responses
+            for instrument_id, given in answers[visit.participant_id]
             if straightlined(given, list(given), STRAIGHTLINE_MIN_ITEMS)
         ]
         if straight and raise_flag(visit, "straightlining", ", ".join(straight)):
             new_flags.append("straightlining")
-        vector = _vector(responses)
-        matches = near_duplicates(
-            vector,
-            earlier,
-            threshold=link.duplicate_threshold,
-            min_items=link.duplicate_min_items,
-        )
-        if matches and raise_flag(visit, "duplicate_answers", f"like visit {matches[0]}"):
+        copied = copies.get(visit.pk)
+        if copied is not None and raise_flag(visit, "duplicate_answers", f"like visit {copied}"):
             new_flags.append("duplicate_answers")
         visit.assessed_at = timezone.now()
         visit.save(update_fields=["assessed_at"])
-        earlier[visit.pk] = vector
         if new_flags:
             record(
                 "update",
