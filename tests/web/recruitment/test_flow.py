@@ -158,3 +158,31 @@ def test_flagged_participants_are_listed_with_reasons_for_enrollers_only(
     assert flagged in carol and "straightlining (" in carol
     assert flagged not in login("vera").get(url).content.decode()  # viewer: counts only
     assert flagged not in login("sam").get(url).content.decode()  # south only; this is north
+
+
+def test_open_link_participants_with_an_e_mail_get_follow_ups_and_reminders(
+    open_link, study, visit_and_screen, mailoutbox
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from fibrosurvey.web.participants.schedule import do_send_due_invitations
+
+    finisher, pauser = Client(), Client()
+    token = _token(visit_and_screen(finisher))
+    finisher.post(reverse("recruitment:consent", args=[token]), {"agree": "yes"})
+    saved = finisher.post(reverse("recruitment:contact", args=[token]), {"email": "f@example.org"})
+    start_and_complete(finisher, saved.url.strip("/").split("/")[1], varied_answer)
+    token = _token(visit_and_screen(pauser))
+    pauser.post(reverse("recruitment:consent", args=[token]), {"agree": "yes"})
+    pauser.post(reverse("recruitment:contact", args=[token]), {"email": "p@example.org"})
+    mailoutbox.clear()
+
+    week = do_send_due_invitations(timezone.now() + timedelta(days=8))
+    assert (week.invited, week.reminded) == (0, 1)
+    assert [m.to[0] for m in mailoutbox] == ["p@example.org"]  # a reminder to finish
+    followup = study.events.filter(day_offset__gt=0).order_by("day_offset").first()
+    later = do_send_due_invitations(timezone.now() + timedelta(days=followup.day_offset + 1))
+    assert later.invited == 1
+    assert mailoutbox[-1].to == ["f@example.org"]  # the follow-up survey
