@@ -52,3 +52,25 @@ def test_a_bad_screener_file_is_refused_naming_the_problem(study, tmp_path):
     with pytest.raises(CommandError, match=r"--site 'west': one of \['north', 'south'\]"):
         _run(study.pk, "--slug", "fibro-2026", "--site", "west")
     assert not OpenLink.objects.exists()
+
+
+def test_assess_recruitment_checks_completed_surveys_once(open_link, visit_and_screen):
+    from django.test import Client
+
+    from fibrosurvey.web.recruitment.models import QualityFlag
+    from tests.web.recruitment.conftest import start_and_complete, straight_answer
+
+    client = Client()
+    token = visit_and_screen(client).url.strip("/").split("/")[2]
+    start_and_complete(client, token, straight_answer)
+    out = io.StringIO()
+    call_command("assess_recruitment", stdout=out)
+    call_command("assess_recruitment", stdout=out)
+    assert out.getvalue().splitlines() == [
+        f"study {open_link.study_id} (fibro-survey): 1 assessed",
+        f"study {open_link.study_id} (fibro-survey): 0 assessed",
+    ]
+    assert set(QualityFlag.objects.values_list("reason", flat=True)) == {
+        "straightlining",
+        "too_fast",
+    }
