@@ -133,3 +133,11 @@ def test_a_script_reloading_the_landing_page_cannot_fill_the_visits_table(open_l
     # A visitor reloading their own unscreened visit starts nothing new: not limited.
     assert person.get(url).status_code == 200
     assert Visit.objects.count() == 10
+
+
+def test_a_tampered_device_cookie_is_replaced_with_a_fresh_one(open_link):
+    client = Client()
+    client.cookies["fs_device"] = "x" * 500
+    client.get(reverse("recruitment:landing", args=[open_link.slug]))
+    fresh = client.cookies["fs_device"].value
+    assert fresh and len(fresh) <= 64

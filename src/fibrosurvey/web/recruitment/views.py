@@ -95,10 +95,11 @@ def _remember(response: HttpResponse, request: HttpRequest, link: OpenLink, visi
         samesite="Lax",
         secure=secure,
     )
-    if not request.COOKIES.get(DEVICE_COOKIE):
+    new_device = getattr(request, "_new_device", "")
+    if new_device:
         response.set_cookie(
             DEVICE_COOKIE,
-            getattr(request, "_new_device", ""),
+            new_device,
             max_age=365 * 24 * 3600,
             httponly=True,
             samesite="Lax",
