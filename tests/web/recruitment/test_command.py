@@ -74,3 +74,10 @@ def test_assess_recruitment_checks_completed_surveys_once(open_link, visit_and_s
         "straightlining",
         "too_fast",
     }
+
+
+def test_a_slug_taken_by_another_study_is_refused(study, other_study):
+    _run(other_study.pk, "--slug", "fibro-2026")
+    with pytest.raises(CommandError, match="another study's link uses it"):
+        _run(study.pk, "--slug", "fibro-2026")
+    assert OpenLink.objects.get().study == other_study

@@ -122,6 +122,8 @@ def do_open_recruitment(
         raise ValueError(f"sources: {bad} are not slugs (lowercase letters, digits, -)")
     if not re.match(r"^[a-z0-9][a-z0-9-]{2,63}$", slug) or slug == "go":
         raise ValueError(f"slug {slug!r}: 3-64 lowercase letters, digits and - (not 'go')")
+    if OpenLink.objects.filter(slug=slug).exclude(study=study).exists():
+        raise ValueError(f"slug {slug!r}: another study's link uses it; choose another")
     site = site or study.sites.order_by("code").first()
     if site is None or site.study_id != study.pk:
         raise ValueError("site: one of the study's sites")
