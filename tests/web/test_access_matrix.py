@@ -107,6 +107,7 @@ MATRIX = [
         ["study", "alert"],
         as_status(ENROLLERS_NORTH, 302),
     ),
+    row("recruitment flow", "get", "recruitment:flow", ["study"], ALL_MEMBERS),
     row("own security", "get", "accounts:security", [], SIGNED_IN, oscar=200),
     row("2fa set-up", "get", "accounts:2fa_setup", [], SIGNED_IN, oscar=200),
     # Without a confirmed device, the code page sends everyone to set one up.

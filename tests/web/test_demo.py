@@ -76,6 +76,7 @@ def test_demo_setup_command_rebuilds_and_prints_the_login(db, settings):
     text = out.getvalue()
     assert f"Log in as:   {DEMO_USERNAME} / {DEMO_PASSWORD}" in text
     assert "/s/" in text
+    assert "Public link: http://127.0.0.1:8000/r/demo-survey/\n" in text
     assert Participant.objects.filter(study__name__startswith="Demo").count() == 13
 
 

@@ -24,16 +24,25 @@ from fibrosurvey.web.audit.services import record
 from fibrosurvey.web.participants.models import ContactDetails, Invitation, Participant
 from fibrosurvey.web.participants.services import do_enrol_participant, do_issue_invitation
 from fibrosurvey.web.participants.tokens import hash_token, new_token
+from fibrosurvey.web.recruitment.services import do_open_recruitment, public_path
 from fibrosurvey.web.studies.models import Membership, Site, Study
 from fibrosurvey.web.studies.services import do_add_member, do_create_study_from_template
 from fibrosurvey.web.survey.models import ConsentRecord, Response, SafetyAlert
 
-__all__ = ["DEMO_PASSWORD", "DEMO_STUDY_NAME", "DEMO_USERNAME", "DemoResult", "build_demo"]
+__all__ = [
+    "DEMO_OPEN_LINK",
+    "DEMO_PASSWORD",
+    "DEMO_STUDY_NAME",
+    "DEMO_USERNAME",
+    "DemoResult",
+    "build_demo",
+]
 
 DEMO_STUDY_NAME = "Demo: National fibromyalgia survey"
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo-fibrosurvey-2026"
 DEMO_VIEWER = "demo-viewer"
+DEMO_OPEN_LINK = "demo-survey"
 
 
 @dataclass(frozen=True)
@@ -45,6 +54,7 @@ class DemoResult:
     lab_results: int
     fresh_token: str
     fresh_code: str
+    public_path: str  # the open recruitment link (landing page), path only
 
 
 def synthetic_lab_csv(data: pl.DataFrame) -> str:
@@ -214,6 +224,13 @@ def build_demo(n: int = 120, seed: int = 2026, scenario: str = "seed-claims") ->
         study, site=sites[site_codes[0]], actor=owner, language="en", study_code="DEMO-NEW"
     )
     issued = do_issue_invitation(fresh, events["baseline"], actor=owner, send=False)
+    link = do_open_recruitment(
+        study,
+        actor=owner,
+        slug=DEMO_OPEN_LINK,
+        site=sites[site_codes[0]],
+        sources=["patient-newsletter", "clinic-poster"],
+    )
     return DemoResult(
         study=study,
         participants=len(participants) + 1,
@@ -222,4 +239,5 @@ def build_demo(n: int = 120, seed: int = 2026, scenario: str = "seed-claims") ->
         lab_results=lab_results,
         fresh_token=issued.token,
         fresh_code=fresh.study_code,
+        public_path=public_path(link),
     )

@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "axes",
     "fibrosurvey.web.ops",
     "fibrosurvey.web.jobs",
+    "fibrosurvey.web.recruitment",
 ]
 
 # Headers and request limits first (they answer before any view); link throttling before

@@ -21,6 +21,7 @@ urlpatterns = [
     path("", include("fibrosurvey.web.labs.urls")),
     path("", include("fibrosurvey.web.exports.urls")),
     path("", include("fibrosurvey.web.analyses.urls")),
+    path("", include("fibrosurvey.web.recruitment.urls")),
     # The REST API at /api/ (docs at /api/docs) and the API token pages.
     path("", include("fibrosurvey.web.api.urls")),
     # Operations endpoints (the liveness ping).

@@ -181,8 +181,9 @@ def _refusal(request: HttpRequest, status: int, message: str) -> HttpResponse:
     return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
 
 
-# Survey pages and the FHIR submission endpoint carry the participant's secret token.
-_LINK_PATH = re.compile(r"^/(?:s|api/survey)/(?P<token>[^/]{1,300})(?:/|$)")
+# Survey pages, the FHIR submission endpoint and the open-recruitment consent/contact pages
+# (/r/go/<token>/) carry the participant's secret token.
+_LINK_PATH = re.compile(r"^/(?:s|api/survey|r/go)/(?P<token>[^/]{1,300})(?:/|$)")
 
 
 def client_ip(request: HttpRequest) -> str:

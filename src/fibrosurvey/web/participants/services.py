@@ -192,14 +192,15 @@ def do_enrol_participant(
     study: Study,
     *,
     site: Site,
-    actor: User,
+    actor: User | None,
     language: str = "",
     study_code: str = "",
     email: str = "",
     phone: str = "",
     name: str = "",
 ) -> Participant:
-    """Enrol one participant (pseudonymous code; contact details stored encrypted).
+    """Enrol one participant (pseudonymous code; contact details stored encrypted). ``actor``
+    is None when participants enrol themselves through the open recruitment link.
 
     Raises :class:`StudyCodeTaken` when another enrolment stores the same code between the
     caller's check and this insert (a generated code is drawn again instead).

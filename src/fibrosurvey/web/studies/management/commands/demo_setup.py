@@ -54,4 +54,9 @@ class Command(BaseCommand):
             f"Participant link (fresh survey for {result.fresh_code}):\n"
             f"             {survey_url(result.fresh_token, base=base)}"
         )
+        self.stdout.write(f"Public link: {base}{result.public_path}")
+        self.stdout.write(
+            f"             (open recruitment with the eligibility screener; per source: "
+            f"{base}{result.public_path}?src=patient-newsletter)"
+        )
         self.stdout.write(self.style.SUCCESS(line))

@@ -1,0 +1,188 @@
+"""Participant flow per source (STROBE item 13) and the analysis columns: the numbers are
+the database's."""
+
+from __future__ import annotations
+
+import polars as pl
+from django.test import Client
+from django.urls import reverse
+
+from fibrosurvey.recruitment import apply_exclusion
+from fibrosurvey.web.participants.models import Invitation, Participant
+from fibrosurvey.web.recruitment.flow import (
+    flow_report,
+    recruitment_frame,
+    with_recruitment_columns,
+)
+from fibrosurvey.web.recruitment.models import Visit
+from fibrosurvey.web.survey.models import Response
+from tests.web.recruitment.conftest import (
+    ELIGIBLE,
+    start_and_complete,
+    straight_answer,
+    varied_answer,
+)
+
+
+def _token(reply):
+    return reply.url.strip("/").split("/")[2]
+
+
+def _build_flow(client, open_link, visit_and_screen):
+    """newsletter: 1 bare visit, 1 ineligible, 1 enrolled not consented, 1 complete
+    (careful); direct: 1 consented and started, 1 complete (straight-lined, too fast)."""
+    client.get(reverse("recruitment:landing", args=[open_link.slug]) + "?src=patient-newsletter")
+    visit_and_screen(Client(), ELIGIBLE | {"country": "other"}, src="patient-newsletter")
+    visit_and_screen(Client(), src="patient-newsletter")
+    careful = Client()
+    token = _token(visit_and_screen(careful, src="patient-newsletter"))
+    start_and_complete(careful, token, ELIGIBLE_ANSWERS, page_seconds=20)
+    started = Client()
+    token = _token(visit_and_screen(started))
+    started.post(reverse("recruitment:consent", args=[token]), {"agree": "yes"})
+    started.post(reverse("recruitment:contact", args=[token]), {"action": "skip"})
+    started.post(reverse("survey:page", args=[token, 1]), {"nonce": "first"})
+    fast = Client()
+    start_and_complete(fast, _token(visit_and_screen(fast)), straight_answer)
+
+
+ELIGIBLE_ANSWERS = varied_answer
+
+
+def test_flow_counts_per_source_equal_the_database(client, open_link, study, visit_and_screen):
+    _build_flow(client, open_link, visit_and_screen)
+
+    report = flow_report(study)
+
+    visits = Visit.objects.filter(study=study)
+    enrolled = Participant.objects.filter(recruitment__isnull=False)
+    completed = Invitation.objects.filter(
+        participant__in=enrolled, event__code="baseline", completed_at__isnull=False
+    )
+    expected = {
+        "visited": visits.count(),
+        "screened": visits.filter(screened_at__isnull=False).count(),
+        "eligible": visits.filter(eligible=True).count(),
+        "enrolled": enrolled.count(),
+        "consented": enrolled.filter(consented_at__isnull=False).count(),
+        "started": Response.objects.filter(participant__in=enrolled)
+        .values("participant")
+        .distinct()
+        .count(),
+        "completed": completed.count(),
+        "analysed": completed.exclude(participant__recruitment__flags__isnull=False).count(),
+    }
+    assert {s.key: s.count for s in report.stages} == expected
+    assert expected == {
+        "visited": 6,
+        "screened": 5,
+        "eligible": 4,
+        "enrolled": 4,
+        "consented": 3,
+        "started": 3,
+        "completed": 2,
+        "analysed": 1,
+    }
+    assert report.by_source["patient-newsletter"] == {
+        "visited": 4,
+        "screened": 3,
+        "eligible": 2,
+        "enrolled": 2,
+        "consented": 1,
+        "started": 1,
+        "completed": 1,
+        "analysed": 1,
+    }
+    assert report.by_source["direct"]["completed"] == 1
+    assert report.by_source["direct"]["analysed"] == 0
+    assert report.by_source["clinic-poster"]["visited"] == 0
+    assert report.not_eligible == 1
+    assert report.exclusion.by_reason == {"straightlining": 1, "too_fast": 1}
+
+
+def test_staff_flow_page_shows_the_same_numbers(login, open_link, study, visit_and_screen):
+    _build_flow(Client(), open_link, visit_and_screen)
+    page = login("vera").get(reverse("recruitment:flow", args=[study.pk]))
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "/r/fibro-survey/?src=patient-newsletter" in html
+    for stage in flow_report(study).stages:
+        assert f'data-stage="{stage.key}"><span class="big">{stage.count}</span>' in html
+    assert "1 of 2 participants were excluded for response quality" in html
+    assert '<svg xmlns="http://www.w3.org/2000/svg"' in html
+    assert ">straightlining: 1</tspan>" in html and ">too_fast: 1</tspan>" in html
+
+
+def test_analysis_columns_carry_source_screener_answers_and_flags(
+    client, open_link, study, visit_and_screen
+):
+    _build_flow(client, open_link, visit_and_screen)
+    frame = recruitment_frame(study)
+    assert frame.columns == [
+        "participant_id",
+        "recruitment_source",
+        "screener_age",
+        "screener_diagnosis",
+        "screener_pain_3_months",
+        "screener_years_with_pain",
+        "screener_country",
+        "screener_sex",
+        "quality_flag",
+        "quality_reasons",
+    ]
+    assert frame.height == Participant.objects.filter(recruitment__isnull=False).count() == 4
+    assert frame["screener_age"].to_list() == [45, 45, 45, 45]
+    flagged = frame.filter(pl.col("quality_flag"))
+    assert flagged["quality_reasons"].to_list() == ["straightlining;too_fast"]
+    assert flagged["recruitment_source"].to_list() == ["direct"]
+
+    staff_enrolled = pl.DataFrame({"participant_id": ["FS-STAFF1"], "event": ["baseline"]})
+    dataset = with_recruitment_columns(
+        pl.concat(
+            [staff_enrolled, frame.select("participant_id").with_columns(event=pl.lit("baseline"))]
+        ),
+        study,
+    )
+    kept, summary = apply_exclusion(dataset)
+    assert (summary.participants, summary.excluded) == (5, 1)
+    assert "FS-STAFF1" in kept["participant_id"].to_list()  # no flag: not excluded
+
+
+def test_flagged_participants_are_listed_with_reasons_for_enrollers_only(
+    login, open_link, study, visit_and_screen
+):
+    _build_flow(Client(), open_link, visit_and_screen)
+    url = reverse("recruitment:flow", args=[study.pk])
+    carol = login("carol").get(url).content.decode()  # the page assesses completed surveys
+    flagged = Visit.objects.get(flags__reason="straightlining").participant.study_code
+    assert flagged in carol and "straightlining (" in carol
+    assert flagged not in login("vera").get(url).content.decode()  # viewer: counts only
+    assert flagged not in login("sam").get(url).content.decode()  # south only; this is north
+
+
+def test_open_link_participants_with_an_e_mail_get_follow_ups_and_reminders(
+    open_link, study, visit_and_screen, mailoutbox
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from fibrosurvey.web.participants.schedule import do_send_due_invitations
+
+    finisher, pauser = Client(), Client()
+    token = _token(visit_and_screen(finisher))
+    finisher.post(reverse("recruitment:consent", args=[token]), {"agree": "yes"})
+    saved = finisher.post(reverse("recruitment:contact", args=[token]), {"email": "f@example.org"})
+    start_and_complete(finisher, saved.url.strip("/").split("/")[1], varied_answer)
+    token = _token(visit_and_screen(pauser))
+    pauser.post(reverse("recruitment:consent", args=[token]), {"agree": "yes"})
+    pauser.post(reverse("recruitment:contact", args=[token]), {"email": "p@example.org"})
+    mailoutbox.clear()
+
+    week = do_send_due_invitations(timezone.now() + timedelta(days=8))
+    assert (week.invited, week.reminded) == (0, 1)
+    assert [m.to[0] for m in mailoutbox] == ["p@example.org"]  # a reminder to finish
+    followup = study.events.filter(day_offset__gt=0).order_by("day_offset").first()
+    later = do_send_due_invitations(timezone.now() + timedelta(days=followup.day_offset + 1))
+    assert later.invited == 1
+    assert mailoutbox[-1].to == ["f@example.org"]  # the follow-up survey
