@@ -45,11 +45,23 @@ def _insert(model: type[models.Model], fields: Sequence[str], rows: list[tuple[A
         field = meta.get_field(name)
         assert isinstance(field, models.Field), f"{name} is a reverse relation, not a column"
         concrete.append(field)
+    # Columns the caller leaves out take the value bulk_create would give them (COPY bypasses
+    # the model: a NOT NULL column added later would otherwise get NULL).
+    defaulted = [f for f in meta.concrete_fields if f not in concrete and not f.primary_key]
+    now = timezone.now()
+    defaults = tuple(
+        now
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
+        else field.get_default()
+        for field in defaulted
+    )
+    concrete += defaulted
     columns = ", ".join(f'"{field.column}"' for field in concrete)
     json_at = [i for i, field in enumerate(concrete) if isinstance(field, models.JSONField)]
     sql = f'COPY "{meta.db_table}" ({columns}) FROM STDIN'
     with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
-        for row in rows:
+        for given in rows:
+            row = given + defaults
             if json_at:
                 values = list(row)
                 for i in json_at:

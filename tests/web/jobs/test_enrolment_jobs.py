@@ -136,7 +136,7 @@ def test_20000_rows_enrol_while_a_survey_page_elsewhere_saves_fast(issued, other
     if connection.vendor != "postgresql":
         pytest.skip("SQLite has one writer at a time; run with DATABASE_URL=postgres://...")
     from fibrosurvey.web.participants.services import do_import_enrolment_csv
-    from fibrosurvey.web.survey.services import do_save_page, survey_pages
+    from fibrosurvey.web.survey.services import do_record_consent, do_save_page, survey_pages
 
     content = _csv(20_000, site="east")
     assert len(content) < 5_000_000
@@ -149,16 +149,18 @@ def test_20000_rows_enrol_while_a_survey_page_elsewhere_saves_fast(issued, other
         f"postgres://{settings_dict['USER']}@{settings_dict['HOST'] or '127.0.0.1'}:"
         f"{settings_dict['PORT'] or 5432}/{settings_dict['NAME']}"
     )
-    env = os.environ | {"DATABASE_URL": url, "FIBROSURVEY_TESTING": "1", "PYTHONPATH": SRC}
+    env = os.environ | {"DATABASE_URL": url, "PYTHONPATH": SRC}
     worker = subprocess.Popen(
         [sys.executable, "-m", "django", "run_jobs", "--once"],
-        env=env | {"DJANGO_SETTINGS_MODULE": "fibrosurvey.web.settings"},
+        env=env | {"DJANGO_SETTINGS_MODULE": "fibrosurvey.web.settings_test"},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
 
     invitation = Invitation.objects.select_related("participant", "participant__study", "event")
     invitation = invitation.get(pk=issued.invitation.pk)
+    do_record_consent(invitation, language="en")
+    invitation.participant.refresh_from_db()
     pages = survey_pages(invitation)
 
     def save(n: int) -> float:

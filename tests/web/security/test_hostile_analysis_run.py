@@ -16,7 +16,7 @@ from fibrosurvey.web.analyses.models import AnalysisRun
 @pytest.fixture
 def cohort(study):
     from fibrosurvey.synth import generate
-    from fibrosurvey.web.exports.cohort import load_cohort
+    from fibrosurvey.web.cohort import load_cohort
 
     data = generate("seed-claims", 120, 11, score=False).data
     data = data.with_columns(

@@ -19,7 +19,9 @@ import multiprocessing
 import pickle
 import pkgutil
 import resource
+import time
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
@@ -119,18 +121,84 @@ def run_in_child(memory_mb: int, **arguments: Any) -> tuple[str, dict[str, Any]]
     (0: no limit). Exceptions raised by the analysis come back as they are."""
     context = multiprocessing.get_context("spawn")
     limit = f"memory limit of {memory_mb} MB (FIBROSURVEY_ANALYSIS_MEMORY_MB)"
+    out_of_memory = AnalysisOutOfMemory(
+        f"the analysis needed more memory than its {limit}; "
+        "raise the limit or analyse fewer claims, imputations or participants"
+    )
     try:
         with ProcessPoolExecutor(
             max_workers=1, mp_context=context, initializer=_limit_memory, initargs=(memory_mb,)
         ) as pool:
-            return pool.submit(_analyse_in_child, **arguments).result()
+            future = pool.submit(_analyse_in_child, **arguments)
+            watch = _StallWatch()
+            while True:
+                try:
+                    return future.result(timeout=_POLL_SECONDS)
+                except FutureTimeout:
+                    pids = [process.pid for process in _pool_processes(pool)]
+                    if watch.stuck_at_the_cap(pids):
+                        # A thread pool whose worker failed to allocate at the cap can wait
+                        # for it for ever: the child neither finishes nor dies. End it.
+                        for process in _pool_processes(pool):
+                            process.kill()
+                        raise out_of_memory from None
     except MemoryError:
-        raise AnalysisOutOfMemory(
-            f"the analysis needed more memory than its {limit}; "
-            "raise the limit or analyse fewer claims, imputations or participants"
-        ) from None
+        raise out_of_memory from None
     except BrokenProcessPool:
         raise AnalysisOutOfMemory(
             f"the analysis process stopped before it finished, probably at its {limit}; "
             "raise the limit or analyse fewer claims, imputations or participants"
         ) from None
+
+
+_POLL_SECONDS = 2.0
+# A child at its cap that has used no CPU for this long is stuck, not thinking.
+_STALL_SECONDS = 10.0
+
+
+def _pool_processes(pool: ProcessPoolExecutor) -> list[Any]:
+    return list((getattr(pool, "_processes", None) or {}).values())
+
+
+class _StallWatch:
+    """Tells a child stuck at its address-space cap (no CPU used for ``_STALL_SECONDS``, peak
+    size within a thread stack or so of the cap) from one still working (Linux /proc)."""
+
+    def __init__(self) -> None:
+        self._cpu: dict[int, tuple[int, float]] = {}
+
+    def stuck_at_the_cap(self, pids: list[int]) -> bool:
+        now = time.monotonic()
+        for pid in pids:
+            cpu = _cpu_ticks(pid)
+            if cpu is None:
+                continue
+            seen = self._cpu.get(pid)
+            if seen is None or seen[0] != cpu:
+                self._cpu[pid] = (cpu, now)
+                continue
+            if now - seen[1] >= _STALL_SECONDS and _near_cap(pid):
+                return True
+        return False
+
+
+def _cpu_ticks(pid: int) -> int | None:
+    """User + system CPU ticks of every thread of ``pid``; None once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return int(fields[11]) + int(fields[12])
+
+
+def _near_cap(pid: int) -> bool:
+    try:
+        limits = Path(f"/proc/{pid}/limits").read_text().splitlines()
+        status = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return False
+    cap = next((line.split()[3] for line in limits if line.startswith("Max address space")), "")
+    peak = next((line.split()[1] for line in status if line.startswith("VmPeak:")), "")
+    if not cap.isdigit() or not peak.isdigit():
+        return False
+    return int(peak) * 1024 + max(64 << 20, int(cap) // 20) >= int(cap)
