@@ -32,3 +32,10 @@ def r_models() -> dict[str, Any]:
     """R's numbers for the non-survey families, as ``reference_models.R`` wrote them."""
     loaded: dict[str, Any] = json.loads((DATA / "reference_models.json").read_text())
     return loaded
+
+
+@pytest.fixture(scope="session")
+def r_values() -> dict[str, Any]:
+    """R survey's numbers for ``test_survey_design.py``, as ``reference_values.R`` wrote them."""
+    loaded: dict[str, Any] = json.loads((DATA / "reference_values.json").read_text())
+    return loaded

@@ -1,13 +1,17 @@
 """SurveyDesign against R survey 4.1-1 on its own API samples.
 
-Every R number below was printed by ``tests/data/reference_values.R`` (R 4.2.2, survey 4.1-1,
-Debian r-cran-survey), output kept in ``tests/data/reference_values.out``. Designs:
+Every R number is read from ``tests/data/reference_values.json`` through the ``r_values`` fixture
+(``tests/stats/conftest.py``); ``tests/data/reference_values.R`` writes it (R 4.2.2, survey 4.1-1,
+Debian r-cran-survey). Written here are only the rounded values published in ?svymean and, next to
+their JSON check, the residual df of the two Gaussian fits. Designs:
 
     dstrat <- svydesign(id = ~1, strata = ~stype, weights = ~pw, data = strat, fpc = ~fpc)
     dclus1 <- svydesign(id = ~dnum, weights = ~pw, data = clus1, fpc = ~fpc)
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -30,49 +34,51 @@ def dclus1(apiclus1: pl.DataFrame) -> SurveyDesign:
 
 
 def test_stratified_mean_reproduces_the_published_svymean(
-    dstrat: SurveyDesign, apistrat: pl.DataFrame
+    dstrat: SurveyDesign, apistrat: pl.DataFrame, r_values: dict[str, Any]
 ) -> None:
     # Published in ?svymean and Lumley (2010): svymean(~api00, dstrat) = 662.29, SE 9.4089.
     result = dstrat.mean(apistrat["api00"])
     assert round(result.estimate, 2) == 662.29
     assert round(result.se, 4) == 9.4089
-    # Full precision from reference_values.R: 662.2873631593, SE 9.4089408028.
-    assert result.estimate == pytest.approx(662.2873631593, rel=1e-10)
-    assert result.se == pytest.approx(9.4089408028, rel=1e-9)
+    # Full precision from reference_values.R.
+    r = r_values["dstrat"]["svymean_api00"]
+    assert result.estimate == pytest.approx(r["estimate"], rel=1e-10)
+    assert result.se == pytest.approx(r["se"], rel=1e-9)
     assert result.n == 200
     assert result.df == 197  # R degf(dstrat)
 
 
 @pytest.mark.parametrize(
-    ("design", "frame", "column", "kind", "r_estimate", "r_se"),
+    ("design", "frame", "column", "kind", "key"),
     [
         # svytotal(~api00, dstrat)
-        ("dstrat", "apistrat", "api00", "total", 4102207.8996181521, 58278.9789376329),
+        ("dstrat", "apistrat", "api00", "total", "svytotal_api00"),
         # svymean(~sch_wide, dstrat), sch_wide = as.numeric(sch.wide == "Yes")
-        ("dstrat", "apistrat", "sch_wide", "proportion", 0.8279480114, 0.0243447801),
+        ("dstrat", "apistrat", "sch_wide", "proportion", "svymean_sch_wide"),
         # svymean(~acs.k3, dstrat, na.rm = TRUE): missing rows stay in the design (domain)
-        ("dstrat", "apistrat", "acs.k3", "mean", 19.1649484536, 0.1226472428),
+        ("dstrat", "apistrat", "acs.k3", "mean", "svymean_acs_k3_na_rm"),
         # svymean(~api00, dclus1)
-        ("dclus1", "apiclus1", "api00", "mean", 644.1693989071, 23.5422406938),
+        ("dclus1", "apiclus1", "api00", "mean", "svymean_api00"),
         # svytotal(~api00, dclus1)
-        ("dclus1", "apiclus1", "api00", "total", 3989985.4657020508, 898363.6444402712),
+        ("dclus1", "apiclus1", "api00", "total", "svytotal_api00"),
         # svymean(~sch_wide, dclus1)
-        ("dclus1", "apiclus1", "sch_wide", "proportion", 0.8743169399, 0.0203594772),
+        ("dclus1", "apiclus1", "sch_wide", "proportion", "svymean_sch_wide"),
         # svytotal(~enroll, dclus1) (published: 3404940, SE 932235)
-        ("dclus1", "apiclus1", "enroll", "total", 3404940.1345291086, 932235.0270412138),
+        ("dclus1", "apiclus1", "enroll", "total", "svytotal_enroll"),
     ],
 )
 def test_means_totals_and_proportions_match_r_survey(
     request: pytest.FixtureRequest,
+    r_values: dict[str, Any],
     design: str,
     frame: str,
     column: str,
     kind: str,
-    r_estimate: float,
-    r_se: float,
+    key: str,
 ) -> None:
     survey: SurveyDesign = request.getfixturevalue(design)
     data: pl.DataFrame = request.getfixturevalue(frame)
+    r_estimate, r_se = r_values[design][key]["estimate"], r_values[design][key]["se"]
     options = {"ci": "wald"} if kind == "proportion" else {}
     result = getattr(survey, kind)(data[column], **options)
     assert result.estimate == pytest.approx(r_estimate, rel=1e-9)
@@ -83,85 +89,68 @@ def test_means_totals_and_proportions_match_r_survey(
 
 
 @pytest.mark.parametrize(
-    ("design", "frame", "expected"),
+    ("design", "frame"),
     [
         # svyby(~api00, ~stype, dstrat, svymean)
-        (
-            "dstrat",
-            "apistrat",
-            {
-                "E": (674.43, 12.3824797939),
-                "H": (625.82, 14.9371291854),
-                "M": (636.60, 16.2147073082),
-            },
-        ),
+        ("dstrat", "apistrat"),
         # svyby(~api00, ~stype, dclus1, svymean)
-        (
-            "dclus1",
-            "apiclus1",
-            {
-                "E": (648.8680555556, 22.3624088938),
-                "H": (618.5714285714, 38.0202493594),
-                "M": (631.44, 31.6094652272),
-            },
-        ),
+        ("dclus1", "apiclus1"),
     ],
 )
 def test_domain_means_match_r_svyby(
-    request: pytest.FixtureRequest,
-    design: str,
-    frame: str,
-    expected: dict[str, tuple[float, float]],
+    request: pytest.FixtureRequest, r_values: dict[str, Any], design: str, frame: str
 ) -> None:
     survey: SurveyDesign = request.getfixturevalue(design)
     data: pl.DataFrame = request.getfixturevalue(frame)
+    expected: dict[str, dict[str, float]] = r_values[design]["svyby_api00_stype"]
+    assert sorted(expected) == ["E", "H", "M"]
     by = survey.mean_by(data["api00"], data["stype"])
     assert sorted(by) == sorted(expected)
-    for level, (r_estimate, r_se) in expected.items():
-        assert by[level].estimate == pytest.approx(r_estimate, rel=1e-9)
-        assert by[level].se == pytest.approx(r_se, rel=1e-8)
+    for level, r in expected.items():
+        assert by[level].estimate == pytest.approx(r["estimate"], rel=1e-9)
+        assert by[level].se == pytest.approx(r["se"], rel=1e-8)
         assert by[level].group == level
 
 
 def test_gaussian_svyglm_matches_r_on_the_stratified_design(
-    dstrat: SurveyDesign, apistrat: pl.DataFrame
+    dstrat: SurveyDesign, apistrat: pl.DataFrame, r_values: dict[str, Any]
 ) -> None:
     # summary(svyglm(api00 ~ ell + meals + mobility, design = dstrat))$coefficients
-    r_coef = [820.887315905623, -0.480586612172, -3.141535309985, 0.225713210230]
-    r_se = [10.077735949885, 0.391973403223, 0.283946506417, 0.393218362023]
-    r_p = [5.59474981455e-152, 2.21658715155e-01, 2.25413465185e-22, 5.66622613162e-01]
+    r = r_values["dstrat"]["svyglm_api00_ell_meals_mobility"]
     fit = dstrat.glm(apistrat["api00"], apistrat.select("ell", "meals", "mobility"))
     assert fit.names == ("(Intercept)", "ell", "meals", "mobility")
-    assert fit.params == pytest.approx(r_coef, rel=1e-10)
-    assert fit.se == pytest.approx(r_se, rel=1e-9)
-    assert fit.p == pytest.approx(r_p, rel=1e-6)
+    assert list(fit.names) == r["names"]
+    assert fit.params == pytest.approx(r["estimate"], rel=1e-10)
+    assert fit.se == pytest.approx(r["se"], rel=1e-9)
+    assert fit.p == pytest.approx(r["p"], rel=1e-6)
     assert fit.df == 194  # R: g$df.residual
+    assert fit.df == r["df_residual"]
 
 
 def test_gaussian_svyglm_matches_r_on_the_cluster_design(
-    dclus1: SurveyDesign, apiclus1: pl.DataFrame
+    dclus1: SurveyDesign, apiclus1: pl.DataFrame, r_values: dict[str, Any]
 ) -> None:
     # summary(svyglm(api00 ~ ell + meals + mobility, design = dclus1))$coefficients
-    r_coef = [819.279051139125, -0.516721779683, -3.123204264899, -0.168919682187]
-    r_se = [21.389971265152, 0.324003944965, 0.278083043761, 0.444918419151]
-    r_p = [4.64662029965e-13, 1.39063467306e-01, 2.29050741241e-07, 7.11422231671e-01]
+    r = r_values["dclus1"]["svyglm_api00_ell_meals_mobility"]
     fit = dclus1.glm(apiclus1["api00"], apiclus1.select("ell", "meals", "mobility"))
-    assert fit.params == pytest.approx(r_coef, rel=1e-10)
-    assert fit.se == pytest.approx(r_se, rel=1e-9)
-    assert fit.p == pytest.approx(r_p, rel=1e-6)
+    assert list(fit.names) == r["names"]
+    assert fit.params == pytest.approx(r["estimate"], rel=1e-10)
+    assert fit.se == pytest.approx(r["se"], rel=1e-9)
+    assert fit.p == pytest.approx(r["p"], rel=1e-6)
     assert fit.df == 11
+    assert fit.df == r["df_residual"]
 
 
 def test_binomial_svyglm_matches_r_quasibinomial(
-    dstrat: SurveyDesign, apistrat: pl.DataFrame
+    dstrat: SurveyDesign, apistrat: pl.DataFrame, r_values: dict[str, Any]
 ) -> None:
     # svyglm(sch_wide ~ ell + mobility, design = dstrat, family = quasibinomial(),
     #        control = glm.control(epsilon = 1e-14, maxit = 100))
-    # (R's default epsilon 1e-8 stops IRLS early: its SEs then differ by ~1e-5 relative:
-    #  0.45618285792 for the intercept.)
-    r_coef = [0.79736357991486, -0.00563275617652, 0.05828517533392]
-    r_se = [0.45617749986519, 0.00895456382819, 0.02969270229244]
-    r_p = [0.0820511232343, 0.5300607239677, 0.0510745199290]
+    # (R's default epsilon 1e-8 stops IRLS early: its SEs then differ by ~1e-5 relative; the
+    #  JSON keeps that fit as svyglm_quasibinomial_sch_wide_default_epsilon.)
+    r = r_values["dstrat"]["svyglm_quasibinomial_sch_wide"]
+    r_coef, r_se, r_p = r["estimate"], r["se"], r["p"]
+    assert r["names"] == ["(Intercept)", "ell", "mobility"]
     fit = dstrat.glm(apistrat["sch_wide"], apistrat.select("ell", "mobility"), family="binomial")
     assert fit.params == pytest.approx(r_coef, rel=1e-9)
     assert fit.se == pytest.approx(r_se, rel=1e-8)
@@ -172,18 +161,15 @@ def test_binomial_svyglm_matches_r_quasibinomial(
 
 
 @pytest.mark.parametrize(
-    ("option", "r_mean_se", "r_total_se"),
-    [
-        # options(survey.lonely.psu = ...); row 1 alone in stratum "X", no fpc
-        ("adjust", 9.5461944398, 69380.390393),
-        ("certainty", 9.4615487827, 58604.832763),
-        ("remove", 9.4615487827, 58604.832763),
-        ("average", 10.9252554733, 67671.031943),
-    ],
+    "option",
+    # options(survey.lonely.psu = ...); row 1 alone in stratum "X", no fpc
+    ["adjust", "certainty", "remove", "average"],
 )
 def test_lonely_psu_options_match_r(
-    apistrat: pl.DataFrame, option: str, r_mean_se: float, r_total_se: float
+    apistrat: pl.DataFrame, r_values: dict[str, Any], option: str
 ) -> None:
+    r_mean_se = r_values["lonely_psu"][option]["svymean_api00"]["se"]
+    r_total_se = r_values["lonely_psu"][option]["svytotal_api00"]["se"]
     strata = apistrat["stype"].to_numpy().astype(object)
     strata[0] = "X"
     design = SurveyDesign(apistrat["pw"], strata=strata, lonely_psu=option)
@@ -273,7 +259,9 @@ def test_separated_binomial_svyglm_is_an_error_not_a_fit() -> None:
         SurveyDesign(np.ones(20)).glm((x > 9).astype(float), x, family="binomial")
 
 
-def test_from_frame_uses_the_contract_design_columns(apiclus1: pl.DataFrame) -> None:
+def test_from_frame_uses_the_contract_design_columns(
+    apiclus1: pl.DataFrame, r_values: dict[str, Any]
+) -> None:
     frame = apiclus1.select(
         pl.col("pw").alias("design_weight"),
         pl.col("dnum").alias("design_psu"),
@@ -282,10 +270,11 @@ def test_from_frame_uses_the_contract_design_columns(apiclus1: pl.DataFrame) -> 
         "api00",
     )
     design = SurveyDesign.from_frame(frame)
-    # R: svymean(~api00, dclus1) = 644.1693989071, SE 23.5422406938
+    # R: svymean(~api00, dclus1)
+    r = r_values["dclus1"]["svymean_api00"]
     result = design.mean(frame["api00"])
-    assert result.estimate == pytest.approx(644.1693989071, rel=1e-10)
-    assert result.se == pytest.approx(23.5422406938, rel=1e-9)
+    assert result.estimate == pytest.approx(r["estimate"], rel=1e-10)
+    assert result.se == pytest.approx(r["se"], rel=1e-9)
     with pytest.raises(ValueError, match="weights column 'w'"):
         SurveyDesign.from_frame(frame, weights="w")
 
@@ -323,19 +312,20 @@ def test_linearised_se_matches_the_sampling_sd_over_repeated_stratified_cluster_
 
 
 @pytest.mark.parametrize(
-    ("design", "frame", "r_ci"),
+    ("design", "frame"),
     [
-        # svyciprop(~sch_wide, dstrat, method = "logit"): 0.8279480110 (0.7745396544, 0.8708148545)
-        ("dstrat", "apistrat", (0.7745396544, 0.8708148545)),
-        # svyciprop(~sch_wide, dclus1, method = "logit"): 0.8743169399 (0.8237988924, 0.911900077)
-        ("dclus1", "apiclus1", (0.8237988924, 0.9119000770)),
+        # svyciprop(~sch_wide, dstrat, method = "logit")
+        ("dstrat", "apistrat"),
+        # svyciprop(~sch_wide, dclus1, method = "logit")
+        ("dclus1", "apiclus1"),
     ],
 )
 def test_logit_proportion_interval_matches_r_svyciprop(
-    request: pytest.FixtureRequest, design: str, frame: str, r_ci: tuple[float, float]
+    request: pytest.FixtureRequest, r_values: dict[str, Any], design: str, frame: str
 ) -> None:
     survey: SurveyDesign = request.getfixturevalue(design)
     data: pl.DataFrame = request.getfixturevalue(frame)
+    r_ci = tuple(r_values[design]["svyciprop_logit_sch_wide"]["ci"])
     result = survey.proportion(data["sch_wide"], ci="logit")
     # R fits the intercept by IRLS (deviance tolerance 1e-8): agreement to ~1e-9.
     assert result.conf_int() == pytest.approx(r_ci, rel=1e-8)
