@@ -80,14 +80,24 @@ def start_and_complete(client, token, answer, *, page_seconds=None):
 
     from fibrosurvey.web.participants.services import find_invitation
     from fibrosurvey.web.survey.models import PageSubmission
+    from fibrosurvey.web.survey.pages import battery_logic
     from fibrosurvey.web.survey.services import survey_pages
 
     client.post(reverse("recruitment:consent", args=[token]), {"agree": "yes"})
     client.post(reverse("recruitment:contact", args=[token]), {"action": "skip"})
     invitation = find_invitation(token)
     pages = survey_pages(invitation)
+    logic = battery_logic(tuple(pages))
+    given: dict[str, object] = {}
     for page in pages:
-        body = {item.column: str(answer(item)) for item in page.items}
+        # Only the questions skip logic asks, given the answers so far (as a participant sees).
+        hidden = logic.disabled_columns(given)
+        asked = [item for item in page.items if item.column not in hidden]
+        if not asked:
+            continue
+        values = {item.column: answer(item) for item in asked}
+        given |= values
+        body = {column: str(value) for column, value in values.items()}
         reply = client.post(
             reverse("survey:page", args=[token, page.index + 1]), body | {"nonce": f"n{page.index}"}
         )
