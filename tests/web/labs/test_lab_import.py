@@ -97,7 +97,7 @@ def test_result_already_stored_rejects_the_second_file(study, users, codes):
 
 
 def test_participant_of_another_study_is_unknown(study, other_study, users, codes):
-    from fibrosurvey.web.participants.services import do_enrol_participant
+    from fibrosurvey.web.participants.enrolment import do_enrol_participant
 
     stranger = do_enrol_participant(
         other_study, site=other_study.sites.get(code="east"), actor=users["oscar"], language="en"

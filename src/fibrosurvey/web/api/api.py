@@ -41,8 +41,8 @@ from fibrosurvey.web.exports.models import study_secret
 from fibrosurvey.web.exports.services import FORMATS, ExportRequest, do_export
 from fibrosurvey.web.labs.services import MAX_LAB_FILE_BYTES, LabImportError, do_import_labs
 from fibrosurvey.web.ops.jsonsafe import JsonTooDeep, json_has_nul, loads_bounded
+from fibrosurvey.web.participants.invitations import find_invitation
 from fibrosurvey.web.participants.models import Participant
-from fibrosurvey.web.participants.services import find_invitation
 from fibrosurvey.web.studies.models import Membership
 from fibrosurvey.web.studies.permissions import filter_to_site, require_token_membership
 from fibrosurvey.web.survey.models import Response
