@@ -6,9 +6,10 @@ import pytest
 from django.urls import reverse
 
 from fibrosurvey.web.audit.models import AuditRecord
+from fibrosurvey.web.labs.csv_reading import LabImportError
 from fibrosurvey.web.labs.dashboard import lab_sample_summary
 from fibrosurvey.web.labs.models import LabResult, LabSample
-from fibrosurvey.web.labs.services import LabImportError, do_import_labs
+from fibrosurvey.web.labs.services import do_import_labs
 
 HEADER = (
     "participant_id,event,analyte,value,unit,lloq,lab_matrix,lab_assay,lab_batch,"

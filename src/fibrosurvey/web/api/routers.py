@@ -33,7 +33,8 @@ from fibrosurvey.web.audit.services import record
 from fibrosurvey.web.exports.deidentify import AGE_COLUMNS, deidentify
 from fibrosurvey.web.exports.models import study_secret
 from fibrosurvey.web.exports.services import FORMATS, ExportRequest, do_export
-from fibrosurvey.web.labs.services import MAX_LAB_FILE_BYTES, LabImportError, do_import_labs
+from fibrosurvey.web.labs.csv_reading import MAX_LAB_FILE_BYTES, LabImportError
+from fibrosurvey.web.labs.services import do_import_labs
 from fibrosurvey.web.ops.jsonsafe import JsonTooDeep, json_has_nul, loads_bounded
 from fibrosurvey.web.participants.invitations import find_invitation
 from fibrosurvey.web.participants.models import Participant
