@@ -35,7 +35,8 @@ import json, sys
 import django
 django.setup()
 from fibrosurvey.web.studies.services import do_create_study_from_template
-from fibrosurvey.web.participants.services import do_enrol_participant, do_issue_invitation
+from fibrosurvey.web.participants.enrolment import do_enrol_participant
+from fibrosurvey.web.participants.invitations import do_issue_invitation
 from fibrosurvey.web.survey import services
 from django.contrib.auth import get_user_model
 n = int(sys.argv[1])

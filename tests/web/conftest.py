@@ -113,7 +113,7 @@ def other_study(users):
 
 @pytest.fixture
 def participant(study, users):
-    from fibrosurvey.web.participants.services import do_enrol_participant
+    from fibrosurvey.web.participants.enrolment import do_enrol_participant
 
     return do_enrol_participant(
         study,
@@ -128,7 +128,7 @@ def participant(study, users):
 
 @pytest.fixture
 def participant_south(study, users):
-    from fibrosurvey.web.participants.services import do_enrol_participant
+    from fibrosurvey.web.participants.enrolment import do_enrol_participant
 
     return do_enrol_participant(
         study,
@@ -142,7 +142,7 @@ def participant_south(study, users):
 @pytest.fixture
 def issued(participant, study):
     """A baseline invitation for ``participant``: ``.token`` (secret), ``.invitation``."""
-    from fibrosurvey.web.participants.services import do_issue_invitation
+    from fibrosurvey.web.participants.invitations import do_issue_invitation
 
     return do_issue_invitation(participant, study.events.get(code="baseline"), send=False)
 

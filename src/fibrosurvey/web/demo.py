@@ -21,8 +21,9 @@ from fibrosurvey.instruments import get_instrument, safety_item
 from fibrosurvey.synth import generate
 from fibrosurvey.tables import json_cell
 from fibrosurvey.web.audit.services import record
+from fibrosurvey.web.participants.enrolment import do_enrol_participant
+from fibrosurvey.web.participants.invitations import do_issue_invitation
 from fibrosurvey.web.participants.models import ContactDetails, Invitation, Participant
-from fibrosurvey.web.participants.services import do_enrol_participant, do_issue_invitation
 from fibrosurvey.web.participants.tokens import hash_token, new_token
 from fibrosurvey.web.recruitment.services import do_open_recruitment, public_path
 from fibrosurvey.web.studies.models import Membership, Site, Study

@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from fibrosurvey.web.dashboard import services
 from fibrosurvey.web.labs.services import do_import_labs
-from fibrosurvey.web.participants.services import do_enrol_participant, do_issue_invitation
+from fibrosurvey.web.participants.enrolment import do_enrol_participant
+from fibrosurvey.web.participants.invitations import do_issue_invitation
 from fibrosurvey.web.studies.models import Membership
 from fibrosurvey.web.survey.models import Response
 

@@ -216,7 +216,7 @@ def test_a_response_completed_after_the_withdrawal_never_counts(cohort, users):
     import datetime as dt
 
     from fibrosurvey.web.participants.models import Participant
-    from fibrosurvey.web.participants.services import do_withdraw_participant
+    from fibrosurvey.web.participants.withdrawal import do_withdraw_participant
     from fibrosurvey.web.survey.models import Response
 
     study, _ = cohort

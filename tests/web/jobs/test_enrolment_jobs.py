@@ -19,8 +19,8 @@ from django.urls import reverse
 from fibrosurvey.web.audit.models import AuditRecord
 from fibrosurvey.web.jobs.models import Job
 from fibrosurvey.web.jobs.services import run_job
+from fibrosurvey.web.participants.enrolment import SYNC_ENROLMENT_MAX_ROWS, do_enrol_participant
 from fibrosurvey.web.participants.models import ContactDetails, Invitation, Participant
-from fibrosurvey.web.participants.services import SYNC_ENROLMENT_MAX_ROWS, do_enrol_participant
 
 LARGE = SYNC_ENROLMENT_MAX_ROWS + 200
 SRC = str(Path(__file__).resolve().parents[3] / "src")
@@ -135,7 +135,7 @@ def test_20000_rows_enrol_while_a_survey_page_elsewhere_saves_fast(issued, other
     """The figure for the report: survey save latency during a 20,000-row import."""
     if connection.vendor != "postgresql":
         pytest.skip("SQLite has one writer at a time; run with DATABASE_URL=postgres://...")
-    from fibrosurvey.web.participants.services import do_import_enrolment_csv
+    from fibrosurvey.web.participants.enrolment import do_import_enrolment_csv
     from fibrosurvey.web.survey.services import do_record_consent, do_save_page, survey_pages
 
     content = _csv(20_000, site="east")

@@ -41,7 +41,7 @@ def test_site_limited_member_sees_only_their_sites_imports(
 
 
 def test_the_lab_template_is_written_by_the_platforms_csv_writer(study, login):
-    from fibrosurvey.web.labs.services import LAB_COLUMNS
+    from fibrosurvey.web.labs.csv_reading import LAB_COLUMNS
 
     response = login("carol").get(reverse("labs:template", args=[study.pk]))
     assert response.status_code == 200

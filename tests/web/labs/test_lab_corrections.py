@@ -18,8 +18,9 @@ from fibrosurvey.web.labs.corrections import (
     do_correct_result,
     do_retract_result,
 )
+from fibrosurvey.web.labs.csv_reading import LabImportError
 from fibrosurvey.web.labs.models import LabResult, LabSample
-from fibrosurvey.web.labs.services import LabImportError, do_import_labs
+from fibrosurvey.web.labs.services import do_import_labs
 
 HEADER = (
     "participant_id,event,analyte,value,unit,lloq,lab_matrix,lab_assay,lab_batch,lab_draw_time\n"

@@ -6,9 +6,10 @@ import pytest
 from django.urls import reverse
 
 from fibrosurvey.web.audit.models import AuditRecord
+from fibrosurvey.web.labs.csv_reading import LabImportError
 from fibrosurvey.web.labs.dashboard import lab_sample_summary
 from fibrosurvey.web.labs.models import LabResult, LabSample
-from fibrosurvey.web.labs.services import LabImportError, do_import_labs
+from fibrosurvey.web.labs.services import do_import_labs
 
 HEADER = (
     "participant_id,event,analyte,value,unit,lloq,lab_matrix,lab_assay,lab_batch,"
@@ -97,7 +98,7 @@ def test_result_already_stored_rejects_the_second_file(study, users, codes):
 
 
 def test_participant_of_another_study_is_unknown(study, other_study, users, codes):
-    from fibrosurvey.web.participants.services import do_enrol_participant
+    from fibrosurvey.web.participants.enrolment import do_enrol_participant
 
     stranger = do_enrol_participant(
         other_study, site=other_study.sites.get(code="east"), actor=users["oscar"], language="en"

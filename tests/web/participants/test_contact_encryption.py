@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.db import connection
 
 from fibrosurvey.web.audit.models import AuditRecord
+from fibrosurvey.web.participants.enrolment import do_view_contact
 from fibrosurvey.web.participants.models import ContactDetails
-from fibrosurvey.web.participants.services import do_view_contact
 
 
 def _raw_contact_row(participant_id: int) -> tuple[str, str, str]:

@@ -6,8 +6,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from fibrosurvey.web.participants.enrolment import EnrolmentError, do_enrol_csv
 from fibrosurvey.web.participants.models import ContactDetails, Participant
-from fibrosurvey.web.participants.services import EnrolmentError, do_enrol_csv
 
 GOOD = (
     "study_code,site,language,email,phone,name\n"

@@ -65,7 +65,7 @@ def test_withdrawing_stops_the_link_keeps_the_answers_and_is_audited(
 def test_invite_everyone_emails_each_uninvited_participant_once(
     study, participant, participant_south, login
 ):
-    from fibrosurvey.web.participants.services import do_enrol_participant
+    from fibrosurvey.web.participants.enrolment import do_enrol_participant
 
     do_enrol_participant(study, site=study.sites.get(code="north"), actor=None)  # no e-mail
     url = reverse("participants:invite_all", args=[study.pk, "baseline"])

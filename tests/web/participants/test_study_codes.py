@@ -6,12 +6,12 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from fibrosurvey.web.participants.models import Participant
-from fibrosurvey.web.participants.services import (
+from fibrosurvey.web.participants.enrolment import (
     EnrolmentError,
     do_enrol_csv,
     do_enrol_participant,
 )
+from fibrosurvey.web.participants.models import Participant
 from fibrosurvey.web.studies.services import do_add_site
 
 BAD_CODES = ["maria.lopez@example.org", "-1+2", "=cmd", "María", "two words", "x" * 33]

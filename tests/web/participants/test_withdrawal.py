@@ -11,12 +11,9 @@ from django.core import mail
 from django.urls import reverse
 
 from fibrosurvey.web.audit.models import AuditRecord
+from fibrosurvey.web.participants.invitations import WithdrawnParticipantError, do_issue_invitation
 from fibrosurvey.web.participants.models import ContactDetails, Invitation, Participant
-from fibrosurvey.web.participants.services import (
-    WithdrawnParticipantError,
-    do_issue_invitation,
-    do_withdraw_participant,
-)
+from fibrosurvey.web.participants.withdrawal import do_withdraw_participant
 from fibrosurvey.web.survey.models import Response, SafetyAlert
 
 CONFIRMED = {"kind": "no_further_contact", "reason": "participant_request", "confirm": "on"}

@@ -78,7 +78,7 @@ def start_and_complete(client, token, answer, *, page_seconds=None):
     ``page_seconds`` the stored submission times are spread that far apart."""
     from django.utils import timezone
 
-    from fibrosurvey.web.participants.services import find_invitation
+    from fibrosurvey.web.participants.invitations import find_invitation
     from fibrosurvey.web.survey.models import PageSubmission
     from fibrosurvey.web.survey.pages import battery_logic
     from fibrosurvey.web.survey.services import survey_pages

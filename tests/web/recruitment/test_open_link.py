@@ -136,7 +136,7 @@ def test_a_closed_link_says_so_and_counts_no_visit(client, open_link):
 
 
 def test_an_open_link_participant_is_withdrawn_like_any_other(client, users, visit_and_screen):
-    from fibrosurvey.web.participants.services import do_withdraw_participant
+    from fibrosurvey.web.participants.withdrawal import do_withdraw_participant
 
     token = _token_from(visit_and_screen(client))
     do_withdraw_participant(Participant.objects.get(), actor=users["carol"])

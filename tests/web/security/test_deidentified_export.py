@@ -107,7 +107,7 @@ def _table_text(content: bytes, kind: str) -> tuple[bytes, pl.DataFrame]:
 
 @pytest.fixture
 def withdrawn(cohort, users):
-    from fibrosurvey.web.participants.services import do_withdraw_participant
+    from fibrosurvey.web.participants.withdrawal import do_withdraw_participant
 
     study, _ = cohort
     who = (

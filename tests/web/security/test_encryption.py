@@ -17,7 +17,7 @@ PEOPLE = [(f"person{n}@example.org", f"+44 7700 900{n:03d}", f"Person Number{n}"
 
 @pytest.fixture
 def enrolled(study, users, settings):
-    from fibrosurvey.web.participants.services import do_enrol_participant
+    from fibrosurvey.web.participants.enrolment import do_enrol_participant
 
     settings.FIELD_ENCRYPTION_KEY = OLD
     north = study.sites.get(code="north")

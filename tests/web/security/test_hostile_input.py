@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from fibrosurvey.instruments import get_instrument
 from fibrosurvey.validation import validate_response
-from fibrosurvey.web.participants.services import CSV_COLUMNS
+from fibrosurvey.web.participants.enrolment import CSV_COLUMNS
 from tests.web.security.conftest import FUZZ_CASES
 
 FORMULA = "=cmd|' /C calc'!A0"

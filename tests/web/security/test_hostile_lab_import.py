@@ -11,7 +11,7 @@ from django.urls import reverse
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fibrosurvey.web.labs.services import LAB_COLUMNS, MAX_LAB_COLUMNS
+from fibrosurvey.web.labs.csv_reading import LAB_COLUMNS, MAX_LAB_COLUMNS
 from tests.web.security.conftest import FUZZ_CASES
 from tests.web.security.test_hostile_body_linear import at_most
 from tests.web.security.test_hostile_input import FORMULA, TEXT, VALUE, WEB_SETTINGS, _csv
@@ -101,22 +101,22 @@ def test_a_60000_column_header_is_422_naming_the_column_limit_within_a_second(
 
 
 def test_the_column_limit_counts_cells_not_quoted_commas():
-    from fibrosurvey.web.labs.services import LabImportError, _read_csv
+    from fibrosurvey.web.labs.csv_reading import LabImportError, read_lab_csv
 
     quoted = ",".join(f'"note, part {i}"' for i in range(MAX_LAB_COLUMNS))
-    frame = _read_csv(f"{quoted}\n{',' * (MAX_LAB_COLUMNS - 1)}\n")
+    frame = read_lab_csv(f"{quoted}\n{',' * (MAX_LAB_COLUMNS - 1)}\n")
     assert frame.width == MAX_LAB_COLUMNS
     with pytest.raises(LabImportError, match=f"more than {MAX_LAB_COLUMNS} columns"):
-        _read_csv(",".join(f"c{i}" for i in range(MAX_LAB_COLUMNS + 1)) + "\n1\n")
+        read_lab_csv(",".join(f"c{i}" for i in range(MAX_LAB_COLUMNS + 1)) + "\n1\n")
 
 
 def test_repeated_column_names_are_named_once_each_at_the_widest_header():
-    from fibrosurvey.web.labs.services import LabImportError, _read_csv
+    from fibrosurvey.web.labs.csv_reading import LabImportError, read_lab_csv
 
     # Exact repeats too: the CSV reader would rename them ("c0_duplicated_0") without a word.
     names = [f"c{i % 50}" if i % 3 else f" C{i % 50}" for i in range(MAX_LAB_COLUMNS)]
     with pytest.raises(LabImportError) as caught:
-        _read_csv(",".join(names) + "\n" + ",".join("1" for _ in names) + "\n")
+        read_lab_csv(",".join(names) + "\n" + ",".join("1" for _ in names) + "\n")
     [problem] = caught.value.problems
     assert problem.column == "header"
     assert problem.value == ", ".join(repr(f"c{i}") for i in sorted(range(50), key=str))

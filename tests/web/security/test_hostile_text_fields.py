@@ -335,7 +335,7 @@ def test_a_study_name_with_a_control_character_is_refused_by_form_and_service(
 def test_invitation_subjects_are_one_line_even_for_a_stored_multi_line_name(
     study, participant, settings
 ):
-    from fibrosurvey.web.participants.services import do_issue_invitation
+    from fibrosurvey.web.participants.invitations import do_issue_invitation
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     # A name stored before names were checked (or by a direct database edit).
@@ -375,10 +375,10 @@ def test_an_enrolment_whose_code_is_taken_meanwhile_is_a_409_form_error(
 
 
 def test_a_csv_enrolment_whose_code_is_taken_meanwhile_names_the_row(study, users, monkeypatch):
-    from fibrosurvey.web.participants import services
+    from fibrosurvey.web.participants import enrolment
     from fibrosurvey.web.participants.models import Participant
 
-    parsed = services.parse_enrolment_csv
+    parsed = enrolment.parse_enrolment_csv
 
     def parse_then_lose_the_race(*args, **kwargs):  # type: ignore[no-untyped-def]
         rows = parsed(*args, **kwargs)
@@ -387,10 +387,10 @@ def test_a_csv_enrolment_whose_code_is_taken_meanwhile_names_the_row(study, user
         )
         return rows
 
-    monkeypatch.setattr(services, "parse_enrolment_csv", parse_then_lose_the_race)
+    monkeypatch.setattr(enrolment, "parse_enrolment_csv", parse_then_lose_the_race)
     content = "study_code,site\nP-1,north\nP-2,north\n"
-    with pytest.raises(services.EnrolmentError) as caught:
-        services.do_enrol_csv(study, content, actor=users["carol"])
+    with pytest.raises(enrolment.EnrolmentError) as caught:
+        enrolment.do_enrol_csv(study, content, actor=users["carol"])
     [problem] = caught.value.problems
     assert (problem.row, problem.column, problem.value) == (2, "study_code", "P-2")
     assert not Participant.objects.filter(study_code="P-1").exists()

@@ -74,11 +74,8 @@ def test_the_limit_is_per_window(client, issued, settings):
 def test_unknown_expired_revoked_and_withdrawn_links_are_indistinguishable(
     client, issued, participant, users
 ):
-    from fibrosurvey.web.participants.services import (
-        do_issue_invitation,
-        do_revoke_invitation,
-        do_withdraw_participant,
-    )
+    from fibrosurvey.web.participants.invitations import do_issue_invitation, do_revoke_invitation
+    from fibrosurvey.web.participants.withdrawal import do_withdraw_participant
 
     def dead(token: str) -> tuple[int, bytes, str]:
         response = client.get(reverse("survey:entry", args=[token]))

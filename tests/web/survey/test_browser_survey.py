@@ -83,7 +83,8 @@ def _answer_for(item) -> int | float | None:
 
 @pytest.fixture
 def spanish_participant(study, users):
-    from fibrosurvey.web.participants.services import do_enrol_participant, do_issue_invitation
+    from fibrosurvey.web.participants.enrolment import do_enrol_participant
+    from fibrosurvey.web.participants.invitations import do_issue_invitation
 
     participant = do_enrol_participant(
         study,

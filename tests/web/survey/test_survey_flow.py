@@ -51,7 +51,7 @@ def test_link_leads_to_consent_then_language_then_first_page(client, issued, par
 def test_unknown_revoked_or_expired_link_is_a_friendly_404(client, issued, users):
     from django.utils import timezone
 
-    from fibrosurvey.web.participants.services import do_revoke_invitation
+    from fibrosurvey.web.participants.invitations import do_revoke_invitation
 
     assert client.get(reverse("survey:entry", args=["not-a-real-token"])).status_code == 404
     Invitation.objects.filter(pk=issued.invitation.pk).update(expires_at=timezone.now())
@@ -173,7 +173,7 @@ def test_page_chrome_is_translated(client, issued, language, expected):
 
 def test_a_changed_battery_changes_the_pages_served_at_once(client, issued, study):
     """The page plan is cached per battery revision; a change is never served stale."""
-    from fibrosurvey.web.participants.services import find_invitation
+    from fibrosurvey.web.participants.invitations import find_invitation
     from fibrosurvey.web.studies.models import EventInstrument
 
     before = survey_pages(find_invitation(issued.token))
@@ -199,7 +199,7 @@ def test_each_participant_sees_only_their_own_answers_on_a_page(issued, particip
     """The questions' HTML is cached per (page, language, stored answers): never shared wrongly."""
     from django.test import Client
 
-    from fibrosurvey.web.participants.services import do_issue_invitation
+    from fibrosurvey.web.participants.invitations import do_issue_invitation
 
     other = do_issue_invitation(participant_south, study.events.get(code="baseline"), send=False)
     fsq1 = survey_pages(issued.invitation)[0]

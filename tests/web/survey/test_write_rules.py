@@ -9,8 +9,8 @@ from django.test import Client
 from django.urls import reverse
 
 from fibrosurvey.web.audit.models import AuditRecord
+from fibrosurvey.web.participants.invitations import do_issue_invitation
 from fibrosurvey.web.participants.models import Invitation
-from fibrosurvey.web.participants.services import do_issue_invitation
 from fibrosurvey.web.survey.models import PageSubmission, Response
 from fibrosurvey.web.survey.rules import AnswersRefused, write_refusal
 from fibrosurvey.web.survey.services import do_save_page, survey_pages

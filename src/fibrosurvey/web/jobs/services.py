@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 
 # kind -> handler(job, progress) -> result dict; raise JobFailed for a refusal the user sees.
 HANDLERS: dict[str, str] = {
-    Job.Kind.ENROL_CSV: "fibrosurvey.web.participants.services.run_enrolment_job"
+    Job.Kind.ENROL_CSV: "fibrosurvey.web.participants.enrolment.run_enrolment_job"
 }
 
 Progress = Callable[[str, int], None]

@@ -26,8 +26,8 @@ from fibrosurvey.web.labs.corrections import (
     do_retract_result,
     parse_corrected_value,
 )
+from fibrosurvey.web.labs.csv_reading import LabImportError, read_lab_csv
 from fibrosurvey.web.labs.models import LabResult
-from fibrosurvey.web.labs.services import LabImportError, _read_csv
 from fibrosurvey.web.studies.models import Membership, Study
 from fibrosurvey.web.studies.permissions import filter_to_site
 
@@ -141,10 +141,10 @@ def do_import_lab_corrections(
 ) -> CorrectionImportResult:
     """Check every row, then apply every correction and retraction in one transaction.
 
-    Raises :class:`~fibrosurvey.web.labs.services.LabImportError` (nothing changed) when any
+    Raises :class:`~fibrosurvey.web.labs.csv_reading.LabImportError` (nothing changed) when any
     row has a problem.
     """
-    frame = _read_csv(content)
+    frame = read_lab_csv(content)
     missing = [c for c in CORRECTION_COLUMNS if c not in frame.columns]
     if missing:
         raise LabImportError(

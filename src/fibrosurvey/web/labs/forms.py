@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from fibrosurvey.biomarkers import UNITS
 from fibrosurvey.web.labs.corrections import MAX_REASON_CHARS
-from fibrosurvey.web.labs.services import MAX_LAB_FILE_BYTES
+from fibrosurvey.web.labs.csv_reading import MAX_LAB_FILE_BYTES
 
 __all__ = ["LabImportForm", "ResultCorrectionForm"]
 

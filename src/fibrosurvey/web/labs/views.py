@@ -25,6 +25,7 @@ from fibrosurvey.web.audit.models import AuditRecord
 from fibrosurvey.web.exports.writers import csv_bytes
 from fibrosurvey.web.http import AuthenticatedHttpRequest, uploaded_file_name
 from fibrosurvey.web.labs import correction_import, corrections, services
+from fibrosurvey.web.labs.csv_reading import LAB_COLUMNS, LabImportError
 from fibrosurvey.web.labs.dashboard import flagged_samples, lab_sample_summary
 from fibrosurvey.web.labs.forms import LabImportForm, ResultCorrectionForm
 from fibrosurvey.web.labs.models import LabImport, LabSample
@@ -106,7 +107,7 @@ def import_labs(
                 file_name=uploaded_file_name(request, "file"),
                 request=request,
             )
-        except services.LabImportError as error:
+        except LabImportError as error:
             problems = error.problems
         else:
             messages.success(
@@ -123,7 +124,7 @@ def import_labs(
             form=form,
             problems=problems,
             required=LAB_REQUIRED_COLUMNS,
-            optional=services.LAB_COLUMNS[len(LAB_REQUIRED_COLUMNS) :],
+            optional=LAB_COLUMNS[len(LAB_REQUIRED_COLUMNS) :],
             matrices=MATRICES,
             guide=lab_guide_rows(),
             events=[e.code for e in study.events.all()],
@@ -162,7 +163,7 @@ def import_corrections(
                 file_name=uploaded_file_name(request, "file"),
                 request=request,
             )
-        except services.LabImportError as error:
+        except LabImportError as error:
             problems = error.problems
         else:
             messages.success(

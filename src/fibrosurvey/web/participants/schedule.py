@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 from django.db.models import Q
 from django.utils import timezone
 
+from fibrosurvey.web.participants.invitations import do_issue_invitation
 from fibrosurvey.web.participants.models import Invitation, Participant
-from fibrosurvey.web.participants.services import do_issue_invitation
 from fibrosurvey.web.studies.models import Event
 
 __all__ = ["MAX_REMINDERS", "REMINDER_AFTER_DAYS", "ScheduleResult", "do_send_due_invitations"]

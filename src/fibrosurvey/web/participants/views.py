@@ -12,9 +12,24 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from fibrosurvey.problems import Problem
 from fibrosurvey.web.http import AuthenticatedHttpRequest
-from fibrosurvey.web.participants import services
+from fibrosurvey.web.participants.enrolment import (
+    CSV_COLUMNS,
+    EnrolmentError,
+    StudyCodeTaken,
+    do_enrol_participant,
+    do_import_enrolment_csv,
+    do_view_contact,
+)
 from fibrosurvey.web.participants.forms import EnrolCsvForm, EnrolForm, WithdrawForm
+from fibrosurvey.web.participants.invitations import (
+    WithdrawnParticipantError,
+    do_invite_all,
+    do_issue_invitation,
+    do_revoke_invitation,
+    survey_url,
+)
 from fibrosurvey.web.participants.models import Participant
+from fibrosurvey.web.participants.withdrawal import do_withdraw_participant
 from fibrosurvey.web.studies.context import study_context
 from fibrosurvey.web.studies.models import Membership
 from fibrosurvey.web.studies.permissions import (
@@ -62,7 +77,7 @@ def invite_all(
 ) -> HttpResponse:
     event = get_object_or_404(membership.study.events, code=event_code)
     participants = filter_to_site(Participant.objects.filter(study=membership.study), membership)
-    count = services.do_invite_all(participants, event, actor=request.user)
+    count = do_invite_all(participants, event, actor=request.user)
     messages.success(
         request, _("Invited %(n)d participants (%(event)s).") % {"n": count, "event": event.code}
     )
@@ -88,7 +103,7 @@ def enrol(request: AuthenticatedHttpRequest, membership: Membership, study_id: i
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            participant = services.do_enrol_participant(
+            participant = do_enrol_participant(
                 study,
                 site=data["site"],
                 actor=request.user,
@@ -98,7 +113,7 @@ def enrol(request: AuthenticatedHttpRequest, membership: Membership, study_id: i
                 phone=data["phone"],
                 name=data["name"],
             )
-        except services.StudyCodeTaken as taken:
+        except StudyCodeTaken as taken:
             form.add_error("study_code", taken.problems[0].message)
             context = study_context(membership, form=form)
             return render(request, "participants/enrol.html", context, status=409)
@@ -123,10 +138,10 @@ def enrol_csv(
     if request.method == "POST" and form.is_valid():
         allowed = allowed_site_codes(membership)
         try:
-            outcome = services.do_import_enrolment_csv(
+            outcome = do_import_enrolment_csv(
                 study, form.cleaned_data["file"], actor=request.user, allowed_sites=allowed
             )
-        except services.EnrolmentError as error:
+        except EnrolmentError as error:
             problems = error.problems
         else:
             if outcome.job is not None:
@@ -141,7 +156,7 @@ def enrol_csv(
             membership,
             form=form,
             problems=problems,
-            columns=services.CSV_COLUMNS,
+            columns=CSV_COLUMNS,
             site_codes=[s.code for s in study.sites.all()],
         ),
         status=422 if problems or form.errors else 200,
@@ -190,7 +205,7 @@ def contact(
     request: AuthenticatedHttpRequest, membership: Membership, study_id: int, participant_id: int
 ) -> HttpResponse:
     participant = _visible_participant(membership, participant_id)
-    details = services.do_view_contact(participant, actor=request.user, request=request)
+    details = do_view_contact(participant, actor=request.user, request=request)
     return render(
         request,
         "participants/contact.html",
@@ -214,8 +229,8 @@ def invite(
     participant = _visible_participant(membership, participant_id)
     event = get_object_or_404(membership.study.events, code=event_code)
     try:
-        issued = services.do_issue_invitation(participant, event, actor=request.user)
-    except services.WithdrawnParticipantError as refused:
+        issued = do_issue_invitation(participant, event, actor=request.user)
+    except WithdrawnParticipantError as refused:
         return _detail_page(request, membership, participant, error=str(refused), status=409)
     # The link is shown once, here; only its hash is stored.
     return render(
@@ -225,7 +240,7 @@ def invite(
             membership,
             participant=participant,
             event=event,
-            url=request.build_absolute_uri(services.survey_url(issued.token, base="")),
+            url=request.build_absolute_uri(survey_url(issued.token, base="")),
             emailed=issued.invitation.sent_at is not None,
         ),
     )
@@ -244,7 +259,7 @@ def revoke(
     invitation = get_object_or_404(
         participant.invitations, event__code=event_code, revoked_at__isnull=True
     )
-    services.do_revoke_invitation(invitation, actor=request.user)
+    do_revoke_invitation(invitation, actor=request.user)
     messages.success(request, _("Invitation revoked; the link no longer works."))
     return redirect("participants:detail", study_id=study_id, participant_id=participant.pk)
 
@@ -258,7 +273,7 @@ def withdraw(
     form = WithdrawForm(request.POST)
     if not form.is_valid():
         return _detail_page(request, membership, participant, withdraw_form=form, status=400)
-    services.do_withdraw_participant(
+    do_withdraw_participant(
         participant,
         actor=request.user,
         kind=form.cleaned_data["kind"],

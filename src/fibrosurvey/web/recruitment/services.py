@@ -32,8 +32,9 @@ from fibrosurvey.recruitment import (
     too_fast,
 )
 from fibrosurvey.web.audit.services import record, snapshot
+from fibrosurvey.web.participants.enrolment import do_enrol_participant
+from fibrosurvey.web.participants.invitations import do_issue_invitation
 from fibrosurvey.web.participants.models import ContactDetails, Invitation, Participant
-from fibrosurvey.web.participants.services import do_enrol_participant, do_issue_invitation
 from fibrosurvey.web.recruitment.models import OpenLink, QualityFlag, Visit
 from fibrosurvey.web.studies.models import Event, Site, Study
 from fibrosurvey.web.survey.services import do_choose_language

@@ -18,8 +18,8 @@ from django.views.decorators.http import require_http_methods
 
 from fibrosurvey.recruitment import flow_diagram_svg
 from fibrosurvey.web.ops.middleware import client_ip
+from fibrosurvey.web.participants.invitations import find_invitation
 from fibrosurvey.web.participants.models import Invitation
-from fibrosurvey.web.participants.services import find_invitation
 from fibrosurvey.web.recruitment import services
 from fibrosurvey.web.recruitment.flow import flow_report
 from fibrosurvey.web.recruitment.models import OpenLink, Visit

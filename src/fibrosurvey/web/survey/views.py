@@ -20,8 +20,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from fibrosurvey.web.participants.invitations import find_invitation
 from fibrosurvey.web.participants.models import Invitation
-from fibrosurvey.web.participants.services import find_invitation
 from fibrosurvey.web.survey import services
 from fibrosurvey.web.survey.forms import page_fields
 from fibrosurvey.web.survey.pages import SurveyPage, battery_logic, next_shown, shown

@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from fibrosurvey.web.demo import DEMO_PASSWORD, DEMO_USERNAME, build_demo
-from fibrosurvey.web.participants.services import survey_url
+from fibrosurvey.web.participants.invitations import survey_url
 
 
 class Command(BaseCommand):

@@ -1,4 +1,5 @@
-"""Enrolment (one at a time or by CSV, all-or-nothing) and survey invitations."""
+"""Enrolment: one participant at a time or a whole CSV (all-or-nothing), study codes,
+the CSV checks, the background job for large files, and viewing contact details."""
 
 from __future__ import annotations
 
@@ -8,54 +9,37 @@ import secrets
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
 from django.http import HttpRequest
-from django.template.loader import render_to_string
-from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from fibrosurvey.problems import Problem
 from fibrosurvey.web.audit.services import record, snapshot
-from fibrosurvey.web.ops.text import one_line
 from fibrosurvey.web.participants.models import (
     ContactDetails,
-    Invitation,
     Participant,
-    WithdrawalKind,
-    WithdrawalReason,
 )
-from fibrosurvey.web.participants.tokens import hash_token, new_token, token_matches
 from fibrosurvey.web.studies.codes import CODE_RULE, code_problem
-from fibrosurvey.web.studies.models import Event, Site, Study
+from fibrosurvey.web.studies.models import Site, Study
 
 __all__ = [
     "CSV_COLUMNS",
+    "SYNC_ENROLMENT_MAX_ROWS",
     "EnrolmentError",
     "EnrolmentOutcome",
-    "IssuedInvitation",
     "StudyCodeTaken",
-    "WithdrawnParticipantError",
     "do_enrol_csv",
     "do_enrol_participant",
     "do_import_enrolment_csv",
-    "do_invite_all",
-    "do_issue_invitation",
-    "do_revoke_invitation",
     "do_view_contact",
-    "do_withdraw_participant",
-    "find_invitation",
     "new_study_code",
     "parse_enrolment_csv",
     "run_enrolment_job",
-    "survey_url",
 ]
 
 CSV_COLUMNS = ("study_code", "site", "language", "email", "phone", "name")
@@ -424,146 +408,6 @@ def run_enrolment_job(job: Any, progress: Callable[[str, int], None]) -> dict[st
     return {"enrolled": len(created)}
 
 
-@dataclass(frozen=True)
-class IssuedInvitation:
-    invitation: Invitation
-    token: str  # shown once: put it in the e-mail / printout, never store it
-
-
-def survey_url(token: str, base: str | None = None) -> str:
-    """Absolute link (SITE_URL) by default; ``base=""`` gives the path only."""
-    return (settings.SITE_URL if base is None else base) + reverse("survey:entry", args=[token])
-
-
-def do_issue_invitation(
-    participant: Participant,
-    event: Event,
-    *,
-    actor: User | None = None,
-    actor_label: str = "",
-    send: bool = True,
-    reminder: bool = False,
-) -> IssuedInvitation:
-    """Create the participant x event invitation, or give it a fresh token (re-send,
-    reminder); the old link stops working. E-mails the link when ``send`` and an address
-    is on file. A withdrawn participant is refused (:class:`WithdrawnParticipantError`)."""
-    token = new_token()
-    now = timezone.now()
-    expires = now + timedelta(days=settings.INVITATION_VALID_DAYS)
-    with transaction.atomic():
-        # Locked, so a withdrawal committing meanwhile cannot be followed by a fresh link.
-        withdrawn = (
-            Participant.objects.select_for_update()
-            .filter(pk=participant.pk)
-            .values_list("withdrawn_at", flat=True)
-            .first()
-        )
-        if withdrawn is not None or participant.withdrawn_at is not None:
-            raise WithdrawnParticipantError(participant)
-        invitation = (
-            Invitation.objects.select_for_update()
-            .filter(participant=participant, event=event)
-            .first()
-        )
-        if invitation is None:
-            try:
-                with transaction.atomic():
-                    invitation = Invitation.objects.create(
-                        participant=participant,
-                        event=event,
-                        token_hash=hash_token(token),
-                        expires_at=expires,
-                    )
-            except IntegrityError:  # created concurrently: rotate that one instead
-                invitation = Invitation.objects.select_for_update().get(
-                    participant=participant, event=event
-                )
-            else:
-                record(
-                    "invite",
-                    actor=actor,
-                    actor_label=actor_label,
-                    study=participant.study_id,
-                    obj=invitation,
-                    after={"event": event.code, "expires_at": expires.isoformat()},
-                )
-        if invitation.token_hash != hash_token(token):
-            invitation.token_hash = hash_token(token)
-            invitation.expires_at = expires
-            invitation.revoked_at = None
-            if reminder:
-                invitation.reminders_sent += 1
-                invitation.last_reminder_at = now
-            invitation.save()
-            record(
-                "invite",
-                actor=actor,
-                actor_label=actor_label,
-                study=participant.study_id,
-                obj=invitation,
-                after={"event": event.code, "reissued": True, "reminder": reminder},
-            )
-        if send:
-            email = participant.contact.email if hasattr(participant, "contact") else ""
-            if email:
-                _send_invitation_email(participant, event, token, email, reminder=reminder)
-                invitation.sent_at = now
-                invitation.save(update_fields=["sent_at"])
-    return IssuedInvitation(invitation=invitation, token=token)
-
-
-def _send_invitation_email(
-    participant: Participant, event: Event, token: str, email: str, *, reminder: bool
-) -> None:
-    with translation.override(participant.language):
-        context = {
-            "study": participant.study,
-            "event_label": event.label_in(participant.language),
-            "url": survey_url(token),
-            "reminder": reminder,
-        }
-        subject = one_line(render_to_string("participants/email/invitation_subject.txt", context))
-        body = render_to_string("participants/email/invitation_body.txt", context)
-    send_mail(subject, body, None, [email])
-
-
-@transaction.atomic
-def do_revoke_invitation(invitation: Invitation, *, actor: User) -> Invitation:
-    before = snapshot(invitation, ["revoked_at"])
-    invitation.revoked_at = timezone.now()
-    invitation.save(update_fields=["revoked_at"])
-    record(
-        "revoke",
-        actor=actor,
-        study=invitation.participant.study_id,
-        obj=invitation,
-        before=before,
-        after=snapshot(invitation, ["revoked_at"]),
-    )
-    return invitation
-
-
-def find_invitation(token: str) -> Invitation | None:
-    """The active invitation for a presented token, else None (unknown, revoked, expired)."""
-    if not token or len(token) > 200:
-        return None
-    digest = hash_token(token)
-    try:
-        # get(), not first(): token_hash is unique, and no ORDER BY to compile on every request.
-        invitation = Invitation.objects.select_related(
-            "participant", "participant__study", "event"
-        ).get(token_hash=digest)
-    except Invitation.DoesNotExist:
-        invitation = None
-    # The lookup is by hash (the token itself is never stored); the constant-time check
-    # guards the final comparison.
-    if invitation is None or not token_matches(token, invitation.token_hash):
-        return None
-    if not invitation.is_active or invitation.participant.withdrawn_at is not None:
-        return None
-    return invitation
-
-
 def do_view_contact(
     participant: Participant, *, actor: User, request: HttpRequest | None = None
 ) -> ContactDetails:
@@ -573,104 +417,3 @@ def do_view_contact(
         "view_contact", actor=actor, study=participant.study_id, obj=participant, request=request
     )
     return contact
-
-
-class WithdrawnParticipantError(ValueError):
-    """An invitation for a withdrawn participant: refused, whoever asks."""
-
-    def __init__(self, participant: Participant):
-        self.participant = participant
-        super().__init__(
-            f"{participant.study_code} withdrew from the study; withdrawn participants are "
-            "never invited again"
-        )
-
-
-def _delete_research_data(participant: Participant) -> dict[str, int]:
-    """Delete the participant's research data; returns how many rows of each kind went.
-
-    Consent records stay (they prove what was agreed, not research data), and so does the
-    pseudonymous participant row, which carries the withdrawal for every output.
-    """
-    from fibrosurvey.web.exports.models import DesignVariables
-    from fibrosurvey.web.labs.models import LabResult, LabSample
-    from fibrosurvey.web.survey.models import Response, SafetyAlert
-
-    counts = {
-        "responses": Response.objects.filter(participant=participant).count(),
-        "safety_alerts": SafetyAlert.objects.filter(participant=participant).count(),
-        "lab_samples": LabSample.objects.filter(participant=participant).count(),
-        "lab_results": LabResult.objects.filter(sample__participant=participant).count(),
-        "design_variables": DesignVariables.objects.filter(participant=participant).count(),
-    }
-    SafetyAlert.objects.filter(participant=participant).delete()
-    Response.objects.filter(participant=participant).delete()
-    LabSample.objects.filter(participant=participant).delete()  # cascades to its results
-    DesignVariables.objects.filter(participant=participant).delete()
-    # Nobody may contact them again either: the contact details go with the data.
-    ContactDetails.objects.filter(participant=participant).update(email="", phone="", name="")
-    return counts
-
-
-@transaction.atomic
-def do_withdraw_participant(
-    participant: Participant,
-    *,
-    actor: User,
-    kind: str = WithdrawalKind.NO_FURTHER_CONTACT,
-    reason: str = WithdrawalReason.PARTICIPANT_REQUEST,
-    request: HttpRequest | None = None,
-) -> Participant:
-    """Withdraw a participant: every open link stops working and no invitation is issued
-    again. ``kind`` "no_further_contact" keeps the data given so far; "withdraw_and_delete"
-    also deletes their research data (responses, safety alerts, lab samples and results,
-    design variables) and contact details, leaving counts in the audit record."""
-    if kind not in WithdrawalKind.values:
-        raise ValueError(f"unknown withdrawal kind {kind!r}; allowed: {', '.join(WithdrawalKind)}")
-    if reason not in WithdrawalReason.values:
-        raise ValueError(
-            f"unknown withdrawal reason {reason!r}; allowed: {', '.join(WithdrawalReason)}"
-        )
-    participant = Participant.objects.select_for_update().get(pk=participant.pk)
-    if participant.withdrawn_at is not None:
-        return participant
-    fields = ["withdrawn_at", "withdrawal_kind", "withdrawal_reason"]
-    before = snapshot(participant, fields)
-    participant.withdrawn_at = timezone.now()
-    participant.withdrawal_kind = kind
-    participant.withdrawal_reason = reason
-    participant.save(update_fields=fields)
-    participant.invitations.filter(revoked_at__isnull=True).update(
-        revoked_at=participant.withdrawn_at
-    )
-    after = snapshot(participant, fields)
-    if kind == WithdrawalKind.WITHDRAW_AND_DELETE:
-        after["deleted"] = _delete_research_data(participant)
-    record(
-        "update",
-        actor=actor,
-        study=participant.study_id,
-        obj=participant,
-        before=before,
-        after=after,
-        request=request,
-    )
-    return participant
-
-
-def do_invite_all(participants: Any, event: Event, *, actor: User) -> int:
-    """Invite (and e-mail) every participant in the queryset who has no invitation for the
-    event yet, is not withdrawn and has an e-mail address on file. Returns how many."""
-    pending = (
-        participants.filter(withdrawn_at__isnull=True)
-        .exclude(invitations__event=event)
-        .select_related("study", "contact")
-    )
-    invited = 0
-    for participant in pending:
-        contact = getattr(participant, "contact", None)
-        if contact is None or not contact.email:
-            continue
-        do_issue_invitation(participant, event, actor=actor)
-        invited += 1
-    return invited
