@@ -23,6 +23,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from fibrosurvey.problems import Problem
 from fibrosurvey.recruitment import (
     DEFAULT_SCREENER,
     Screener,
@@ -40,7 +41,6 @@ from fibrosurvey.web.studies.models import Event, Site, Study
 from fibrosurvey.web.survey.services import do_choose_language
 
 __all__ = [
-    "ContactProblem",
     "ScreenResult",
     "contact_hashes",
     "device_hash",
@@ -335,27 +335,29 @@ def _screening_flags(
     return flags
 
 
-@dataclass(frozen=True)
-class ContactProblem:
-    field: str
-    message: str
-
-
-def do_give_contact(
-    invitation: Invitation, *, email: str, phone: str
-) -> tuple[str, list[ContactProblem]]:
+def do_give_contact(invitation: Invitation, *, email: str, phone: str) -> tuple[str, list[Problem]]:
     """Store optional follow-up contact details (encrypted, apart from the answers) for an
     open-link participant. With an e-mail address, the survey link is e-mailed (a fresh
     token, returned); otherwise the token is "" and the current link stays valid."""
     email, phone = email.strip(), phone.strip()
-    problems = []
+    problems: list[Problem] = []
     if email:
         try:
             validate_email(email)
         except ValidationError:
-            problems.append(ContactProblem("email", "not an e-mail address"))
+            problems.append(
+                Problem(None, "email", email, "an e-mail address", "not an e-mail address")
+            )
     if phone and (len(re.sub(r"\D", "", phone)) < 6 or len(phone) > 32):
-        problems.append(ContactProblem("phone", "a phone number has 6 to 32 characters, digits"))
+        problems.append(
+            Problem(
+                None,
+                "phone",
+                phone,
+                "6 to 32 characters, digits",
+                "not a phone number",
+            )
+        )
     if problems or not (email or phone):
         return "", problems
     participant = invitation.participant

@@ -307,7 +307,7 @@ def contact(request: HttpRequest, token: str) -> HttpResponse:
                 "email": _("Please check the e-mail address, for example name@example.org."),
                 "phone": _("Please check the phone number: digits, with the country code."),
             }
-            errors = {problem.field: wording[problem.field] for problem in problems}
+            errors = {problem.column: wording[problem.column] for problem in problems}
         response = render(
             request,
             "recruitment/contact.html",
