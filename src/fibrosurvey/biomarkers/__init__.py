@@ -20,6 +20,7 @@ from fibrosurvey.biomarkers.template import (
     LAB_TEMPLATE_COLUMNS,
     lab_guide_rows,
     lab_template_csv,
+    lab_template_frame,
 )
 from fibrosurvey.biomarkers.units import (
     UNITS,
@@ -50,6 +51,7 @@ __all__ = [
     "conversion_factor",
     "lab_guide_rows",
     "lab_template_csv",
+    "lab_template_frame",
     "to_pmol_per_ml",
     "to_wide",
     "validate_lab_frame",

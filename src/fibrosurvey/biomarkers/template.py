@@ -7,8 +7,7 @@ accepted spellings and the units, so a first import does not fail on guesswork.
 
 from __future__ import annotations
 
-import csv
-import io
+import polars as pl
 
 from fibrosurvey.biomarkers.lab_table import (
     LAB_NUMERIC_COLUMNS,
@@ -19,7 +18,13 @@ from fibrosurvey.biomarkers.lab_table import (
 from fibrosurvey.biomarkers.units import ALLOWED_UNITS_TEXT, accepted_analyte_spellings
 from fibrosurvey.dataset import ANALYTE_NAMES, EVENTS
 
-__all__ = ["LAB_COLUMN_MEANINGS", "LAB_TEMPLATE_COLUMNS", "lab_guide_rows", "lab_template_csv"]
+__all__ = [
+    "LAB_COLUMN_MEANINGS",
+    "LAB_TEMPLATE_COLUMNS",
+    "lab_guide_rows",
+    "lab_template_csv",
+    "lab_template_frame",
+]
 
 LAB_TEMPLATE_COLUMNS: tuple[str, ...] = (*LAB_REQUIRED_COLUMNS, *LAB_OPTIONAL_COLUMNS)
 
@@ -73,15 +78,19 @@ _EXAMPLE_RESULTS = (
 )
 
 
+def lab_template_frame() -> pl.DataFrame:
+    """The template as a table of text: every column, and two example rows of one sample
+    (AEA, and 2-AG below its LLOQ) with every pre-analytical column filled in."""
+    rows = [{**_EXAMPLE_SAMPLE, **result} for result in _EXAMPLE_RESULTS]
+    return pl.DataFrame(
+        {column: [row.get(column) for row in rows] for column in LAB_TEMPLATE_COLUMNS},
+        schema=dict.fromkeys(LAB_TEMPLATE_COLUMNS, pl.String),
+    )
+
+
 def lab_template_csv() -> str:
-    """The template file: the header and two example rows of one sample (AEA, and 2-AG below
-    its LLOQ), every pre-analytical column filled in."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=LAB_TEMPLATE_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for result in _EXAMPLE_RESULTS:
-        writer.writerow({**_EXAMPLE_SAMPLE, **result})
-    return buffer.getvalue()
+    """The template file (:func:`lab_template_frame` as CSV)."""
+    return lab_template_frame().write_csv()
 
 
 def lab_guide_rows() -> list[dict[str, str]]:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import io
-
-import polars as pl
 from django.contrib import messages
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import HttpResponse
@@ -18,7 +15,7 @@ from fibrosurvey.biomarkers import (
     LAB_REQUIRED_COLUMNS,
     MATRICES,
     lab_guide_rows,
-    lab_template_csv,
+    lab_template_frame,
 )
 from fibrosurvey.problems import Problem
 from fibrosurvey.web.audit.models import AuditRecord
@@ -85,7 +82,6 @@ def sample_list(
             imports=import_history(membership)[:10],
             site_limited=membership.site_id is not None,
             can_import=can(membership, "import_labs"),
-            can_correct=can(membership, "import_labs"),
         ),
     )
 
@@ -139,8 +135,7 @@ def template_csv(
 ) -> HttpResponse:
     """The lab file template: every column, and example rows of one sample to overwrite
     (written by the platform's one CSV writer, like every CSV it serves)."""
-    template = pl.read_csv(io.StringIO(lab_template_csv()), infer_schema=False)
-    response = HttpResponse(csv_bytes(template), content_type="text/csv; charset=utf-8")
+    response = HttpResponse(csv_bytes(lab_template_frame()), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="lab-results-template.csv"'
     return response
 
