@@ -52,32 +52,6 @@ class CreateStudyForm(forms.Form):
         return sites
 
 
-class AddMemberForm(forms.Form):
-    username = forms.CharField(label=_("Username"), max_length=150)
-    role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
-    site = forms.ModelChoiceField(
-        label=_("Limit to site"),
-        queryset=Site.objects.none(),
-        required=False,
-        empty_label=_("all sites"),
-    )
-
-    def __init__(self, study: Study, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.study = study
-        site = self.fields["site"]
-        assert isinstance(site, forms.ModelChoiceField)
-        site.queryset = study.sites.all()
-
-    def clean_username(self) -> User:
-        user = get_user_model().objects.filter(username=self.cleaned_data["username"]).first()
-        if user is None:
-            raise forms.ValidationError(_("No user with that username."))
-        if self.study.memberships.filter(user=user).exists():
-            raise forms.ValidationError(_("This user is already a member."))
-        return user
-
-
 class ChangeMemberForm(forms.Form):
     role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
     site = forms.ModelChoiceField(
@@ -92,6 +66,25 @@ class ChangeMemberForm(forms.Form):
         site = self.fields["site"]
         assert isinstance(site, forms.ModelChoiceField)
         site.queryset = study.sites.all()
+
+
+class AddMemberForm(ChangeMemberForm):
+    """A member's role and site limit, and who: a user who is not a member yet."""
+
+    username = forms.CharField(label=_("Username"), max_length=150)
+    field_order = ["username", "role", "site"]
+
+    def __init__(self, study: Study, *args: Any, **kwargs: Any) -> None:
+        super().__init__(study, *args, **kwargs)
+        self.study = study
+
+    def clean_username(self) -> User:
+        user = get_user_model().objects.filter(username=self.cleaned_data["username"]).first()
+        if user is None:
+            raise forms.ValidationError(_("No user with that username."))
+        if self.study.memberships.filter(user=user).exists():
+            raise forms.ValidationError(_("This user is already a member."))
+        return user
 
 
 class TwoFactorPolicyForm(forms.Form):
