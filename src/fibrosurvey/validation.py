@@ -19,7 +19,14 @@ from fibrosurvey.instruments import Instrument, Item, get_instrument, load_instr
 from fibrosurvey.instruments.logic import SkipLogic, gate_columns, skip_logic
 from fibrosurvey.problems import Problem
 
-__all__ = ["Problem", "ValidationReport", "cell_reason", "validate_frame", "validate_response"]
+__all__ = [
+    "Problem",
+    "ValidationReport",
+    "cell_reason",
+    "validate_frame",
+    "validate_frame_with",
+    "validate_response",
+]
 
 
 @dataclass
@@ -173,6 +180,18 @@ def validate_frame(
         if instruments is None
         else [get_instrument(instrument_id) for instrument_id in instruments]
     )
+    return validate_frame_with(frame, selected)
+
+
+def validate_frame_with(
+    frame: pl.DataFrame, selected: Iterable[Instrument], *, hidden_answers: bool = True
+) -> ValidationReport:
+    """:func:`validate_frame` with the given definitions (a study's own, imported ones).
+
+    ``hidden_answers=False`` leaves out the check that items hidden by skip logic are empty
+    (data from another system, e.g. REDCap, which keeps a value its branching later hides).
+    """
+    selected = list(selected)
     report = ValidationReport(rows_checked=frame.height)
     known: dict[str, Item] = {}
     scores: set[str] = set()
@@ -199,7 +218,8 @@ def validate_frame(
                 strict=True,
             )
         ]
-    report.problems += _hidden_answers(frame, selected, checked)
+    if hidden_answers:
+        report.problems += _hidden_answers(frame, selected, checked)
     for column in frame.columns:
         if column in known or column in scores or column == "scoring_versions":
             continue

@@ -143,10 +143,10 @@ def test_calc_sum_becomes_a_score_that_scores(result: ConversionResult) -> None:
     screen = _instrument(result, "depressionscreen")
     [total] = screen.scores
     assert total.rule == "sum" and total.id == "dep_total"
-    assert (total.minimum, total.maximum) == (0, 27)
-    frame = pl.DataFrame({f"depressionscreen_dep_{i}": [i % 4] for i in range(1, 10)})
+    assert (total.minimum, total.maximum) == (9, 36)
+    frame = pl.DataFrame({f"depressionscreen_dep_{i}": [i % 4 + 1] for i in range(1, 10)})
     scored = score_frame_with(frame, [screen])
-    assert scored["depressionscreen_dep_total"].to_list() == [1 + 2 + 3 + 0 + 1 + 2 + 3 + 0 + 1]
+    assert scored["depressionscreen_dep_total"].to_list() == [2 + 3 + 4 + 1 + 2 + 3 + 4 + 1 + 2]
     symptoms = _instrument(result, "symptoms")
     assert symptoms.scores[0].id == "symptom_count"
 
