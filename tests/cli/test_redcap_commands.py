@@ -8,7 +8,7 @@ import polars as pl
 from click.testing import CliRunner
 
 from fibrosurvey.cli import main
-from fibrosurvey.instruments import load_definition
+from fibrosurvey.instruments import get_instrument, load_definition
 
 DATA = Path(__file__).parents[1] / "data" / "redcap"
 IMPORT = [
@@ -62,3 +62,38 @@ def test_unreadable_dictionary_exits_2(tmp_path: Path) -> None:
     command = [*IMPORT, "-o", str(tmp_path / "x.parquet")]
     command[3] = str(bad)
     assert CliRunner().invoke(main, command).exit_code == 2
+
+
+def test_export_writes_a_dictionary_instruments_import_reads_back(tmp_path: Path) -> None:
+    dataset = tmp_path / "study.parquet"
+    imported = CliRunner().invoke(
+        main, [*IMPORT, "--mapping", str(DATA / "phq9_mapping.yaml"), "-o", str(dataset)]
+    )
+    assert imported.exit_code == 0, imported.output
+    out = tmp_path / "redcap"
+    result = CliRunner().invoke(
+        main,
+        [
+            "redcap",
+            "export",
+            "--instruments",
+            "phq9",
+            "--definitions",
+            str(tmp_path / "study_instruments"),
+            "--dataset",
+            str(dataset),
+            "-o",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    records = pl.read_csv(out / "records.csv", infer_schema=False)
+    assert records["phq9_9"].to_list() == ["0", "NASK", "3", None]
+    assert records["redcap_event_name"].to_list()[:2] == ["baseline_arm_1", "followup_3m_arm_1"]
+    back = tmp_path / "back"
+    again = CliRunner().invoke(
+        main, ["instruments", "import", str(out / "data_dictionary.csv"), "-o", str(back)]
+    )
+    assert again.exit_code == 0, again.output
+    assert load_definition(back / "phq9.yaml") == get_instrument("phq9")
+

@@ -10,9 +10,11 @@ import click
 
 from fibrosurvey.cli import main
 from fibrosurvey.cli.instrument_commands import console, errors
+from fibrosurvey.instruments import DefinitionError, Instrument, get_instrument, load_definition
 from fibrosurvey.instruments.writer import write_definition
 from fibrosurvey.problems import Problem
 from fibrosurvey.redcap import DictionaryError, read_data_dictionary
+from fibrosurvey.redcap.export import dataset_to_records, instrument_to_data_dictionary
 from fibrosurvey.redcap.mapping import MappingError, RecordMapping, read_mapping
 from fibrosurvey.redcap.records import (
     MISSING_DATA_CODES,
@@ -20,7 +22,7 @@ from fibrosurvey.redcap.records import (
     import_records,
     repeating_table_path,
 )
-from fibrosurvey.tables import write_table
+from fibrosurvey.tables import TableError, read_table, write_table
 
 __all__ = ["redcap"]
 
@@ -163,3 +165,69 @@ def import_command(
         console.print(f"not converted: {refusal}", markup=False)
     for note in dataset.notes:
         console.print(f"note: {note}", markup=False)
+
+
+def _export_instruments(ids: str | None, definitions: Path | None) -> list[Instrument]:
+    chosen: list[Instrument] = []
+    if ids:
+        for instrument_id in (part.strip() for part in ids.split(",") if part.strip()):
+            try:
+                chosen.append(get_instrument(instrument_id))
+            except KeyError as error:
+                raise click.BadParameter(str(error.args[0]), param_hint="--instruments") from None
+    if definitions is not None:
+        for path in sorted(definitions.glob("*.yaml")):
+            try:
+                chosen.append(load_definition(path))
+            except DefinitionError as error:
+                raise click.BadParameter(str(error), param_hint="--definitions") from None
+    if not chosen:
+        raise click.UsageError("give --instruments and/or --definitions")
+    return chosen
+
+
+@redcap.command("export")
+@click.option(
+    "--instruments", "ids", metavar="IDS", help="Built-in instrument ids, comma-separated."
+)
+@click.option(
+    "--definitions",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    help="A directory of our YAML definitions (a study's own instruments).",
+)
+@click.option(
+    "--dataset",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="Our dataset (.parquet or .csv) to write as flat records.",
+)
+@click.option("--language", default="en", show_default=True, help="Language of the labels.")
+@click.option(
+    "-o",
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Directory for data_dictionary.csv and records.csv.",
+)
+def export_command(
+    ids: str | None, definitions: Path | None, dataset: Path | None, language: str, out_dir: Path
+) -> None:
+    """Write our instruments as a REDCap data dictionary, and a dataset as flat records.
+
+    Upload data_dictionary.csv in Project Setup > Data Dictionary, then records.csv in Data
+    Import Tool (the record id is participant_id; events are <event>_arm_1). Reading the
+    dictionary back with `fibrosurvey instruments import` gives the same definitions.
+    """
+    instruments = _export_instruments(ids, definitions)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    dictionary = out_dir / "data_dictionary.csv"
+    dictionary.write_text(instrument_to_data_dictionary(instruments, language), encoding="utf-8")
+    console.print(f"wrote {dictionary}: {len(instruments)} forms", markup=False)
+    if dataset is not None:
+        try:
+            frame = read_table(dataset)
+        except TableError as error:
+            raise click.ClickException(str(error)) from error
+        records = out_dir / "records.csv"
+        records.write_text(dataset_to_records(frame, instruments), encoding="utf-8")
+        console.print(f"wrote {records}: {frame.height} rows", markup=False)

@@ -10,11 +10,13 @@ constants, ``-``, ``*``, ``/``, and fields of other forms or events.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pyparsing as pp
 
 from fibrosurvey.instruments import Item
+from fibrosurvey.redcap.dictionary import checkbox_item_id, straighten
 
 __all__ = ["CalcRefused", "calc_rule", "render_calc"]
 
@@ -57,8 +59,11 @@ def _bounds(item: Item) -> tuple[float, float]:
 def calc_rule(
     name: str, calculation: str, items: dict[str, Item], instrument_id: str
 ) -> dict[str, Any]:
-    """The score rule (as definition data) of calc field ``name``, or CalcRefused."""
-    text = " ".join(calculation.split())
+    """The score rule (as definition data) of calc field ``name``, or CalcRefused.
+
+    ``items`` maps each REDCap export name (``field``, ``field___code``) to its item.
+    """
+    text = " ".join(straighten(calculation).split())
     if not text:
         raise CalcRefused("no calculation")
     try:
@@ -76,11 +81,12 @@ def calc_rule(
     kind = "sum" if "sum" in parsed else "mean"
     ids: list[str] = []
     for field, code in parsed[kind]:
-        item_id = field if code is None else f"{field}___{str(code).lower().replace('-', '_')}"
-        if item_id not in items:
+        export_name = field if code is None else checkbox_item_id(field, str(code))
+        if export_name not in items:
             raise CalcRefused(f"[{field}] is not a (converted) field of form {instrument_id}")
-        ids.append(item_id)
-    lows, highs = zip(*(_bounds(items[item_id]) for item_id in ids), strict=True)
+        ids.append(items[export_name].id)
+    by_id = {item.id: item for item in items.values()}
+    lows, highs = zip(*(_bounds(by_id[item_id]) for item_id in ids), strict=True)
     if kind == "sum":
         return {
             "rule": "sum",
@@ -99,24 +105,20 @@ def calc_rule(
     }
 
 
-def render_calc(rule: Any, items: dict[str, Item]) -> str | None:
-    """The REDCap calculation of one of our score rules, or None when REDCap cannot say it."""
-
-    def reference(item_id: str) -> str:
-        item = items[item_id]
-        if item.checkbox is not None:
-            return f"[{item.checkbox.field}({item.checkbox.code})]"
-        return f"[{item_id}]"
-
-    if not all(name in items for name in getattr(rule, "items", ()) or ("-",)):
+def render_calc(rule: Any, items: dict[str, Item], reference: Callable[[Item], str]) -> str | None:
+    """The REDCap calculation of one of our score rules (items by id; ``reference`` writes
+    an item as ``[field]``), or None when REDCap cannot say it."""
+    names = getattr(rule, "items", None)
+    if names is None or not all(name in items for name in names):
         return None
+    fields = [reference(items[name]) for name in names]
     if (
         rule.rule == "sum"
-        and rule.min_answered in (None, len(rule.items))
+        and rule.min_answered in (None, len(names))
         and rule.divide_by == 1
         and rule.rounding == "none"
     ):
-        return " + ".join(reference(item_id) for item_id in rule.items)
+        return " + ".join(fields)
     if rule.rule == "mean" and rule.min_answered == 1:
-        return "mean(" + ", ".join(reference(item_id) for item_id in rule.items) + ")"
+        return "mean(" + ", ".join(fields) + ")"
     return None

@@ -40,7 +40,7 @@ from fibrosurvey.instruments.logic import condition_fhirpath
 from fibrosurvey.instruments.registry import check_definition
 from fibrosurvey.instruments.schema import EnableWhen
 from fibrosurvey.redcap.calc import CalcRefused, calc_rule
-from fibrosurvey.redcap.dictionary import DataDictionary, DictionaryField
+from fibrosurvey.redcap.dictionary import DataDictionary, DictionaryField, checkbox_item_id
 from fibrosurvey.redcap.logic import (
     All,
     Any_,
@@ -58,6 +58,7 @@ __all__ = [
     "Refusal",
     "checkbox_item_id",
     "dictionary_to_instruments",
+    "own_name",
     "parse_choices",
     "tagged_json",
 ]
@@ -116,9 +117,11 @@ def tagged_json(annotation: str, tag: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def checkbox_item_id(field_name: str, code: str) -> str:
-    """The export column of one checkbox box: ``field___code``, lower case, ``-`` as ``_``."""
-    return f"{field_name}___{re.sub(r'[^a-z0-9_]', '_', code.lower())}"
+def own_name(name: str, instrument_id: str) -> str:
+    """A field's item id: its name without a leading ``<instrument id>_`` (as our export
+    writes columns), so ``phq9_1`` in form ``phq9`` is item ``1``."""
+    rest = name.removeprefix(f"{instrument_id}_")
+    return rest if rest != name and re.fullmatch(r"[a-z0-9][a-z0-9_]*", rest) else name
 
 
 def parse_choices(text: str) -> list[tuple[str, str]]:
@@ -274,7 +277,7 @@ class _Converter:
             self.items[model.column] = model
             if model.checkbox is not None:
                 self.checkboxes[(row.name, model.checkbox.code)] = model.column
-                self.columns[model.id] = model.column
+                self.columns[checkbox_item_id(row.name, model.checkbox.code)] = model.column
             else:
                 self.by_field[row.name] = model.column
                 self.columns[row.name] = model.column
@@ -285,7 +288,8 @@ class _Converter:
         return {self.language: text}
 
     def _items(self, form: _Form, row: DictionaryField) -> list[dict[str, Any]]:
-        base: dict[str, Any] = {"id": row.name, "text": self._text(row.label or row.name)}
+        name = own_name(row.name, form.id)
+        base: dict[str, Any] = {"id": name, "text": self._text(row.label or row.name)}
         kind = row.field_type
         if kind in ("radio", "dropdown"):
             pairs = parse_choices(row.choices)
@@ -311,14 +315,14 @@ class _Converter:
             for code, label in parse_choices(row.choices):
                 boxes.append(
                     {
-                        "id": checkbox_item_id(row.name, code),
+                        "id": checkbox_item_id(name, code),
                         "text": self._text(label),
                         "options": [
                             {"code": 0, "label": self._text("Unchecked")},
                             {"code": 1, "label": self._text("Checked")},
                         ],
                         "checkbox": {
-                            "field": row.name,
+                            "field": name,
                             "code": code,
                             "question": self._text(row.label or row.name),
                         },
@@ -474,10 +478,12 @@ class _Converter:
         else:
             raw.update(_pages(items, form.breaks, self.language))
         scores = list(raw.get("scores") or [])
-        known = {item["id"]: self.items[item["column"]] for item in items}
+        own = {item["column"] for item in items}
+        known = {name: self.items[c] for name, c in self.columns.items() if c in own}
         for row in form.calcs:
             try:
-                scores.append(calc_rule(row.name, row.choices, known, form.id))
+                rule_id = own_name(row.name, form.id)
+                scores.append(calc_rule(rule_id, row.choices, known, form.id))
             except CalcRefused as error:
                 self.refuse(row, f"calc field refused: {error}")
         if scores:

@@ -6,8 +6,8 @@ export names them in snake case (``field_name``, ``select_choices_or_calculation
 are read. What real files carry and is handled here:
 
 - a UTF-8 byte order mark, or Windows-1252 text (REDCap on Windows, Excel re-saves);
-- curly quotes and non-breaking spaces in branching logic and choices (word processors), made
-  straight here so the logic parser sees ``'1'``; labels keep them as text;
+- curly quotes and non-breaking spaces in branching logic and calculations (word processors),
+  made straight so the parser sees ``'1'``; labels and choices keep them as text;
 - control characters in labels (pasted from PDFs), dropped;
 - trailing empty columns (Excel), ignored when their header and cells are empty.
 
@@ -31,6 +31,7 @@ __all__ = [
     "DataDictionary",
     "DictionaryError",
     "DictionaryField",
+    "checkbox_item_id",
     "read_data_dictionary",
 ]
 
@@ -107,14 +108,12 @@ _STRAIGHTEN = str.maketrans(
         "\u00a0": " ",
         "\u2007": " ",
         "\u202f": " ",
-        "\u2013": "-",
-        "\u2212": "-",
         "\ufeff": "",
         "\u200b": "",
     }
 )
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufeff\u200b]")
-_TAG = re.compile(r"<[^<>]*>")
+_TAG = re.compile(r"</?[a-zA-Z][^<>]*>")
 
 
 class DictionaryError(ValueError):
@@ -164,6 +163,11 @@ class DataDictionary:
 
     def field(self, name: str) -> DictionaryField | None:
         return next((f for f in self.fields if f.name == name), None)
+
+
+def checkbox_item_id(field_name: str, code: str) -> str:
+    """The export column of one checkbox box: ``field___code``, lower case, ``-`` as ``_``."""
+    return f"{field_name}___{re.sub(r'[^a-z0-9_]', '_', code.lower())}"
 
 
 def straighten(text: str) -> str:
@@ -334,9 +338,8 @@ def read_data_dictionary(source: str | bytes | Path) -> DataDictionary:
                 field_type=field_type,
                 label=clean_label(values.get("field_label", "")),
                 section_header=clean_label(values.get("section_header", "")),
-                choices=straighten(
-                    _CONTROL.sub("", values.get("select_choices_or_calculations", ""))
-                ).strip(),
+                # Not straightened: its labels keep their quotes (a calculation is, when read).
+                choices=_CONTROL.sub("", values.get("select_choices_or_calculations", "")).strip(),
                 note=clean_label(values.get("field_note", "")),
                 validation=values.get("text_validation_type_or_show_slider_number", "")
                 .strip()
@@ -352,7 +355,7 @@ def read_data_dictionary(source: str | bytes | Path) -> DataDictionary:
                 question_number=values.get("question_number", "").strip(),
                 matrix_group=values.get("matrix_group_name", "").strip(),
                 matrix_ranking=values.get("matrix_ranking", "").strip(),
-                annotation=straighten(values.get("field_annotation", "")).strip(),
+                annotation=values.get("field_annotation", "").strip(),
             )
         )
     if problems:
