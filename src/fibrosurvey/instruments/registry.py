@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from fibrosurvey.countries import region_options
 from fibrosurvey.instruments.schema import (
     BandsRule,
     Condition,
@@ -30,6 +31,9 @@ __all__ = [
     "load_definition",
     "load_instruments",
 ]
+
+# The option set a file names to list every country's regions (fibrosurvey.countries).
+COUNTRY_REGIONS = "country_regions"
 
 # The order instruments appear in a battery, a template and an export.
 INSTRUMENT_ORDER = (
@@ -95,7 +99,10 @@ def _expand(raw: dict[str, Any]) -> dict[str, Any]:
             continue
         item = dict(item)
         name = item.get("option_set")
-        if name is not None and "options" not in item:
+        if name == COUNTRY_REGIONS and name not in option_sets and "options" not in item:
+            # Every supported country's regions (codes never collide); a study shows its own.
+            item["options"] = region_options()
+        elif name is not None and "options" not in item:
             if name not in option_sets:
                 raise KeyError(f"items.{item.get('id')}.option_set: no option set {name!r}")
             item["options"] = option_sets[name]
