@@ -106,12 +106,18 @@ def import_command(
     """
     if output.suffix.lower() not in (".parquet", ".csv"):
         raise click.UsageError("--out must end in .parquet or .csv")
+    dictionary_source: str | bytes
+    records_source: str | bytes
     if url is not None:
         if token is None:
             raise click.UsageError("--url needs --token (or REDCAP_API_TOKEN)")
-        from fibrosurvey.redcap.api import fetch_project
+        from fibrosurvey.redcap.api import ApiError, fetch_project
 
-        dictionary_source, records_source = fetch_project(url, token)
+        try:
+            dictionary_source, records_source = fetch_project(url, token)
+        except ApiError as error:
+            errors.print(f"Error: {error}. Check the URL and token, then run again.", markup=False)
+            sys.exit(2)
     else:
         if dictionary_path is None or records_path is None:
             raise click.UsageError("give --dictionary and --records, or --url and --token")
@@ -119,7 +125,8 @@ def import_command(
             if not path.is_file():
                 errors.print(f"Error: {path}: no such file", markup=False)
                 sys.exit(2)
-        dictionary_source, records_source = dictionary_path.read_bytes(), records_path.read_bytes()
+        dictionary_source = dictionary_path.read_bytes()
+        records_source = records_path.read_bytes()
     try:
         dictionary = read_data_dictionary(dictionary_source)
     except DictionaryError as error:
