@@ -346,15 +346,14 @@ class _Converter:
         if validation in INTEGER_TYPES or validation.startswith("number"):
             base["kind"] = "integer" if validation in INTEGER_TYPES else "number"
             for key, text in (("minimum", row.validation_min), ("maximum", row.validation_max)):
-                if text:
-                    value = _number(text.replace(",", "."))
-                    if value is None:
-                        raise ValueError(f"validation {key} {text!r} is not a number")
+                value = _number(text.replace(",", ".")) if text else None
+                if value is not None:
                     base[key] = value
                 else:
                     base[key] = -NO_BOUND if key == "minimum" else NO_BOUND
+                    found = f"{text!r} is not a number" if text else "none given"
                     self.notes.append(
-                        f"line {row.line}, field {row.name}: no validation {key[:3]}; "
+                        f"line {row.line}, field {row.name}: validation {key[:3]} {found}; "
                         f"{base[key]:g} used"
                     )
             return base
@@ -433,7 +432,8 @@ class _Converter:
     def _with_logic(self, form: _Form) -> list[dict[str, Any]]:
         items = []
         done: set[int] = set()
-        for item in form.items:
+        position = {item["column"]: number for number, item in enumerate(form.items)}
+        for number, item in enumerate(form.items):
             row = form.fields[item["id"]]
             if (
                 row.branching_logic
@@ -441,7 +441,14 @@ class _Converter:
                 and ("enable_when_expression" not in item)
             ):
                 try:
-                    item = {**item, **self._logic(row)}
+                    logic = self._logic(row)
+                    later = [gate for gate in _gates(logic) if position.get(gate, -1) >= number]
+                    if later:
+                        raise LogicRefused(
+                            f"it reads {later[0]}, which is asked later in the form (or is "
+                            "the question itself); a gate must come before what it gates"
+                        )
+                    item = {**item, **logic}
                 except LogicRefused as error:
                     if row.line not in done:
                         self.refuse(
@@ -504,6 +511,13 @@ class _Converter:
             self.refusals.append(Refusal(first_line, form.name, str(error)))
             return None
         return instrument
+
+
+def _gates(logic: dict[str, Any]) -> set[str]:
+    """The columns a converted rule reads (enable_when questions, FHIRPath linkIds)."""
+    gates = {condition["question"] for condition in logic.get("enable_when", [])}
+    expression = logic.get("enable_when_expression") or ""
+    return gates | set(re.findall(r"linkId='([a-z0-9_]+)'", expression))
 
 
 def _conditions(conditions: list[EnableWhen], behavior: str) -> dict[str, Any]:

@@ -263,6 +263,9 @@ class _Importer:
                         ticked = pl.col(box).str.strip_chars() == "1"
                         code = pl.when(ticked).then(pl.lit(missing)).otherwise(code)
                         is_code = is_code | ticked.fill_null(False)
+            if target.item.kind == "number":
+                # Validation types *_comma_decimal are exported with a decimal comma.
+                text = text.str.replace(",", ".", literal=True)
             expressions.append(pl.when(~is_code & (text != "")).then(text).alias(target.redcap))
             expressions.append(code.alias(f"__missing_{target.redcap}"))
         return frame.select(expressions)
