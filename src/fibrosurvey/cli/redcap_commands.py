@@ -222,7 +222,9 @@ def export_command(
     """Write our instruments as a REDCap data dictionary, and a dataset as flat records.
 
     Upload data_dictionary.csv in Project Setup > Data Dictionary, then records.csv in Data
-    Import Tool (the record id is participant_id; events are <event>_arm_1). Reading the
+    Import Tool (the record id is participant_id; events are <event>_arm_1). Long tables of
+    repeating instruments beside the dataset (DATASET_<id>.parquet, as `redcap import` writes
+    them) become repeating-instrument rows; mark those forms repeating in REDCap first. Reading the
     dictionary back with `fibrosurvey instruments import` gives the same definitions.
     """
     instruments = _export_instruments(ids, definitions)
@@ -235,6 +237,12 @@ def export_command(
             frame = read_table(dataset)
         except TableError as error:
             raise click.ClickException(str(error)) from error
+        repeating = {}
+        for instrument in instruments:
+            path = repeating_table_path(dataset, instrument.id)
+            if path.is_file():
+                repeating[instrument.id] = read_table(path)
+                console.print(f"read the repeating {instrument.id} rows from {path}", markup=False)
         records = out_dir / "records.csv"
-        records.write_text(dataset_to_records(frame, instruments), encoding="utf-8")
-        console.print(f"wrote {records}: {frame.height} rows", markup=False)
+        records.write_text(dataset_to_records(frame, instruments, repeating), encoding="utf-8")
+        console.print(f"wrote {records}", markup=False)
