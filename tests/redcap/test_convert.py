@@ -190,3 +190,24 @@ def test_field_names_lose_a_leading_form_prefix_as_item_ids() -> None:
     [item] = result.instruments[0].items
     assert (item.id, item.column) == ("pain", "f_pain")
     assert result.columns == {"f_pain": "f_pain"}
+
+
+def test_a_team_form_named_like_a_built_in_instrument_gets_its_own_id() -> None:
+    text = _dictionary(
+        'phq9_1,phq9,,radio,Interest,"1, Not at all | 2, Several days"' + "," * 12
+    ).replace("record_id,f,", "record_id,phq9,")
+    result = dictionary_to_instruments(read_data_dictionary(text))
+    [instrument] = result.instruments
+    assert instrument.id == "phq9redcap"
+    assert instrument.items[0].column == "phq9redcap_phq9_1"  # never our phq9_1
+    assert "built-in" in result.notes[0]
+
+
+def test_consecutive_descriptive_texts_make_one_page_instruction() -> None:
+    text = _dictionary(
+        "intro,f,,descriptive,Welcome" + "," * 13,
+        "more,f,,descriptive,Take your time" + "," * 13,
+        "q,f,,yesno,Ready?" + "," * 13,
+    )
+    [instrument] = dictionary_to_instruments(read_data_dictionary(text)).instruments
+    assert instrument.page_instructions[0]["en"] == "Welcome\n\nTake your time"

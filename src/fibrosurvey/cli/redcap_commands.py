@@ -150,7 +150,11 @@ def import_command(
             keep_identifiers=keep_identifiers,
         )
     except RecordsError as error:
-        _fail(error.problems, "the records do not fit the dictionary")
+        _fail(
+            error.problems,
+            "the records do not fit the dictionary (export them as CSV, raw data, with "
+            "variable names as headers, from the same project)",
+        )
     metadata = {
         "fibrosurvey_source": "REDCap flat record export",
         "fibrosurvey_redcap_forms": json.dumps(dataset.conversion.forms),

@@ -35,7 +35,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from fibrosurvey.instruments import DefinitionError, Instrument, Item
+from fibrosurvey.instruments import DefinitionError, Instrument, Item, load_instruments
 from fibrosurvey.instruments.logic import condition_fhirpath
 from fibrosurvey.instruments.registry import check_definition
 from fibrosurvey.instruments.schema import EnableWhen
@@ -192,6 +192,15 @@ class _Converter:
             form = self.forms.get(row.form)
             if form is None:
                 instrument_id = _instrument_id(row.form)
+                ours = tagged_json(row.annotation, INSTRUMENT_TAG) is not None
+                if instrument_id in load_instruments() and not ours:
+                    # A team's own "phq9" form is not our PHQ-9: same columns would mix codes.
+                    self.notes.append(
+                        f"line {row.line}: form {row.form!r} is imported as "
+                        f"{instrument_id}redcap, since {instrument_id} is a built-in "
+                        "instrument (a mapping file ties its fields to ours)"
+                    )
+                    instrument_id = f"{instrument_id}redcap"
                 if not instrument_id or instrument_id in used_ids:
                     other = used_ids.get(instrument_id, "")
                     self.refuse(
@@ -232,13 +241,13 @@ class _Converter:
 
     def _field(self, form: _Form, row: DictionaryField) -> None:
         if row.section_header:
-            form.pending_break = row.section_header
+            form.pending_break = _joined(form.pending_break, row.section_header)
         metadata = tagged_json(row.annotation, INSTRUMENT_TAG)
         if metadata is not None:
             form.metadata = metadata
             return
         if row.field_type == "descriptive":
-            form.pending_break = row.label
+            form.pending_break = _joined(form.pending_break, row.label)
             return
         if row.field_type == "calc":
             if tagged_json(row.annotation, SCORE_TAG) is None:
@@ -511,6 +520,11 @@ class _Converter:
             self.refusals.append(Refusal(first_line, form.name, str(error)))
             return None
         return instrument
+
+
+def _joined(earlier: str | None, text: str) -> str:
+    """Section headers and descriptive texts before one question, in order."""
+    return text if not earlier else f"{earlier}\n\n{text}"
 
 
 def _gates(logic: dict[str, Any]) -> set[str]:
