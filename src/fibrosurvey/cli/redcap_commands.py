@@ -142,13 +142,15 @@ def import_command(
             _fail(error.problems, f"the mapping {mapping_path} cannot be used")
     codes = tuple(code.strip() for code in missing_codes.split(",") if code.strip())
     try:
-        dataset = import_records(
-            dictionary,
-            records_source,
-            mapping,
-            missing_codes=codes,
-            keep_identifiers=keep_identifiers,
-        )
+        # A spinner on a terminal: a large project takes tens of seconds to check.
+        with errors.status("converting the dictionary, checking and reading every record..."):
+            dataset = import_records(
+                dictionary,
+                records_source,
+                mapping,
+                missing_codes=codes,
+                keep_identifiers=keep_identifiers,
+            )
     except RecordsError as error:
         _fail(
             error.problems,
