@@ -30,6 +30,7 @@ __all__ = [
     "get_instrument",
     "load_definition",
     "load_instruments",
+    "parse_definition",
 ]
 
 # The option set a file names to list every country's regions (fibrosurvey.countries).
@@ -283,30 +284,37 @@ def _condition_vars(condition: Condition) -> list[str]:
 
 def load_definition(path: Path) -> Instrument:
     """Read and validate one definition file. Raises DefinitionError naming file and field."""
+    instrument = parse_definition(path.read_text(encoding="utf-8"), str(path))
+    if instrument.id != path.stem:
+        raise DefinitionError(f"{path}: id {instrument.id!r} must match the file name")
+    return instrument
+
+
+def parse_definition(text: str, source: str = "definition") -> Instrument:
+    """Validate a definition given as YAML text (an uploaded file); errors start with
+    ``source`` and name the field."""
     try:
-        raw, _node = load_untrusted(path.read_text(encoding="utf-8"))
+        raw, _node = load_untrusted(text)
     except UnsafeYamlError as error:
-        raise DefinitionError(f"{path} {error}") from None
+        raise DefinitionError(f"{source} {error}") from None
     except yaml.YAMLError as error:
-        raise DefinitionError(f"{path}: not valid YAML: {error}") from error
+        raise DefinitionError(f"{source}: not valid YAML: {error}") from error
     if not isinstance(raw, dict):
-        raise DefinitionError(f"{path}: the file must hold a mapping of fields")
+        raise DefinitionError(f"{source}: the file must hold a mapping of fields")
     try:
         instrument = Instrument.model_validate(_expand(raw))
     except KeyError as error:
-        raise DefinitionError(f"{path}: {error.args[0]}") from error
+        raise DefinitionError(f"{source}: {error.args[0]}") from error
     except ValidationError as error:
         details = "; ".join(
             f"{'.'.join(str(part) for part in problem['loc'])}: {problem['msg']}"
             for problem in error.errors()
         )
-        raise DefinitionError(f"{path}: {details}") from error
-    if instrument.id != path.stem:
-        raise DefinitionError(f"{path}: id {instrument.id!r} must match the file name")
+        raise DefinitionError(f"{source}: {details}") from error
     try:
         check_definition(instrument)
     except DefinitionError as error:
-        raise DefinitionError(f"{path}: {error}") from error
+        raise DefinitionError(f"{source}: {error}") from error
     return instrument
 
 
