@@ -79,11 +79,28 @@ MATRIX = [
         as_status(ENROLLERS_NORTH, 302),
     ),
     row(
-        "invite everyone",
-        "post",
+        "invite everyone (confirm)",
+        "get",
         "participants:invite_all",
         ["study", "baseline"],
-        as_status(ENROLLERS, 302),
+        ENROLLERS,
+    ),
+    row("invite everyone", "post", "participants:invite_all", ["study", "baseline"], ENROLLERS),
+    row(
+        "remind everyone (confirm)",
+        "get",
+        "participants:remind_all",
+        ["study", "baseline"],
+        ENROLLERS,
+    ),
+    row("remind everyone", "post", "participants:remind_all", ["study", "baseline"], ENROLLERS),
+    row(
+        "remind north",
+        "post",
+        "participants:remind",
+        ["study", "north", "baseline"],
+        # The fixture's invitation is completed: the reminder is refused, with the reason.
+        as_status(ENROLLERS_NORTH, 409),
     ),
     row(
         "withdraw north",
