@@ -25,6 +25,7 @@ from fibrosurvey.web.participants.enrolment import do_enrol_participant
 from fibrosurvey.web.participants.invitations import do_issue_invitation
 from fibrosurvey.web.participants.models import ContactDetails, Invitation, Participant
 from fibrosurvey.web.participants.tokens import hash_token, new_token
+from fibrosurvey.web.recruitment.models import OpenLink
 from fibrosurvey.web.recruitment.services import do_open_recruitment, public_path
 from fibrosurvey.web.studies.models import Membership, Site, Study
 from fibrosurvey.web.studies.services import do_add_member, do_create_study_from_template
@@ -37,6 +38,7 @@ __all__ = [
     "DEMO_USERNAME",
     "DemoResult",
     "build_demo",
+    "existing_demo",
 ]
 
 DEMO_STUDY_NAME = "Demo: National fibromyalgia survey"
@@ -101,6 +103,56 @@ def _demo_user() -> User:
     user.set_password(DEMO_PASSWORD)
     user.save()
     return user
+
+
+def existing_demo() -> DemoResult | None:
+    """The demo study already in the database, kept as it is (what was done in it stays),
+    with a link to try the survey: the fresh participant's own link while it is unused
+    (it is kept encrypted, so it can be shown again), else a new fresh participant's."""
+    study = Study.objects.filter(name=DEMO_STUDY_NAME).order_by("-pk").first()
+    link = OpenLink.objects.filter(study=study).first()
+    baseline = study.events.filter(code="baseline").first() if study is not None else None
+    if study is None or link is None or baseline is None:
+        return None
+    fresh = (
+        Invitation.objects.filter(
+            participant__study=study,
+            participant__study_code__startswith="DEMO-NEW",
+            participant__withdrawn_at__isnull=True,
+            event=baseline,
+            opened_at__isnull=True,
+            revoked_at__isnull=True,
+            expires_at__gt=timezone.now(),
+        )
+        .exclude(token_encrypted="")
+        .select_related("participant")
+        .order_by("-pk")
+        .first()
+    )
+    if fresh is not None:
+        token, code = fresh.token_encrypted, fresh.participant.study_code
+    else:
+        with transaction.atomic():
+            number = study.participants.filter(study_code__startswith="DEMO-NEW").count() + 1
+            participant = do_enrol_participant(
+                study,
+                site=link.site,
+                actor=None,
+                language="en",
+                study_code=f"DEMO-NEW-{number}",
+            )
+            token = do_issue_invitation(participant, baseline, send=False).token
+            code = participant.study_code
+    return DemoResult(
+        study=study,
+        participants=study.participants.count(),
+        responses=Response.objects.filter(participant__study=study).count(),
+        alerts=SafetyAlert.objects.filter(study=study, acknowledged_at__isnull=True).count(),
+        lab_results=0,
+        fresh_token=token,
+        fresh_code=code,
+        public_path=public_path(link),
+    )
 
 
 @transaction.atomic
