@@ -4,19 +4,23 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
+from django.core.paginator import Paginator
+from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods
 
 from fibrosurvey.web.dashboard import services
+from fibrosurvey.web.dashboard.forms import AlertCaseForm
 from fibrosurvey.web.http import AuthenticatedHttpRequest
 from fibrosurvey.web.outbox.services import undelivered_emails
 from fibrosurvey.web.studies.context import study_context
 from fibrosurvey.web.studies.models import Membership
 from fibrosurvey.web.studies.permissions import can, filter_to_site, study_view
+from fibrosurvey.web.survey.alerts import alert_answer, do_update_alert_case
 from fibrosurvey.web.survey.models import SafetyAlert
-from fibrosurvey.web.survey.services import do_acknowledge_alert
 
 
 @login_required
@@ -35,7 +39,10 @@ def study(request: AuthenticatedHttpRequest, membership: Membership, study_id: i
             progress=services.study_progress(membership),
             mismatches=services.version_mismatches(membership),
             instruments=services.instrument_completion(membership),
-            alerts=services.open_safety_alerts(membership),
+            alerts=[
+                (alert, alert_answer(alert, get_language() or "en"))
+                for alert in services.open_safety_alerts(membership)
+            ],
             undelivered=undelivered_emails(membership.study),
             labs=services.lab_sample_summary(membership),
             can_acknowledge=can(membership, "acknowledge_alert"),
@@ -43,19 +50,74 @@ def study(request: AuthenticatedHttpRequest, membership: Membership, study_id: i
     )
 
 
-@study_view("acknowledge_alert")
-@require_POST
-def acknowledge_alert(
-    request: AuthenticatedHttpRequest, membership: Membership, study_id: int, alert_id: int
-) -> HttpResponse:
-    alerts = filter_to_site(
+def _visible_alerts(membership: Membership) -> QuerySet[SafetyAlert]:
+    return filter_to_site(
         SafetyAlert.objects.filter(study=membership.study),
         membership,
         site_field="participant__site",
+    ).select_related("participant", "participant__site", "event")
+
+
+@study_view("acknowledge_alert")
+def alert_list(
+    request: AuthenticatedHttpRequest, membership: Membership, study_id: int
+) -> HttpResponse:
+    """Every safety case of the member's sites, those still open first."""
+    status = request.GET.get("status", "")
+    alerts = _visible_alerts(membership)
+    if status in SafetyAlert.Status.values:
+        alerts = alerts.filter(status=status)
+    order = Case(
+        *(When(status=value, then=Value(rank)) for rank, value in enumerate(SafetyAlert.Status)),
+        output_field=IntegerField(),
     )
-    alert = get_object_or_404(alerts, pk=alert_id)
-    if alert.acknowledged_at is not None:
-        raise Http404("already acknowledged")
-    do_acknowledge_alert(alert, actor=request.user, note=request.POST.get("note", "")[:2000])
-    messages.success(request, _("Safety alert acknowledged."))
-    return redirect("dashboard:study", study_id=membership.study.pk)
+    page = Paginator(alerts.order_by(order, "-created_at"), 50).get_page(request.GET.get("page"))
+    language = get_language() or "en"
+    return render(
+        request,
+        "dashboard/alerts.html",
+        study_context(
+            membership,
+            page=page,
+            rows=[(alert, alert_answer(alert, language)) for alert in page],
+            status=status,
+            statuses=SafetyAlert.Status.choices,
+        ),
+    )
+
+
+@study_view("acknowledge_alert")
+@require_http_methods(["GET", "POST"])
+def alert_case(
+    request: AuthenticatedHttpRequest, membership: Membership, study_id: int, alert_id: int
+) -> HttpResponse:
+    """One safety case: the answer in words, the participant, the study's safety contact,
+    the history; POST adds a note and/or moves the case on."""
+    alert = get_object_or_404(_visible_alerts(membership), pk=alert_id)
+    form = AlertCaseForm(alert, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        do_update_alert_case(
+            alert,
+            actor=request.user,
+            status=form.cleaned_data["status"],
+            note=form.cleaned_data["note"].strip(),
+            request=request,
+        )
+        messages.success(request, _("Safety case updated."))
+        return redirect("dashboard:alert_case", study_id=study_id, alert_id=alert.pk)
+    language = get_language() or "en"
+    study = membership.study
+    return render(
+        request,
+        "dashboard/alert_case.html",
+        study_context(
+            membership,
+            alert=alert,
+            answer=alert_answer(alert, language),
+            history=alert.notes.select_related("author"),
+            safety_contact=study.safety_contact.get(language) or study.safety_contact.get("en", ""),
+            can_view_contact=can(membership, "view_contact"),
+            form=form,
+        ),
+        status=400 if form.errors else 200,
+    )
