@@ -56,7 +56,7 @@ MATRIX = [
         as_status(OWNER_ONLY, 302),
         body={},
     ),
-    row("audit trail", "get", "studies:audit", ["study"], OWNER_ONLY),
+    row("audit trail", "get", "dashboard:audit", ["study"], OWNER_ONLY),
     row("participant list", "get", "participants:list", ["study"], ENROLLERS),
     row("enrol one", "get", "participants:enrol", ["study"], ENROLLERS),
     row("enrol csv", "get", "participants:enrol_csv", ["study"], ENROLLERS),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -12,8 +14,16 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from fibrosurvey.web.audit.services import record
 from fibrosurvey.web.dashboard import services
+from fibrosurvey.web.dashboard.audit_trail import (
+    AuditFilterForm,
+    changes,
+    filtered_records,
+    trail_frame,
+)
 from fibrosurvey.web.dashboard.forms import AlertCaseForm
+from fibrosurvey.web.exports.writers import csv_bytes
 from fibrosurvey.web.http import AuthenticatedHttpRequest
 from fibrosurvey.web.outbox.services import undelivered_emails
 from fibrosurvey.web.studies.context import study_context
@@ -47,6 +57,46 @@ def study(request: AuthenticatedHttpRequest, membership: Membership, study_id: i
             labs=services.lab_sample_summary(membership),
             can_acknowledge=can(membership, "acknowledge_alert"),
         ),
+    )
+
+
+@study_view("view_audit")
+def audit_trail(
+    request: AuthenticatedHttpRequest, membership: Membership, study_id: int
+) -> HttpResponse:
+    """Who did what, when: filtered, paged, only the changed fields; ``?download=csv`` gives
+    the filtered records as CSV (the platform's one CSV writer; the download is audited)."""
+    form = AuditFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    records = filtered_records(membership.study, filters)
+    query = urlencode({k: v for k, v in request.GET.items() if k in form.fields and v}, doseq=False)
+    if request.GET.get("download") == "csv":
+        frame = trail_frame(records)
+        record(
+            "export",
+            actor=request.user,
+            study=membership.study,
+            object_type="audit.auditrecord",
+            after={"rows": frame.height, "filters": {k: str(v) for k, v in filters.items() if v}},
+            request=request,
+        )
+        response = HttpResponse(csv_bytes(frame), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = (
+            f'attachment; filename="audit-trail-study-{membership.study_id}.csv"'
+        )
+        return response
+    page = Paginator(records, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "dashboard/audit.html",
+        study_context(
+            membership,
+            form=form,
+            page=page,
+            rows=[(r, changes(r)) for r in page],
+            query=query,
+        ),
+        status=400 if form.errors else 200,
     )
 
 
