@@ -8,6 +8,7 @@ alerts. One extra participant gets a fresh link to try the survey.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import polars as pl
 from django.apps import apps
@@ -18,6 +19,7 @@ from django.utils import timezone
 
 from fibrosurvey.dataset import ANALYTES, PREANALYTICAL_COLUMNS
 from fibrosurvey.instruments import get_instrument, safety_item
+from fibrosurvey.recruitment import DEFAULT_SCREENER
 from fibrosurvey.synth import generate
 from fibrosurvey.tables import json_cell
 from fibrosurvey.web.audit.services import record
@@ -46,6 +48,9 @@ DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo-fibrosurvey-2026"
 DEMO_VIEWER = "demo-viewer"
 DEMO_OPEN_LINK = "demo-survey"
+# The demo's recruitment period, ending this many days before today plus the follow-up.
+DEMO_ENROLMENT_DAYS = 60
+DEMO_FOLLOWUP_DAYS = 95
 
 
 @dataclass(frozen=True)
@@ -179,6 +184,11 @@ def build_demo(n: int = 120, seed: int = 2026, scenario: str = "seed-claims") ->
     now = timezone.now()
 
     codes = data.select("participant_id", "site").unique(maintain_order=True)
+    # Enrolment spread over the months before today (so the dashboard's pictures show a
+    # recruitment period); each survey was finished a day after enrolment, the follow-up
+    # DEMO_FOLLOWUP_DAYS later, all in the past.
+    first_day = now - timedelta(days=DEMO_ENROLMENT_DAYS + DEMO_FOLLOWUP_DAYS)
+    step = DEMO_ENROLMENT_DAYS / max(codes.height, 1)
     participants = Participant.objects.bulk_create(
         Participant(
             study=study,
@@ -186,8 +196,9 @@ def build_demo(n: int = 120, seed: int = 2026, scenario: str = "seed-claims") ->
             site=sites[site],
             language="es" if i % 3 == 0 else "en",
             enrolled_by=owner,
+            enrolled_at=first_day + timedelta(days=i * step),
             consent_version=study.consent_version,
-            consented_at=now,
+            consented_at=first_day + timedelta(days=i * step),
         )
         for i, (code, site) in enumerate(codes.iter_rows())
     )
@@ -223,15 +234,16 @@ def build_demo(n: int = 120, seed: int = 2026, scenario: str = "seed-claims") ->
                     )
                 )
         for code in rows["participant_id"].to_list():
+            done = by_code[code].enrolled_at + timedelta(days=1 + event.day_offset)
             invitations.append(
                 Invitation(
                     participant=by_code[code],
                     event=event,
                     token_hash=hash_token(new_token()),  # nobody holds these links
                     expires_at=now,
-                    sent_at=now,
-                    opened_at=now,
-                    completed_at=now,
+                    sent_at=done,
+                    opened_at=done,
+                    completed_at=done,
                     language_chosen=True,
                 )
             )
@@ -283,6 +295,13 @@ def build_demo(n: int = 120, seed: int = 2026, scenario: str = "seed-claims") ->
         slug=DEMO_OPEN_LINK,
         site=sites[site_codes[0]],
         sources=["patient-newsletter", "clinic-poster"],
+        screener=DEFAULT_SCREENER
+        | {
+            "quotas": [
+                {"name": "women", "question": "sex", "values": ["female"], "limit": 300},
+                {"name": "men", "question": "sex", "values": ["male"], "limit": 100},
+            ]
+        },
     )
     return DemoResult(
         study=study,

@@ -23,6 +23,7 @@ from fibrosurvey.web.dashboard.audit_trail import (
     trail_frame,
 )
 from fibrosurvey.web.dashboard.forms import AlertCaseForm
+from fibrosurvey.web.dashboard.pictures import dashboard_charts
 from fibrosurvey.web.exports.writers import csv_bytes
 from fibrosurvey.web.http import AuthenticatedHttpRequest
 from fibrosurvey.web.outbox.services import undelivered_emails
@@ -55,6 +56,7 @@ def study(request: AuthenticatedHttpRequest, membership: Membership, study_id: i
             ],
             undelivered=undelivered_emails(membership.study),
             labs=services.lab_sample_summary(membership),
+            charts=dashboard_charts(membership),
             can_acknowledge=can(membership, "acknowledge_alert"),
         ),
     )
