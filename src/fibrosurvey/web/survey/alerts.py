@@ -14,7 +14,7 @@ from fibrosurvey.instruments import get_instrument, safety_item
 from fibrosurvey.web.audit.services import record, snapshot
 from fibrosurvey.web.survey.models import SafetyAlert, SafetyAlertNote
 
-__all__ = ["AlertAnswer", "alert_answer", "do_acknowledge_alert", "do_update_alert_case"]
+__all__ = ["AlertAnswer", "alert_answer", "do_update_alert_case"]
 
 _CASE_FIELDS = ["status", "acknowledged_at", "acknowledged_by"]
 
@@ -83,10 +83,3 @@ def do_update_alert_case(
         request=request,
     )
     return step
-
-
-def do_acknowledge_alert(alert: SafetyAlert, *, actor: User, note: str = "") -> SafetyAlert:
-    """Close the case in one step (with an optional note)."""
-    do_update_alert_case(alert, actor=actor, status=SafetyAlert.Status.CLOSED, note=note)
-    alert.refresh_from_db()
-    return alert
