@@ -140,3 +140,26 @@ def test_a_site_limited_member_sees_their_sites_pictures_only(study, users, logi
 
     assert _table_rows(_figure(page, "enrolment-site"))[-1] == ["total", "1"]
     assert 'id="chart-funnel"' not in page  # the open link counts the whole study
+
+
+def test_past_seven_series_the_smallest_are_summed_into_others():
+    from datetime import date
+
+    from fibrosurvey.web.dashboard.charts import cumulative_chart
+
+    per_day = {f"site-{i}": {date(2026, 1, 1): i + 1} for i in range(10)}
+
+    chart = cumulative_chart("k", "t", "d", per_day, label="Day")
+
+    assert chart.headers == [
+        "Day",
+        "site-9",
+        "site-8",
+        "site-7",
+        "site-6",
+        "site-5",
+        "site-4",
+        "4 others",
+    ]
+    assert chart.rows[-1] == ["total", 10, 9, 8, 7, 6, 5, 1 + 2 + 3 + 4]
+    assert chart.svg.count("<circle") == 7

@@ -1,6 +1,6 @@
 """The staff header at 1280 px, in real Chromium: everything an owner sees on a study page
-(the longest header) and "Log out" stays on the first line; the study's pages fit one line. Screenshot in
-test-output/screenshots/staff-header-1280.png."""
+(the longest header) and "Log out" stays on the first line; the study's pages fit one line.
+Screenshot in test-output/screenshots/staff-header-1280.png."""
 
 from __future__ import annotations
 

@@ -23,6 +23,7 @@ COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#0
 DASHES = ["", "6 3", "2 2", "8 3 2 3", "4 4", "1 3", "10 2"]
 WIDTH, HEIGHT = 640, 260
 LEFT, RIGHT, TOP, BOTTOM = 48, 170, 16, 36
+MAX_SERIES = 7  # lines per chart; the legend holds this many
 
 
 @dataclass
@@ -57,7 +58,18 @@ def _svg(key: str, title: str, desc: str, body: str, height: int = HEIGHT) -> Sa
 def cumulative_chart(
     key: str, title: str, desc: str, per_day: dict[str, dict[date, int]], *, label: str
 ) -> Chart:
-    """Running totals over days, one line per series; the table gives the counts per day."""
+    """Running totals over days, one line per series; the table gives the counts per day.
+    Past ``MAX_SERIES`` series the smallest are summed into one "others" line (a legend of
+    twenty sites would not fit; the per-site table below the pictures has them all)."""
+    if len(per_day) > MAX_SERIES:
+        ranked = sorted(per_day, key=lambda name: -sum(per_day[name].values()))
+        kept, rest = ranked[: MAX_SERIES - 1], ranked[MAX_SERIES - 1 :]
+        others: dict[date, int] = {}
+        for name in rest:
+            for day, n in per_day[name].items():
+                others[day] = others.get(day, 0) + n
+        label_others = _("%(n)d others") % {"n": len(rest)}
+        per_day = {name: per_day[name] for name in kept} | {label_others: others}
     days_seen = sorted({day for counts in per_day.values() for day in counts})
     headers = [label, *per_day]
     if not days_seen:
@@ -174,7 +186,7 @@ def bar_chart(
     it (quota fill); without, against the largest value (a funnel)."""
     row_h = 26
     height = TOP + row_h * max(len(bars), 1) + 8
-    label_w, count_w = 150, 110
+    label_w, count_w = 250, 90
     plot_w = WIDTH - label_w - count_w
     top = max((limit or value for _label, value, limit in bars), default=0) or 1
     parts = []
