@@ -17,14 +17,17 @@ from django.utils.translation import gettext_lazy as _
 
 from fibrosurvey.web.audit.models import AuditRecord
 from fibrosurvey.web.participants.models import Participant
+from fibrosurvey.web.studies.codes import CODE_MAX_LENGTH
 from fibrosurvey.web.studies.models import Study
 
 __all__ = ["AuditFilterForm", "Change", "changes", "filtered_records", "trail_frame"]
 
 
 class AuditFilterForm(forms.Form):
-    participant = forms.CharField(label=_("Participant (study code)"), required=False)
-    user = forms.CharField(label=_("User"), required=False)
+    participant = forms.CharField(
+        label=_("Participant (study code)"), required=False, max_length=CODE_MAX_LENGTH
+    )
+    user = forms.CharField(label=_("User"), required=False, max_length=150)
     action = forms.ChoiceField(label=_("Action"), required=False)
     date_from = forms.DateField(
         label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
@@ -68,7 +71,7 @@ def filtered_records(study: Study, filters: dict[str, Any]) -> QuerySet[AuditRec
         records = records.filter(_about_participant(participant))
     user = (filters.get("user") or "").strip()
     if user:
-        records = records.filter(actor_label__iexact=user)
+        records = records.filter(actor_label=user)
     if filters.get("action"):
         records = records.filter(action=filters["action"])
     if filters.get("date_from"):
