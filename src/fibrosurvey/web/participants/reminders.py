@@ -85,8 +85,10 @@ def do_send_reminder(
     or expired link, a link not kept, or no e-mail address."""
     with transaction.atomic():
         # Locked, so a withdrawal or "New link" committing meanwhile is seen.
+        # Only the participant row is locked (PostgreSQL refuses FOR UPDATE on the outer
+        # join to the contact details).
         participant = (
-            Participant.objects.select_for_update()
+            Participant.objects.select_for_update(of=("self",))
             .select_related("study", "contact")
             .get(pk=invitation.participant_id)
         )

@@ -80,7 +80,6 @@ class Command(BaseCommand):
             write(f"worker: started (every {interval:g} s; Ctrl-C stops it)")
         last_schedule = 0.0
         while True:
-            close_old_connections()
             schedule = once or time.monotonic() - last_schedule >= SCHEDULE_EVERY_SECONDS
             if schedule:
                 last_schedule = time.monotonic()
@@ -94,3 +93,5 @@ class Command(BaseCommand):
             if stopping:
                 write("worker: stopped")
                 return
+            # Between rounds, like between requests: drop a connection the database closed.
+            close_old_connections()
