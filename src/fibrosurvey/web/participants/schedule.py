@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from fibrosurvey.web.participants.invitations import do_issue_invitation
 from fibrosurvey.web.participants.models import Invitation, Participant
+from fibrosurvey.web.participants.reminders import ReminderRefused, do_send_reminder
 from fibrosurvey.web.studies.models import Event
 
 __all__ = ["MAX_REMINDERS", "REMINDER_AFTER_DAYS", "ScheduleResult", "do_send_due_invitations"]
@@ -61,13 +62,15 @@ def _due_reminders(now: datetime) -> list[Invitation]:
             reminders_sent__lt=MAX_REMINDERS,
             expires_at__gt=now,
         )
+        .exclude(token_encrypted="")  # a link not kept cannot be re-sent
         .filter(Q(last_reminder_at__isnull=True) | Q(last_reminder_at__lte=cutoff))
         .select_related("participant", "participant__study", "participant__contact", "event")
     )
 
 
 def do_send_due_invitations(now: datetime | None = None) -> ScheduleResult:
-    """Invite every participant whose follow-up is due; remind those who have not finished."""
+    """Invite every participant whose follow-up is due; remind those who have not finished
+    (the reminder re-sends the link they already have)."""
     now = now or timezone.now()
     reminders = _due_reminders(now)
     invited = 0
@@ -76,8 +79,9 @@ def do_send_due_invitations(now: datetime | None = None) -> ScheduleResult:
         invited += 1
     reminded = 0
     for invitation in reminders:
-        do_issue_invitation(
-            invitation.participant, invitation.event, actor_label=SCHEDULER, reminder=True
-        )
+        try:
+            do_send_reminder(invitation, actor_label=SCHEDULER)  # the same link, again
+        except ReminderRefused:  # withdrew, finished or lost the address meanwhile
+            continue
         reminded += 1
     return ScheduleResult(invited=invited, reminded=reminded)
