@@ -53,9 +53,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 DEFAULT_PLAN_SOURCE = "default plan (fibrosurvey/analysis/plans)"
 DEFAULT_MEMORY_MB = 2048
-# Columns that are not analysis variables (dates are shifted, provenance is text; the
-# withdrawal rule is applied when the dataset is built, see WITHDRAWAL_RULE).
-_NOT_ANALYSED = ("enrolled_date", "event_date", "withdrawn", "withdrawn_date", "scoring_versions")
 WITHDRAWAL_RULE = (
     "Withdrawn participants: the data they gave before withdrawing are analysed (a "
     "'no further contact' withdrawal keeps them); anything recorded after the withdrawal is "
@@ -192,7 +189,9 @@ def process_run(run: AnalysisRun) -> AnalysisRun:
         withdrawn = frame.select(
             pl.col("participant_id").filter(pl.col("withdrawn") == 1).n_unique()
         ).item()
-        frame = frame.drop([c for c in _NOT_ANALYSED if c in frame.columns])
+        # The analysed table is the export, column for column (dates, withdrawal and scoring
+        # provenance are not analysis variables, but dropping them made the report's size
+        # disagree with the export's): the report's "rows x columns" is the export's.
         frame, design_note = _with_design(frame)
         run.notes = "\n\n".join(
             note
