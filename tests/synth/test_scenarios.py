@@ -20,7 +20,11 @@ LAB_N_SE = 1 / np.sqrt(7_000)  # standard error of a correlation near 0 with ~8,
 
 
 def _lab(result: SynthResult) -> pl.DataFrame:
-    return result.data.filter((pl.col("event") == "baseline") & pl.col("aea").is_not_null())
+    lab = result.data.filter((pl.col("event") == "baseline") & pl.col("aea").is_not_null())
+    # The plan's matrix code (the truth's covariate): 1 = serum.
+    return lab.with_columns(
+        (pl.col("lab_matrix") == "serum").cast(pl.Int8).alias("lab_matrix_code")
+    )
 
 
 def _partial_spearman(frame: pl.DataFrame, x: str, y: str) -> float:

@@ -25,6 +25,7 @@ from fibrosurvey.dataset import (
 from fibrosurvey.instruments import INSTRUMENT_ORDER, load_instruments
 from fibrosurvey.synth.labs import LAB_LABELS
 from fibrosurvey.synth.nonresponse import missing_masks
+from fibrosurvey.synth.scenarios import Scenario
 from fibrosurvey.synth.simulation import (
     LAB_SHARE,
     Progress,
@@ -96,7 +97,7 @@ def _item_dtypes() -> dict[str, pl.DataType]:
 
 
 def generate(
-    scenario: str,
+    scenario: str | Scenario,
     n: int,
     seed: int,
     *,
