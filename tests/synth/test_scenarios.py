@@ -110,7 +110,8 @@ def _ancova(result: SynthResult) -> tuple[float, float, float]:
             | (pl.col("tx_resistance_sessions_week") >= 2)
             | (pl.col("tx_mindbody_sessions_week") >= 1)
             | (pl.col("tx_sleep_hygiene") == 1)
-            | (pl.col("tx_cbd_product") == 2)
+            # Any CBD product (isolate, broad- or full-spectrum), or THC up to 5 mg/day.
+            | (pl.col("tx_cbd_product").is_in([1, 2, 3]) & (pl.col("tx_cbd_days_week") >= 1))
             | ((pl.col("tx_thc_mg_day") > 0) & (pl.col("tx_thc_mg_day") <= 5))
         ),
         analgesic=(pl.col("tx_opioid") == 1) | (pl.col("tx_gabapentinoid") == 1),
