@@ -52,8 +52,8 @@ def test_numeric_items_report_their_range() -> None:
 
 
 def test_unknown_item_of_known_instrument_is_reported() -> None:
-    problems = validate_frame(text_frame({"phq9_10": ["1"]})).problems
-    assert [(p.column, p.message) for p in problems] == [("phq9_10", "not an item of phq9")]
+    problems = validate_frame(text_frame({"phq9_11": ["1"]})).problems
+    assert [(p.column, p.message) for p in problems] == [("phq9_11", "not an item of phq9")]
 
 
 def test_columns_outside_instruments_are_left_alone() -> None:

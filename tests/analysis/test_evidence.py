@@ -168,6 +168,8 @@ def _cohort_frame(n: int, seed: int, plan: Plan) -> pl.DataFrame:
             **{k: v for k, v in sim.labs.items() if v.ndim == 1 and v.dtype.kind in "fiub"},
         }
     ).with_columns(ids, pl.lit("baseline").alias("event"))
+    # The plan's matrix code (0 plasma, 1 serum) is the generator's matrix code.
+    base = base.with_columns(pl.col("lab_matrix").alias("lab_matrix_code"))
     later = pl.DataFrame({"fiqr_total": follow["fiqr_total"]}).with_columns(
         ids, pl.lit("followup_3m").alias("event")
     )

@@ -68,10 +68,20 @@ def test_a_category_rare_among_the_models_complete_cases_joins_the_reference(
     row = _row(results, IC)
     assert row.status == "ok", row.note
     base = apply_derivations(data, load_plan()).filter(pl.col("event") == "baseline")
-    needed = ["dx_interstitial_cystitis", "ced_suspected", "demo_sex", *C2_COVARIATES]
+    needed = [
+        "dx_interstitial_cystitis",
+        "ced_suspected",
+        "demo_sex",
+        "lab_matrix_code",
+        *C2_COVARIATES,
+    ]
     frame = base.select(needed).drop_nulls().to_pandas()
     assert (frame["demo_sex"] == 3).sum() == 22
-    x = frame[["ced_suspected", *C2_COVARIATES]].assign(sex2=(frame["demo_sex"] == 2) * 1.0)
+    # The sample matrix: serum (64 samples, >= 30) gets its own indicator, plasma the reference.
+    assert (frame["lab_matrix_code"] == 1).sum() >= 30
+    x = frame[["ced_suspected", *C2_COVARIATES]].assign(
+        sex2=(frame["demo_sex"] == 2) * 1.0, serum=(frame["lab_matrix_code"] == 1) * 1.0
+    )
     fit = sm.Logit(frame["dx_interstitial_cystitis"], sm.add_constant(x)).fit(disp=False)
     assert row.n == len(frame)
     assert row.estimate == pytest.approx(math.exp(fit.params["ced_suspected"]), rel=1e-6)
@@ -88,9 +98,19 @@ def test_a_level_that_separates_only_itself_is_left_out_not_the_hypothesis(
     assert row.status == "ok", row.note
     assert "demo_sex=3 = 1: none of its 35 participants" in row.note
     base = apply_derivations(data, load_plan()).filter(pl.col("event") == "baseline")
-    needed = ["dx_interstitial_cystitis", "ced_suspected", "demo_sex", *C2_COVARIATES]
+    needed = [
+        "dx_interstitial_cystitis",
+        "ced_suspected",
+        "demo_sex",
+        "lab_matrix_code",
+        *C2_COVARIATES,
+    ]
     frame = base.select(needed).drop_nulls().filter(pl.col("demo_sex") != 3).to_pandas()
-    x = frame[["ced_suspected", *C2_COVARIATES]].assign(sex2=(frame["demo_sex"] == 2) * 1.0)
+    # The sample matrix: serum (64 samples, >= 30) gets its own indicator, plasma the reference.
+    assert (frame["lab_matrix_code"] == 1).sum() >= 30
+    x = frame[["ced_suspected", *C2_COVARIATES]].assign(
+        sex2=(frame["demo_sex"] == 2) * 1.0, serum=(frame["lab_matrix_code"] == 1) * 1.0
+    )
     fit = sm.Logit(frame["dx_interstitial_cystitis"], sm.add_constant(x)).fit(disp=False)
     assert row.estimate == pytest.approx(math.exp(fit.params["ced_suspected"]), rel=1e-6)
     assert row.p == pytest.approx(fit.pvalues["ced_suspected"], rel=1e-6)

@@ -30,6 +30,7 @@ def test_default_plan_encodes_the_claims_with_their_directions() -> None:
         "tx_cannabis_recreational",
         "lab_fasting",
         "lab_minutes_to_centrifuge",
+        "lab_matrix_code",
     ]
     expected = {o.column: (o.expected or c1.expected) for o in c1.outcomes}
     # Lower levels with worse symptoms: negative, except sleep quality where higher = better.

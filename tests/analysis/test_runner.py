@@ -23,6 +23,8 @@ CONFOUNDERS = [
     "tx_cannabis_recreational",
     "lab_fasting",
     "lab_minutes_to_centrifuge",
+    # 0 plasma, 1 serum: with 64 serum samples (>= 30), the serum indicator itself.
+    "lab_matrix_code",
 ]
 
 

@@ -42,7 +42,7 @@ def test_template_prints_header_then_dictionary(runner: CliRunner) -> None:
     lines = result.output.splitlines()
     header = lines[0].split(",")
     assert header[:3] == ["participant_id", "event", "phq9_1"]
-    assert header[-1] == "gad7_7" and len(header) == 2 + 9 + 7
+    assert header[-1] == "gad7_7" and len(header) == 2 + 10 + 7  # PHQ-9 has 10 items
     assert "phq9_total,phq9,score" in result.output
 
 
@@ -97,7 +97,7 @@ def test_score_keeps_input_and_adds_scores(runner: CliRunner, tmp_path: Path, su
     assert written["scoring_versions"][0].startswith("fsq@1.0.0;fiqr@1.0.0")
     if suffix == ".parquet":
         metadata = pl.read_parquet_metadata(out)
-        assert "phq9@1.0.0" in metadata["fibrosurvey_scoring_versions"]
+        assert "phq9@1.1.0" in metadata["fibrosurvey_scoring_versions"]
     else:
         assert (tmp_path / "scored.csv.meta.json").exists()
 

@@ -56,6 +56,7 @@ def test_import_response_prints_the_row_as_json_and_notes_skipped_items() -> Non
         "phq9_7": 2,
         "phq9_8": 1,
         "phq9_9": 0,
+        "phq9_10": 1,
     }
     assert "skipped /44261-6: PHQ-9 total score" in result.stderr
 
@@ -129,8 +130,9 @@ def test_import_response_of_a_bundle_prints_one_record_per_response(tmp_path: Pa
     lines = result.stdout.splitlines()
     assert lines[0].startswith("instrument_id,subject_reference,authored,phq9_1,")
     assert lines[0].endswith(",gad7_7")
-    assert lines[1] == "gad7,Patient/P1,2025-01-01," + "," * 8 + ",2" + "," * 6
-    assert lines[2] == "phq9,Patient/P2,,,1" + "," * 7 + "," * 7
+    # 10 PHQ-9 columns (phq9_1 ... phq9_10), then 7 GAD-7 columns.
+    assert lines[1] == "gad7,Patient/P1,2025-01-01," + "," * 9 + ",2" + "," * 6
+    assert lines[2] == "phq9,Patient/P2,,,1" + "," * 8 + "," * 7
     records = json.loads(CliRunner().invoke(main, ["fhir", "import-response", str(path)]).stdout)
     assert [(r["instrument_id"], r["subject_reference"]) for r in records] == [
         ("gad7", "Patient/P1"),

@@ -25,7 +25,9 @@ PHQ9_ITEM_CODES = [
     "44252-5",
     "44253-3",
     "44260-8",
+    "69722-7",  # the unscored difficulty question
 ]
+DIFFICULTY_LA_CODES = ["LA6572-7", "LA6573-5", "LA6575-0", "LA6574-3"]
 GAD7_ITEM_CODES = ["69725-0", "68509-9", "69733-4", "69734-2", "69735-9", "69689-8", "69736-7"]
 FREQUENCY_LA_CODES = ["LA6568-5", "LA6569-3", "LA6570-1", "LA6571-9"]
 
@@ -150,14 +152,14 @@ def test_phq9_carries_its_loinc_panel_item_and_answer_codes_with_scores_0_to_3()
     assert [(c.system, c.code) for c in parsed.code] == [(LOINC, "44249-1")]
     questions = _questions(parsed)
     assert [q.code[0].code for q in questions] == PHQ9_ITEM_CODES
-    for question in questions:
+    for question, codes in zip(
+        questions, [FREQUENCY_LA_CODES] * 9 + [DIFFICULTY_LA_CODES], strict=True
+    ):
         answers = [
             (o.valueCoding.system, o.valueCoding.code, _extension(o, ORDINAL_VALUE).valueDecimal)
             for o in question.answerOption
         ]
-        assert answers == [
-            (LOINC, code, Decimal(score)) for score, code in enumerate(FREQUENCY_LA_CODES)
-        ]
+        assert answers == [(LOINC, code, Decimal(score)) for score, code in enumerate(codes)]
     assert questions[1].answerOption[1].valueCoding.display == "Several days"
 
 
@@ -227,4 +229,4 @@ def test_unknown_instrument_names_the_known_ones() -> None:
 def test_each_call_returns_a_fresh_questionnaire_callers_may_change() -> None:
     first = questionnaire("phq9")
     first["item"][0]["item"].clear()
-    assert len(questionnaire("phq9")["item"][0]["item"]) == 10
+    assert len(questionnaire("phq9")["item"][0]["item"]) == 11  # instructions + 10 items

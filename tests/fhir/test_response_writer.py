@@ -38,7 +38,7 @@ def test_phq9_response_uses_our_canonical_and_loinc_answer_codes() -> None:
         {"phq9_1": 2, "phq9_2": None, "phq9_9": 0}, "phq9", "Patient/P0001", "2025-03-01"
     )
     parsed = QuestionnaireResponse.model_validate(resource)
-    assert parsed.questionnaire == "https://fibrosurvey.org/fhir/Questionnaire/phq9|1.0.0"
+    assert parsed.questionnaire == "https://fibrosurvey.org/fhir/Questionnaire/phq9|1.1.0"
     assert parsed.status == "completed"
     assert parsed.subject.reference == "Patient/P0001"
     assert str(parsed.authored) == "2025-03-01"

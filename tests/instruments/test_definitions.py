@@ -40,7 +40,8 @@ EXPECTED_ITEM_COLUMNS: dict[str, list[str]] = {
         "fsq_headache", "fsq_abdominal", "fsq_depression", "fsq_duration",
     ],
     "fiqr": [f"fiqr_{n:02d}" for n in range(1, 22)],
-    "phq9": [f"phq9_{n}" for n in range(1, 10)],
+    # Item 10 (difficulty) is the official form's unscored last question (version 1.1.0).
+    "phq9": [f"phq9_{n}" for n in range(1, 11)],
     "gad7": [f"gad7_{n}" for n in range(1, 8)],
     "jss": ["jss_1", "jss_2", "jss_3", "jss_4"],
     "peg": ["peg_1", "peg_2", "peg_3"],
@@ -107,7 +108,8 @@ EXPECTED_CHOICE_CODES: dict[str, list[int]] = {
     **{column: ZERO_TO_TEN for column in EXPECTED_ITEM_COLUMNS["nrs"]},
     **{column: BINARY for column in EXPECTED_ITEM_COLUMNS["migraine"]},
     **{column: BINARY for column in EXPECTED_ITEM_COLUMNS["ibs"]},
-    **{column: BINARY for column in EXPECTED_ITEM_COLUMNS["dx"]},
+    # 2 = "not sure" (dx 1.1.0), kept apart from 0 = no.
+    **{column: [0, 1, 2] for column in EXPECTED_ITEM_COLUMNS["dx"]},
     **{f"tx_{name}": BINARY for name in TX_BINARY},
     "tx_cbd_product": [0, 1, 2, 3],
     "demo_sex": [1, 2, 3],
@@ -214,8 +216,9 @@ def test_every_definition_declares_citation_licence_and_translation_status() -> 
     for instrument in load_instruments().values():
         assert len(instrument.citation) > 20, instrument.id
         assert len(instrument.licence) > 20, instrument.id
-        # Skip logic (issue 11) changed tx, demo, migraine and ibs.
-        changed = {"tx", "demo", "migraine", "ibs"}
+        # Skip logic (issue 11) changed tx, demo, migraine and ibs; issue 16 added PHQ-9's
+        # difficulty item and the diagnoses' "not sure".
+        changed = {"tx", "demo", "migraine", "ibs", "phq9", "dx"}
         assert instrument.version == ("1.1.0" if instrument.id in changed else "1.0.0")
         # Nobody has checked the wording against the official forms yet; say so.
         assert instrument.wording_verified is False, instrument.id

@@ -97,6 +97,39 @@ def test_phq9_item9_flag_is_set_whatever_else_is_missing() -> None:
     assert phq9([0] * 8 + [3])["phq9_item9_flag"] == 1
 
 
+@pytest.mark.parametrize("difficulty", [None, 0, 3])
+def test_phq9_difficulty_item_is_unscored(difficulty: int | None) -> None:
+    # The official form's 10th question changes no score: the middle example above, whatever
+    # the difficulty answer, still totals 10 ("moderate"), and a prorated total stays 11.
+    middle = phq9([1, 2, 1, 0, 3, 1, 2, 0, 0, difficulty])
+    assert (middle["phq9_total"], middle["phq9_band"], middle["phq9_item9_flag"]) == (
+        10,
+        "moderate",
+        0,
+    )
+    assert phq9([1, 2, 1, 0, 3, 1, 2, None, 0, difficulty])["phq9_total"] == 11
+    assert phq9([1, 2, 1, 0, 3, 1, None, None, None, difficulty])["phq9_total"] is None
+
+
+def test_phq9_has_the_official_tenth_item_outside_every_score() -> None:
+    from fibrosurvey.instruments import get_instrument
+
+    phq = get_instrument("phq9")
+    assert phq.version == "1.1.0"
+    assert phq.item_columns()[-1] == "phq9_10"
+    tenth = phq.items[-1]
+    assert tenth.loinc == "69722-7"
+    labels = [o.label["en"] for o in tenth.options]
+    assert labels == [
+        "Not difficult at all",
+        "Somewhat difficult",
+        "Very difficult",
+        "Extremely difficult",
+    ]
+    assert "do your work, take care of things at home" in tenth.text["en"]
+    assert all("10" not in getattr(rule, "items", ()) for rule in phq.scores)
+
+
 # --- GAD-7 -----------------------------------------------------------------------------------
 
 

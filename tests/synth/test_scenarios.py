@@ -20,7 +20,11 @@ LAB_N_SE = 1 / np.sqrt(7_000)  # standard error of a correlation near 0 with ~8,
 
 
 def _lab(result: SynthResult) -> pl.DataFrame:
-    return result.data.filter((pl.col("event") == "baseline") & pl.col("aea").is_not_null())
+    lab = result.data.filter((pl.col("event") == "baseline") & pl.col("aea").is_not_null())
+    # The plan's matrix code (the truth's covariate): 1 = serum.
+    return lab.with_columns(
+        (pl.col("lab_matrix") == "serum").cast(pl.Int8).alias("lab_matrix_code")
+    )
 
 
 def _partial_spearman(frame: pl.DataFrame, x: str, y: str) -> float:
@@ -106,7 +110,8 @@ def _ancova(result: SynthResult) -> tuple[float, float, float]:
             | (pl.col("tx_resistance_sessions_week") >= 2)
             | (pl.col("tx_mindbody_sessions_week") >= 1)
             | (pl.col("tx_sleep_hygiene") == 1)
-            | (pl.col("tx_cbd_product") == 2)
+            # Any CBD product (isolate, broad- or full-spectrum), or THC up to 5 mg/day.
+            | (pl.col("tx_cbd_product").is_in([1, 2, 3]) & (pl.col("tx_cbd_days_week") >= 1))
             | ((pl.col("tx_thc_mg_day") > 0) & (pl.col("tx_thc_mg_day") <= 5))
         ),
         analgesic=(pl.col("tx_opioid") == 1) | (pl.col("tx_gabapentinoid") == 1),

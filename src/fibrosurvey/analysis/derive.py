@@ -10,6 +10,7 @@ import numpy as np
 import polars as pl
 
 from fibrosurvey.analysis.plan import (
+    CategoryDerive,
     ConditionDerive,
     GroupsDerive,
     LogDerive,
@@ -72,6 +73,14 @@ def apply_derivations(data: pl.DataFrame, plan: Plan) -> pl.DataFrame:
             below = derivation.kind == "below_quantile"
             expr = (column < cut) if below else (column > cut)
             expr = expr.cast(pl.Int8)
+        elif isinstance(derivation, CategoryDerive):
+            codes = {level: code for code, level in enumerate(derivation.levels)}
+            expr = (
+                pl.col(derivation.column)
+                .cast(pl.String)
+                .str.strip_chars()
+                .replace_strict(codes, default=None, return_dtype=pl.Int8)
+            )
         elif isinstance(derivation, ConditionDerive):
             expr = rule_expr(derivation.rule).cast(pl.Int8)
         else:

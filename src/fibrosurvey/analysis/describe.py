@@ -29,11 +29,15 @@ TABLE_ONE: list[tuple[str, str, str]] = [
     ("tx_opioid", "Opioid in past 3 months, n (%)", "share"),
     ("tx_gabapentinoid", "Gabapentinoid in past 3 months, n (%)", "share"),
     ("tx_cannabis_recreational", "Recreational cannabis, n (%)", "share"),
-    ("aea", "AEA, pmol/mL, median [IQR]", "median"),
-    ("twoag", "2-AG, pmol/mL, median [IQR]", "median"),
-    ("pea", "PEA, pmol/mL, median [IQR]", "median"),
-    ("oea", "OEA, pmol/mL, median [IQR]", "median"),
-    ("sea", "SEA, pmol/mL, median [IQR]", "median"),
+]
+# Biomarker rows, one block per sample matrix: serum and plasma levels differ systematically,
+# so pooled medians would describe neither.
+BIOMARKER_ROWS: list[tuple[str, str]] = [
+    ("aea", "AEA"),
+    ("twoag", "2-AG"),
+    ("pea", "PEA"),
+    ("oea", "OEA"),
+    ("sea", "SEA"),
 ]
 
 DISTRIBUTIONS: list[tuple[str, str, float, float]] = [
@@ -48,10 +52,43 @@ DISTRIBUTIONS: list[tuple[str, str, float, float]] = [
 ]
 
 
-def _summaries(frame: pl.DataFrame) -> dict[str, str]:
+def _table_rows(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[tuple[str, str, str]]]:
+    """The frame with one column per biomarker and matrix, and Table 1's rows for it."""
+    rows = list(TABLE_ONE)
+    analytes = [(a, name) for a, name in BIOMARKER_ROWS if a in frame.columns]
+    if not analytes:
+        return frame, rows
+    if "lab_matrix" not in frame.columns:
+        return frame, rows + [
+            (a, f"{name}, pmol/mL, median [IQR]", "median") for a, name in analytes
+        ]
+    matrix = pl.col("lab_matrix").cast(pl.String)
+    with_values = frame.filter(pl.any_horizontal([pl.col(a).is_not_null() for a, _ in analytes]))
+    matrices = sorted(with_values.get_column("lab_matrix").cast(pl.String).drop_nulls().unique())
+    if with_values.get_column("lab_matrix").null_count():
+        matrices.append("unknown")
+    columns = []
+    for level in matrices:
+        chosen = matrix.is_null() if level == "unknown" else (matrix == level)
+        shown = level.replace("_", " ")
+        rows.append((f"matrix|{level}", f"{shown.capitalize()} samples, n", "count"))
+        columns.append(
+            (chosen & pl.any_horizontal([pl.col(a).is_not_null() for a, _ in analytes]))
+            .fill_null(False)
+            .cast(pl.Int64)
+            .alias(f"matrix|{level}")
+        )
+        for analyte, name in analytes:
+            column = f"{analyte}|{level}"
+            rows.append((column, f"{name} in {shown}, pmol/mL, median [IQR]", "median"))
+            columns.append(pl.when(chosen).then(pl.col(analyte)).alias(column))
+    return frame.with_columns(columns), rows
+
+
+def _summaries(frame: pl.DataFrame, table: list[tuple[str, str, str]]) -> dict[str, str]:
     exprs: list[pl.Expr] = []
     present = []
-    for column, _, kind in TABLE_ONE:
+    for column, _, kind in table:
         if column not in frame.columns:
             continue
         present.append((column, kind))
@@ -72,6 +109,12 @@ def _summaries(frame: pl.DataFrame) -> dict[str, str]:
     for column, kind in present:
         count = row[f"{column}|count"]
         missing = frame.height - count
+        if kind == "count":
+            out[column] = f"{int(row[f'{column}|sum']):,}"
+            continue
+        if column.count("|") == 1 and kind == "median":
+            # A biomarker in one matrix: "missing" would count the other matrix's samples.
+            missing = 0
         if count == 0:
             out[column] = "no data"
             continue
@@ -99,10 +142,11 @@ def cohort_table(frame: pl.DataFrame, group: str = "fsq_acr2016") -> dict[str, A
     if group in base.columns:
         columns["Meets ACR 2016"] = base.filter(pl.col(group) == 1)
         columns["Does not meet ACR 2016"] = base.filter(pl.col(group) == 0)
-    stats = {name: _summaries(part) for name, part in columns.items()}
+    split, table = _table_rows(base)
+    stats = {name: _summaries(_table_rows(part)[0], table) for name, part in columns.items()}
     rows = []
-    for column, label, _ in TABLE_ONE:
-        if column in base.columns or (column == "demo_female" and "demo_sex" in base.columns):
+    for column, label, _ in table:
+        if column in split.columns or (column == "demo_female" and "demo_sex" in base.columns):
             rows.append({"label": label, "values": [stats[n].get(column, "") for n in columns]})
     return {
         "columns": list(columns),

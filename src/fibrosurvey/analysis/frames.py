@@ -72,12 +72,19 @@ def vector(frame: pl.DataFrame, column: str) -> Array:
 
 
 def covariate_matrix(
-    frame: pl.DataFrame, covariates: list[str], categorical: list[str]
+    frame: pl.DataFrame,
+    covariates: list[str],
+    categorical: list[str],
+    restrict_rare: list[str] | tuple[str, ...] = (),
 ) -> tuple[Array, list[str]]:
     """Covariates as an (n, k) float matrix; categorical ones as indicators (first level = ref).
 
     Missing stays missing (NaN) in every indicator of a categorical covariate. Every observed
-    level gets an indicator here; :func:`model_covariates` merges the rare ones per model.
+    level gets an indicator here; :func:`model_covariates` merges the rare ones per model,
+    except for the covariates in ``restrict_rare``: there a level with fewer than
+    ``MIN_LEVEL_COUNT`` rows is made missing, so its rows leave the model (a model restricted
+    to the common levels) instead of being pooled with the reference level. The sample matrix
+    is such a covariate: 18 serum samples pooled with plasma would be pooling unadjusted.
     """
     exprs: list[pl.Expr] = []
     names: list[str] = []
@@ -87,8 +94,19 @@ def covariate_matrix(
             # NumPy, not a polars unique(): this runs for every model and imputed copy, and a
             # polars query costs a millisecond of planning each time.
             values = frame.get_column(covariate).cast(pl.Float64).to_numpy()
-            levels = np.unique(values[~np.isnan(values)]).tolist()
-            for level in levels[1:]:
+            levels, counts = np.unique(values[~np.isnan(values)], return_counts=True)
+            if covariate in restrict_rare and levels.size > 1:
+                # The common levels; when none is common, the most common one alone.
+                common = (counts >= MIN_LEVEL_COUNT) | (counts == counts.max())
+                rare = levels[~common].tolist()
+                levels = levels[common]
+                if rare:
+                    column = pl.when(column.is_in(rare)).then(None).otherwise(column)
+                    # A marker column (0, or missing for the rare levels' rows) takes those rows
+                    # out of the model's complete cases; it does not vary, so the model drops it.
+                    exprs.append((column * 0.0).alias(f"{covariate}:restricted"))
+                    names.append(f"{covariate}:restricted")
+            for level in levels.tolist()[1:]:
                 name = f"{covariate}={level:g}"
                 exprs.append((column == level).cast(pl.Float64).alias(name))
                 names.append(name)

@@ -113,7 +113,7 @@ def correlation_task(
         x, y = vector(data, exposure), vector(data, outcome)
         if analysis.kind == "correlation" or not covariates:
             return spearman(x, y, alpha=alpha)
-        z, names = covariate_matrix(data, covariates, plan.categorical)
+        z, names = covariate_matrix(data, covariates, plan.categorical, plan.restrict_rare_levels)
         keep = complete_cases(x, y, z)
         z, _ = model_covariates(z[keep], names)
         return partial_spearman(x[keep], y[keep], z, alpha=alpha)
@@ -168,7 +168,9 @@ def _group_arrays(
 ) -> tuple[Array, Array, Array, list[str]]:
     data = at_event(frame, analysis.event)
     y, g = vector(data, outcome), vector(data, analysis.group)
-    z, names = covariate_matrix(data, plan.covariates_of(analysis), plan.categorical)
+    z, names = covariate_matrix(
+        data, plan.covariates_of(analysis), plan.categorical, plan.restrict_rare_levels
+    )
     keep = complete_cases(y, g, z)
     z, names = model_covariates(z[keep], names)
     return y[keep], g[keep], z, names
@@ -275,7 +277,9 @@ def _change_arrays(
 ) -> tuple[Array, Array, Array, Array]:
     post, pre = vector(wide, "_follow"), vector(wide, "_base")
     group = vector(wide, f"_exp_{exposure}")
-    z, names = covariate_matrix(wide, plan.covariates_of(analysis), plan.categorical)
+    z, names = covariate_matrix(
+        wide, plan.covariates_of(analysis), plan.categorical, plan.restrict_rare_levels
+    )
     keep = complete_cases(post, pre, group, z)
     z, _ = model_covariates(z[keep], names)
     return post[keep], pre[keep], group[keep], z
@@ -432,7 +436,9 @@ def _discrimination_arrays(
 ) -> tuple[Array, Array, Array, list[str]]:
     """Target, panel and covariates on the model's complete cases."""
     y = vector(data, target)
-    z, names = covariate_matrix(data, plan.covariates_of(analysis), plan.categorical)
+    z, names = covariate_matrix(
+        data, plan.covariates_of(analysis), plan.categorical, plan.restrict_rare_levels
+    )
     panel = data.select(pl.col(analysis.panel).cast(pl.Float64)).fill_null(np.nan).to_numpy()
     keep = complete_cases(y, panel, z)
     z, names = model_covariates(z[keep], names)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fibrosurvey.analysis.design import design_in_words
 from fibrosurvey.analysis.plan import (
+    CategoryDerive,
     ChangeAnalysis,
     ConditionDerive,
     CorrelationAnalysis,
@@ -42,6 +43,9 @@ def methods_in_words(plan: Plan, imputations: int) -> list[str]:
         "least one of its tests supports it and none contradicts it, contradicted in the mirror "
         "case, mixed when both occur, and not supported otherwise.",
         "Primary analyses use complete cases (participants with every variable the test needs). "
+        "A “not sure” answer (the self-reported diagnosis questions) is neither yes nor no: it "
+        "counts as missing here (left out of complete cases, imputed in the imputation "
+        "sensitivity analysis), while the exports keep it as its own code. "
         f"Categorical covariates ({', '.join(plan.categorical) or 'none'}) enter as indicators; "
         "a category with fewer than 30 participants among a model's own complete cases joins "
         "the reference category. A hypothesis that cannot be estimated (for example, when the "
@@ -62,6 +66,45 @@ def methods_in_words(plan: Plan, imputations: int) -> list[str]:
         f"samples that took more than {plan.quality.max_minutes_to_centrifuge:g} minutes from "
         "draw to centrifugation, because ethanolamide levels rise in blood left unprocessed."
     )
+    exclusion = plan.quality_exclusion
+    if not exclusion.exclude_flagged:
+        which = "are kept in the analysis (the plan's quality_exclusion keeps everyone)"
+    elif exclusion.reasons is None:
+        which = "are left out of the analysis"
+    else:
+        which = "are left out when flagged for " + ", ".join(exclusion.reasons)
+    paragraphs.append(
+        "Response quality (open recruitment): participants flagged for response quality "
+        f"(bots, duplicates, implausible or careless answers) {which}; flagged answers stay in "
+        "the database and the exports. The participant-flow diagram counts them."
+    )
+    matrix_codes = [
+        d.name for d in plan.derive if isinstance(d, CategoryDerive) and d.column == "lab_matrix"
+    ]
+    adjusted = sorted(
+        {name for name in matrix_codes for cs in plan.covariate_sets.values() if name in cs}
+    )
+    if adjusted:
+        restricted = [name for name in adjusted if name in plan.restrict_rare_levels]
+        paragraphs.append(
+            "Sample matrix: serum and plasma endocannabinoid levels differ systematically, so "
+            f"every biomarker analysis adjusts for the matrix ({', '.join(adjusted)}, plasma the "
+            "reference)"
+            + (
+                "; a matrix with fewer than 30 samples is left out of a model rather than "
+                "pooled with plasma"
+                if restricted
+                else ""
+            )
+            + ". Sensitivity analysis: each biomarker analysis is repeated on plasma samples "
+            "only. Table 1 shows the biomarkers by matrix. Analytical batch is not a model "
+            "covariate (batches are nested in sites and matrices); see the plan."
+        )
+    else:
+        paragraphs.append(
+            "Sample matrix: the plan does not adjust for it; serum and plasma values are pooled. "
+            "Sensitivity analysis: each biomarker analysis is repeated on plasma samples only."
+        )
     for derivation in plan.derive:
         if isinstance(derivation, QuantileDerive):
             side = "below" if derivation.kind == "below_quantile" else "above"
@@ -108,6 +151,16 @@ def methods_in_words(plan: Plan, imputations: int) -> list[str]:
                     f"{d.comparator.describe()}"
                     for d in groups
                 )
+                # The conditions the groups are built from (e.g. which cannabinoid products
+                # count), so a reader sees who is in each group without reading the plan.
+                read = {c for d in groups for r in (d.exposed, d.comparator) for c in r.columns()}
+                conditions = [
+                    d for d in plan.derive if isinstance(d, ConditionDerive) and d.name in read
+                ]
+                if conditions:
+                    defs += ". Where " + "; ".join(
+                        f"{d.name} ({d.label or d.name}) = {d.rule.describe()}" for d in conditions
+                    )
                 paragraphs.append(
                     f"{claim.id}: ANCOVA of {analysis.outcome} at {analysis.followup_event} on "
                     f"the group, the {analysis.baseline_event} score and {covariates} (OLS, as "

@@ -12,7 +12,7 @@ import difflib
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -28,9 +28,13 @@ from fibrosurvey.analysis.yaml_lines import LineMap, line_for, load_with_lines
 from fibrosurvey.dataset import MAX_MINUTES_TO_CENTRIFUGE
 from fibrosurvey.safe_yaml import UnsafeYamlError
 
+if TYPE_CHECKING:
+    from fibrosurvey.recruitment.quality import ExclusionRule
+
 __all__ = [
     "DEFAULT_PLAN",
     "Analysis",
+    "CategoryDerive",
     "Claim",
     "Derivation",
     "Outcome",
@@ -126,6 +130,16 @@ class QuantileDerive(_DeriveBase):
     reference_event: str = "baseline"
 
 
+class CategoryDerive(_DeriveBase):
+    """A text column (e.g. ``lab_matrix``) as integer codes 0, 1, ... in the order of ``levels``
+    (the first level is the reference when the code is a categorical covariate); a value not
+    in ``levels``, or missing, gives a missing code."""
+
+    kind: Literal["category"]
+    column: str
+    levels: list[str] = Field(min_length=2)
+
+
 class ConditionDerive(_DeriveBase):
     """1 when the rule holds, 0 when it does not, missing when it cannot be decided."""
 
@@ -144,7 +158,8 @@ class GroupsDerive(_DeriveBase):
 
 
 Derivation = Annotated[
-    LogDerive | QuantileDerive | ConditionDerive | GroupsDerive, Field(discriminator="kind")
+    LogDerive | QuantileDerive | CategoryDerive | ConditionDerive | GroupsDerive,
+    Field(discriminator="kind"),
 ]
 
 
@@ -280,6 +295,31 @@ class QualityRules(_Strict):
     max_minutes_to_centrifuge: float = MAX_MINUTES_TO_CENTRIFUGE
 
 
+class QualityExclusion(_Strict):
+    """Which participants flagged for response quality (open recruitment) the analysis leaves
+    out: every flagged one (``reasons`` unset), those with one of ``reasons``, or none
+    (``exclude_flagged: false``). Data without quality flags are analysed whole."""
+
+    exclude_flagged: bool = True
+    reasons: list[str] | None = None
+
+    @field_validator("reasons")
+    @classmethod
+    def _known_reasons(cls, value: list[str] | None) -> list[str] | None:
+        from fibrosurvey.recruitment.quality import QUALITY_REASONS
+
+        unknown = sorted(set(value or ()) - set(QUALITY_REASONS))
+        if unknown:
+            raise ValueError(f"unknown reasons {unknown}; allowed: {sorted(QUALITY_REASONS)}")
+        return value
+
+    def rule(self) -> ExclusionRule:
+        from fibrosurvey.recruitment.quality import ExclusionRule
+
+        reasons = frozenset(self.reasons) if self.reasons is not None else None
+        return ExclusionRule(self.exclude_flagged, reasons)
+
+
 class Plan(_Strict):
     plan_version: Literal[1]
     title: str
@@ -292,9 +332,13 @@ class Plan(_Strict):
     missing: MissingPolicy = MissingPolicy()
     design: Design | None = None
     quality: QualityRules = QualityRules()
+    quality_exclusion: QualityExclusion = QualityExclusion()
     covariate_sets: dict[str, list[str]] = Field(default_factory=dict)
     # Covariates entered as indicator (dummy) columns rather than as numbers, e.g. demo_sex.
     categorical: list[str] = Field(default_factory=list)
+    # Categorical covariates whose rare levels (fewer than 30 rows) are left out of each model,
+    # restricting it to the common levels, instead of joining the reference level (pooling).
+    restrict_rare_levels: list[str] = Field(default_factory=list)
     derive: list[Derivation] = Field(default_factory=list)
     claims: list[Claim] = Field(min_length=1)
     descriptive: list[DesignEstimate] = Field(default_factory=list)
@@ -348,7 +392,7 @@ class Plan(_Strict):
         derived: set[str] = set()
         for i, d in enumerate(self.derive):
             base: tuple[str | int, ...] = ("derive", i)
-            if isinstance(d, LogDerive | QuantileDerive):
+            if isinstance(d, LogDerive | QuantileDerive | CategoryDerive):
                 if d.column not in derived:
                     yield (*base, "column"), d.column
             elif isinstance(d, ConditionDerive):
@@ -470,6 +514,7 @@ _KIND_TAGS = {
     "log",
     "below_quantile",
     "above_quantile",
+    "category",
     "condition",
     "groups",
     "correlation",

@@ -72,6 +72,12 @@ class Results:
     figures: dict[str, Any] = field(default_factory=dict)
     methods: list[str] = field(default_factory=list)
     provenance: dict[str, Any] = field(default_factory=dict)
+    # The plan's quality exclusion (open recruitment): participants, excluded, by_reason,
+    # sentence; empty when the data carry no quality flags.
+    exclusion: dict[str, Any] = field(default_factory=dict)
+    # The participant flow (STROBE item 13): stage key -> count, from visits to the analysed
+    # sample, and the quality exclusions by reason; empty when no flow was given.
+    flow: dict[str, Any] = field(default_factory=dict)
 
     def hypotheses_of(self, claim: str) -> list[HypothesisResult]:
         return [h for h in self.hypotheses if h.claim == claim]

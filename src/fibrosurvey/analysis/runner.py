@@ -58,6 +58,8 @@ from fibrosurvey.analysis.verdicts import (
 from fibrosurvey.analysis.wording import claim_in_words
 from fibrosurvey.dataset import ANALYTES
 from fibrosurvey.instruments.translation import instruments_in_columns, translation_in_words
+from fibrosurvey.recruitment.quality import apply_exclusion, flow_with_rule
+from fibrosurvey.scoring.status import without_not_sure
 from fibrosurvey.stats.multiplicity import benjamini_hochberg
 
 __all__ = ["data_sha256", "run_plan"]
@@ -111,8 +113,14 @@ def run_plan(
     sensitivity: bool = True,
     describe: bool = True,
     input_sha256: str | None = None,
+    flow: dict[str, Any] | None = None,
 ) -> Results:
     """Run every analysis of ``plan`` (default: the shipped CED plan) on ``data``.
+
+    Data with quality flags (``quality_flag``, ``quality_reasons``: open recruitment) lose the
+    participants the plan's ``quality_exclusion`` excludes. ``flow`` (the web app's database
+    counts: ``{"counts": {stage: n}, "completed_flags": [[flagged, [reasons]], ...]}``) becomes
+    the report's participant-flow diagram, its analysed stage by the same rule.
 
     ``data`` is the analysis dataset (one row per participant x event) with scores;
     ``imputations`` overrides the plan's number of imputations (0 skips imputation).
@@ -122,9 +130,47 @@ def run_plan(
     # The work is many small regressions and rank transforms; multi-threaded BLAS only adds
     # overhead there (measured 5x slower SVDs on a busy 2-core machine), so run single-threaded.
     with threadpool_limits(limits=1):
-        return _run(
-            data, plan or load_plan(), progress, imputations, sensitivity, describe, input_sha256
-        )
+        plan = plan or load_plan()
+        results = _run(data, plan, progress, imputations, sensitivity, describe, input_sha256)
+        if flow:
+            results.flow = _flow(flow, plan)
+        return results
+
+
+def _flow(flow: dict[str, Any], plan: Plan) -> dict[str, Any]:
+    stages, by_reason = flow_with_rule(
+        flow["counts"],
+        [(bool(flagged), list(reasons)) for flagged, reasons in flow["completed_flags"]],
+        plan.quality_exclusion.rule(),
+    )
+    return {
+        "stages": [
+            {"key": s.key, "label": s.label, "count": s.count, "lost": s.lost} for s in stages
+        ],
+        "excluded_by_reason": by_reason,
+    }
+
+
+def _quality_excluded(frame: pl.DataFrame, plan: Plan) -> tuple[pl.DataFrame, dict[str, Any]]:
+    """``frame`` without the participants the plan's quality exclusion leaves out."""
+    if "quality_flag" not in frame.columns or "quality_reasons" not in frame.columns:
+        return frame, {}
+    # A flag read back from CSV is text ("true"/"false"): bool("false") would be True.
+    flag = pl.col("quality_flag")
+    if frame.schema["quality_flag"] != pl.Boolean:
+        flag = flag.cast(pl.String).str.to_lowercase().is_in(["true", "1", "1.0"])
+    marked = frame.with_columns(
+        pl.when(pl.col("quality_flag").is_null()).then(None).otherwise(flag).alias("quality_flag"),
+        pl.col("quality_reasons").cast(pl.String),
+    )
+    kept, summary = apply_exclusion(marked, plan.quality_exclusion.rule())
+    return kept, {
+        "participants": summary.participants,
+        "excluded": summary.excluded,
+        "by_reason": summary.by_reason,
+        "rows_excluded": frame.height - kept.height,
+        "sentence": summary.sentence(),
+    }
 
 
 def _run(
@@ -138,7 +184,8 @@ def _run(
 ) -> Results:
     started = time.perf_counter()
     timings: dict[str, float] = {}
-    frame = apply_derivations(to_numeric(data), plan)
+    analysed, exclusion = _quality_excluded(without_not_sure(to_numeric(data)), plan)
+    frame = apply_derivations(analysed, plan)
     timings["derive"] = time.perf_counter() - started
     m = plan.missing.imputations if imputations is None else imputations
     do_mi = sensitivity and plan.missing.sensitivity == "multiple_imputation" and m >= 2
@@ -193,6 +240,7 @@ def _run(
         # What the data hold was asked in language versions the methods must qualify.
         methods=methods_in_words(plan, m if do_mi else 0)
         + translation_in_words(instruments_in_columns(data.columns)),
+        exclusion=exclusion,
     )
     if describe:
         tick = time.perf_counter()
@@ -257,14 +305,25 @@ def _joined(*notes: str) -> str:
 def _quality_sensitivity(
     rows: list[HypothesisResult], tasks: list[Task], plan: Plan, frame: pl.DataFrame
 ) -> None:
-    """Re-run biomarker analyses without samples processed too slowly (DESIGN section 5)."""
+    """Re-run biomarker analyses without samples processed too slowly (DESIGN section 5), and
+    on plasma samples only when the data hold another matrix."""
+    subsets: list[tuple[str, str, pl.DataFrame]] = []
     column = "lab_minutes_to_centrifuge"
-    if column not in frame.columns:
-        return
-    limit = plan.quality.max_minutes_to_centrifuge
-    slow = pl.col(column).cast(pl.Float64) > limit
-    kept = frame.filter(~slow.fill_null(False))
-    if kept.height == frame.height:
+    if column in frame.columns:
+        limit = plan.quality.max_minutes_to_centrifuge
+        slow = pl.col(column).cast(pl.Float64) > limit
+        kept = frame.filter(~slow.fill_null(False))
+        if kept.height < frame.height:
+            label = f"excluding samples with > {limit:g} min to centrifugation"
+            subsets.append(("fast_processing", label, kept))
+    if "lab_matrix" in frame.columns:
+        # One matrix only: serum and plasma levels differ, so the analysis restricted to plasma
+        # checks that the matrix adjustment of the primary analysis did its job.
+        matrix = pl.col("lab_matrix").cast(pl.String)
+        other = (matrix.is_not_null() & (matrix != "plasma")).fill_null(False)
+        if frame.select(other.any()).item():
+            subsets.append(("plasma_only", "plasma samples only", frame.filter(~other)))
+    if not subsets:
         return
     biomarker_names = set(ANALYTES)
     derived_from = {d.name: getattr(d, "column", "") for d in plan.derive if hasattr(d, "column")}
@@ -272,20 +331,24 @@ def _quality_sensitivity(
         uses_biomarker = (
             row.exposure in biomarker_names or derived_from.get(row.exposure) in biomarker_names
         ) and row.kind != "discrimination"
-        if not uses_biomarker:
-            continue
-        result = task(kept)
-        row.sensitivity["fast_processing"] = {
-            "label": f"excluding samples with > {limit:g} min to centrifugation",
-            "method": result.method,
-            "n": int(result.n),
-            "estimate": float(result.estimate),
-            "ci_low": float(result.ci_low),
-            "ci_high": float(result.ci_high),
-            "p": float(result.p),
-            "status": result.status,
-            "note": result.note,
-        }
+        if uses_biomarker:
+            for key, label, subset in subsets:
+                row.sensitivity[key] = _subset_result(task, label, subset)
+
+
+def _subset_result(task: Task, label: str, subset: pl.DataFrame) -> dict[str, Any]:
+    result = task(subset)
+    return {
+        "label": label,
+        "method": result.method,
+        "n": int(result.n),
+        "estimate": float(result.estimate),
+        "ci_low": float(result.ci_low),
+        "ci_high": float(result.ci_high),
+        "p": float(result.p),
+        "status": result.status,
+        "note": result.note,
+    }
 
 
 def _claim_result(claim: Any, rows: list[HypothesisResult]) -> ClaimResult:

@@ -50,6 +50,9 @@ class Option(_Strict):
     # "Prefer not to answer": stored as given, but never a value (empty in flat files, missing
     # in scores); its own status for analysts.
     prefer_not_to_answer: bool = False
+    # "Not sure": an answer kept as given in every export (apart from "no"), but neither yes
+    # nor no: scoring and analysis treat it as missing.
+    not_sure: bool = False
 
 
 Operator = Literal["exists", "=", "!=", ">", "<", ">=", "<="]
@@ -142,6 +145,10 @@ class Item(_Strict):
     @property
     def prefer_not_to_answer_codes(self) -> tuple[int, ...]:
         return tuple(option.code for option in self.options if option.prefer_not_to_answer)
+
+    @property
+    def not_sure_codes(self) -> tuple[int, ...]:
+        return tuple(option.code for option in self.options if option.not_sure)
 
     def allowed(self) -> str:
         """Human-readable allowed values, for error messages."""

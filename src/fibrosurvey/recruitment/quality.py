@@ -30,6 +30,7 @@ __all__ = [
     "earlier_near_duplicates",
     "flow_diagram_svg",
     "flow_stages",
+    "flow_with_rule",
     "join_reasons",
     "near_duplicates",
     "split_reasons",
@@ -275,6 +276,29 @@ def flow_stages(counts: Mapping[str, int]) -> list[FlowStage]:
         stages.append(FlowStage(key, label, count, 0 if previous is None else previous - count))
         previous = count
     return stages
+
+
+def flow_with_rule(
+    counts: Mapping[str, int],
+    completed_flags: Sequence[tuple[bool, Sequence[str]]],
+    rule: ExclusionRule = DEFAULT_EXCLUSION,
+) -> tuple[list[FlowStage], dict[str, int]]:
+    """The flow diagram's stages from the database counts up to "completed" and the quality
+    flags of each participant who completed, with the analysed stage by ``rule`` (the analysis
+    plan's ``quality_exclusion``): (stages, excluded participants by reason)."""
+    excluded = 0
+    by_reason: Counter[str] = Counter()
+    for flagged, reasons in completed_flags:
+        if rule.excludes(bool(flagged), reasons):
+            excluded += 1
+            by_reason.update(reasons)
+    if len(completed_flags) != int(counts.get("completed", -1)):
+        raise ValueError(
+            f"flow: {len(completed_flags)} completed participants' flags for "
+            f"{counts.get('completed')} completed"
+        )
+    stages = flow_stages({**counts, "analysed": len(completed_flags) - excluded})
+    return stages, dict(by_reason)
 
 
 _LOSS_LABELS = {

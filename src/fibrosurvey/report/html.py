@@ -15,6 +15,7 @@ from fibrosurvey.analysis.numbers import (
     interval_decimals,
 )
 from fibrosurvey.analysis.results import HypothesisResult, Results
+from fibrosurvey.recruitment.quality import FlowStage, flow_diagram_svg
 from fibrosurvey.report import figures
 
 __all__ = ["render_html", "write_report"]
@@ -186,6 +187,14 @@ def _sensitivity_rows(results: Results) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
+def _flow_svg(results: Results) -> str:
+    """The participant-flow diagram (STROBE item 13), or "" when the results carry no flow."""
+    if not results.flow:
+        return ""
+    stages = [FlowStage(**stage) for stage in results.flow["stages"]]
+    return flow_diagram_svg(stages, results.flow.get("excluded_by_reason", {}))
+
+
 def render_html(results: Results) -> str:
     """The report as one HTML string."""
     asked = [m for m in results.quality.get("missingness", []) if m["not_started_pct"] < 100]
@@ -201,6 +210,7 @@ def render_html(results: Results) -> str:
     template = _environment().get_template("report.html")
     return template.render(
         r=results,
+        flow_svg=_flow_svg(results),
         figures=figure_set,
         hypotheses={c.id: results.hypotheses_of(c.id) for c in results.claims},
         sensitivity=_sensitivity_rows(results),

@@ -46,9 +46,9 @@ def _item_value(item: Item, schema: pl.Schema) -> pl.Expr:
     if dtype.is_integer() and dtype != pl.Int64:
         # Narrow integers (Int8 from Parquet) would wrap around when summed and prorated.
         value = value.cast(pl.Int64)
-    refused = item.prefer_not_to_answer_codes
+    refused = item.prefer_not_to_answer_codes + item.not_sure_codes
     if refused:
-        # "Prefer not to answer" is an answer to store, never a value to score.
+        # "Prefer not to answer" and "not sure" are answers to store, never values to score.
         value = pl.when(~value.is_in(list(refused))).then(value)
     return value
 

@@ -31,6 +31,7 @@ __all__ = [
     "item_status_frame",
     "response_item_statuses",
     "status_columns",
+    "without_not_sure",
     "without_prefer_not_to_answer",
 ]
 
@@ -107,6 +108,22 @@ def without_prefer_not_to_answer(frame: pl.DataFrame) -> pl.DataFrame:
         for item in instrument.items
         if item.column in frame.columns
         and (codes := [float(code) for code in item.prefer_not_to_answer_codes])
+    ]
+    return frame.with_columns(changes) if changes else frame
+
+
+def without_not_sure(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with "not sure" codes emptied, for analysis: "not sure" is neither yes nor no,
+    so a complete-case analysis leaves the answer out and multiple imputation imputes it. The
+    exports keep the code (it is an answer, and not a "no")."""
+    changes = [
+        pl.when(pl.col(item.column).cast(pl.Float64).is_in(codes))
+        .then(None)
+        .otherwise(pl.col(item.column))
+        .alias(item.column)
+        for instrument in load_instruments().values()
+        for item in instrument.items
+        if item.column in frame.columns and (codes := [float(code) for code in item.not_sure_codes])
     ]
     return frame.with_columns(changes) if changes else frame
 

@@ -26,6 +26,7 @@ from fibrosurvey.dataset import (
 from fibrosurvey.instruments import INSTRUMENT_ORDER, load_instruments
 from fibrosurvey.synth.labs import LAB_LABELS
 from fibrosurvey.synth.nonresponse import missing_masks
+from fibrosurvey.synth.scenarios import Scenario
 from fibrosurvey.synth.simulation import (
     LAB_SHARE,
     Progress,
@@ -78,7 +79,8 @@ def _column(values: np.ndarray, missing: np.ndarray | None, dtype: pl.DataType) 
 # Gate items added with skip logic (instrument versions 1.1.0) that the simulation does not
 # draw: without their column the items they gate stay asked of everyone (as in 1.0.0), so the
 # simulated answers and the truth values do not change.
-NOT_SIMULATED = frozenset({"tx_thc_use", "migraine_headaches", "ibs_abdominal_pain"})
+# phq9_10 (difficulty, unscored) is not simulated: drawing it would change every random stream.
+NOT_SIMULATED = frozenset({"tx_thc_use", "migraine_headaches", "ibs_abdominal_pain", "phq9_10"})
 
 
 def _item_dtypes() -> dict[str, pl.DataType]:
@@ -96,7 +98,7 @@ def _item_dtypes() -> dict[str, pl.DataType]:
 
 
 def generate(
-    scenario: str,
+    scenario: str | Scenario,
     n: int,
     seed: int,
     *,

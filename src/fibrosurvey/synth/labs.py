@@ -73,6 +73,13 @@ def draw_labs(
     """
     n = site_index.size
     pre = _preanalytical(rng, n, site_index)
+    if scenario.serum_share_by_fm is not None:
+        # Drawn only in such a scenario, so the other scenarios' random streams are unchanged.
+        share_fm, share_other = scenario.serum_share_by_fm
+        share = np.where(latent["fm_class"] == 1, share_fm, share_other)
+        serum_draw = (rng.random(n) < share).astype(np.int8)
+        for column in ("lab_matrix_code", "lab_matrix", "lab_tube"):
+            pre[column] = serum_draw
     minutes = pre["lab_minutes_to_centrifuge"]
     room_temp = pre["lab_processing_temp_c"] > 10
     delay = np.log(2.0) * minutes / 60.0 * np.where(room_temp, 1.5, 1.0)

@@ -38,6 +38,11 @@ class Scenario:
     effect_exercise: float = 0.0
     effect_mindbody: float = 0.0
     effect_gabapentinoid: float = 0.0
+    # Sample matrix as a confounder: (share of serum samples in the FM class, in the others),
+    # as when specialist clinics, which see more fibromyalgia, send serum. None: each site uses
+    # one matrix (15% of sites serum), unrelated to FM status. Serum levels are higher either
+    # way (the offsets in fibrosurvey.synth.labs).
+    serum_share_by_fm: tuple[float, float] | None = None
 
     def parameters(self) -> dict[str, object]:
         """The parameters as plain data (for the truth sidecar)."""

@@ -103,7 +103,10 @@ def lifestyle_domains(tx: Arrays) -> dict[str, np.ndarray]:
         "exercise": (tx["tx_aerobic_min_week"] >= 150) | (tx["tx_resistance_sessions_week"] >= 2),
         "mindbody": tx["tx_mindbody_sessions_week"] >= 1,
         "sleep_hygiene": tx["tx_sleep_hygiene"] == 1,
-        "cannabinoid": (tx["tx_cbd_product"] == 2) | ((thc > 0) & (thc <= 5)),
+        # Any CBD product (isolate, broad- or full-spectrum) or THC up to 5 mg/day: the plan's
+        # ls_cannabinoid.
+        "cannabinoid": (np.isin(tx["tx_cbd_product"], [1, 2, 3]) & (tx["tx_cbd_days_week"] >= 1))
+        | ((thc > 0) & (thc <= 5)),
     }
     any_lifestyle = np.zeros_like(domains["omega3"])
     for value in domains.values():

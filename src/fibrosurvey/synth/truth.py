@@ -9,9 +9,10 @@ them. Definitions:
 * ``c1.partial_spearman[analyte][outcome]``: partial Spearman correlation of the measured
   concentration (with pre-analytical artefacts and LLOQ censoring) and the outcome, adjusted for
   ``c1.covariates`` = demo_age, demo_sex, demo_bmi, tx_cannabis_recreational, lab_fasting,
-  lab_minutes_to_centrifuge. Method: rank every variable (average ties), regress the ranks of x
-  and y on the covariate ranks by OLS and correlate the residuals (R: ``ppcor::pcor.test(x, y,
-  z, method = "spearman")``; pingouin ``partial_corr(method="spearman")``). Outcomes: fsq_wpi,
+  lab_minutes_to_centrifuge, lab_matrix_code (1 = serum). Method: rank every variable (average
+  ties), regress the ranks of x and y on the covariate ranks by OLS and correlate the residuals
+  (R: ``ppcor::pcor.test(x, y, z, method = "spearman")``; pingouin
+  ``partial_corr(method="spearman")``). Outcomes: fsq_wpi,
   nrs_pain, peg_score, fsq_fatigue, nrs_fatigue, jss_total, nrs_sleep_quality (higher = BETTER
   sleep, so C1 predicts a POSITIVE correlation there and negative ones elsewhere).
 * ``c2``: CED-suspected = AEA below the population's lowest tertile of measured AEA. For each
@@ -79,6 +80,7 @@ C1_COVARIATES = (
     "tx_cannabis_recreational",
     "lab_fasting",
     "lab_minutes_to_centrifuge",
+    "lab_matrix_code",
 )
 C2_OUTCOMES = (
     "phq9_moderate",
@@ -90,7 +92,9 @@ C2_OUTCOMES = (
     "dx_migraine",
     "dx_ibs",
 )
-TRUTH_N = 1_000_000
+# 300,000: Monte Carlo error of a correlation about 0.002, far below every test tolerance
+# (1,000,000 before; on a shared 2-core machine that took most of an hour).
+TRUTH_N = 300_000
 HIGH_SEVERITY_FIQR = 60.0  # "high severity" for C4: FIQR total >= 60
 TRUTH_SEED = 20261123
 Arrays = dict[str, np.ndarray]
@@ -207,6 +211,7 @@ def population_truth(scenario: str, n: int = TRUTH_N, seed: int = TRUTH_SEED) ->
             base["tx_cannabis_recreational"],
             labs["lab_fasting"],
             labs["lab_minutes_to_centrifuge"],
+            labs["lab_matrix"],  # 1 = serum (the plan's lab_matrix_code; plasma 0)
         ]
     ).astype(np.float64)
     c1 = {
@@ -340,7 +345,7 @@ def truth_for(sim: Simulation, rows: int) -> dict[str, Any]:
             "domains at baseline; analgesics_only = opioid or gabapentinoid without lifestyle",
             "c4_panel": "population AUC of logistic models: clinical (age, sex, BMI) vs five "
             "log biomarkers plus clinical, for fsq_acr2016 and for FIQR total >= 60",
-            "population": "values of the infinite population (n=1e6 complete cohort, no "
+            "population": "values of the infinite population (n=3e5 complete cohort, no "
             "non-response); see fibrosurvey.synth.truth",
             "nrs_sleep_quality": "higher is better sleep",
         },

@@ -48,9 +48,13 @@ def test_worker_runs_the_default_plan_and_stores_the_report(big_cohort, login, m
     assert run.status == "done", run.error
     assert run.started_at <= run.finished_at
     frame = DatasetBuilder(study).frame()
-    frame = frame.drop("enrolled_date", "event_date", "withdrawn", "withdrawn_date")
-    frame = frame.drop("scoring_versions")
     assert run.rows == frame.height and run.data_sha256 == data_sha256(frame)
+    # The report states the size of the analysed table, and it is the export's size.
+    export = client.get(reverse("exports:download", args=[study.pk, "csv"]))
+    exported = pl.read_csv(b"".join(export.streaming_content), infer_schema=False)
+    provenance = run.results["provenance"]
+    assert (provenance["rows"], provenance["columns"]) == exported.shape
+    assert f"{exported.height:,} × {exported.width}" in run.report_html
     assert {c["id"] for c in run.results["claims"]} >= {"C1", "C2", "C3", "C4"}
     assert run.results["plan_sha256"] == run.plan_sha256
     assert "<html" in run.report_html.lower() and run.plan_sha256[:12] in run.report_html

@@ -17,7 +17,8 @@ from fibrosurvey.web.audit.models import AuditRecord
 from fibrosurvey.web.labs.models import LabResult
 from fibrosurvey.web.survey.models import PageSubmission, Response, SafetyAlert
 
-PHQ9 = {f"phq9_{i}": v for i, v in enumerate([1, 2, 0, 3, 1, 0, 2, 1, 1], start=1)}
+# Ten answers, as the official form: the 10th (difficulty) is stored and scores nothing.
+PHQ9 = {f"phq9_{i}": v for i, v in enumerate([1, 2, 0, 3, 1, 0, 2, 1, 1, 1], start=1)}
 
 
 def test_openapi_schema_and_docs_are_served(client):

@@ -13,8 +13,8 @@ from fibrosurvey.web.audit.models import AuditRecord
 from fibrosurvey.web.survey.models import Response
 from fibrosurvey.web.survey.services import do_record_consent
 
-ANSWERS_A = {f"phq9_{i}": v for i, v in enumerate([1, 2, 0, 3, 1, 0, 2, 1, 0], start=1)}
-ANSWERS_B = {f"phq9_{i}": v for i, v in enumerate([3, 3, 3, 3, 3, 3, 3, 3, 0], start=1)}
+ANSWERS_A = {f"phq9_{i}": v for i, v in enumerate([1, 2, 0, 3, 1, 0, 2, 1, 0, 1], start=1)}
+ANSWERS_B = {f"phq9_{i}": v for i, v in enumerate([3, 3, 3, 3, 3, 3, 3, 3, 0, 2], start=1)}
 
 
 @pytest.fixture

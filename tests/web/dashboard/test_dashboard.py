@@ -14,7 +14,7 @@ from fibrosurvey.web.participants.invitations import do_issue_invitation
 from fibrosurvey.web.studies.models import Membership
 from fibrosurvey.web.survey.models import Response
 
-PHQ9_FULL = {f"phq9_{i}": 1 for i in range(1, 10)}
+PHQ9_FULL = {f"phq9_{i}": 1 for i in range(1, 11)}  # all ten items, the unscored 10th too
 
 
 @pytest.fixture
@@ -96,7 +96,7 @@ def test_item_missingness_counts_blank_items_in_complete_responses(filled, users
 
     assert phq9.complete == 2
     assert dict(phq9.missing) == {"phq9_3": 50.0, "phq9_7": 50.0}
-    assert phq9.mean_missing_percent == pytest.approx(100 / 9)
+    assert phq9.mean_missing_percent == pytest.approx(100 / 10)
 
 
 def test_dashboard_page_shows_the_numbers_to_a_viewer_without_actions(filled, login):
@@ -143,7 +143,7 @@ def test_a_changed_definition_after_freezing_is_flagged(study, users, login):
     frozen.save()
 
     mismatches = services.version_mismatches(_membership(study, users, "alice"))
-    assert mismatches == [("phq9", "0.9.0", "1.0.0")]
+    assert mismatches == [("phq9", "0.9.0", "1.1.0")]
     page = login("alice").get(reverse("dashboard:study", args=[study.pk])).content.decode()
     assert "phq9 was frozen at version 0.9.0" in page
 

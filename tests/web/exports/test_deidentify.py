@@ -77,3 +77,28 @@ def test_lab_text_becomes_controlled_codes():
     assert batches[0] == batches[1] != batches[2] and batches[2].startswith("batch-")
     assert out["lab_assay"].to_list()[1:] == [None, None]
     assert out["lab_assay"][0].startswith("assay-")
+
+
+def test_the_lab_draw_date_moves_with_the_participants_other_dates_and_the_time_stays():
+    drawn = [dt.date(2026, 3, 2), None, dt.date(2026, 2, 27)]
+    out = deidentify(_raw(lab_draw_date=drawn, lab_draw_time=["08:30", None, "14:05"]), SECRET)
+    assert out.schema["lab_draw_date"] == pl.Date
+    for code, day, shown in zip(out["participant_id"], drawn, out["lab_draw_date"], strict=True):
+        offset = dt.timedelta(days=date_offset_days(SECRET, code))
+        assert shown == (day + offset if day is not None else None)
+    # The same offset as the event date: days between answers and draw are kept.
+    first = out.row(0, named=True)
+    assert (first["lab_draw_date"] - first["event_date"]).days == 1
+    assert out["lab_draw_time"].to_list() == ["08:30", None, "14:05"]
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"lab_draw_date": [dt.datetime(2026, 3, 2, 8, 30)] * 3},  # must be a plain date
+        {"lab_received_at": [dt.date(2026, 3, 2)] * 3},  # a lab date no rule shifts
+    ],
+)
+def test_lab_dates_that_no_rule_shifts_are_refused(extra):
+    with pytest.raises(DeidentificationError):
+        deidentify(_raw(**extra), SECRET)

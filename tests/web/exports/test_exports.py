@@ -171,6 +171,13 @@ def test_data_dictionary_describes_every_column(cohort, login):
     assert "shifted" in shifted["deidentification"]
     band = dictionary.filter(pl.col("column") == "phq9_band").row(0, named=True)
     assert "moderately_severe" in band["allowed"]
+    # PHQ-9's unscored 10th item, and "not sure" apart from "no" in the diagnoses.
+    difficulty = dictionary.filter(pl.col("column") == "phq9_10").row(0, named=True)
+    assert difficulty["kind"] == "item" and "Extremely difficult" in difficulty["allowed"]
+    anxiety = dictionary.filter(pl.col("column") == "dx_anxiety").row(0, named=True)
+    assert "0 = No" in anxiety["allowed"] and "2 = Not sure" in anxiety["allowed"]
+    drawn = dictionary.filter(pl.col("column") == "lab_draw_date").row(0, named=True)
+    assert "shifted" in drawn["deidentification"]
     # A US study (the cohort's): the nine Census divisions, labelled with their country.
     region = dictionary.filter(pl.col("column") == "demo_region").row(0, named=True)
     assert region["allowed"].startswith("1 = New England (CT, ME, MA, NH, RI, VT) (US); ")

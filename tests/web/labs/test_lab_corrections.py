@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import polars as pl
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -65,6 +66,24 @@ def test_an_iso_draw_date_and_time_stores_the_date_and_keeps_the_clock_time(
     assert (north.draw_date, north.draw_time) == (date(2026, 3, 2), "08:30")
     south = LabSample.objects.get(participant=participant_south)
     assert (south.draw_date, south.draw_time) == (None, "09:15")  # plain HH:MM still accepted
+
+
+def test_the_export_shifts_the_draw_date_with_the_participants_offset_and_keeps_the_time(
+    imported, study, participant, participant_south
+):
+    from datetime import timedelta
+
+    from fibrosurvey.web.exports.deidentify import date_offset_days
+    from fibrosurvey.web.exports.models import study_secret
+
+    frame = _analysis_data(study)
+    north = frame.filter(pl.col("participant_id") == participant.study_code).row(0, named=True)
+    offset = date_offset_days(study_secret(study), participant.study_code)
+    assert north["lab_draw_date"] == date(2026, 3, 2) + timedelta(days=offset)
+    assert north["lab_draw_time"] == "08:30"  # the circadian covariate is not shifted
+    south = frame.filter(pl.col("participant_id") == participant_south.study_code)
+    assert south.row(0, named=True)["lab_draw_date"] is None
+    assert frame.columns.index("lab_draw_date") == frame.columns.index("lab_batch") + 1
 
 
 def test_a_draw_date_that_conflicts_with_the_stored_sample_is_refused(

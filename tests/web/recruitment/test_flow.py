@@ -8,6 +8,7 @@ from django.test import Client
 from django.urls import reverse
 
 from fibrosurvey.recruitment import apply_exclusion
+from fibrosurvey.recruitment.quality import FLOW_STAGES
 from fibrosurvey.web.participants.models import Invitation, Participant
 from fibrosurvey.web.recruitment.flow import (
     flow_report,
@@ -186,3 +187,96 @@ def test_open_link_participants_with_an_e_mail_get_follow_ups_and_reminders(
     later = do_send_due_invitations(timezone.now() + timedelta(days=followup.day_offset + 1))
     assert later.invited == 1
     assert mailoutbox[-1].to == ["f@example.org"]  # the follow-up survey
+
+
+def test_the_reports_flow_diagram_shows_the_database_counts_and_the_export_carries_the_flags(
+    login, open_link, study, users, visit_and_screen
+):
+    """A study with staff-enrolled participants (the synthetic cohort, with blood samples) and
+    open-link visitors: a bare visit, an ineligible one, a scripted bot (honeypot filled), a
+    second visit from the same device, careful and careless completers. The report's diagram
+    has the database's numbers; the export and the analysed data carry source, screener
+    answers and flags, and the plan's quality exclusion leaves the flagged out."""
+    from fibrosurvey.synth import generate
+    from fibrosurvey.web.analyses.services import do_request_analysis, process_queued
+    from fibrosurvey.web.cohort import load_cohort
+    from fibrosurvey.web.exports.dataset import DatasetBuilder
+    from fibrosurvey.web.exports.models import DesignVariables
+
+    cohort = generate("seed-claims", 160, 11, score=False).data
+    load_cohort(study, cohort.with_columns(pl.lit("south").alias("site")))
+    DesignVariables.objects.all().delete()  # a web study: analysed as a simple random sample
+    _build_flow(Client(), open_link, visit_and_screen)
+    bot = Client()
+    start_and_complete(
+        bot,
+        _token(visit_and_screen(bot, honeypot="http://x.example")),
+        varied_answer,
+        page_seconds=20,
+    )
+    again = Client()
+    start_and_complete(again, _token(visit_and_screen(again)), varied_answer, page_seconds=20)
+    start_and_complete(again, _token(visit_and_screen(again)), varied_answer, page_seconds=25)
+
+    membership = study.memberships.get(user=users["anna"])
+    do_request_analysis(membership, actor=users["anna"], imputations=0)
+    [run] = process_queued()
+    assert run.status == "done", run.error
+
+    # The database's counts, computed here without the flow code.
+    visits = Visit.objects.filter(study=study)
+    enrolled = Participant.objects.filter(recruitment__isnull=False)
+    completed = Invitation.objects.filter(
+        participant__in=enrolled, event__code="baseline", completed_at__isnull=False
+    )
+    expected = {
+        "visited": visits.count(),
+        "screened": visits.filter(screened_at__isnull=False).count(),
+        "eligible": visits.filter(eligible=True).count(),
+        "enrolled": enrolled.count(),
+        "consented": enrolled.filter(consented_at__isnull=False).count(),
+        "started": Response.objects.filter(participant__in=enrolled)
+        .values("participant")
+        .distinct()
+        .count(),
+        "completed": completed.count(),
+        "analysed": completed.exclude(participant__recruitment__flags__isnull=False).count(),
+    }
+    assert expected == {
+        "visited": 9,
+        "screened": 8,
+        "eligible": 7,
+        "enrolled": 7,
+        "consented": 6,
+        "started": 6,
+        "completed": 5,
+        # Only the careful completer: the careless one (too fast, straight-lined), the bot
+        # (honeypot) and the returning device's two completions (the second from the same
+        # device; all three with the careful one's answers) are flagged.
+        "analysed": 1,
+    }
+    html = run.report_html
+    stages = {s["key"]: s["count"] for s in run.results["flow"]["stages"]}
+    assert stages == expected
+    for key, label in FLOW_STAGES:
+        assert f'<tspan font-weight="bold">{expected[key]}</tspan> {label}' in html, key
+    assert run.results["flow"]["excluded_by_reason"] == {
+        "duplicate_answers": 3,
+        "duplicate_device": 1,
+        "honeypot": 1,
+        "straightlining": 1,
+        "too_fast": 1,
+    }
+
+    # The export and the analysed table: the same columns, the recruitment ones included.
+    frame = DatasetBuilder(study).frame()
+    for column in ("recruitment_source", "screener_age", "quality_flag", "quality_reasons"):
+        assert column in frame.columns
+    assert run.results["provenance"]["columns"] == frame.width
+    flagged = frame.filter(pl.col("quality_flag").fill_null(False))
+    excluded = run.results["exclusion"]
+    assert excluded["excluded"] == flagged["participant_id"].n_unique()
+    assert excluded["rows_excluded"] == flagged.height
+    staff = frame.filter(pl.col("recruitment_source").is_null())
+    assert staff["participant_id"].n_unique() == 160  # staff-enrolled: no source, not flagged
+    assert "were excluded for response quality" in html

@@ -124,6 +124,7 @@ def test_completed_instrument_stores_core_scores_and_version(client, issued, par
         "phq9_7": 2,
         "phq9_8": 0,
         "phq9_9": 0,
+        "phq9_10": 1,  # the unscored difficulty question, asked and stored
     }
     for page in phq:
         client.post(
@@ -133,7 +134,7 @@ def test_completed_instrument_stores_core_scores_and_version(client, issued, par
 
     stored = Response.objects.get(participant=participant, instrument_id="phq9")
     assert stored.status == "complete"
-    assert stored.instrument_version == "1.0.0"
+    assert stored.instrument_version == "1.1.0"
     assert stored.answers == values
     assert stored.scores["phq9_total"] == 12
     assert stored.scores["phq9_band"] == "moderate"

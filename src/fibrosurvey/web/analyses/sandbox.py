@@ -83,10 +83,12 @@ def analyse(
     imputations: int | None,
     data_sha256: str,
     drop_fpc: bool,
+    flow: dict[str, Any] | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """Parse ``plan_text`` and run it on ``frame``: the report HTML and the results dict.
 
     ``drop_fpc``: no population sizes are known, so design-based estimates without an fpc.
+    ``flow``: the open-recruitment flow counts for the participant-flow diagram.
     """
     from fibrosurvey.analysis import parse_plan, run_plan
     from fibrosurvey.report import render_html
@@ -94,7 +96,7 @@ def analyse(
     plan = parse_plan(plan_text, plan_source)
     if drop_fpc and plan.design is not None and plan.design.fpc is not None:
         plan = plan.model_copy(update={"design": plan.design.model_copy(update={"fpc": None})})
-    results = run_plan(frame, plan, imputations=imputations, input_sha256=data_sha256)
+    results = run_plan(frame, plan, imputations=imputations, input_sha256=data_sha256, flow=flow)
     return render_html(results), results.to_dict()
 
 

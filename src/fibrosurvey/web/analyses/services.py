@@ -19,6 +19,7 @@ import logging
 import threading
 import traceback
 from datetime import timedelta
+from typing import Any
 
 import polars as pl
 from django.conf import settings
@@ -36,6 +37,8 @@ from fibrosurvey.web.audit.services import record
 from fibrosurvey.web.env import env_bool, env_int
 from fibrosurvey.web.exports.dataset import DatasetBuilder
 from fibrosurvey.web.exports.models import AnalysisRunScope
+from fibrosurvey.web.recruitment.flow import flow_report
+from fibrosurvey.web.recruitment.models import OpenLink
 from fibrosurvey.web.studies.models import Membership, Site
 from fibrosurvey.web.studies.permissions import can
 
@@ -53,9 +56,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 DEFAULT_PLAN_SOURCE = "default plan (fibrosurvey/analysis/plans)"
 DEFAULT_MEMORY_MB = 2048
-# Columns that are not analysis variables (dates are shifted, provenance is text; the
-# withdrawal rule is applied when the dataset is built, see WITHDRAWAL_RULE).
-_NOT_ANALYSED = ("enrolled_date", "event_date", "withdrawn", "withdrawn_date", "scoring_versions")
 WITHDRAWAL_RULE = (
     "Withdrawn participants: the data they gave before withdrawing are analysed (a "
     "'no further contact' withdrawal keeps them); anything recorded after the withdrawal is "
@@ -192,7 +192,9 @@ def process_run(run: AnalysisRun) -> AnalysisRun:
         withdrawn = frame.select(
             pl.col("participant_id").filter(pl.col("withdrawn") == 1).n_unique()
         ).item()
-        frame = frame.drop([c for c in _NOT_ANALYSED if c in frame.columns])
+        # The analysed table is the export, column for column (dates, withdrawal and scoring
+        # provenance are not analysis variables, but dropping them made the report's size
+        # disagree with the export's): the report's "rows x columns" is the export's.
         frame, design_note = _with_design(frame)
         run.notes = "\n\n".join(
             note
@@ -205,6 +207,7 @@ def process_run(run: AnalysisRun) -> AnalysisRun:
             )
             if note
         )
+        flow = _flow(run, site)
         run.rows = frame.height
         run.data_sha256 = data_sha256(frame)
         if frame.height == 0:
@@ -219,6 +222,7 @@ def process_run(run: AnalysisRun) -> AnalysisRun:
             data_sha256=run.data_sha256,
             # No population sizes are known: design-based estimates without an fpc.
             drop_fpc=bool(design_note),
+            flow=flow,
         )
         run.status = AnalysisRun.Status.DONE
     except Exception as error:  # a failed run must say why, whatever went wrong
@@ -244,6 +248,14 @@ def process_run(run: AnalysisRun) -> AnalysisRun:
             },
         )
     return run
+
+
+def _flow(run: AnalysisRun, site: Site | None) -> dict[str, Any] | None:
+    """The open-recruitment flow counts for the report's diagram (STROBE item 13), or None:
+    no open link, or a run limited to one site (the flow counts every site's visitors)."""
+    if site is not None or not OpenLink.objects.filter(study=run.study).exists():
+        return None
+    return flow_report(run.study).as_dict()
 
 
 SRS_NOTE = (

@@ -22,6 +22,7 @@ import polars as pl
 from django.db.models import F, Max, Model, QuerySet, TextField
 from django.db.models.functions import Cast
 
+from fibrosurvey.biomarkers import LAB_DATE_COLUMNS
 from fibrosurvey.dataset import (
     ANALYTES,
     DESIGN_COLUMNS,
@@ -36,8 +37,10 @@ from fibrosurvey.instruments.localize import for_country
 from fibrosurvey.scoring import SCORING_VERSIONS_COLUMN, score_frame
 from fibrosurvey.web.exports.deidentify import MAX_SHIFT_DAYS, date_offset_days, deidentify
 from fibrosurvey.web.exports.models import DesignVariables, study_secret
-from fibrosurvey.web.labs.models import PREANALYTICAL_FIELDS, LabResult, LabSample
+from fibrosurvey.web.labs.models import DATE_FIELDS, PREANALYTICAL_FIELDS, LabResult, LabSample
 from fibrosurvey.web.participants.models import Participant
+from fibrosurvey.web.recruitment.flow import recruitment_frame
+from fibrosurvey.web.recruitment.models import OpenLink
 from fibrosurvey.web.studies.models import Membership, Site, Study
 from fibrosurvey.web.survey.models import Response
 
@@ -106,14 +109,33 @@ class DatasetBuilder:
         }
 
     @cached_property
+    def recruitment(self) -> pl.DataFrame | None:
+        """Open recruitment's columns per participant: ``recruitment_source``, the screener
+        answers (``screener_<question>``), ``quality_flag`` and ``quality_reasons``; None for a
+        study without an open link (its datasets keep their columns). Participants enrolled
+        by staff get empty cells."""
+        if not OpenLink.objects.filter(study=self.study).exists():
+            return None
+        return recruitment_frame(self.study)
+
+    @property
+    def recruitment_schema(self) -> dict[str, pl.DataType]:
+        extra = self.recruitment
+        if extra is None:
+            return {}
+        return {c: t for c, t in extra.schema.items() if c != "participant_id"}
+
+    @cached_property
     def input_schema(self) -> dict[str, pl.DataType]:
         schema: dict[str, pl.DataType] = {c: pl.String() for c in ID_COLUMNS}
         schema |= {c: column_dtype(c) for c in DESIGN_COLUMNS}
         schema |= {c: _TIMESTAMP for c in DATE_COLUMNS}
         schema |= {"withdrawn": pl.Int64(), "withdrawn_date": _TIMESTAMP}
+        schema |= self.recruitment_schema
         schema |= self.item_schema
         schema |= {c: column_dtype(c) for c in core_biomarker_columns()}
         schema |= {c: column_dtype(c) for c in PREANALYTICAL_COLUMNS}
+        schema |= {c: pl.Date() for c in LAB_DATE_COLUMNS}
         return schema
 
     @cached_property
@@ -121,10 +143,16 @@ class DatasetBuilder:
         """The output columns and types, in order (fixed for every chunk)."""
         scored = deidentify(self._score(pl.DataFrame(schema=self.input_schema)), self.secret)
         columns: list[str] = [*ID_COLUMNS, *DESIGN_COLUMNS, *DATE_COLUMNS, *WITHDRAWAL_COLUMNS]
+        columns += list(self.recruitment_schema)
         for instrument in self.instruments:
             columns += instrument.item_columns()
             columns += [c for c in instrument.score_columns() if c in scored.columns]
-        columns += [*core_biomarker_columns(), *PREANALYTICAL_COLUMNS, SCORING_VERSIONS_COLUMN]
+        columns += [
+            *core_biomarker_columns(),
+            *PREANALYTICAL_COLUMNS,
+            *LAB_DATE_COLUMNS,
+            SCORING_VERSIONS_COLUMN,
+        ]
         return {c: scored.schema[c] for c in columns}
 
     @property
@@ -253,6 +281,8 @@ class DatasetBuilder:
             )
             .sort("__pk", "__order")
         )
+        if self.recruitment is not None:
+            frame = frame.join(self.recruitment, on="participant_id", how="left")
         return frame.select(
             pl.col(c).cast(dtype) if c in frame.columns else pl.lit(None, dtype).alias(c)
             for c, dtype in self.input_schema.items()
@@ -305,7 +335,7 @@ class DatasetBuilder:
 
     def _labs(self, ids: list[int]) -> pl.DataFrame:
         """(participant pk, event) -> biomarker and pre-analytical columns."""
-        sample_fields = list(PREANALYTICAL_FIELDS.values())
+        sample_fields = [*PREANALYTICAL_FIELDS.values(), *DATE_FIELDS.values()]
         samples = pl.DataFrame(
             list(
                 self._in_chunk(LabSample.objects.all(), "participant", ids).values_list(
@@ -316,6 +346,7 @@ class DatasetBuilder:
                 "__pk": pl.Int64,
                 "event": pl.String,
                 **{c: column_dtype(c) for c in PREANALYTICAL_FIELDS},
+                **{c: pl.Date() for c in DATE_FIELDS},
             },
             orient="row",
         ).with_columns(

@@ -7,8 +7,12 @@ research data into an output. The rules (HIPAA Safe Harbor, plus the lab-field c
 
 - dates: every date column (:data:`DATE_COLUMNS`) arrives as the real timestamp and leaves
   as a date shifted by the participant's stable offset (:func:`date_offset_days`, 1 to
-  :data:`MAX_SHIFT_DAYS` days earlier or later). Any other date or time column is refused,
-  and so is a date column that is already a date (it would be shifted twice);
+  :data:`MAX_SHIFT_DAYS` days earlier or later). The lab's draw date
+  (:data:`LAB_DATE_COLUMNS`, a calendar date as the lab wrote it) moves by the same offset, so
+  the days between enrolment, answers and draw are kept; the clock time of the draw
+  (``lab_draw_time``, the circadian covariate) is not identifying and stays. Any other date or
+  time column is refused, and so is a date column that is already a date (it would be
+  shifted twice);
 - ages over 89 become 90 ("90 or older");
 - free-text lab fields become controlled codes: ``lab_tube`` one of :data:`TUBE_CODES`
   (anything else "other"), ``lab_matrix`` one of the core's matrices, ``lab_draw_time``
@@ -28,13 +32,14 @@ from collections.abc import Callable
 
 import polars as pl
 
-from fibrosurvey.biomarkers import MATRICES
+from fibrosurvey.biomarkers import LAB_DATE_COLUMNS, MATRICES
 
 __all__ = [
     "AGE_CEILING",
     "AGE_COLUMNS",
     "CODED_LAB_COLUMNS",
     "DATE_COLUMNS",
+    "LAB_DATE_COLUMNS",
     "MAX_SHIFT_DAYS",
     "TUBE_CODES",
     "DeidentificationError",
@@ -45,7 +50,8 @@ __all__ = [
 MAX_SHIFT_DAYS = 182
 # The real timestamp in, the shifted date out.
 DATE_COLUMNS = ("enrolled_date", "event_date", "withdrawn_date")
-AGE_COLUMNS = ("demo_age",)
+# The open-recruitment screener's age question is an age too.
+AGE_COLUMNS = ("demo_age", "screener_age")
 AGE_CEILING = 90
 TUBE_CODES = (
     "K2EDTA",
@@ -86,6 +92,15 @@ def _pseudonym(secret: str, column: str, value: str) -> str:
 def _check_columns(frame: pl.DataFrame) -> None:
     for column, dtype in frame.schema.items():
         lowered = column.lower()
+        if column in LAB_DATE_COLUMNS and dtype != pl.Date:
+            raise DeidentificationError(
+                f"{column} must arrive as the real date (pl.Date), not {dtype}"
+            )
+        if dtype.is_temporal() and column.startswith("lab_") and column not in LAB_DATE_COLUMNS:
+            raise DeidentificationError(
+                f"{column} is a lab date or time that no rule shifts; "
+                f"allowed lab date columns: {', '.join(LAB_DATE_COLUMNS)}"
+            )
         if lowered == "participant_id" or lowered.startswith("lab_"):
             continue
         if any(word in lowered for word in _FORBIDDEN_WORDS):
@@ -150,9 +165,11 @@ def deidentify(frame: pl.DataFrame, secret: str) -> pl.DataFrame:
         raise DeidentificationError("a frame to de-identify needs its participant_id column")
     exprs: list[pl.Expr | pl.Series] = []
     dates = [c for c in DATE_COLUMNS if c in frame.columns]
-    if dates:
+    lab_dates = [c for c in LAB_DATE_COLUMNS if c in frame.columns]
+    if dates or lab_dates:
         shift = _offsets(frame, secret)
         exprs += [(pl.col(c) + shift).dt.date().alias(c) for c in dates]
+        exprs += [(pl.col(c) + shift).alias(c) for c in lab_dates]
     exprs += [
         pl.when(pl.col(c) > AGE_CEILING - 1).then(AGE_CEILING).otherwise(pl.col(c)).alias(c)
         for c in AGE_COLUMNS

@@ -18,6 +18,7 @@ from fibrosurvey.countries import REGION_COLUMN, region_label
 from fibrosurvey.dataset import ANALYTES, DESIGN_COLUMNS, PREANALYTICAL_COLUMNS
 from fibrosurvey.fhir import response_bundle
 from fibrosurvey.instruments import Instrument
+from fibrosurvey.recruitment import QUALITY_REASONS
 from fibrosurvey.scoring import SCORING_VERSIONS_COLUMN
 from fibrosurvey.web.exports.dataset import MAX_SHIFT_DAYS, DatasetBuilder
 from fibrosurvey.web.exports.deidentify import AGE_CEILING, CODED_LAB_COLUMNS, TUBE_CODES
@@ -169,6 +170,7 @@ def data_dictionary(builder: DatasetBuilder) -> list[dict[str, str]]:
     )
     for column in DESIGN_COLUMNS:
         add(column, "", "design", "", "", f"Survey design: {column.removeprefix('design_')}")
+    _recruitment_entries(add, builder)
     shift = (
         f"shifted by a stable per-participant offset of 1 to {MAX_SHIFT_DAYS} days, earlier "
         "or later (intervals within a participant kept)"
@@ -253,8 +255,57 @@ def data_dictionary(builder: DatasetBuilder) -> list[dict[str, str]]:
         allowed, lab_rule = lab_rules.get(column, ("", "none"))
         label = column.removeprefix("lab_").replace("_", " ")
         add(column, "labs", "preanalytical", allowed, "", label, lab_rule)
+    add(
+        "lab_draw_date",
+        "labs",
+        "date",
+        "",
+        "",
+        "Date of the blood draw (the time of day is lab_draw_time)",
+        shift,
+    )
     add(SCORING_VERSIONS_COLUMN, "", "provenance", "", "", "Instrument versions used to score")
     return [entries[c] for c in builder.columns if c in entries]
+
+
+def _recruitment_entries(add: Any, builder: DatasetBuilder) -> None:
+    """Dictionary entries of the open-recruitment columns (present for open-link studies)."""
+    add(
+        "recruitment_source",
+        "recruitment",
+        "recruitment",
+        "a source of the study's open link | direct | other",
+        "",
+        "Where the participant came from (the link's ?src=); empty: enrolled by staff",
+    )
+    screener = [c for c in builder.recruitment_schema if c.startswith("screener_")]
+    for column in screener:
+        question = column.removeprefix("screener_")
+        add(
+            column,
+            "recruitment",
+            "screener",
+            "",
+            "",
+            f"Eligibility screener answer: {question.replace('_', ' ')}",
+            "ages over 89 exported as 90" if question == "age" else "none",
+        )
+    add(
+        "quality_flag",
+        "recruitment",
+        "quality",
+        "true | false",
+        "",
+        "Flagged for response quality (kept, not deleted; the analysis plan decides)",
+    )
+    add(
+        "quality_reasons",
+        "recruitment",
+        "quality",
+        "; ".join(QUALITY_REASONS),
+        "",
+        "Reasons of the quality flag, codes joined by ';'",
+    )
 
 
 def dictionary_csv(builder: DatasetBuilder) -> bytes:

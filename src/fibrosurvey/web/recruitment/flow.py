@@ -149,11 +149,16 @@ class FlowReport:
     not_eligible: int
     quota_full: int
     exclusion: ExclusionSummary
+    # (flagged, reasons) of each participant who completed: the analysis applies its plan's
+    # exclusion rule to these for the flow diagram's analysed stage.
+    completed_flags: list[tuple[bool, list[str]]]
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready, to travel with an exported dataset to the report."""
         return {
             "stages": {stage.key: stage.count for stage in self.stages},
+            "counts": {stage.key: stage.count for stage in self.stages if stage.key != "analysed"},
+            "completed_flags": [[flagged, reasons] for flagged, reasons in self.completed_flags],
             "by_source": self.by_source,
             "not_eligible": self.not_eligible,
             "quota_full": self.quota_full,
@@ -233,6 +238,10 @@ def flow_report(study: Study, rule: ExclusionRule = DEFAULT_EXCLUSION) -> FlowRe
         not_eligible=not_eligible,
         quota_full=quota_full,
         exclusion=ExclusionSummary(total["completed"], excluded, dict(by_reason)),
+        completed_flags=[
+            (flagged, [r for r in joined.split(";") if r])
+            for _, flagged, joined in completed_people
+        ],
     )
 
 
