@@ -57,7 +57,7 @@ MAN_WITHOUT_GATED_SYMPTOMS = Persona(
         "demo_sex": "2",
         "demo_age": "52",
         "demo_height_cm": "178",
-        "demo_weight_kg": "81.5",  # a decimal comma, as many participants type it
+        "demo_weight_kg": "81,5",  # a decimal comma, as many participants type it
         "tx_cbd_product": "0",
         "tx_thc_use": "0",
         "tx_cannabis_recreational": "0",

@@ -9,6 +9,7 @@ answers may be written at all is ``survey.rules``' one decision.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -132,13 +133,40 @@ def do_choose_language(invitation: Invitation, *, language: str) -> None:
         invitation.save(update_fields=["language_chosen"])
 
 
+# "25,5": a decimal comma, as most of the world writes it (and as Spanish keyboards type it).
+_DECIMAL_COMMA = re.compile(r"^([+-]?\d+),(\d+)$")
+
+
 def parse_page_answers(page: SurveyPage, data: Any) -> dict[str, str | None]:
-    """Raw form values for the page's items: stripped text, blank -> None (missing)."""
+    """Raw form values for the page's items: stripped text, blank -> None (missing).
+
+    A number written with a decimal comma is read with a decimal point, in every language
+    ("25,5" is 25.5); any other text is passed on as typed, for validation to refuse with a
+    message. On a checklist page an unticked box is an answer: 0 (No).
+    """
     answers: dict[str, str | None] = {}
+    checklist = page.display == "checklist"
     for item in page.items:
         value = (data.get(item.column) or "").strip()
+        if item.kind != "choice":
+            value = _DECIMAL_COMMA.sub(r"\1.\2", value)
+        elif checklist and not value:
+            value = "0"
         answers[item.column] = value or None
     return answers
+
+
+def _required(page: SurveyPage, disabled: set[str]) -> list[str]:
+    """Items of the page that must be answered to move on (never one skip logic hides).
+
+    Every item of an instrument scored only when complete (the FSQ: one blank would leave no
+    ACR classification), and items marked ``required``. Going back never needs them.
+    """
+    return [
+        item.column
+        for item in page.items
+        if (page.every_answer_needed or item.required) and item.column not in disabled
+    ]
 
 
 def _typed(item: Item, value: str | None) -> int | float | None:
@@ -251,7 +279,14 @@ def do_save_page(
     # (most) need no read of the event's answers.
     instrument_gated = any(item.gated for item in page.instrument.items)
     stored = event_answers(invitation) if instrument_gated else {}
-    report = validate_response(raw, instrument_id, context=stored, battery=battery)
+    going_back = moving_to < page.index
+    report = validate_response(
+        raw,
+        instrument_id,
+        required=[] if going_back else _required(page, logic.disabled_columns({**stored, **raw})),
+        context=stored,
+        battery=battery,
+    )
     if not report.ok:
         return PageResult(saved=False, problems={p.column: p for p in report.problems})
     disabled = logic.disabled_columns({**stored, **raw})

@@ -229,7 +229,9 @@ def page(request: HttpRequest, invitation: Invitation, token: str, number: int) 
             fields_cache_key=""
             if problems or reload_needed
             else _fields_cache_key(asked, language, values),
-            title=current.instrument.title.get(language, current.instrument.title["en"]),
+            title=current.instrument.participant_title_in(language),
+            checklist=current.display == "checklist",
+            every_answer_needed=current.every_answer_needed,
             recall=current.instrument.recall_period.get(language, ""),
             instructions=current.instrument.page_instruction(current.part - 1, language),
             nonce=secrets.token_urlsafe(24),
