@@ -279,11 +279,12 @@ def do_save_page(
     # (most) need no read of the event's answers.
     instrument_gated = any(item.gated for item in page.instrument.items)
     stored = event_answers(invitation) if instrument_gated else {}
-    going_back = moving_to < page.index
+    # Only moving on needs the required answers (not going back, not switching language).
+    moving_on = moving_to > page.index
     report = validate_response(
         raw,
         instrument_id,
-        required=[] if going_back else _required(page, logic.disabled_columns({**stored, **raw})),
+        required=[] if not moving_on else _required(page, logic.disabled_columns({**stored, **raw})),
         context=stored,
         battery=battery,
     )
