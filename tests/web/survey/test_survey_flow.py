@@ -36,7 +36,7 @@ def test_link_leads_to_language_then_consent_then_first_page(client, issued, par
     # The error is summarised at the top, before the consent text, as on the survey pages.
     summary = refused.content.index(b'class="error-summary"')
     assert summary < refused.content.index(b'class="consent-text"')
-    assert "marque la casilla".encode() in refused.content[summary:]
+    assert b"marque la casilla" in refused.content[summary:]
     assert not ConsentRecord.objects.exists()
 
     agreed = client.post(reverse("survey:consent", args=[token]), {"agree": "yes"})

@@ -30,7 +30,11 @@ from typing import Any
 __all__ = [
     "MAN_WITHOUT_GATED_SYMPTOMS",
     "WOMAN_WITH_EVERY_GATE_OPEN",
-    "Persona", "Walk", "walk_in_browser", "walk_with_client"]
+    "Persona",
+    "Walk",
+    "walk_in_browser",
+    "walk_with_client",
+]
 
 
 @dataclass(frozen=True)
@@ -131,7 +135,10 @@ class _FormReader(HTMLParser):
         if not name or name in ("csrfmiddlewaretoken", "nonce"):
             return
         entry = self.inputs.setdefault(
-            name, _Input(name, found.get("type", "text"), [], (found.get("min", ""), found.get("max", "")))
+            name,
+            _Input(
+                name, found.get("type", "text"), [], (found.get("min", ""), found.get("max", ""))
+            ),
         )
         if entry.type in ("radio", "checkbox"):
             entry.values.append(found.get("value", ""))

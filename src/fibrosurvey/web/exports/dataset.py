@@ -2,9 +2,10 @@
 
 One row per participant x event: identification, design variables, shifted dates, every item
 of the study's instruments (numeric, empty unless answered, with an ``<item>_status`` column
-where an empty cell has more than one reason: ``fibrosurvey.scoring.status``), the scores computed by the core (``fibrosurvey.scoring.score_frame``
-on the stored answers, never the web layer's own arithmetic), the biomarkers in pmol/mL and the
-pre-analytical metadata. Contact details are never read.
+where an empty cell has more than one reason: ``fibrosurvey.scoring.status``), the scores
+computed by the core (``fibrosurvey.scoring.score_frame`` on the stored answers, never the web
+layer's own arithmetic), the biomarkers in pmol/mL and the pre-analytical metadata. Contact
+details are never read.
 
 Chunks keep memory flat: each chunk reads ``chunk_size`` participants (keyset pagination on the
 primary key), turns their stored answers and lab results into one Polars frame with a fixed

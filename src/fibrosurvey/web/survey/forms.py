@@ -152,8 +152,7 @@ def page_fields(
                 maximum=_plain(item.maximum),
                 step="1" if item.kind == "integer" else "any",
                 reversed_cue=_(
-                    "This scale runs the other way from the ones around it: "
-                    "%(low)s … %(high)s."
+                    "This scale runs the other way from the ones around it: %(low)s … %(high)s."
                 )
                 % {"low": anchors[0], "high": anchors[1]}
                 if anchors and item.column in reversed_scales

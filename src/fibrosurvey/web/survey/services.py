@@ -284,7 +284,9 @@ def do_save_page(
     report = validate_response(
         raw,
         instrument_id,
-        required=[] if not moving_on else _required(page, logic.disabled_columns({**stored, **raw})),
+        required=[]
+        if not moving_on
+        else _required(page, logic.disabled_columns({**stored, **raw})),
         context=stored,
         battery=battery,
     )
