@@ -30,6 +30,12 @@ class SurveyPage:
         return self.part == self.parts
 
     @property
+    def counts_parts(self) -> bool:
+        """Whether the heading says "part 2 of 3": not when skip logic may hide some parts (a
+        participant shown one of three parts would wait for two that never come)."""
+        return self.parts > 1 and not any(item.gated for item in self.instrument.items)
+
+    @property
     def display(self) -> str:
         """How the page is shown: "questions", or "checklist" (one tick-list of yes/no)."""
         return self.instrument.page_display(self.part - 1)
