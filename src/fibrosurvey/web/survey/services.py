@@ -160,7 +160,7 @@ def _required(page: SurveyPage, disabled: set[str]) -> list[str]:
     """Items of the page that must be answered to move on (never one skip logic hides).
 
     Every item of an instrument scored only when complete (the FSQ: one blank would leave no
-    ACR classification), and items marked ``required``. Going back never needs them.
+    ACR classification), and items marked ``required``.
     """
     return [
         item.column
@@ -250,9 +250,13 @@ def do_save_page(
     nonce: str,
     moving_to: int,
     pages: tuple[SurveyPage, ...] | None = None,
+    require_answers: bool = False,
 ) -> PageResult:
     """Validate and store one page; ``moving_to`` is the page index the participant goes to
     (len(pages) = finished). ``pages`` is the survey's page plan when the caller has it.
+    ``require_answers``: the participant moves on in the survey, so the page's required items
+    (:func:`_required`) must be answered; going back, switching language and data from other
+    systems (the FHIR API) store what is given.
 
     Raises :class:`AnswersRefused` when the write rule (``survey.rules``) refuses; a replay of
     a form already stored is still recognised then (its reply is the same as the first's).
@@ -279,14 +283,11 @@ def do_save_page(
     # (most) need no read of the event's answers.
     instrument_gated = any(item.gated for item in page.instrument.items)
     stored = event_answers(invitation) if instrument_gated else {}
-    # Only moving on needs the required answers (not going back, not switching language).
-    moving_on = moving_to > page.index
+    required = _required(page, logic.disabled_columns({**stored, **raw})) if require_answers else []
     report = validate_response(
         raw,
         instrument_id,
-        required=[]
-        if not moving_on
-        else _required(page, logic.disabled_columns({**stored, **raw})),
+        required=required,
         context=stored,
         battery=battery,
     )

@@ -200,6 +200,8 @@ def page(request: HttpRequest, invitation: Invitation, token: str, number: int) 
                 nonce=request.POST.get("nonce", "").strip(),
                 moving_to=max(moving_to, 0),
                 pages=pages,
+                # Moving on needs the required answers; going back or switching language not.
+                require_answers=not (switch_to or going_back),
             )
         except AnswersRefused as refused:
             return _refused(request, refused.refusal, token)
