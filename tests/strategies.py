@@ -123,3 +123,84 @@ def simple_rules(draw: st.DrawFn, item: Item) -> EnableWhen:
         return EnableWhen(question=item.column, operator="exists", answer=draw(st.booleans()))
     answer = draw(valid_value(item))
     return EnableWhen(question=item.column, operator=operator, answer=float(answer))
+
+
+# -- REDCap branching logic -------------------------------------------------------------------
+
+
+def _redcap_comparison() -> st.SearchStrategy[Any]:
+    from fibrosurvey.redcap.logic import Comparison
+
+    fields = st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True)
+    codes = st.none() | st.from_regex(r"-?[A-Za-z0-9]{1,3}", fullmatch=True)
+    values = st.none() | st.integers(-99, 999).map(float)
+    return st.builds(
+        Comparison,
+        field=fields,
+        operator=st.sampled_from(["=", "!=", ">", "<", ">=", "<="]),
+        value=values,
+        code=codes,
+    ).filter(lambda c: c.value is not None or c.operator in ("=", "!="))
+
+
+def redcap_logic() -> st.SearchStrategy[Any]:
+    """A branching-logic tree (no nested group of the same kind, as the parser flattens)."""
+    from fibrosurvey.redcap.logic import All, Any_
+
+    def extend(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+        def group(kind: type, parts: list[Any]) -> Any:
+            flat: list[Any] = []
+            for part in parts:
+                flat.extend(part.parts if isinstance(part, kind) else [part])
+            return kind(tuple(flat))
+
+        return st.builds(
+            group, st.sampled_from([All, Any_]), st.lists(children, min_size=2, max_size=3)
+        )
+
+    return st.recursive(_redcap_comparison(), extend, max_leaves=6)
+
+
+# Fields of the small REDCap form the branching-logic property test converts: a radio with codes
+# 0-3, an integer 0-10 and a checkbox with boxes 1 and 2; each with the values comparisons use.
+REDCAP_LOGIC_FIELDS: dict[tuple[str, str | None], list[int]] = {
+    ("a", None): [0, 1, 2, 3],
+    ("n", None): list(range(11)),
+    ("c", "1"): [0, 1],
+    ("c", "2"): [0, 1],
+}
+
+
+@st.composite
+def _redcap_field_comparison(draw: st.DrawFn) -> Any:
+    from fibrosurvey.redcap.logic import Comparison
+
+    field, code = draw(st.sampled_from(sorted(REDCAP_LOGIC_FIELDS, key=str)))
+    if draw(st.integers(0, 9)) == 0:
+        return Comparison(field, draw(st.sampled_from(["=", "!="])), None, code)
+    ordered = field != "c"
+    operator = draw(st.sampled_from(["=", "!=", ">", "<", ">=", "<="] if ordered else ["=", "!="]))
+    values = REDCAP_LOGIC_FIELDS[(field, code)]
+    if operator in ("=", "!="):
+        value = draw(st.sampled_from(values))
+    else:
+        value = draw(st.integers(min(values) - 1, max(values) + 1))
+    return Comparison(field, operator, float(value), code)
+
+
+def redcap_field_logic() -> st.SearchStrategy[Any]:
+    """Branching logic over :data:`REDCAP_LOGIC_FIELDS` (and/or nested, flattened)."""
+    from fibrosurvey.redcap.logic import All, Any_
+
+    def extend(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+        def group(kind: type, parts: list[Any]) -> Any:
+            flat: list[Any] = []
+            for part in parts:
+                flat.extend(part.parts if isinstance(part, kind) else [part])
+            return kind(tuple(flat))
+
+        return st.builds(
+            group, st.sampled_from([All, Any_]), st.lists(children, min_size=2, max_size=3)
+        )
+
+    return st.recursive(_redcap_field_comparison(), extend, max_leaves=5)

@@ -43,6 +43,8 @@ def _export(client, study, fmt: str) -> bytes:
 
 
 def test_the_export_says_why_each_gated_cell_is_empty(client, study, users, participant, login):
+    study.country = "ES"  # metric: the weight box takes kg, typed with a decimal comma
+    study.save(update_fields=["country"])
     man = do_issue_invitation(participant, study.events.get(code="baseline"), send=False)
     woman_participant = do_enrol_participant(
         study, site=study.sites.get(code="north"), actor=users["carol"], language="en"

@@ -69,6 +69,9 @@ def test_the_man_without_gated_symptoms_finishes_in_at_most_24_screens(
     from fibrosurvey.web.survey.models import Response
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    study = issued.invitation.participant.study
+    study.country = "ES"  # metric: the weight box takes kg, typed with a decimal comma
+    study.save(update_fields=["country"])
     layout_problems: list[str] = []
     cues: list[str] = []
 

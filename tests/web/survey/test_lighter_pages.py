@@ -16,6 +16,12 @@ from fibrosurvey.web.survey.services import survey_pages
 
 
 def _start(client, token, language="en"):
+    # A metric study (Spain): height and weight are one box each, in cm and kg.
+    from fibrosurvey.web.participants.invitations import find_invitation
+
+    study = find_invitation(token).participant.study
+    study.country = "ES"
+    study.save(update_fields=["country"])
     client.post(reverse("survey:language", args=[token]), {"language": language})
     client.post(reverse("survey:consent", args=[token]), {"agree": "yes"})
 

@@ -62,6 +62,10 @@ MAN_WITHOUT_GATED_SYMPTOMS = Persona(
         "demo_age": "52",
         "demo_height_cm": "178",
         "demo_weight_kg": "81,5",  # a decimal comma, as many participants type it
+        # A US study asks feet and inches, and pounds (stored in cm and kg).
+        "demo_height_cm__ft": "5",
+        "demo_height_cm__in": "10",
+        "demo_weight_kg__lb": "180",
         "tx_cbd_product": "0",
         "tx_thc_use": "0",
         "tx_cannabis_recreational": "0",
@@ -84,6 +88,9 @@ WOMAN_WITH_EVERY_GATE_OPEN = Persona(
         "demo_age": "47",
         "demo_height_cm": "164",
         "demo_weight_kg": "71.5",
+        "demo_height_cm__ft": "5",
+        "demo_height_cm__in": "5",
+        "demo_weight_kg__lb": "158",
         "tx_cbd_product": "2",
         "tx_thc_use": "1",
         "tx_cannabis_recreational": "0",

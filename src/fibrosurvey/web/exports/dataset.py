@@ -33,7 +33,8 @@ from fibrosurvey.dataset import (
     column_dtype,
 )
 from fibrosurvey.dataset import biomarker_columns as core_biomarker_columns
-from fibrosurvey.instruments import Instrument, get_instrument
+from fibrosurvey.instruments import Instrument
+from fibrosurvey.instruments.localize import for_country
 from fibrosurvey.scoring import SCORING_VERSIONS_COLUMN, score_frame
 from fibrosurvey.scoring.status import (
     STATUS_SUFFIX,
@@ -106,7 +107,8 @@ class DatasetBuilder:
                 if instrument_id not in ordered:
                     ordered.append(instrument_id)
         ordered += [i for i in ids if i not in ordered]
-        return [get_instrument(i) for i in ordered]
+        # As the study's country asks them: its regions only, its drug examples.
+        return [for_country(i, self.study.country) for i in ordered]
 
     @cached_property
     def item_schema(self) -> dict[str, pl.DataType]:

@@ -34,6 +34,7 @@ from fibrosurvey.web.studies.services import freeze_instrument_version
 from fibrosurvey.web.survey.models import ConsentRecord, PageSubmission, Response, SafetyAlert
 from fibrosurvey.web.survey.pages import SurveyPage, battery_logic, next_shown, page_plan
 from fibrosurvey.web.survey.rules import AnswersRefused, require_may_write, write_refusal
+from fibrosurvey.web.survey.units import entry_for, read_imperial
 
 __all__ = [
     "SAFETY_ITEM",
@@ -54,7 +55,9 @@ SAFETY_ITEM = safety_item()
 
 
 def survey_pages(invitation: Invitation) -> tuple[SurveyPage, ...]:
-    return page_plan(invitation.event.current_instrument_ids())
+    return page_plan(
+        invitation.event.current_instrument_ids(), invitation.participant.study.country
+    )
 
 
 def event_answers(invitation: Invitation) -> dict[str, Any]:
@@ -143,10 +146,15 @@ def parse_page_answers(page: SurveyPage, data: Any) -> dict[str, str | None]:
     A number written with a decimal comma is read with a decimal point, in every language
     ("25,5" is 25.5); any other text is passed on as typed, for validation to refuse with a
     message. On a checklist page an unticked box is an answer: 0 (No).
+    A US study's height and weight come in feet and inches, and pounds: read as cm and kg.
     """
     answers: dict[str, str | None] = {}
     checklist = page.display == "checklist"
     for item in page.items:
+        entry = entry_for(item, page.country)
+        if entry != "number":
+            answers[item.column] = read_imperial(entry, item.column, data)
+            continue
         value = (data.get(item.column) or "").strip()
         if item.kind != "choice":
             value = _DECIMAL_COMMA.sub(r"\1.\2", value)
@@ -290,6 +298,7 @@ def do_save_page(
         required=required,
         context=stored,
         battery=battery,
+        country=page.country,
     )
     if not report.ok:
         return PageResult(saved=False, problems={p.column: p for p in report.problems})
