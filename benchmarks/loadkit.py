@@ -216,8 +216,11 @@ def request(
 
 _HIDDEN = re.compile(r'name="(csrfmiddlewaretoken|nonce)" value="([^"]+)"')
 _RADIO = re.compile(r'type="radio" name="([a-z0-9_]+)" value="(-?\d+)"')
+# Numbers are text fields (a decimal comma must reach the server); the hint gives the minimum.
 _NUMBER = re.compile(
-    r'type="number" id="in-[a-z0-9_]+" name="([a-z0-9_]+)" value="[^"]*" min="([^"]+)"'
+    r'id="in-[a-z0-9_]+" name="([a-z0-9_]+)" value="[^"]*" autocomplete="off" '
+    r'inputmode="(?:numeric|decimal)".*?<p class="hint">From (\S+) to',
+    re.DOTALL,
 )
 
 

@@ -94,7 +94,7 @@ def test_score_keeps_input_and_adds_scores(runner: CliRunner, tmp_path: Path, su
         assert written[column].to_list() == pytest.approx(expected[column].to_list()) or (
             written[column].to_list() == expected[column].to_list()
         )
-    assert written["scoring_versions"][0].startswith("fsq@1.0.0;fiqr@1.0.0")
+    assert written["scoring_versions"][0].startswith("fsq@1.1.0;fiqr@1.0.0")
     if suffix == ".parquet":
         metadata = pl.read_parquet_metadata(out)
         assert "phq9@1.1.0" in metadata["fibrosurvey_scoring_versions"]

@@ -216,9 +216,10 @@ def test_every_definition_declares_citation_licence_and_translation_status() -> 
     for instrument in load_instruments().values():
         assert len(instrument.citation) > 20, instrument.id
         assert len(instrument.licence) > 20, instrument.id
-        # Skip logic (issue 11) changed tx, demo, migraine and ibs; issue 16 added PHQ-9's
-        # difficulty item and the diagnoses' "not sure".
-        changed = {"tx", "demo", "migraine", "ibs", "phq9", "dx"}
+        # Skip logic (issue 11) changed tx, demo, migraine and ibs; the FSQ's pain sites became
+        # one tick-list with a new page instruction; issue 16 added PHQ-9's difficulty item and
+        # the diagnoses' "not sure".
+        changed = {"tx", "demo", "migraine", "ibs", "fsq", "phq9", "dx"}
         assert instrument.version == ("1.1.0" if instrument.id in changed else "1.0.0")
         # Nobody has checked the wording against the official forms yet; say so.
         assert instrument.wording_verified is False, instrument.id
@@ -249,7 +250,11 @@ def test_gad7_carries_its_loinc_codes() -> None:
 def test_pages_fit_a_phone_and_cover_every_item_once() -> None:
     for instrument in load_instruments().values():
         assert instrument.pages, instrument.id
-        assert all(1 <= len(page) <= 7 for page in instrument.pages), instrument.id
+        # A tick-list (the FSQ's 19 pain sites) is one screen of short labels.
+        assert all(
+            1 <= len(page) <= (19 if instrument.page_display(number) == "checklist" else 7)
+            for number, page in enumerate(instrument.pages)
+        ), instrument.id
         shown = [item.column for page in instrument.page_groups() for item in page]
         assert sorted(shown) == sorted(instrument.item_columns())
 
@@ -402,7 +407,7 @@ def test_numeric_item_without_bounds_is_rejected(tmp_path: Path) -> None:
 
 
 def test_page_naming_an_unknown_item_is_rejected(tmp_path: Path, gad7_raw: dict[str, Any]) -> None:
-    gad7_raw["pages"][1] = ["5", "6", "8"]
+    gad7_raw["pages"] = [["1", "2", "3", "4"], ["5", "6", "8"]]
     path = write(tmp_path, "gad7", gad7_raw)
     with pytest.raises(DefinitionError, match=r"pages\.1: unknown item '8'") as raised:
         load_definition(path)

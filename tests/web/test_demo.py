@@ -65,7 +65,17 @@ def test_demo_login_and_fresh_link_work(demo, client):
     assert page.status_code == 200
     client.logout()
     entry = client.get(reverse("survey:entry", args=[demo.fresh_token]))
-    assert entry.url == reverse("survey:consent", args=[demo.fresh_token])
+    assert entry.url == reverse("survey:language", args=[demo.fresh_token])
+
+
+def test_demo_fresh_link_shows_the_new_survey(demo, client):
+    """`make run`'s participant link: language first, the tick-list, skip logic, <= 24 screens."""
+    from tests.web.survey.walk import MAN_WITHOUT_GATED_SYMPTOMS, walk_with_client
+
+    walk = walk_with_client(client, demo.fresh_token, MAN_WITHOUT_GATED_SYMPTOMS)
+    assert walk.screens <= 24
+    assert walk.titles[0].startswith("Where you have pain")
+    assert "demo_menopause" not in walk.seen and "migraine_1" not in walk.seen
 
 
 def test_demo_setup_command_prints_the_login_and_the_links(db, settings):

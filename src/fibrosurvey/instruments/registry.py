@@ -62,36 +62,49 @@ def _definitions_dir() -> Path:
     return Path(str(resources.files("fibrosurvey.instruments") / "definitions"))
 
 
-def _page_rules(raw: dict[str, Any]) -> tuple[list[Any], dict[str, dict[str, Any]]]:
-    """Pages as lists of item ids, and the skip logic a page carries, by item id.
+def _page_rules(
+    raw: dict[str, Any],
+) -> tuple[list[Any], dict[str, dict[str, Any]], list[Any]]:
+    """Pages as lists of item ids, the skip logic a page carries by item id, and each page's
+    display.
 
-    A page may be a mapping ``{items: [...], enable_when: [...], enable_behavior: ...}``; its
-    rule applies to each of its items (which then carry no rule of their own), so it maps onto
-    FHIR item by item.
+    A page may be a mapping ``{items: [...], enable_when: [...], enable_behavior: ...,
+    display: ...}``; its rule applies to each of its items (which then carry no rule of their
+    own), so it maps onto FHIR item by item.
     """
     pages: list[Any] = []
     rules: dict[str, dict[str, Any]] = {}
+    displays: list[Any] = []
     for number, page in enumerate(raw.get("pages") or []):
         if not isinstance(page, dict):
             pages.append(page)
+            displays.append("questions")
             continue
-        unknown = set(page) - {"items", "enable_when", "enable_behavior", "enable_when_expression"}
+        unknown = set(page) - {
+            "items",
+            "enable_when",
+            "enable_behavior",
+            "enable_when_expression",
+            "display",
+        }
         if unknown or not isinstance(page.get("items"), list):
             raise KeyError(
-                f"pages.{number}: a page mapping has items and enable_when, enable_behavior "
-                f"or enable_when_expression (got {sorted(page)})"
+                f"pages.{number}: a page mapping has items and enable_when, enable_behavior, "
+                f"enable_when_expression or display (got {sorted(page)})"
             )
         pages.append(page["items"])
-        rule = {key: value for key, value in page.items() if key != "items"}
-        for item_id in page["items"]:
-            rules[str(item_id)] = rule
-    return pages, rules
+        displays.append(page.get("display", "questions"))
+        rule = {key: value for key, value in page.items() if key not in ("items", "display")}
+        if rule:
+            for item_id in page["items"]:
+                rules[str(item_id)] = rule
+    return pages, rules, displays
 
 
 def _expand(raw: dict[str, Any]) -> dict[str, Any]:
     """Fill in each item's column, its options from a named option set and its page's rule."""
     option_sets = raw.get("option_sets") or {}
-    pages, page_rules = _page_rules(raw)
+    pages, page_rules, displays = _page_rules(raw)
     items = []
     expanded_options = 0
     for item in raw.get("items") or []:
@@ -126,6 +139,8 @@ def _expand(raw: dict[str, Any]) -> dict[str, Any]:
     expanded = {**raw, "items": items}
     if "pages" in raw:
         expanded["pages"] = pages
+    if any(display != "questions" for display in displays):
+        expanded["page_displays"] = displays
     return expanded
 
 
@@ -143,6 +158,8 @@ def _check_references(instrument: Instrument) -> None:
                 problems.append(f"items.{item.id}.options.{option.code}.label: missing language")
     if languages - set(instrument.recall_period):
         problems.append("recall_period: missing language")
+    if instrument.participant_title and languages - set(instrument.participant_title):
+        problems.append("participant_title: missing language")
     known = set(item_ids)
     for rule in instrument.scores:
         for name in names_read_by(rule):
@@ -159,6 +176,16 @@ def _check_references(instrument: Instrument) -> None:
         for number, text in enumerate(instrument.page_instructions):
             if languages - set(text):
                 problems.append(f"page_instructions.{number}: missing language")
+    for number, page in enumerate(instrument.pages):
+        if instrument.page_display(number) != "checklist":
+            continue
+        for item_id in page:
+            item = instrument.item(item_id)
+            if item.kind != "choice" or sorted(item.codes) != [0, 1]:
+                problems.append(
+                    f"pages.{number}: a checklist page holds only no/yes items (codes 0 and 1); "
+                    f"{item_id!r} is not one"
+                )
     if instrument.pages:
         paged = [item_id for page in instrument.pages for item_id in page]
         if sorted(paged) != sorted(item_ids):

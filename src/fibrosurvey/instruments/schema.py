@@ -109,6 +109,9 @@ class Item(_Strict):
     # A required item must be answered before the participant may move on; items can still be
     # skipped in imported data, where scoring rules decide what missing means.
     required: bool = False
+    # A rating scale on which a higher number is better (sleep quality: 0 = very poor). The
+    # survey marks it where the scales around it run the other way.
+    higher_is_better: bool = False
     column: str = ""
     # A direct identifier (name, e-mail, date of birth...): stored apart and encrypted like
     # contact details, and never written to a de-identified export.
@@ -295,6 +298,9 @@ class Instrument(_Strict):
     id: Annotated[str, Field(pattern=r"^[a-z0-9]+$")]
     version: Annotated[str, Field(pattern=r"^\d+\.\d+\.\d+$")]
     title: Text
+    # What participants read as the page heading: plain words, no instrument name or
+    # acronym ("Your stomach and bowels", not "Manning criteria"). Default: ``title``.
+    participant_title: Text = Field(default_factory=dict)
     description: Text = Field(default_factory=dict)
     languages: dict[Annotated[str, Field(pattern=LANGUAGE_CODE)], LanguageInfo]
     wording_verified: bool
@@ -312,6 +318,9 @@ class Instrument(_Strict):
     # Shown above each page's items (the question stem, e.g. "In the past 7 days, have you had
     # pain or tenderness in..."): one entry per page, or none at all.
     page_instructions: tuple[Text, ...] = ()
+    # How the survey shows each page (one entry per page, or none: all "questions").
+    # "checklist": yes/no items as one tick-list, an unticked box stored as 0 (No).
+    page_displays: tuple[Literal["questions", "checklist"], ...] = ()
 
     def page_instruction(self, page: int, language: str) -> str:
         """Instructions for the 0-based ``page`` in ``language`` (English if not translated)."""
@@ -319,6 +328,17 @@ class Instrument(_Strict):
             return ""
         text = self.page_instructions[page]
         return text.get(language) or text.get("en", "")
+
+    def page_display(self, page: int) -> str:
+        """How the 0-based ``page`` is shown ("questions" or "checklist")."""
+        return self.page_displays[page] if page < len(self.page_displays) else "questions"
+
+    def participant_title_in(self, language: str) -> str:
+        """The heading participants read, in ``language`` (English, then ``title``, if not)."""
+        for text in (self.participant_title, self.title):
+            if found := text.get(language) or text.get("en"):
+                return found
+        return ""
 
     def item_columns(self) -> list[str]:
         return [item.column for item in self.items]

@@ -131,8 +131,15 @@ def generate(
         if c not in NOT_SIMULATED
     ]
     severity, age = sim.latent["severity"], sim.latent["demo_age"]
-    masks = missing_masks(rng, baseline_items, severity, age)
-    fu_masks = missing_masks(rng, followup_items, sim.latent["severity_3m"], age)
+    # What the survey requires is never left blank (the FSQ: every item, for its scores).
+    required = frozenset(
+        column
+        for instrument in instruments.values()
+        if instrument.all_items_required
+        for column in instrument.item_columns()
+    )
+    masks = missing_masks(rng, baseline_items, severity, age, required)
+    fu_masks = missing_masks(rng, followup_items, sim.latent["severity_3m"], age, required)
 
     step("building the table")
     data = _build_table(sim, masks, fu_masks, baseline_items, followup_items, dtypes)

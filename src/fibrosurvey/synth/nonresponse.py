@@ -8,9 +8,11 @@ Three layers, all vectorised:
 * MAR, instrument level: whole optional instruments (gad7, jss, migraine, ibs, dx) are skipped
   with probability ``0.012 * exp(0.4 * severity + 0.2 * age_z)``.
 
-Together about 0.7% of baseline item cells are missing (so ~9% of participants lack an fsq
-score, which needs every fsq item); each cell's MCAR share is small on purpose: with 27
-required fsq items, a 1-2% MCAR rate per item would leave a third of fsq scores missing.
+Together about 0.7% of baseline item cells are missing. Items the web survey requires are
+never missing one by one (``required``): the FSQ, whose scores need every item, is asked as a
+tick-list (an unticked site is an answer, 0) and its other items must be answered to move on,
+so a participant has an ACR classification (before issue 11, one blank left ~9-11% without).
+Their masks are still drawn, so every other column is the same as before for a given seed.
 Missing is null in the frame, never 0.
 """
 
@@ -29,8 +31,10 @@ def missing_masks(
     columns: list[str],
     severity: np.ndarray,
     age: np.ndarray,
+    required: frozenset[str] = frozenset(),
 ) -> dict[str, np.ndarray]:
-    """A boolean "missing" mask per item column (same length as ``severity``)."""
+    """A boolean "missing" mask per item column (same length as ``severity``); columns in
+    ``required`` are never missing."""
     n = severity.size
     age_z = (age.astype(np.float64) - 50.0) / 12.0
     item_p = np.minimum(0.0025 * np.exp(0.5 * severity + 0.3 * age_z), 0.2) + MCAR_RATE
@@ -42,5 +46,5 @@ def missing_masks(
         for prefix, skip in skipped.items():
             if column.startswith(prefix):
                 mask |= skip
-        masks[column] = mask
+        masks[column] = mask & (column not in required)
     return masks

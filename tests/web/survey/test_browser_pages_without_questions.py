@@ -22,9 +22,9 @@ def test_safety_and_done_pages_on_a_phone(live_server, browser, issued, study):
     context = browser.new_context(viewport={"width": 375, "height": 812}, locale="en-GB")
     page = context.new_page()
     page.goto(link)
+    page.get_by_role("button", name="Continue").click()  # English is preselected
     page.get_by_label("I have read the information above").check()
     page.get_by_role("button", name="Continue").click()
-    page.get_by_role("button", name="Continue").click()  # English is preselected
 
     page.goto(f"{link}safety/2/")
     page.keyboard.press("Tab")

@@ -103,6 +103,13 @@ def test_a_man_in_spain_completes_the_baseline_in_spanish_without_gated_question
             fid.removeprefix("q-")
             for fid in page.locator("fieldset[id^='q-']").evaluate_all("els => els.map(e => e.id)")
         ]
+        if columns == ["checklist"]:  # the pain-site tick-list: tick the sites answered 1
+            boxes = page.locator("#q-checklist input[type=checkbox]")
+            for column in boxes.evaluate_all("els => els.map(e => e.name)"):
+                seen.append(column)
+                if _answer(column) == 1:
+                    page.locator(f'label:has(input[name="{column}"])').click()
+            columns = []
         for column in columns:
             seen.append(column)
             value = _answer(column)

@@ -48,6 +48,10 @@ def take_survey(current, pages, answer_for, on_page=None, after_page=None):
             answers.setdefault(survey_page.instrument.id, {})[item.column] = value
             if value is None:
                 continue
+            if survey_page.display == "checklist":
+                if value == 1:  # a tick-list: an unticked box is stored as 0
+                    page.locator(f'label.option:has(input[name="{item.column}"])').click()
+                continue
             if item.kind == "choice":
                 page.locator(
                     f'label.option:has(input[name="{item.column}"][value="{value}"])'
@@ -112,18 +116,17 @@ def test_spanish_participant_completes_the_baseline_on_a_phone(
     def shot(name: str) -> None:
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
-    # Consent, in Spanish from the first screen.
+    # Language first (Spanish is preselected), then the consent in it.
     page.goto(link)
-    assert page.locator("h1").inner_text() == "Información y consentimiento"
-    shot("01-consent")
+    assert page.get_by_label("Español").is_checked()
+    shot("01-language")
     page.get_by_role("button", name="Continuar").click()
+    assert page.locator("h1").inner_text() == "Información y consentimiento"
+    shot("02-consent")
+    page.get_by_role("button", name="Continuar").click()
+    assert "marque la casilla" in page.locator(".error-summary").inner_text()
     assert "marque la casilla" in page.locator(".error").inner_text()
     page.get_by_label("He leído la información anterior").check()
-    page.get_by_role("button", name="Continuar").click()
-
-    # Language choice: Spanish is preselected.
-    assert page.get_by_label("Español").is_checked()
-    shot("02-language")
     page.get_by_role("button", name="Continuar").click()
 
     halfway = len(pages) // 2
@@ -212,8 +215,8 @@ def test_man_without_cannabis_headaches_or_abdominal_pain_never_sees_the_gated_q
     context = browser.new_context(viewport={"width": 375, "height": 812}, locale="es-ES")
     page = context.new_page()
     page.goto(f"{live_server.url}/s/{token}/")
+    page.get_by_role("button", name="Continuar").click()  # Spanish, preselected
     page.get_by_label("He leído la información anterior").check()
-    page.get_by_role("button", name="Continuar").click()
     page.get_by_role("button", name="Continuar").click()
 
     def answer(item) -> int | float | None:

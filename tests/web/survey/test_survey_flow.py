@@ -21,28 +21,36 @@ def _page_number(pages, instrument_id, part=1):
     return next(p.index + 1 for p in pages if p.instrument.id == instrument_id and p.part == part)
 
 
-def test_link_leads_to_consent_then_language_then_first_page(client, issued, participant):
+def test_link_leads_to_language_then_consent_then_first_page(client, issued, participant):
+    """The language is chosen first, so the consent is read in it (issue 11 §5)."""
     token = issued.token
     response = client.get(reverse("survey:entry", args=[token]))
-    assert response.url == reverse("survey:consent", args=[token])
+    assert response.url == reverse("survey:language", args=[token])
+
+    chosen = client.post(reverse("survey:language", args=[token]), {"language": "es"})
+    assert chosen.url == reverse("survey:consent", args=[token])
+    assert "Información y consentimiento".encode() in client.get(chosen.url).content
 
     refused = client.post(reverse("survey:consent", args=[token]), {})
-    assert refused.status_code == 200
-    assert b"tick the box" in refused.content
+    assert refused.status_code == 422
+    # The error is summarised at the top, before the consent text, as on the survey pages.
+    summary = refused.content.index(b'class="error-summary"')
+    assert summary < refused.content.index(b'class="consent-text"')
+    assert b"marque la casilla" in refused.content[summary:]
     assert not ConsentRecord.objects.exists()
 
     agreed = client.post(reverse("survey:consent", args=[token]), {"agree": "yes"})
-    assert agreed.url == reverse("survey:language", args=[token])
+    assert agreed.url == reverse("survey:page", args=[token, 1])
     consent = ConsentRecord.objects.get()
     assert consent.version == participant.study.consent_version
+    assert consent.language == "es"
     participant.refresh_from_db()
     assert participant.consented_at == consent.accepted_at
 
-    chosen = client.post(reverse("survey:language", args=[token]), {"language": "es"})
-    assert chosen.url == reverse("survey:page", args=[token, 1])
-    first = client.get(chosen.url)
+    first = client.get(agreed.url)
     assert first.status_code == 200
-    assert "Página 1 de 35".encode() in first.content
+    total = len(survey_pages(issued.invitation))
+    assert f"Página 1 de {total}".encode() in first.content
     assert "Mandíbula izquierda".encode() in first.content or b"fsq_jaw_l" in first.content
     # The pain-site page asks the question itself, from the instrument definition.
     assert "¿ha tenido dolor o sensibilidad al tacto".encode() in first.content
@@ -165,11 +173,11 @@ def test_finishing_the_last_page_shows_the_thank_you_page_without_scores(client,
     assert client.get(reverse("survey:entry", args=[token])).url == response.url
 
 
-@pytest.mark.parametrize("language,expected", [("en", "Page 1 of 35"), ("es", "Página 1 de 35")])
+@pytest.mark.parametrize("language,expected", [("en", "Page 1 of {}"), ("es", "Página 1 de {}")])
 def test_page_chrome_is_translated(client, issued, language, expected):
     _start(client, issued.token, language=language)
     page = client.get(reverse("survey:page", args=[issued.token, 1]))
-    assert expected.encode() in page.content
+    assert expected.format(len(survey_pages(issued.invitation))).encode() in page.content
 
 
 def test_a_changed_battery_changes_the_pages_served_at_once(client, issued, study):
@@ -204,15 +212,21 @@ def test_each_participant_sees_only_their_own_answers_on_a_page(issued, particip
 
     other = do_issue_invitation(participant_south, study.events.get(code="baseline"), send=False)
     fsq1 = survey_pages(issued.invitation)[0]
+    assert fsq1.display == "checklist"
     for ticket, answer in ((issued, "1"), (other, "0")):
         browser = Client()
         _start(browser, ticket.token, language="en")
         browser.post(
             reverse("survey:page", args=[ticket.token, 1]),
-            {c: answer for c in fsq1.columns} | {"nonce": f"n-{answer}", "action": "next"},
+            {c: answer for c in fsq1.columns if answer == "1"}
+            | {"nonce": f"n-{answer}", "action": "next"},
         )
     for ticket, answer in ((issued, "1"), (other, "0")):
         browser = Client()
         shown = browser.get(reverse("survey:page", args=[ticket.token, 1])).content
-        assert shown.count(f'value="{answer}" checked'.encode()) == len(fsq1.columns)
-        assert b" checked" not in shown.replace(f'value="{answer}" checked'.encode(), b"")
+        ticked = len(fsq1.columns) if answer == "1" else 0
+        assert shown.count(b'value="1" checked') == ticked
+        assert Response.objects.get(
+            participant=ticket.invitation.participant, instrument_id="fsq"
+        ).answers == dict.fromkeys(fsq1.columns, int(answer))
+        assert b" checked" not in shown.replace(b'value="1" checked', b"")

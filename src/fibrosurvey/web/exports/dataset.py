@@ -1,9 +1,11 @@
 """The analysis dataset of a study, built in chunks of participants.
 
 One row per participant x event: identification, design variables, shifted dates, every item
-of the study's instruments, the scores computed by the core (``fibrosurvey.scoring.score_frame``
-on the stored answers, never the web layer's own arithmetic), the biomarkers in pmol/mL and the
-pre-analytical metadata. Contact details are never read.
+of the study's instruments (numeric, empty unless answered, with an ``<item>_status`` column
+where an empty cell has more than one reason: ``fibrosurvey.scoring.status``), the scores
+computed by the core (``fibrosurvey.scoring.score_frame`` on the stored answers, never the web
+layer's own arithmetic), the biomarkers in pmol/mL and the pre-analytical metadata. Contact
+details are never read.
 
 Chunks keep memory flat: each chunk reads ``chunk_size`` participants (keyset pagination on the
 primary key), turns their stored answers and lab results into one Polars frame with a fixed
@@ -35,6 +37,12 @@ from fibrosurvey.dataset import biomarker_columns as core_biomarker_columns
 from fibrosurvey.instruments import Instrument
 from fibrosurvey.instruments.localize import for_country
 from fibrosurvey.scoring import SCORING_VERSIONS_COLUMN, score_frame
+from fibrosurvey.scoring.status import (
+    STATUS_SUFFIX,
+    item_status_frame,
+    status_columns,
+    without_prefer_not_to_answer,
+)
 from fibrosurvey.web.exports.deidentify import MAX_SHIFT_DAYS, date_offset_days, deidentify
 from fibrosurvey.web.exports.models import DesignVariables, study_secret
 from fibrosurvey.web.labs.models import DATE_FIELDS, PREANALYTICAL_FIELDS, LabResult, LabSample
@@ -62,6 +70,11 @@ _TIMESTAMP = pl.Datetime("us", "UTC")
 
 def _item_dtype(kind: str) -> pl.DataType:
     return pl.Float64() if kind == "number" else pl.Int64()
+
+
+def _administered(instrument_id: str) -> str:
+    """Working column: the participant has a response to the instrument at that event."""
+    return f"__given_{instrument_id}"
 
 
 @dataclass
@@ -141,11 +154,13 @@ class DatasetBuilder:
     @cached_property
     def schema(self) -> dict[str, pl.DataType]:
         """The output columns and types, in order (fixed for every chunk)."""
-        scored = deidentify(self._score(pl.DataFrame(schema=self.input_schema)), self.secret)
+        empty = pl.DataFrame(schema=self.input_schema | self._administered_schema)
+        scored = deidentify(self._with_statuses(self._score(empty)), self.secret)
         columns: list[str] = [*ID_COLUMNS, *DESIGN_COLUMNS, *DATE_COLUMNS, *WITHDRAWAL_COLUMNS]
         columns += list(self.recruitment_schema)
         for instrument in self.instruments:
             columns += instrument.item_columns()
+            columns += status_columns(instrument)
             columns += [c for c in instrument.score_columns() if c in scored.columns]
         columns += [
             *core_biomarker_columns(),
@@ -190,6 +205,32 @@ class DatasetBuilder:
             scored = scored.with_columns(pl.lit(None, pl.String).alias(SCORING_VERSIONS_COLUMN))
         return scored
 
+    @property
+    def _administered_schema(self) -> dict[str, pl.DataType]:
+        return {_administered(i.id): pl.Boolean() for i in self.instruments}
+
+    def _with_statuses(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """Add each ``<item>_status`` and empty the "prefer not to answer" codes.
+
+        Answered, skipped, not applicable (skip logic hid it) or prefer not to answer; empty
+        when the instrument was not given at that event (no response to it at all). Computed
+        from the stored answers before the numeric columns are emptied of refusal codes.
+        """
+        answered = without_prefer_not_to_answer(frame)
+        statuses = item_status_frame(frame, [i.id for i in self.instruments])
+        if statuses.width == 0:
+            return answered
+        given = {
+            f"{item.column}{STATUS_SUFFIX}": _administered(instrument.id)
+            for instrument in self.instruments
+            for item in instrument.items
+        }
+        statuses = statuses.with_columns(
+            pl.when(frame[given[column]].fill_null(False)).then(pl.col(column)).alias(column)
+            for column in statuses.columns
+        )
+        return answered.hstack(statuses)
+
     def chunks(self) -> Iterator[pl.DataFrame]:
         """Scored, de-identified chunks with exactly :attr:`schema`; rows ordered by
         participant, event. Scores are computed before de-identification, so BMI and other
@@ -208,7 +249,7 @@ class DatasetBuilder:
             last_pk = batch[-1][0]
             frame = self._chunk_frame(batch)
             if frame.height:
-                yield deidentify(self._score(frame), self.secret).select(
+                yield deidentify(self._with_statuses(self._score(frame)), self.secret).select(
                     pl.col(c).cast(dtype) for c, dtype in schema.items()
                 )
 
@@ -267,7 +308,7 @@ class DatasetBuilder:
             [answers.select("__pk", "event"), labs.select("__pk", "event")], how="vertical"
         ).unique(maintain_order=True)
         if keys.height == 0:
-            return pl.DataFrame(schema=self.input_schema)
+            return pl.DataFrame(schema=self.input_schema | self._administered_schema)
         order = {e.code: e.order for e in self.study.events.all()}
         frame = (
             keys.join(people, on="__pk", how="left")
@@ -285,7 +326,7 @@ class DatasetBuilder:
             frame = frame.join(self.recruitment, on="participant_id", how="left")
         return frame.select(
             pl.col(c).cast(dtype) if c in frame.columns else pl.lit(None, dtype).alias(c)
-            for c, dtype in self.input_schema.items()
+            for c, dtype in (self.input_schema | self._administered_schema).items()
         )
 
     def _in_chunk(self, queryset: QuerySet[_M], participant: str, ids: list[int]) -> QuerySet[_M]:
@@ -309,11 +350,16 @@ class DatasetBuilder:
             completed_at__gt=F("participant__withdrawn_at")
         )
         rows = responses.annotate(__text=Cast("answers", TextField())).values_list(
-            "participant_id", "event__code", "__text"
+            "participant_id", "event__code", "instrument_id", "__text"
         )
         frame = pl.DataFrame(
             list(rows),
-            schema={"__pk": pl.Int64, "event": pl.String, "__text": pl.String},
+            schema={
+                "__pk": pl.Int64,
+                "event": pl.String,
+                "__instrument": pl.String,
+                "__text": pl.String,
+            },
             orient="row",
         )
         completed = pl.DataFrame(
@@ -329,7 +375,11 @@ class DatasetBuilder:
         decoded = frame.with_columns(pl.col("__text").str.json_decode(struct)).unnest("__text")
         # One instrument per response row: keep each column's one non-missing value.
         merged = decoded.group_by("__pk", "event", maintain_order=True).agg(
-            *[pl.col(c).drop_nulls().first() for c in items]
+            *[pl.col(c).drop_nulls().first() for c in items],
+            *[
+                (pl.col("__instrument") == instrument.id).any().alias(_administered(instrument.id))
+                for instrument in self.instruments
+            ],
         )
         return merged.join(completed, on=["__pk", "event"], how="left")
 

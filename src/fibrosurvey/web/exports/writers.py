@@ -17,9 +17,10 @@ import pyarrow.parquet as pq
 from fibrosurvey.countries import REGION_COLUMN, region_label
 from fibrosurvey.dataset import ANALYTES, DESIGN_COLUMNS, PREANALYTICAL_COLUMNS
 from fibrosurvey.fhir import response_bundle
-from fibrosurvey.instruments import Instrument
+from fibrosurvey.instruments import Instrument, Item
 from fibrosurvey.recruitment import QUALITY_REASONS
 from fibrosurvey.scoring import SCORING_VERSIONS_COLUMN
+from fibrosurvey.scoring.status import ITEM_STATUSES, STATUS_SUFFIX
 from fibrosurvey.web.exports.dataset import MAX_SHIFT_DAYS, DatasetBuilder
 from fibrosurvey.web.exports.deidentify import AGE_CEILING, CODED_LAB_COLUMNS, TUBE_CODES
 
@@ -116,6 +117,31 @@ def _score_allowed(rule: Any) -> str:
     return ""
 
 
+def _status_text(instrument: Instrument, item: Item) -> str:
+    """How to read an item's status column (and so its empty numeric cells)."""
+    reasons = ["answered: the answer is in " + item.column, "skipped: asked and left blank"]
+    if item.gated:
+        rule = (
+            f" {item.enable_behavior} of: "
+            + "; ".join(f"{c.question} {c.operator} {c.answer:g}" for c in item.enable_when)
+            if item.enable_when
+            else f": {item.enable_when_expression}"
+        )
+        reasons.append(f"not_applicable: not asked, by skip logic (asked when{rule})")
+    if item.prefer_not_to_answer_codes:
+        codes = ", ".join(str(code) for code in item.prefer_not_to_answer_codes)
+        reasons.append(
+            f"prefer_not_to_answer: the participant chose answer {codes}, "
+            f"left empty in {item.column}"
+        )
+    return (
+        f"Why {item.column} holds a value or is empty. "
+        + "; ".join(reasons)
+        + ". Empty status: the instrument was not given at this event. Items without a status "
+        "column cannot be not applicable: an empty cell there is skipped."
+    )
+
+
 def data_dictionary(builder: DatasetBuilder) -> list[dict[str, str]]:
     """One entry per export column: instrument, kind, type, allowed values, unit, text, and
     the de-identification applied."""
@@ -208,6 +234,15 @@ def data_dictionary(builder: DatasetBuilder) -> list[dict[str, str]]:
                 f"ages over {AGE_CEILING - 1} shown as {AGE_CEILING} (90 or older)"
                 if item.column == "demo_age"
                 else "none",
+            )
+        for item in instrument.items:
+            add(
+                f"{item.column}{STATUS_SUFFIX}",
+                instrument.id,
+                "item_status",
+                " | ".join(ITEM_STATUSES),
+                "",
+                _status_text(instrument, item),
             )
         for rule in instrument.scores:
             column = f"{instrument.id}_{rule.id}"

@@ -29,7 +29,9 @@ class FieldView:
     number: int  # question number on the page
     text: str
     kind: str  # "choice" | "integer" | "number"
-    layout: str  # "scale" (0-10 numbers in a grid), "pair" (yes/no side by side), "list"
+    # "scale" (0-10 numbers on one row), "pair" (yes/no side by side), "list", "input",
+    # "check" (one box of a checklist page: ticked = 1, unticked = 0)
+    layout: str
     options: tuple[OptionView, ...]
     anchors: tuple[str, str] | None  # scale end labels
     value: str
@@ -38,6 +40,9 @@ class FieldView:
     minimum: Any
     maximum: Any
     step: str
+    # Said above a scale that runs the other way from the scales around it (sleep quality:
+    # 0 = very poor, beside pain and fatigue: 0 = none).
+    reversed_cue: str = ""
     # "number": one box in the item's unit; "feet_inches" / "pounds": a US study's boxes
     # (``imperial`` holds their values: ft and in, or lb), converted to cm / kg when read.
     entry: Entry = "number"
@@ -76,9 +81,20 @@ def _imperial_hint(entry: Entry, item: Item) -> str:
     return _("From %(min_lb)s to %(max_lb)s lb") % bounds
 
 
-def problem_message(item: Item, problem: Problem, entry: Entry = "number") -> str:
-    """The core found this answer invalid; say so in the participant's language."""
+def problem_message(
+    item: Item, problem: Problem, entry: Entry = "number", *, every_answer_counts: bool = False
+) -> str:
+    """The core found this answer invalid; say so in the participant's language.
+
+    ``every_answer_counts``: the instrument is scored only when every item is answered (the
+    FSQ), so a blank is explained, kindly, instead of merely refused.
+    """
     if problem.message == "an answer is needed":
+        if every_answer_counts:
+            return _(
+                "This questionnaire needs every answer to be counted. Please choose the "
+                "answer closest to how things are for you."
+            )
         return _("Please answer this question.")
     if item.kind == "choice":
         return _("Please choose one of the answers.")
@@ -106,12 +122,25 @@ def _layout(item: Item, language: str) -> tuple[str, tuple[str, str] | None]:
     return "list", None
 
 
+def _reversed_scales(page: SurveyPage, language: str) -> set[str]:
+    """Scale items whose direction differs from most scales on the page."""
+    scales = [item for item in page.items if _layout(item, language)[0] == "scale"]
+    better = [item for item in scales if item.higher_is_better]
+    if not better or len(better) * 2 == len(scales):
+        return set()
+    minority = better if len(better) * 2 < len(scales) else set(scales) - set(better)
+    return {item.column for item in minority}
+
+
 def page_fields(
     page: SurveyPage, language: str, values: dict[str, str], problems: dict[str, Problem]
 ) -> list[FieldView]:
     fields = []
+    checklist = page.display == "checklist"
+    every_answer_counts = page.instrument.all_items_required
+    reversed_scales = _reversed_scales(page, language)
     for number, item in enumerate(page.items, start=1):
-        layout, anchors = _layout(item, language)
+        layout, anchors = ("check", None) if checklist else _layout(item, language)
         value = values.get(item.column, "")
         options = tuple(
             OptionView(
@@ -134,11 +163,19 @@ def page_fields(
                 options=options,
                 anchors=anchors,
                 value=value,
-                error=problem_message(item, problem, entry) if problem else "",
+                error=problem_message(item, problem, entry, every_answer_counts=every_answer_counts)
+                if problem
+                else "",
                 unit=str(UNIT_LABELS.get(item.unit, item.unit)) if item.unit else "",
                 minimum=_plain(item.minimum),
                 maximum=_plain(item.maximum),
                 step="1" if item.kind == "integer" else "any",
+                reversed_cue=_(
+                    "This scale runs the other way from the ones around it: %(low)s … %(high)s."
+                )
+                % {"low": anchors[0], "high": anchors[1]}
+                if anchors and item.column in reversed_scales
+                else "",
                 entry=entry,
                 imperial=imperial_values(entry, value) if entry != "number" else None,
                 range_hint=_imperial_hint(entry, item) if entry != "number" else "",

@@ -34,6 +34,22 @@ class SurveyPage:
         return self.part == self.parts
 
     @property
+    def counts_parts(self) -> bool:
+        """Whether the heading says "part 2 of 3": not when skip logic may hide some parts (a
+        participant shown one of three parts would wait for two that never come)."""
+        return self.parts > 1 and not any(item.gated for item in self.instrument.items)
+
+    @property
+    def display(self) -> str:
+        """How the page is shown: "questions", or "checklist" (one tick-list of yes/no)."""
+        return self.instrument.page_display(self.part - 1)
+
+    @property
+    def every_answer_needed(self) -> bool:
+        """Whether a blank here makes the instrument's scores impossible (the FSQ)."""
+        return self.instrument.all_items_required
+
+    @property
     def gated(self) -> bool:
         """Whether skip logic may hide items of this page."""
         return any(item.gated for item in self.items)

@@ -9,6 +9,7 @@ answers may be written at all is ``survey.rules``' one decision.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -134,20 +135,45 @@ def do_choose_language(invitation: Invitation, *, language: str) -> None:
         invitation.save(update_fields=["language_chosen"])
 
 
+# "25,5": a decimal comma, as most of the world writes it (and as Spanish keyboards type it).
+_DECIMAL_COMMA = re.compile(r"^([+-]?\d+),(\d+)$")
+
+
 def parse_page_answers(page: SurveyPage, data: Any) -> dict[str, str | None]:
     """Raw form values for the page's items: stripped text, blank -> None (missing).
 
+    A number written with a decimal comma is read with a decimal point, in every language
+    ("25,5" is 25.5); any other text is passed on as typed, for validation to refuse with a
+    message. On a checklist page an unticked box is an answer: 0 (No).
     A US study's height and weight come in feet and inches, and pounds: read as cm and kg.
     """
     answers: dict[str, str | None] = {}
+    checklist = page.display == "checklist"
     for item in page.items:
         entry = entry_for(item, page.country)
         if entry != "number":
             answers[item.column] = read_imperial(entry, item.column, data)
             continue
         value = (data.get(item.column) or "").strip()
+        if item.kind != "choice":
+            value = _DECIMAL_COMMA.sub(r"\1.\2", value)
+        elif checklist and not value:
+            value = "0"
         answers[item.column] = value or None
     return answers
+
+
+def _required(page: SurveyPage, disabled: set[str]) -> list[str]:
+    """Items of the page that must be answered to move on (never one skip logic hides).
+
+    Every item of an instrument scored only when complete (the FSQ: one blank would leave no
+    ACR classification), and items marked ``required``.
+    """
+    return [
+        item.column
+        for item in page.items
+        if (page.every_answer_needed or item.required) and item.column not in disabled
+    ]
 
 
 def _typed(item: Item, value: str | None) -> int | float | None:
@@ -231,9 +257,13 @@ def do_save_page(
     nonce: str,
     moving_to: int,
     pages: tuple[SurveyPage, ...] | None = None,
+    require_answers: bool = False,
 ) -> PageResult:
     """Validate and store one page; ``moving_to`` is the page index the participant goes to
     (len(pages) = finished). ``pages`` is the survey's page plan when the caller has it.
+    ``require_answers``: the participant moves on in the survey, so the page's required items
+    (:func:`_required`) must be answered; going back, switching language and data from other
+    systems (the FHIR API) store what is given.
 
     Raises :class:`AnswersRefused` when the write rule (``survey.rules``) refuses; a replay of
     a form already stored is still recognised then (its reply is the same as the first's).
@@ -260,8 +290,14 @@ def do_save_page(
     # (most) need no read of the event's answers.
     instrument_gated = any(item.gated for item in page.instrument.items)
     stored = event_answers(invitation) if instrument_gated else {}
+    required = _required(page, logic.disabled_columns({**stored, **raw})) if require_answers else []
     report = validate_response(
-        raw, instrument_id, context=stored, battery=battery, country=page.country
+        raw,
+        instrument_id,
+        required=required,
+        context=stored,
+        battery=battery,
+        country=page.country,
     )
     if not report.ok:
         return PageResult(saved=False, problems={p.column: p for p in report.problems})

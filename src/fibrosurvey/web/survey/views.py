@@ -73,11 +73,14 @@ def _refused(request: HttpRequest, refusal: WriteRefusal, token: str) -> HttpRes
 
 
 def _next_step(request: HttpRequest, invitation: Invitation, token: str) -> HttpResponse:
+    """Language first (so consent is read in it), then consent, then the pages."""
     refusal = write_refusal(invitation)
-    if refusal is not None:
+    if refusal is not None and refusal.reason != "consent":
         return _refused(request, refusal, token)
     if not invitation.language_chosen:
         return redirect("survey:language", token=token)
+    if refusal is not None:
+        return _refused(request, refusal, token)
     return redirect("survey:page", token=token, number=invitation.current_page + 1)
 
 
@@ -97,17 +100,29 @@ def consent(request: HttpRequest, invitation: Invitation, token: str) -> HttpRes
     error = ""
     if invitation.completed_at is not None:  # a finished link only says the answers are saved
         return redirect("survey:done", token=token)
+    agreed = False
     if request.method == "POST":
+        agreed = request.POST.get("agree") == "yes"
         if request.POST.get("switch_language"):
-            services.do_choose_language(
-                invitation,
-                language=_offered(request.POST.get("switch_language"), study.languages, language),
-            )
-            return redirect("survey:consent", token=token)
-        if request.POST.get("agree") == "yes":
+            # The page again in the other language, with the box as the participant left it.
+            language = _offered(request.POST.get("switch_language"), study.languages, language)
+            services.do_choose_language(invitation, language=language)
+            with translation.override(language):
+                response = _consent_page(request, invitation, token, agreed=agreed)
+                response["Content-Language"] = language
+            return response
+        if agreed:
             services.do_record_consent(invitation, language=language)
             return _next_step(request, invitation, token)
         error = _("To take part, please tick the box to say you agree.")
+    return _consent_page(request, invitation, token, agreed=agreed, error=error)
+
+
+def _consent_page(
+    request: HttpRequest, invitation: Invitation, token: str, *, agreed: bool, error: str = ""
+) -> HttpResponse:
+    study = invitation.participant.study
+    language = invitation.participant.language
     text = study.consent_text.get(language) or study.consent_text.get("en", "")
     return render(
         request,
@@ -117,8 +132,10 @@ def consent(request: HttpRequest, invitation: Invitation, token: str) -> HttpRes
             token,
             paragraphs=[p for p in text.split("\n\n") if p.strip()],
             error=error,
+            agreed=agreed,
             version=study.consent_version,
         ),
+        status=422 if error else 200,
     )
 
 
@@ -140,7 +157,7 @@ def _offered(choice: str | None, offered: list[str], fallback: str) -> str:
 def language(request: HttpRequest, invitation: Invitation, token: str) -> HttpResponse:
     study = invitation.participant.study
     refusal = write_refusal(invitation)
-    if refusal is not None:
+    if refusal is not None and refusal.reason != "consent":  # chosen before consent
         return _refused(request, refusal, token)
     if request.method == "POST":
         choice = request.POST.get("language")
@@ -164,8 +181,13 @@ def page(request: HttpRequest, invitation: Invitation, token: str, number: int) 
     problems: dict[str, Any] = {}
     reload_needed = False
     if request.method == "POST":
+        # Switching language saves the page as it is (no answer is needed to stay) and shows it
+        # again in the other language: nothing ticked is lost.
+        switch_to = request.POST.get("switch_language")
         going_back = request.POST.get("action") == "back"
-        moving_to = current.index - 1 if going_back else current.index + 1
+        moving_to = (
+            current.index if switch_to else current.index - 1 if going_back else current.index + 1
+        )
         raw = services.parse_page_answers(current, request.POST)
         try:
             # A refused write still recognises a replay of a form stored earlier (its reply
@@ -177,12 +199,16 @@ def page(request: HttpRequest, invitation: Invitation, token: str, number: int) 
                 nonce=request.POST.get("nonce", "").strip(),
                 moving_to=max(moving_to, 0),
                 pages=pages,
+                # Moving on needs the required answers; going back or switching language not.
+                require_answers=not (switch_to or going_back),
             )
         except AnswersRefused as refused:
             return _refused(request, refused.refusal, token)
         if result.saved and not result.replayed:
             moving_to = result.moved_to  # past the pages skip logic hides
         if result.saved:
+            if switch_to and switch_to in participant.study.languages:
+                services.do_choose_language(invitation, language=switch_to)
             if result.safety_alert:
                 return redirect("survey:safety", token=token, number=moving_to + 1)
             if moving_to >= len(pages):
@@ -228,7 +254,9 @@ def page(request: HttpRequest, invitation: Invitation, token: str, number: int) 
             fields_cache_key=""
             if problems or reload_needed
             else _fields_cache_key(asked, language, values),
-            title=current.instrument.title.get(language, current.instrument.title["en"]),
+            title=current.instrument.participant_title_in(language),
+            checklist=current.display == "checklist",
+            every_answer_needed=current.every_answer_needed,
             recall=current.instrument.recall_period.get(language, ""),
             instructions=current.instrument.page_instruction(current.part - 1, language),
             nonce=secrets.token_urlsafe(24),
