@@ -110,20 +110,23 @@ def run_plan(
     sensitivity: bool = True,
     describe: bool = True,
     input_sha256: str | None = None,
+    cuts: dict[str, float] | None = None,
 ) -> Results:
     """Run every analysis of ``plan`` (default: the shipped CED plan) on ``data``.
 
     ``data`` is the analysis dataset (one row per participant x event) with scores;
     ``imputations`` overrides the plan's number of imputations (0 skips imputation).
     ``sensitivity=False`` and ``describe=False`` skip the sensitivity analyses and the
-    descriptive parts (used by the Monte Carlo tests to keep them fast).
+    descriptive parts (used by the Monte Carlo tests to keep them fast). ``cuts`` fixes the
+    cut of quantile derivations (see :func:`apply_derivations`).
     """
     # The work is many small regressions and rank transforms; multi-threaded BLAS only adds
     # overhead there (measured 5x slower SVDs on a busy 2-core machine), so run single-threaded.
     with threadpool_limits(limits=1):
         return _run(
-            data, plan or load_plan(), progress, imputations, sensitivity, describe, input_sha256
-        )
+            data, plan or load_plan(), progress, imputations, sensitivity, describe, input_sha256,
+            cuts,
+        )  # fmt: skip
 
 
 def _run(
@@ -134,10 +137,11 @@ def _run(
     sensitivity: bool,
     describe: bool,
     input_sha256: str | None,
+    cuts: dict[str, float] | None,
 ) -> Results:
     started = time.perf_counter()
     timings: dict[str, float] = {}
-    frame = apply_derivations(to_numeric(data), plan)
+    frame = apply_derivations(to_numeric(data), plan, cuts)
     timings["derive"] = time.perf_counter() - started
     m = plan.missing.imputations if imputations is None else imputations
     do_mi = sensitivity and plan.missing.sensitivity == "multiple_imputation" and m >= 2
