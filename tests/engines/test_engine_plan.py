@@ -12,8 +12,8 @@ import polars as pl
 import pytest
 from click.testing import CliRunner
 
-from fibrosurvey.analysis.design import design_estimates
 from fibrosurvey.analysis.derive import apply_derivations
+from fibrosurvey.analysis.design import design_estimates
 from fibrosurvey.analysis.frames import to_numeric
 from fibrosurvey.analysis.out_of_core import (
     derived_columns_sql,
@@ -49,7 +49,9 @@ def _close(a: float, b: float) -> bool:
 
 
 @pytest.mark.parametrize("engine", SQL_ENGINES)
-def test_derived_columns_in_sql_equal_the_polars_derivations(engine: str, partitioned: Path) -> None:
+def test_derived_columns_in_sql_equal_the_polars_derivations(
+    engine: str, partitioned: Path
+) -> None:
     plan = load_plan()
     memory = apply_derivations(to_numeric(read_parquet_source(partitioned)), plan)
     backend = _engine(engine, partitioned)
@@ -73,7 +75,8 @@ def test_derived_columns_in_sql_equal_the_polars_derivations(engine: str, partit
     # The quantile cut is the whole data's (R type 7), as the memory path computes it.
     baseline = memory.filter(pl.col("event") == "baseline").get_column("aea").drop_nulls()
     assert derived.cuts["ced_suspected"] == pytest.approx(
-        float(baseline.quantile(0.3333333333, "linear")), rel=1e-12  # type: ignore[arg-type]
+        float(baseline.quantile(0.3333333333, "linear")),
+        rel=1e-12,  # type: ignore[arg-type]
     )
 
 
@@ -168,7 +171,8 @@ def test_analyze_duckdb_reports_where_each_part_ran_and_with_what_n(
 def test_analyze_duckdb_refuses_items_without_scores(tmp_path: Path) -> None:
     frame = pl.DataFrame({"participant_id": ["P1"], "event": ["baseline"], "phq9_1": [1]})
     frame.write_parquet(tmp_path / "items.parquet")
-    result = CliRunner().invoke(main, ["analyze", str(tmp_path / "items.parquet"),
-                                       "--engine", "duckdb", "--out", str(tmp_path / "r.html")])  # fmt: skip
+    args = ["analyze", str(tmp_path / "items.parquet"), "--engine", "duckdb",
+            "--out", str(tmp_path / "r.html")]  # fmt: skip
+    result = CliRunner().invoke(main, args)
     assert result.exit_code != 0
     assert "score the data first" in result.output
