@@ -197,26 +197,34 @@ def engine_descriptive(engine: SqlEngine, plan: Plan) -> list[dict[str, Any]]:
         at = f" AND CAST({q('event')} AS STRING) = '{spec.event}'" if has_event else ""
         wanted: list[tuple[str, str, Estimand]] = []  # (variable, group label, estimand)
         raw: dict[tuple[str, str], float] = {}
-        for variable in spec.variables:
-            y = f"CAST({q(variable)} AS DOUBLE)"
-            seen = f"{y} IS NOT NULL AND NOT isnan({y})"
-            if spec.by is None:
+        # The unweighted means in one scan per table: avg and count of the observed values.
+        ys = [f"CAST({q(v)} AS DOUBLE)" for v in spec.variables]
+        sums = ", ".join(
+            f"avg(CASE WHEN NOT isnan({y}) THEN {y} END) AS m{j}, "
+            f"count(CASE WHEN NOT isnan({y}) THEN {y} END) AS c{j}"
+            for j, y in enumerate(ys)
+        )
+        if spec.by is None:
+            row = engine.query(f"SELECT {sums} FROM {DATA_VIEW} WHERE 1 = 1{at}").row(0, named=True)
+            for j, variable in enumerate(spec.variables):
                 kind = "proportion" if spec.kind == "design_proportion" else "mean"
                 wanted.append((variable, "", Estimand(kind, variable, ci=spec.ci)))  # type: ignore[arg-type]
-                mean = engine.query(
-                    f"SELECT avg({y}) AS m FROM {DATA_VIEW} WHERE {seen}{at}"
-                ).item()
-                raw[(variable, "")] = float("nan") if mean is None else float(mean)
-                continue
+                raw[(variable, "")] = float("nan") if not row[f"c{j}"] else float(row[f"m{j}"])
+        else:
             g = f"CAST({q(spec.by)} AS DOUBLE)"
             levels = engine.query(
-                f"SELECT {g} AS level, avg({y}) AS m FROM {DATA_VIEW} "
-                f"WHERE {seen} AND {g} IS NOT NULL AND NOT isnan({g}){at} GROUP BY {g}"
+                f"SELECT {g} AS level, {sums} FROM {DATA_VIEW} "
+                f"WHERE {g} IS NOT NULL AND NOT isnan({g}){at} GROUP BY {g}"
             )
-            for level, mean in levels.iter_rows():
-                key = domain_label(float(level))
-                wanted.append((variable, key, Estimand("mean", variable, domain=(spec.by, level))))
-                raw[(variable, key)] = float(mean)
+            for j, variable in enumerate(spec.variables):
+                for row in levels.iter_rows(named=True):
+                    if not row[f"c{j}"]:  # the memory path leaves out a group with no value
+                        continue
+                    level = float(row["level"])
+                    key = domain_label(level)
+                    estimand = Estimand("mean", variable, domain=(spec.by, level))
+                    wanted.append((variable, key, estimand))
+                    raw[(variable, key)] = float(row[f"m{j}"])
         try:
             estimates = sql_estimates(engine, design, [e for _, _, e in wanted], alpha)
         except ValueError as error:
