@@ -113,6 +113,8 @@ def prepare(frame: pl.DataFrame) -> pl.DataFrame:
 )
 @click.option(
     "--master",
+    "--spark-master",
+    "master",
     help="With --engine spark: the cluster (spark://host:7077); default $SPARK_MASTER or local[2].",
 )
 @click.option(
