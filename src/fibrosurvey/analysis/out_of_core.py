@@ -237,8 +237,8 @@ def engine_descriptive(engine: SqlEngine, plan: Plan) -> list[dict[str, Any]]:
             group = ""
             if spec.by is not None:
                 value = float(key)
-                level = {0.0: "no", 1.0: "yes"}.get(value, f"{value:g}")
-                group = f"{label_of(plan, spec.by).split(' (')[0]}: {level}"
+                shown = {0.0: "no", 1.0: "yes"}.get(value, f"{value:g}")
+                group = f"{label_of(plan, spec.by).split(' (')[0]}: {shown}"
             records.append({
                 "variable": variable, "label": label_of(plan, variable), "group": group,
                 "estimate": float(result.estimate), "ci_low": float(result.ci_low),
