@@ -6,6 +6,8 @@ Int8 1/0 with null where the inputs cannot decide (Kleene logic for ``any``/``al
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import polars as pl
 
@@ -59,8 +61,14 @@ def check_columns(data: pl.DataFrame, plan: Plan) -> None:
         )
 
 
-def apply_derivations(data: pl.DataFrame, plan: Plan) -> pl.DataFrame:
-    """Add every derived column of the plan to ``data`` (in plan order)."""
+def apply_derivations(
+    data: pl.DataFrame, plan: Plan, cuts: Mapping[str, float] | None = None
+) -> pl.DataFrame:
+    """Add every derived column of the plan to ``data`` (in plan order).
+
+    ``cuts`` gives a quantile derivation's cut by name instead of computing it from ``data``
+    (a sample analysed out of core keeps the cut of the whole dataset).
+    """
     check_columns(data, plan)
     frame = data
     for index, derivation in enumerate(plan.derive):
@@ -68,7 +76,8 @@ def apply_derivations(data: pl.DataFrame, plan: Plan) -> pl.DataFrame:
             _check_positive(frame, derivation.column, plan.where(("derive", index)))
             expr = pl.col(derivation.column).cast(pl.Float64).log()
         elif isinstance(derivation, QuantileDerive):
-            cut = _quantile(frame, derivation)
+            cut = cuts[derivation.name] if cuts and derivation.name in cuts else None
+            cut = _quantile(frame, derivation) if cut is None else cut
             column = pl.col(derivation.column).cast(pl.Float64)
             below = derivation.kind == "below_quantile"
             expr = (column < cut) if below else (column > cut)

@@ -285,6 +285,11 @@ class Design(_Strict):
     fpc: str | list[str] | None = None
 
 
+# Participants sampled (seeded) for the analyses that do not reduce to sums when a plan runs out
+# of core (`analyze --engine duckdb|spark`): about a minute of primary analyses on 2 cores.
+OUT_OF_CORE_SAMPLE = 100_000
+
+
 class MissingPolicy(_Strict):
     primary: Literal["complete_case"] = "complete_case"
     sensitivity: Literal["multiple_imputation", "none"] = "multiple_imputation"

@@ -114,6 +114,7 @@ def run_plan(
     describe: bool = True,
     input_sha256: str | None = None,
     flow: dict[str, Any] | None = None,
+    cuts: dict[str, float] | None = None,
 ) -> Results:
     """Run every analysis of ``plan`` (default: the shipped CED plan) on ``data``.
 
@@ -125,13 +126,14 @@ def run_plan(
     ``data`` is the analysis dataset (one row per participant x event) with scores;
     ``imputations`` overrides the plan's number of imputations (0 skips imputation).
     ``sensitivity=False`` and ``describe=False`` skip the sensitivity analyses and the
-    descriptive parts (used by the Monte Carlo tests to keep them fast).
+    descriptive parts (used by the Monte Carlo tests to keep them fast). ``cuts`` fixes the
+    cut of quantile derivations (see :func:`apply_derivations`).
     """
     # The work is many small regressions and rank transforms; multi-threaded BLAS only adds
     # overhead there (measured 5x slower SVDs on a busy 2-core machine), so run single-threaded.
     with threadpool_limits(limits=1):
         plan = plan or load_plan()
-        results = _run(data, plan, progress, imputations, sensitivity, describe, input_sha256)
+        results = _run(data, plan, progress, imputations, sensitivity, describe, input_sha256, cuts)
         if flow:
             results.flow = _flow(flow, plan)
         return results
@@ -181,11 +183,12 @@ def _run(
     sensitivity: bool,
     describe: bool,
     input_sha256: str | None,
+    cuts: dict[str, float] | None,
 ) -> Results:
     started = time.perf_counter()
     timings: dict[str, float] = {}
     analysed, exclusion = _quality_excluded(without_not_sure(to_numeric(data)), plan)
-    frame = apply_derivations(analysed, plan)
+    frame = apply_derivations(analysed, plan, cuts)
     timings["derive"] = time.perf_counter() - started
     m = plan.missing.imputations if imputations is None else imputations
     do_mi = sensitivity and plan.missing.sensitivity == "multiple_imputation" and m >= 2

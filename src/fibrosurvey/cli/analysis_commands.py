@@ -16,7 +16,8 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 # The statistics stack (statsmodels, scikit-learn, matplotlib) is imported inside the commands,
 # so `fibrosurvey --help` and the other commands stay fast.
 from fibrosurvey.analysis.frames import to_numeric
-from fibrosurvey.analysis.plan import PlanError, load_plan
+from fibrosurvey.analysis.plan import OUT_OF_CORE_SAMPLE, Plan, PlanError, load_plan
+from fibrosurvey.analysis.results import Results
 from fibrosurvey.cli import main
 from fibrosurvey.tables import TableError, read_table
 
@@ -69,7 +70,7 @@ def prepare(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 @main.command("analyze")
-@click.argument("data", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.argument("data", type=click.Path(path_type=Path, exists=True))
 @click.option(
     "--plan",
     "plan_path",
@@ -94,13 +95,44 @@ def prepare(frame: pl.DataFrame) -> pl.DataFrame:
     type=click.IntRange(min=0),
     help="Number of imputations for the sensitivity analysis (0 = skip; default: the plan's).",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(["memory", "duckdb", "spark"]),
+    default="memory",
+    show_default=True,
+    help="memory: load DATA. duckdb/spark: derived variables and design-based estimates over "
+    "every row out of core; the other analyses on a seeded sample (--sample).",
+)
+@click.option(
+    "--sample",
+    type=click.IntRange(min=1),
+    default=OUT_OF_CORE_SAMPLE,
+    show_default=True,
+    help="With --engine duckdb/spark: participants drawn (seeded by the plan's seed) for the "
+    "analyses that do not reduce to sums.",
+)
+@click.option(
+    "--master",
+    "--spark-master",
+    "master",
+    help="With --engine spark: the cluster (spark://host:7077); default $SPARK_MASTER or local[2].",
+)
+@click.option(
+    "--memory-limit",
+    default="3GB",
+    show_default=True,
+    help="With --engine duckdb: DuckDB's memory limit (it spills to disk beyond it).",
+)
 def analyze(
-    data: Path, plan_path: Path | None, out: Path, json_path: Path | None, imputations: int | None
-) -> None:
+    data: Path, plan_path: Path | None, out: Path, json_path: Path | None,
+    imputations: int | None, engine: str, sample: int, master: str | None, memory_limit: str,
+) -> None:  # fmt: skip
     """Run an analysis plan on DATA (CSV or Parquet, one row per participant x event).
 
-    Scores are computed first when DATA has item columns but no score columns. Writes the
-    self-contained HTML report (--out) and optionally the results as JSON (--json).
+    DATA may be a folder of partitioned Parquet (as `synth --partitioned` and the web export
+    write it). Scores are computed first when DATA has item columns but no score columns (memory
+    engine). Writes the self-contained HTML report (--out) and optionally the results as JSON
+    (--json).
     """
     from fibrosurvey.analysis.runner import run_plan
     from fibrosurvey.report import write_report
@@ -110,12 +142,18 @@ def analyze(
         plan = load_plan(plan_path)
     except PlanError as error:
         raise click.ClickException(str(error)) from error
-    frame = prepare(_read(data))
     try:
-        results = run_plan(
-            frame, plan, progress=True, imputations=imputations, input_sha256=file_sha256(data)
-        )
-    except PlanError as error:
+        if engine == "memory":
+            from fibrosurvey.analysis.out_of_core import source_sha256
+
+            frame = prepare(_read_any(data))
+            results = run_plan(
+                frame, plan, progress=True, imputations=imputations,
+                input_sha256=source_sha256(data) if data.is_dir() else file_sha256(data),
+            )  # fmt: skip
+        else:
+            results = _out_of_core(data, plan, engine, sample, imputations, master, memory_limit)
+    except (PlanError, ValueError) as error:
         raise click.ClickException(str(error)) from error
     write_report(results, out)
     if json_path is not None:
@@ -124,6 +162,36 @@ def analyze(
         console.print(f"[bold]{claim.id}[/bold] {claim.verdict}: {claim.plain}")
     console.print(f"report: {out}" + (f"; results: {json_path}" if json_path else ""))
     console.print(f"({time.perf_counter() - started:.1f} s)")
+
+
+def _read_any(data: Path) -> pl.DataFrame:
+    if data.is_dir():
+        from fibrosurvey.engines import read_parquet_source
+
+        return read_parquet_source(data)
+    return _read(data)
+
+
+def _out_of_core(
+    data: Path, plan: Plan, engine: str, sample: int, imputations: int | None,
+    master: str | None, memory_limit: str,
+) -> Results:  # fmt: skip
+    from fibrosurvey.analysis.out_of_core import run_plan_on_engine, source_sha256
+
+    if data.is_file() and data.suffix.lower() != ".parquet":
+        raise click.UsageError(
+            f"--engine {engine} reads Parquet: give a .parquet file or a folder of them"
+        )
+    options: dict[str, object] = {}
+    if engine == "duckdb":
+        options["memory_limit"] = memory_limit
+    elif master:
+        options["master"] = master
+    errors.print(f"{engine}: derived variables and design-based estimates over every row")
+    return run_plan_on_engine(
+        data, plan, engine, sample=sample, imputations=imputations, progress=True,
+        options=options, input_sha256=source_sha256(data),
+    )  # fmt: skip
 
 
 @main.command("demo")

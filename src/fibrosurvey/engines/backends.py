@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
@@ -25,6 +26,10 @@ class SqlEngine(Protocol):
     def query(self, sql: str) -> pl.DataFrame: ...
 
     def columns(self) -> list[str]: ...
+
+    def add_columns(self, items: Sequence[str]) -> None: ...
+
+    def quantile_sql(self, expression: str, q: float) -> str: ...
 
     def close(self) -> None: ...
 
@@ -84,10 +89,10 @@ class DuckDBEngine(_Closing):
         self._connection.execute("SET preserve_insertion_order = false")
         listing = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
         hive = "true" if Path(source).is_dir() else "false"
-        self._connection.execute(
-            f"CREATE VIEW {DATA_VIEW} AS SELECT * FROM read_parquet([{listing}], "
-            f"hive_partitioning = {hive}, union_by_name = true)"
+        self._source = (
+            f"read_parquet([{listing}], hive_partitioning = {hive}, union_by_name = true)"
         )
+        self._connection.execute(f"CREATE VIEW {DATA_VIEW} AS SELECT * FROM {self._source}")
 
     def quote(self, name: str) -> str:
         return '"' + name.replace('"', '""') + '"'
@@ -99,10 +104,22 @@ class DuckDBEngine(_Closing):
         rows = self._connection.execute(f"DESCRIBE {DATA_VIEW}").fetchall()
         return [str(r[0]) for r in rows]
 
+    def add_columns(self, items: Sequence[str]) -> None:
+        """Derived columns (``expression AS name``) computed as the data view is scanned."""
+        extra = "".join(f", {item}" for item in items)
+        self._connection.execute(
+            f"CREATE OR REPLACE VIEW {DATA_VIEW} AS SELECT *{extra} FROM {self._source}"
+        )
+
+    def quantile_sql(self, expression: str, q: float) -> str:
+        # Linear interpolation between order statistics: R type 7, numpy's default.
+        return f"quantile_cont({expression}, {float(q)!r})"
+
     def close(self) -> None:
         self._connection.close()
 
 
+_SPARK_SOURCE = "fibrosurvey_source"
 _spark_lock = threading.Lock()
 _spark_used = False
 
@@ -140,6 +157,7 @@ class SparkEngine(_Closing):
         parquet_files(Path(source))  # a clear error before the JVM is involved
         self._spark = spark_session(master)
         frame = self._spark.read.parquet(str(Path(source).resolve()))
+        frame.createOrReplaceTempView(_SPARK_SOURCE)
         frame.createOrReplaceTempView(DATA_VIEW)
         self._frame = frame
 
@@ -157,5 +175,16 @@ class SparkEngine(_Closing):
     def columns(self) -> list[str]:
         return list(self._frame.columns)
 
+    def add_columns(self, items: Sequence[str]) -> None:
+        """Derived columns (``expression AS name``) computed as the data view is scanned."""
+        extra = "".join(f", {item}" for item in items)
+        self._frame = self._spark.sql(f"SELECT *{extra} FROM {_SPARK_SOURCE}")
+        self._frame.createOrReplaceTempView(DATA_VIEW)
+
+    def quantile_sql(self, expression: str, q: float) -> str:
+        # Spark's exact percentile interpolates linearly between order statistics (R type 7).
+        return f"percentile({expression}, {float(q)!r})"
+
     def close(self) -> None:
         self._spark.catalog.dropTempView(DATA_VIEW)
+        self._spark.catalog.dropTempView(_SPARK_SOURCE)

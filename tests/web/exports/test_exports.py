@@ -260,3 +260,66 @@ def test_a_response_completed_after_the_withdrawal_never_counts(cohort, users):
     assert set(mine["withdrawn"]) == {1}
     baseline = mine.filter(pl.col("event") == "baseline")
     assert baseline["phq9_1"].null_count() == 0
+
+
+def _engine_layout(folder) -> pl.DataFrame:
+    from fibrosurvey.engines import read_parquet_source
+
+    return read_parquet_source(folder).drop("chunk").sort("participant_id", "event")
+
+
+def test_partitioned_export_unzips_to_the_engine_layout_with_the_parquet_rows(
+    cohort, login, tmp_path
+):
+    import zipfile
+
+    study, data = cohort
+    client = login("anna")
+    single = pl.read_parquet(io.BytesIO(_download(client, study, "parquet")))
+    with zipfile.ZipFile(io.BytesIO(_download(client, study, "partitioned"))) as archive:
+        assert "dataset/chunk=0/part.parquet" in archive.namelist()
+        archive.extractall(tmp_path)
+    manifest = json.loads((tmp_path / "dataset" / "manifest.json").read_text())
+    assert manifest["layout"] == "chunk=<k>/part.parquet" and manifest["rows"] == data.height
+    partitioned = _engine_layout(tmp_path / "dataset")
+    assert partitioned.columns == single.columns  # same columns, types and values
+    assert partitioned.equals(single.sort("participant_id", "event"))
+    audit = AuditRecord.objects.filter(action="export", study=study).order_by("-pk").first()
+    assert audit.after["format"] == "partitioned" and audit.after["rows"] == data.height
+
+
+def test_partitioned_files_hold_the_participants_asked_for(cohort, tmp_path):
+    from fibrosurvey.web.exports.writers import write_partitioned
+
+    study, data = cohort
+    manifest = write_partitioned(DatasetBuilder(study, chunk_size=3), tmp_path / "d", 6)
+    files = sorted((tmp_path / "d").glob("chunk=*/part.parquet"))
+    participants = data["participant_id"].n_unique()
+    assert manifest["chunks"] == len(files) == -(-participants // 6)
+    assert [pl.read_parquet(f)["participant_id"].n_unique() for f in files[:-1]] == [6] * (
+        len(files) - 1
+    )
+    assert _engine_layout(tmp_path / "d").height == data.height
+    with pytest.raises(ValueError, match="exists and is not empty"):
+        write_partitioned(DatasetBuilder(study), tmp_path / "d")
+
+
+def test_export_dataset_command_writes_a_folder_that_duckdb_reads(cohort, tmp_path):
+    from django.core.management import CommandError, call_command
+
+    from fibrosurvey.engines.backends import DuckDBEngine
+
+    study, data = cohort
+    out = tmp_path / "export"
+    call_command("export_dataset", study=study.pk, out=out)
+    engine = DuckDBEngine(out)
+    try:
+        assert engine.query("SELECT count(*) AS n FROM fibrosurvey_data").item() == data.height
+    finally:
+        engine.close()
+    audit = AuditRecord.objects.filter(action="export", study=study).order_by("-pk").first()
+    assert audit.after["format"] == "partitioned" and audit.actor_label == "export_dataset command"
+    with pytest.raises(CommandError, match="exists and is not empty"):
+        call_command("export_dataset", study=study.pk, out=out)
+    with pytest.raises(CommandError, match="no site 'east'; allowed: north, south"):
+        call_command("export_dataset", study=study.pk, out=tmp_path / "x", site="east")

@@ -14,14 +14,13 @@ schema, and scores it. 100,000 participants stream in ~50 chunks.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TypeVar
 
 import polars as pl
-from django.db.models import F, Max, Model, QuerySet, TextField
+from django.db.models import F, Model, QuerySet, TextField
 from django.db.models.functions import Cast
 
 from fibrosurvey.biomarkers import LAB_DATE_COLUMNS
@@ -43,8 +42,9 @@ from fibrosurvey.scoring.status import (
     status_columns,
     without_prefer_not_to_answer,
 )
+from fibrosurvey.web.exports.copy_frames import BOOLEAN, ColumnType, copy_frame
 from fibrosurvey.web.exports.deidentify import MAX_SHIFT_DAYS, date_offset_days, deidentify
-from fibrosurvey.web.exports.models import DesignVariables, study_secret
+from fibrosurvey.web.exports.models import study_secret
 from fibrosurvey.web.labs.models import DATE_FIELDS, PREANALYTICAL_FIELDS, LabResult, LabSample
 from fibrosurvey.web.participants.models import Participant
 from fibrosurvey.web.recruitment.flow import recruitment_frame
@@ -239,19 +239,32 @@ class DatasetBuilder:
         last_pk = 0
         base = self.participants().order_by("pk")
         while True:
-            batch = list(
+            people = copy_frame(
                 base.filter(pk__gt=last_pk).values_list(
-                    "pk", "study_code", "site__code", "enrolled_at", "withdrawn_at"
-                )[: self.chunk_size]
-            )
-            if not batch:
+                    "pk", "study_code", "site__code", "enrolled_at", "withdrawn_at",
+                    "design__stratum", "design__psu", "design__weight", "design__fpc",
+                )[: self.chunk_size],
+                self._people_schema,
+            )  # fmt: skip
+            if people.height == 0:
                 return
-            last_pk = batch[-1][0]
-            frame = self._chunk_frame(batch)
+            last_pk = int(people["__pk"][-1])
+            frame = self._chunk_frame(people)
             if frame.height:
                 yield deidentify(self._with_statuses(self._score(frame)), self.secret).select(
                     pl.col(c).cast(dtype) for c, dtype in schema.items()
                 )
+
+    @property
+    def _people_schema(self) -> dict[str, ColumnType]:
+        return {
+            "__pk": pl.Int64,
+            "participant_id": pl.String,
+            "site": pl.String,
+            "enrolled_date": _TIMESTAMP,
+            "withdrawn_date": _TIMESTAMP,
+            **{c: column_dtype(c) for c in DESIGN_COLUMNS},
+        }
 
     def frame(self) -> pl.DataFrame:
         """The whole dataset in memory (for the analysis run; exports stream chunks)."""
@@ -260,47 +273,16 @@ class DatasetBuilder:
             return pl.DataFrame(schema=self.schema)
         return pl.concat(parts, how="vertical")
 
-    def _chunk_frame(
-        self, batch: list[tuple[int, str, str, dt.datetime, dt.datetime | None]]
-    ) -> pl.DataFrame:
+    def _chunk_frame(self, people: pl.DataFrame) -> pl.DataFrame:
         """One chunk's rows as a typed frame (no scores yet).
 
         The answers JSON is fetched as text and decoded, merged across instruments and typed
         by Polars (``str.json_decode`` into a struct of every item column, then one row per
         participant x event), not by a Python loop over responses.
         """
-        ids = [pk for pk, *_ in batch]
-        design = {
-            d.participant_id: d
-            for d in self._in_chunk(DesignVariables.objects.all(), "participant", ids)
-        }
-        people = pl.DataFrame(
-            [
-                (
-                    pk,
-                    code,
-                    site,
-                    enrolled,
-                    withdrawn,
-                    int(withdrawn is not None),
-                    *(
-                        (d.stratum, d.psu, d.weight, d.fpc)
-                        if (d := design.get(pk)) is not None
-                        else (None, None, None, None)
-                    ),
-                )
-                for pk, code, site, enrolled, withdrawn in batch
-            ],
-            schema={
-                "__pk": pl.Int64,
-                "participant_id": pl.String,
-                "site": pl.String,
-                "enrolled_date": _TIMESTAMP,
-                "withdrawn_date": _TIMESTAMP,
-                "withdrawn": pl.Int64,
-                **{c: column_dtype(c) for c in DESIGN_COLUMNS},
-            },
-            orient="row",
+        ids = people["__pk"].to_list()
+        people = people.with_columns(
+            pl.col("withdrawn_date").is_not_null().cast(pl.Int64).alias("withdrawn")
         )
         answers = self._answers(ids)
         labs = self._labs(ids)
@@ -344,87 +326,88 @@ class DatasetBuilder:
 
     def _answers(self, ids: list[int]) -> pl.DataFrame:
         """(participant pk, event) -> every item column, and the last completion time."""
-        items = self.item_schema
         # A withdrawn participant's data up to the withdrawal stay; nothing after it counts.
         responses = self._in_chunk(Response.objects.all(), "participant", ids).exclude(
             completed_at__gt=F("participant__withdrawn_at")
         )
         rows = responses.annotate(__text=Cast("answers", TextField())).values_list(
-            "participant_id", "event__code", "instrument_id", "__text"
+            "participant_id", "event__code", "completed_at", "instrument_id", "__text"
         )
-        frame = pl.DataFrame(
-            list(rows),
-            schema={
+        frame = copy_frame(
+            rows,
+            {
                 "__pk": pl.Int64,
                 "event": pl.String,
+                "__completed": _TIMESTAMP,
                 "__instrument": pl.String,
                 "__text": pl.String,
             },
-            orient="row",
         )
-        completed = pl.DataFrame(
-            list(
-                responses.values("participant_id", "event__code")
-                .annotate(last=Max("completed_at"))
-                .values_list("participant_id", "event__code", "last")
-            ),
-            schema={"__pk": pl.Int64, "event": pl.String, "__completed": _TIMESTAMP},
-            orient="row",
+        # One object per participant x event: the members of its responses' answers objects
+        # (text without the braces) joined. Items belong to one instrument and a participant
+        # answers an instrument once per event (a unique constraint), so members never
+        # collide. Then one newline-delimited JSON read types every item column at once.
+        members = pl.col("__text").str.slice(1).str.head(-1)
+        merged = (
+            frame.with_columns(pl.when(members != "").then(members).alias("__text"))
+            .group_by("__pk", "event", maintain_order=True)
+            .agg(
+                pl.col("__completed").max(),
+                pl.col("__text").drop_nulls().str.join(", "),
+                *[
+                    (pl.col("__instrument") == instrument.id)
+                    .any()
+                    .alias(_administered(instrument.id))
+                    for instrument in self.instruments
+                ],
+            )
         )
-        struct = pl.Struct({column: pl.Float64 for column in items})
-        decoded = frame.with_columns(pl.col("__text").str.json_decode(struct)).unnest("__text")
-        # One instrument per response row: keep each column's one non-missing value.
-        merged = decoded.group_by("__pk", "event", maintain_order=True).agg(
-            *[pl.col(c).drop_nulls().first() for c in items],
-            *[
-                (pl.col("__instrument") == instrument.id).any().alias(_administered(instrument.id))
-                for instrument in self.instruments
-            ],
+        lines = ("{" + merged.get_column("__text") + "}").str.join("\n").item()
+        items = (
+            pl.read_ndjson(
+                lines.encode(), schema={column: pl.Float64 for column in self.item_schema}
+            )
+            if merged.height
+            else pl.DataFrame(schema=dict.fromkeys(self.item_schema, pl.Float64))
         )
-        return merged.join(completed, on=["__pk", "event"], how="left")
+        return pl.concat([merged.drop("__text"), items], how="horizontal")
 
     def _labs(self, ids: list[int]) -> pl.DataFrame:
         """(participant pk, event) -> biomarker and pre-analytical columns."""
         sample_fields = [*PREANALYTICAL_FIELDS.values(), *DATE_FIELDS.values()]
-        samples = pl.DataFrame(
-            list(
-                self._in_chunk(LabSample.objects.all(), "participant", ids).values_list(
-                    "participant_id", "event__code", *sample_fields
-                )
+        samples = copy_frame(
+            self._in_chunk(LabSample.objects.all(), "participant", ids).values_list(
+                "participant_id", "event__code", *sample_fields
             ),
-            schema={
+            {
                 "__pk": pl.Int64,
                 "event": pl.String,
                 **{c: column_dtype(c) for c in PREANALYTICAL_FIELDS},
                 **{c: pl.Date() for c in DATE_FIELDS},
             },
-            orient="row",
         ).with_columns(
             pl.when(pl.col(c) == "").then(None).otherwise(pl.col(c)).alias(c)
             for c in TEXT_PREANALYTICAL_COLUMNS
         )
-        results = pl.DataFrame(
-            list(
-                self._in_chunk(LabResult.objects.all(), "sample__participant", ids).values_list(
-                    "sample__participant_id",
-                    "sample__event__code",
-                    "analyte",
-                    "value_pmol_ml",
-                    "lloq",
-                    "below_lloq",
-                    "includes_1ag",
-                )
+        results = copy_frame(
+            self._in_chunk(LabResult.objects.all(), "sample__participant", ids).values_list(
+                "sample__participant_id",
+                "sample__event__code",
+                "analyte",
+                "value_pmol_ml",
+                "lloq",
+                "below_lloq",
+                "includes_1ag",
             ),
-            schema={
+            {
                 "__pk": pl.Int64,
                 "event": pl.String,
                 "analyte": pl.String,
                 "value": pl.Float64,
                 "lloq": pl.Float64,
-                "below": pl.Int64,
-                "with_1ag": pl.Int64,
+                "below": BOOLEAN,
+                "with_1ag": BOOLEAN,
             },
-            orient="row",
         )
         wide = samples
         for analyte in ANALYTES:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -13,12 +14,19 @@ from django.utils import timezone
 
 from fibrosurvey.web.audit.services import record
 from fibrosurvey.web.exports.dataset import DatasetBuilder
-from fibrosurvey.web.exports.writers import csv_chunks, dictionary_csv, fhir_chunks, write_parquet
-from fibrosurvey.web.studies.models import Membership
+from fibrosurvey.web.exports.writers import (
+    csv_chunks,
+    dictionary_csv,
+    fhir_chunks,
+    partitioned_zip,
+    write_parquet,
+    write_partitioned,
+)
+from fibrosurvey.web.studies.models import Membership, Site, Study
 
-__all__ = ["FORMATS", "ExportRequest", "do_export"]
+__all__ = ["FORMATS", "ExportRequest", "do_export", "do_export_partitioned"]
 
-FORMATS = ("csv", "parquet", "dictionary", "fhir")
+FORMATS = ("csv", "parquet", "partitioned", "dictionary", "fhir")
 
 
 @dataclass(frozen=True)
@@ -76,6 +84,15 @@ def do_export(job: ExportRequest) -> HttpResponseBase:
             filename=_filename(job.membership, "dataset.parquet"),
             content_type="application/vnd.apache.parquet",
         )
+    if job.format == "partitioned":
+        _audit(job, builder, layout="chunk=<k>/part.parquet")
+        handle, _rows = partitioned_zip(builder)
+        return FileResponse(
+            handle,
+            as_attachment=True,
+            filename=_filename(job.membership, "dataset-partitioned.zip"),
+            content_type="application/zip",
+        )
     if job.format == "dictionary":
         _audit(job, builder)
         response = HttpResponse(dictionary_csv(builder), content_type="text/csv; charset=utf-8")
@@ -89,3 +106,28 @@ def do_export(job: ExportRequest) -> HttpResponseBase:
         f'attachment; filename="{_filename(job.membership, "responses.fhir.json")}"'
     )
     return response
+
+
+def do_export_partitioned(
+    study: Study, folder: Path, site: Site | None = None, participants_per_file: int = 100_000
+) -> dict[str, object]:
+    """The de-identified dataset as a partitioned Parquet folder on the server (the
+    ``export_dataset`` command: PostgreSQL to the DuckDB/Spark engines without a CSV step).
+    Audited first, as every export; returns the manifest."""
+    builder = DatasetBuilder(study, site=site)
+    with transaction.atomic():
+        record(
+            "export",
+            actor_label="export_dataset command",
+            study=study,
+            object_type="exports.export",
+            after={
+                "format": "partitioned",
+                "kind": "deidentified",
+                "rows": builder.count_rows(),
+                "columns": builder.columns,
+                "site": site.code if site is not None else None,
+                "folder": str(folder),
+            },
+        )
+    return write_partitioned(builder, folder, participants_per_file)

@@ -7,8 +7,11 @@ spreadsheet would run as formulas.
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
+import zipfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -33,7 +36,9 @@ __all__ = [
     "dictionary_csv",
     "fhir_chunks",
     "neutralise_formulas",
+    "partitioned_zip",
     "write_parquet",
+    "write_partitioned",
 ]
 
 # A cell a spreadsheet would run as a formula (OWASP "CSV injection"): =, +, -, @, tab, CR.
@@ -64,6 +69,80 @@ def csv_chunks(builder: DatasetBuilder) -> Iterator[bytes]:
     yield csv_bytes(pl.DataFrame(schema=builder.schema))
     for chunk in builder.chunks():
         yield csv_bytes(chunk, include_header=False)
+
+
+PARTITIONED_FORMAT = "fibrosurvey-partitioned/1"
+PARTITIONED_LAYOUT = "chunk=<k>/part.parquet"
+
+
+def write_partitioned(
+    builder: DatasetBuilder, folder: Path, participants_per_file: int = 100_000
+) -> dict[str, object]:
+    """The dataset as partitioned Parquet, the layout ``fibrosurvey synth --partitioned`` writes
+    and ``fibrosurvey analyze --engine duckdb|spark`` reads: ``chunk=<k>/part.parquet`` files of
+    ``participants_per_file`` participants (one row group per builder chunk, the columns and
+    types of :func:`write_parquet`) and ``manifest.json``. Returns the manifest.
+
+    Written to ``<folder>.partial`` and renamed at the end, so a reader never sees half a
+    dataset; an existing non-empty ``folder`` is refused.
+    """
+    if folder.exists() and any(folder.iterdir()):
+        raise ValueError(f"{folder} exists and is not empty; choose a new folder")
+    staging = folder.with_name(folder.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    schema = pl.DataFrame(schema=builder.schema).to_arrow().schema
+    per_file = max(1, -(-participants_per_file // builder.chunk_size))  # builder chunks a file
+    rows = files = 0
+    writer: pq.ParquetWriter | None = None
+    try:
+        for index, chunk in enumerate(builder.chunks()):
+            if index % per_file == 0:
+                if writer is not None:
+                    writer.close()
+                target = staging / f"chunk={files}"
+                target.mkdir()
+                writer = pq.ParquetWriter(target / "part.parquet", schema, compression="zstd")
+                files += 1
+            assert writer is not None
+            writer.write_table(chunk.to_arrow().cast(schema))
+            rows += chunk.height
+    finally:
+        if writer is not None:
+            writer.close()
+    manifest: dict[str, object] = {
+        "format": PARTITIONED_FORMAT,
+        "source": "web export (de-identified)",
+        "study": builder.study.pk,
+        "site": builder.site_id,
+        "rows": rows,
+        "chunks": files,
+        "participants_per_chunk": participants_per_file,
+        "layout": PARTITIONED_LAYOUT,
+        "columns": builder.columns,
+    }
+    (staging / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    if folder.exists():
+        folder.rmdir()
+    staging.rename(folder)
+    return manifest
+
+
+def partitioned_zip(builder: DatasetBuilder) -> tuple[Any, int]:
+    """:func:`write_partitioned` as one ZIP (stored, not recompressed: Parquet is compressed)
+    in a temporary file, rewound; (file, rows). Unzipped, it is the folder the engines read."""
+    handle = tempfile.TemporaryFile(suffix=".zip")  # noqa: SIM115 - the response closes it
+    with tempfile.TemporaryDirectory() as work:
+        folder = Path(work) / "dataset"
+        manifest = write_partitioned(builder, folder)
+        with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_STORED) as archive:
+            for path in sorted(folder.rglob("*")):
+                if path.is_file():
+                    archive.write(path, Path("dataset") / path.relative_to(folder))
+    handle.seek(0)
+    rows = manifest["rows"]
+    assert isinstance(rows, int)
+    return handle, rows
 
 
 def write_parquet(builder: DatasetBuilder) -> tuple[Any, int]:
