@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from fibrosurvey.instruments.extra import extra_instrument
 from fibrosurvey.instruments.schema import (
     BandsRule,
     Condition,
@@ -25,10 +26,12 @@ from fibrosurvey.safe_yaml import MAX_YAML_NODES, UnsafeYamlError, load_untruste
 __all__ = [
     "DefinitionError",
     "check_definition",
+    "check_extra_definition",
     "check_instrument_set",
     "get_instrument",
     "load_definition",
     "load_instruments",
+    "parse_definition",
 ]
 
 # The order instruments appear in a battery, a template and an export.
@@ -276,30 +279,36 @@ def _condition_vars(condition: Condition) -> list[str]:
 
 def load_definition(path: Path) -> Instrument:
     """Read and validate one definition file. Raises DefinitionError naming file and field."""
+    instrument = parse_definition(path.read_text(encoding="utf-8"), str(path))
+    if instrument.id != path.stem:
+        raise DefinitionError(f"{path}: id {instrument.id!r} must match the file name")
+    return instrument
+
+
+def parse_definition(text: str, where: str) -> Instrument:
+    """Validate one definition's YAML text (a file, an upload); ``where`` names it in errors."""
     try:
-        raw, _node = load_untrusted(path.read_text(encoding="utf-8"))
+        raw, _node = load_untrusted(text)
     except UnsafeYamlError as error:
-        raise DefinitionError(f"{path} {error}") from None
+        raise DefinitionError(f"{where} {error}") from None
     except yaml.YAMLError as error:
-        raise DefinitionError(f"{path}: not valid YAML: {error}") from error
+        raise DefinitionError(f"{where}: not valid YAML: {error}") from error
     if not isinstance(raw, dict):
-        raise DefinitionError(f"{path}: the file must hold a mapping of fields")
+        raise DefinitionError(f"{where}: the file must hold a mapping of fields")
     try:
         instrument = Instrument.model_validate(_expand(raw))
     except KeyError as error:
-        raise DefinitionError(f"{path}: {error.args[0]}") from error
+        raise DefinitionError(f"{where}: {error.args[0]}") from error
     except ValidationError as error:
         details = "; ".join(
             f"{'.'.join(str(part) for part in problem['loc'])}: {problem['msg']}"
             for problem in error.errors()
         )
-        raise DefinitionError(f"{path}: {details}") from error
-    if instrument.id != path.stem:
-        raise DefinitionError(f"{path}: id {instrument.id!r} must match the file name")
+        raise DefinitionError(f"{where}: {details}") from error
     try:
         check_definition(instrument)
     except DefinitionError as error:
-        raise DefinitionError(f"{path}: {error}") from error
+        raise DefinitionError(f"{where}: {error}") from error
     return instrument
 
 
@@ -326,6 +335,21 @@ def check_instrument_set(instruments: dict[str, Instrument], paths: dict[str, Pa
         )
 
 
+def check_extra_definition(instrument: Instrument) -> None:
+    """An instrument a team brings, beside the built-in ones: a new id, and gates into
+    other instruments name built-in items with their answer codes."""
+    builtin = load_instruments()
+    if instrument.id in builtin:
+        raise DefinitionError(
+            f"id: {instrument.id!r} is a built-in instrument; give your instrument another id"
+        )
+    items = {item.column: item for i in builtin.values() for item in i.items}
+    items |= {item.column: item for item in instrument.items}
+    problems = _logic_problems(instrument, items, other_instruments=True)
+    if problems:
+        raise DefinitionError("; ".join(problems))
+
+
 @cache
 def load_instruments() -> dict[str, Instrument]:
     """All shipped instruments, by id, in battery order."""
@@ -338,6 +362,10 @@ def load_instruments() -> dict[str, Instrument]:
 
 
 def get_instrument(instrument_id: str) -> Instrument:
+    """A built-in instrument, or one of the instruments :func:`extra_instruments` added."""
+    added = extra_instrument(instrument_id)
+    if added is not None:
+        return added
     instruments = load_instruments()
     if instrument_id not in instruments:
         known = ", ".join(instruments)

@@ -55,7 +55,14 @@ DEFAULT_PLAN_SOURCE = "default plan (fibrosurvey/analysis/plans)"
 DEFAULT_MEMORY_MB = 2048
 # Columns that are not analysis variables (dates are shifted, provenance is text; the
 # withdrawal rule is applied when the dataset is built, see WITHDRAWAL_RULE).
-_NOT_ANALYSED = ("enrolled_date", "event_date", "withdrawn", "withdrawn_date", "scoring_versions")
+_NOT_ANALYSED = (
+    "enrolled_date",
+    "event_date",
+    "withdrawn",
+    "withdrawn_date",
+    "consent_version",
+    "scoring_versions",
+)
 WITHDRAWAL_RULE = (
     "Withdrawn participants: the data they gave before withdrawing are analysed (a "
     "'no further contact' withdrawal keeps them); anything recorded after the withdrawal is "

@@ -33,6 +33,7 @@ from fibrosurvey.dataset import (
 from fibrosurvey.dataset import biomarker_columns as core_biomarker_columns
 from fibrosurvey.instruments import Instrument, get_instrument
 from fibrosurvey.scoring import SCORING_VERSIONS_COLUMN, score_frame
+from fibrosurvey.web.builder.active import export_instruments
 from fibrosurvey.web.exports.deidentify import MAX_SHIFT_DAYS, date_offset_days, deidentify
 from fibrosurvey.web.exports.models import DesignVariables, study_secret
 from fibrosurvey.web.labs.models import PREANALYTICAL_FIELDS, LabResult, LabSample
@@ -43,6 +44,7 @@ from fibrosurvey.web.survey.models import Response
 _M = TypeVar("_M", bound=Model)
 
 __all__ = [
+    "CONSENT_COLUMN",
     "DATE_COLUMNS",
     "MAX_SHIFT_DAYS",
     "WITHDRAWAL_COLUMNS",
@@ -53,6 +55,8 @@ __all__ = [
 DATE_COLUMNS = ("enrolled_date", "event_date")
 # Every output says whether (and, shifted, when) the participant withdrew.
 WITHDRAWAL_COLUMNS = ("withdrawn", "withdrawn_date")
+# The consent version the participant last accepted (a new version asks them again).
+CONSENT_COLUMN = "consent_version"
 _TIMESTAMP = pl.Datetime("us", "UTC")
 
 
@@ -93,7 +97,9 @@ class DatasetBuilder:
                 if instrument_id not in ordered:
                     ordered.append(instrument_id)
         ordered += [i for i in ids if i not in ordered]
-        return [get_instrument(i) for i in ordered]
+        # A study's own instrument: every column any of its versions had, in place.
+        with export_instruments(self.study.pk):
+            return [get_instrument(i) for i in ordered]
 
     @cached_property
     def item_schema(self) -> dict[str, pl.DataType]:
@@ -109,6 +115,7 @@ class DatasetBuilder:
         schema |= {c: column_dtype(c) for c in DESIGN_COLUMNS}
         schema |= {c: _TIMESTAMP for c in DATE_COLUMNS}
         schema |= {"withdrawn": pl.Int64(), "withdrawn_date": _TIMESTAMP}
+        schema |= {CONSENT_COLUMN: pl.String()}
         schema |= self.item_schema
         schema |= {c: column_dtype(c) for c in core_biomarker_columns()}
         schema |= {c: column_dtype(c) for c in PREANALYTICAL_COLUMNS}
@@ -119,6 +126,7 @@ class DatasetBuilder:
         """The output columns and types, in order (fixed for every chunk)."""
         scored = deidentify(self._score(pl.DataFrame(schema=self.input_schema)), self.secret)
         columns: list[str] = [*ID_COLUMNS, *DESIGN_COLUMNS, *DATE_COLUMNS, *WITHDRAWAL_COLUMNS]
+        columns.append(CONSENT_COLUMN)
         for instrument in self.instruments:
             columns += instrument.item_columns()
             columns += [c for c in instrument.score_columns() if c in scored.columns]
@@ -153,7 +161,8 @@ class DatasetBuilder:
         return responses.union(samples).count()
 
     def _score(self, frame: pl.DataFrame) -> pl.DataFrame:
-        scored = score_frame(frame, [i.id for i in self.instruments])
+        with export_instruments(self.study.pk):
+            scored = score_frame(frame, [i.id for i in self.instruments])
         if SCORING_VERSIONS_COLUMN in scored.columns:
             scored = scored.with_columns(pl.col(SCORING_VERSIONS_COLUMN).cast(pl.String))
         else:
@@ -170,7 +179,12 @@ class DatasetBuilder:
         while True:
             batch = list(
                 base.filter(pk__gt=last_pk).values_list(
-                    "pk", "study_code", "site__code", "enrolled_at", "withdrawn_at"
+                    "pk",
+                    "study_code",
+                    "site__code",
+                    "enrolled_at",
+                    "withdrawn_at",
+                    "consent_version",
                 )[: self.chunk_size]
             )
             if not batch:
@@ -190,7 +204,7 @@ class DatasetBuilder:
         return pl.concat(parts, how="vertical")
 
     def _chunk_frame(
-        self, batch: list[tuple[int, str, str, dt.datetime, dt.datetime | None]]
+        self, batch: list[tuple[int, str, str, dt.datetime, dt.datetime | None, str]]
     ) -> pl.DataFrame:
         """One chunk's rows as a typed frame (no scores yet).
 
@@ -212,13 +226,14 @@ class DatasetBuilder:
                     enrolled,
                     withdrawn,
                     int(withdrawn is not None),
+                    consent or None,
                     *(
                         (d.stratum, d.psu, d.weight, d.fpc)
                         if (d := design.get(pk)) is not None
                         else (None, None, None, None)
                     ),
                 )
-                for pk, code, site, enrolled, withdrawn in batch
+                for pk, code, site, enrolled, withdrawn, consent in batch
             ],
             schema={
                 "__pk": pl.Int64,
@@ -227,6 +242,7 @@ class DatasetBuilder:
                 "enrolled_date": _TIMESTAMP,
                 "withdrawn_date": _TIMESTAMP,
                 "withdrawn": pl.Int64,
+                CONSENT_COLUMN: pl.String,
                 **{c: column_dtype(c) for c in DESIGN_COLUMNS},
             },
             orient="row",

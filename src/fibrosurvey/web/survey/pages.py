@@ -8,6 +8,7 @@ from functools import cache
 from typing import Any
 
 from fibrosurvey.instruments import Instrument, Item, get_instrument
+from fibrosurvey.instruments.extra import definition_key, instrument_id_of
 from fibrosurvey.instruments.logic import SkipLogic, skip_logic
 
 __all__ = ["SurveyPage", "battery_logic", "next_shown", "page_plan", "shown"]
@@ -36,10 +37,10 @@ class SurveyPage:
 
 
 @cache
-def _plan(instrument_ids: tuple[str, ...]) -> tuple[SurveyPage, ...]:
+def _plan(definition_keys: tuple[str, ...]) -> tuple[SurveyPage, ...]:
     pages: list[SurveyPage] = []
-    for instrument_id in instrument_ids:
-        instrument = get_instrument(instrument_id)
+    for key in definition_keys:
+        instrument = get_instrument(instrument_id_of(key))
         groups = instrument.page_groups()
         for part, items in enumerate(groups, start=1):
             pages.append(SurveyPage(len(pages), instrument, part, len(groups), tuple(items)))
@@ -48,7 +49,7 @@ def _plan(instrument_ids: tuple[str, ...]) -> tuple[SurveyPage, ...]:
 
 def page_plan(instrument_ids: list[str] | tuple[str, ...]) -> tuple[SurveyPage, ...]:
     """Pages in order for a battery (instrument ids in battery order)."""
-    return _plan(tuple(instrument_ids))
+    return _plan(tuple(definition_key(i) for i in instrument_ids))
 
 
 def battery_logic(pages: tuple[SurveyPage, ...]) -> SkipLogic:
