@@ -12,9 +12,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+import yaml
+
 from fibrosurvey.instruments.schema import Instrument, Item
 
-__all__ = ["Change", "changes_between", "merged_versions", "refused_changes"]
+__all__ = [
+    "Change",
+    "changes_between",
+    "definition_yaml",
+    "merged_versions",
+    "refused_changes",
+    "scored_as",
+]
 
 
 @dataclass(frozen=True)
@@ -70,9 +79,15 @@ def changes_between(old: Instrument, new: Instrument) -> list[Change]:
     changes += [
         Change("added", column, item.kind) for column, item in after.items() if column not in before
     ]
-    old_scores, new_scores = set(old.score_columns()), set(new.score_columns())
-    changes += [Change("removed", c, "score") for c in sorted(old_scores - new_scores)]
-    changes += [Change("added", c, "score") for c in sorted(new_scores - old_scores)]
+    old_rules = {f"{old.id}_{rule.id}": rule for rule in old.scores}
+    new_rules = {f"{new.id}_{rule.id}": rule for rule in new.scores}
+    changes += [Change("removed", c, "score") for c in old_rules if c not in new_rules]
+    changes += [
+        Change("changed", c, "score rule")
+        for c, rule in new_rules.items()
+        if c in old_rules and old_rules[c] != rule
+    ]
+    changes += [Change("added", c, "score") for c in new_rules if c not in old_rules]
     return changes
 
 
@@ -95,7 +110,8 @@ def merged_versions(versions: Sequence[Instrument]) -> Instrument:
     """The newest version, with every item an older version had and the newest dropped
     (its column keeps its place for exports); columns in order of first appearance.
 
-    Scores are the newest version's. ``versions`` runs oldest to newest.
+    Scores: the newest version's rules, then those of older versions the newest dropped
+    (their columns stay too). ``versions`` runs oldest to newest.
     """
     newest = versions[-1]
     latest: dict[str, Item] = {}
@@ -115,4 +131,28 @@ def merged_versions(versions: Sequence[Instrument]) -> Instrument:
         )
         for column in order
     )
-    return newest.model_copy(update={"items": items, "pages": ()})
+    rules = {rule.id: rule for rule in newest.scores}
+    for version in reversed(versions[:-1]):
+        for rule in version.scores:
+            rules.setdefault(rule.id, rule)
+    return newest.model_copy(
+        update={
+            "items": items,
+            "pages": (),
+            "page_instructions": (),
+            "scores": tuple(rules.values()),
+        }
+    )
+
+
+def scored_as(merged: Instrument, version: Instrument) -> Instrument:
+    """``merged`` (see :func:`merged_versions`) scored by the rules of one ``version``: a
+    response keeps the version it was given, its scores too."""
+    return merged.model_copy(update={"scores": version.scores, "version": version.version})
+
+
+def definition_yaml(instrument: Instrument) -> str:
+    """A definition as YAML in our schema, loadable again (what a study's library stores)."""
+    data = instrument.model_dump(mode="json", exclude_defaults=True)
+    text: str = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+    return text

@@ -12,14 +12,18 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
 from fibrosurvey.instruments import DefinitionError, Instrument
 from fibrosurvey.instruments.registry import check_extra_definition, parse_definition
-from fibrosurvey.instruments.versions import Change, changes_between, refused_changes
+from fibrosurvey.instruments.versions import (
+    Change,
+    changes_between,
+    definition_yaml,
+    refused_changes,
+)
 from fibrosurvey.web.audit.services import record
 from fibrosurvey.web.builder.active import parsed
 from fibrosurvey.web.builder.models import InstrumentVersion, version_label
@@ -31,7 +35,6 @@ __all__ = [
     "ImportPreview",
     "Refusal",
     "convert_upload",
-    "definition_yaml",
     "do_import_instrument",
     "do_save_instruments",
 ]
@@ -78,13 +81,6 @@ class ImportPreview:
     @property
     def ok(self) -> bool:
         return not self.problems and bool(self.drafts) and not any(d.blocked for d in self.drafts)
-
-
-def definition_yaml(instrument: Instrument) -> str:
-    """The canonical YAML of a definition (what is stored and loaded again)."""
-    data = instrument.model_dump(mode="json", exclude_defaults=True)
-    text: str = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
-    return text
 
 
 def convert_upload(

@@ -33,7 +33,7 @@ from fibrosurvey.dataset import (
 from fibrosurvey.dataset import biomarker_columns as core_biomarker_columns
 from fibrosurvey.instruments import Instrument, get_instrument
 from fibrosurvey.scoring import SCORING_VERSIONS_COLUMN, score_frame
-from fibrosurvey.web.builder.active import export_instruments
+from fibrosurvey.web.builder.active import export_instruments, versioned_instruments
 from fibrosurvey.web.exports.deidentify import MAX_SHIFT_DAYS, date_offset_days, deidentify
 from fibrosurvey.web.exports.models import DesignVariables, study_secret
 from fibrosurvey.web.labs.models import PREANALYTICAL_FIELDS, LabResult, LabSample
@@ -117,6 +117,7 @@ class DatasetBuilder:
         schema |= {"withdrawn": pl.Int64(), "withdrawn_date": _TIMESTAMP}
         schema |= {CONSENT_COLUMN: pl.String()}
         schema |= self.item_schema
+        schema |= {column: pl.String() for column in self._versioned.values()}
         schema |= {c: column_dtype(c) for c in core_biomarker_columns()}
         schema |= {c: column_dtype(c) for c in PREANALYTICAL_COLUMNS}
         return schema
@@ -160,8 +161,32 @@ class DatasetBuilder:
         )
         return responses.union(samples).count()
 
+    @cached_property
+    def _versioned(self) -> dict[str, str]:
+        """Own instruments with several versions -> the hidden column naming each row's."""
+        return {i: f"__version_{i}" for i in versioned_instruments(self.study.pk)}
+
     def _score(self, frame: pl.DataFrame) -> pl.DataFrame:
-        with export_instruments(self.study.pk):
+        """Scores by the rules of the version each row's response was given (own instruments
+        with several versions); every other instrument by its one definition."""
+        hidden = [c for c in self._versioned.values() if c in frame.columns]
+        if not hidden or frame.height == 0:
+            return self._score_as(frame.drop(hidden), {})
+        frame = frame.with_row_index("__row")
+        parts = []
+        for keys, group in frame.group_by(hidden, maintain_order=True):
+            given = {
+                instrument_id: version
+                for (instrument_id, column), version in zip(
+                    self._versioned.items(), keys, strict=False
+                )
+                if column in hidden and version is not None
+            }
+            parts.append(self._score_as(group.drop(hidden), given))
+        return pl.concat(parts, how="diagonal_relaxed").sort("__row").drop("__row")
+
+    def _score_as(self, frame: pl.DataFrame, given: dict[str, str]) -> pl.DataFrame:
+        with export_instruments(self.study.pk, given):
             scored = score_frame(frame, [i.id for i in self.instruments])
         if SCORING_VERSIONS_COLUMN in scored.columns:
             scored = scored.with_columns(pl.col(SCORING_VERSIONS_COLUMN).cast(pl.String))
@@ -315,7 +340,19 @@ class DatasetBuilder:
         merged = decoded.group_by("__pk", "event", maintain_order=True).agg(
             *[pl.col(c).drop_nulls().first() for c in items]
         )
-        return merged.join(completed, on=["__pk", "event"], how="left")
+        merged = merged.join(completed, on=["__pk", "event"], how="left")
+        for instrument_id, column in self._versioned.items():
+            versions = pl.DataFrame(
+                list(
+                    responses.filter(instrument_id=instrument_id).values_list(
+                        "participant_id", "event__code", "instrument_version"
+                    )
+                ),
+                schema={"__pk": pl.Int64, "event": pl.String, column: pl.String},
+                orient="row",
+            )
+            merged = merged.join(versions, on=["__pk", "event"], how="left")
+        return merged
 
     def _labs(self, ids: list[int]) -> pl.DataFrame:
         """(participant pk, event) -> biomarker and pre-analytical columns."""
