@@ -209,4 +209,3 @@ def test_the_survey_validates_and_scores_an_own_instrument_like_a_built_in_one(
     assert done.status_code == 302
     stored.refresh_from_db()
     assert stored.status == "complete" and stored.scores == {"mood_total": 3}
-

@@ -21,6 +21,7 @@ from fibrosurvey.web.builder.library import (
 )
 from fibrosurvey.web.builder.library_forms import UploadInstrumentForm
 from fibrosurvey.web.http import AuthenticatedHttpRequest
+from fibrosurvey.web.http import posted_data as _posted
 from fibrosurvey.web.studies.context import study_context
 from fibrosurvey.web.studies.models import Membership
 from fibrosurvey.web.studies.permissions import study_view
@@ -32,7 +33,9 @@ from fibrosurvey.web.survey.models import Response
 def index(request: AuthenticatedHttpRequest, membership: Membership, study_id: int) -> HttpResponse:
     """The library, and the upload form; a valid upload answers with its preview."""
     study = membership.study
-    form = UploadInstrumentForm(request.POST or None, request.FILES or None)
+    form = UploadInstrumentForm(
+        _posted(request), request.FILES if request.method == "POST" else None
+    )
     if request.method == "POST" and form.is_valid():
         preview = do_import_instrument(
             study, form.cleaned_data["source_kind"], form.cleaned_data["upload"], request.user

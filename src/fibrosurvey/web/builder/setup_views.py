@@ -25,6 +25,7 @@ from fibrosurvey.web.builder.setup_forms import (
     per_language,
 )
 from fibrosurvey.web.http import AuthenticatedHttpRequest
+from fibrosurvey.web.http import posted_data as _posted
 from fibrosurvey.web.studies.context import study_context
 from fibrosurvey.web.studies.models import Membership
 from fibrosurvey.web.studies.permissions import study_view
@@ -44,7 +45,7 @@ def study_settings(
         **{f"title_{c}": study.public_title.get(c, "") for c, _n in LANGUAGES},
         **{f"description_{c}": study.public_description.get(c, "") for c, _n in LANGUAGES},
     }
-    form = StudySettingsForm(request.POST or None, initial=initial)
+    form = StudySettingsForm(_posted(request), initial=initial)
     problem = ""
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -79,7 +80,7 @@ def consent(
 ) -> HttpResponse:
     study = membership.study
     initial = {f"consent_{c}": study.consent_text.get(c, "") for c, _n in LANGUAGES}
-    form = ConsentForm(study.languages, request.POST or None, initial=initial)
+    form = ConsentForm(study.languages, _posted(request), initial=initial)
     problem = ""
     if request.method == "POST" and form.is_valid():
         try:
@@ -117,7 +118,7 @@ def events(
     request: AuthenticatedHttpRequest, membership: Membership, study_id: int
 ) -> HttpResponse:
     study = membership.study
-    form = AddEventForm(request.POST or None)
+    form = AddEventForm(_posted(request))
     problem = ""
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -163,7 +164,7 @@ def event(
         "battery": "\n".join(found.instrument_ids()),
         **{f"label_{c}": found.label.get(c, "") for c, _n in LANGUAGES},
     }
-    form = EventForm(request.POST or None, initial=initial)
+    form = EventForm(_posted(request), initial=initial)
     problem = ""
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

@@ -144,5 +144,5 @@ def enter(
             reason=reason,
             nonce=secrets.token_urlsafe(16),
         ),
-        status=422 if (error or problems) else (409 if refusal else 200),
+        status=422 if (error or problems) else 200,
     )
