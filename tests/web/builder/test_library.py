@@ -47,7 +47,7 @@ def test_yaml_upload_previews_items_logic_and_saves_nothing(login, own_study, us
     page = reply.content.decode()
     assert reply.status_code == 200
     assert "new version 2.0.0" in page
-    assert "mood_stress" in page and "mood_low = 1.0" in page  # items and their logic
+    assert "mood_stress" in page and "mood_low = 1" in page  # items and their logic
     assert "options removed: 1" in page and "its column stays in exports" in page  # the diff
     assert InstrumentVersion.objects.filter(study=own_study).count() == 1  # only v1
 
