@@ -123,3 +123,39 @@ def simple_rules(draw: st.DrawFn, item: Item) -> EnableWhen:
         return EnableWhen(question=item.column, operator="exists", answer=draw(st.booleans()))
     answer = draw(valid_value(item))
     return EnableWhen(question=item.column, operator=operator, answer=float(answer))
+
+
+# -- REDCap branching logic -------------------------------------------------------------------
+
+
+def _redcap_comparison() -> st.SearchStrategy[Any]:
+    from fibrosurvey.redcap.logic import Comparison
+
+    fields = st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True)
+    codes = st.none() | st.from_regex(r"-?[A-Za-z0-9]{1,3}", fullmatch=True)
+    values = st.none() | st.integers(-99, 999).map(float)
+    return st.builds(
+        Comparison,
+        field=fields,
+        operator=st.sampled_from(["=", "!=", ">", "<", ">=", "<="]),
+        value=values,
+        code=codes,
+    ).filter(lambda c: c.value is not None or c.operator in ("=", "!="))
+
+
+def redcap_logic() -> st.SearchStrategy[Any]:
+    """A branching-logic tree (no nested group of the same kind, as the parser flattens)."""
+    from fibrosurvey.redcap.logic import All, Any_
+
+    def extend(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+        def group(kind: type, parts: list[Any]) -> Any:
+            flat: list[Any] = []
+            for part in parts:
+                flat.extend(part.parts if isinstance(part, kind) else [part])
+            return kind(tuple(flat))
+
+        return st.builds(
+            group, st.sampled_from([All, Any_]), st.lists(children, min_size=2, max_size=3)
+        )
+
+    return st.recursive(_redcap_comparison(), extend, max_leaves=6)

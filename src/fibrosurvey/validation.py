@@ -7,6 +7,7 @@ clipped or coerced: a missing answer is empty, and anything else must be an allo
 
 from __future__ import annotations
 
+import datetime
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -18,7 +19,14 @@ from fibrosurvey.instruments import Instrument, Item, get_instrument, load_instr
 from fibrosurvey.instruments.logic import SkipLogic, gate_columns, skip_logic
 from fibrosurvey.problems import Problem
 
-__all__ = ["Problem", "ValidationReport", "cell_reason", "validate_frame", "validate_response"]
+__all__ = [
+    "Problem",
+    "ValidationReport",
+    "cell_reason",
+    "validate_frame",
+    "validate_frame_with",
+    "validate_response",
+]
 
 
 @dataclass
@@ -49,6 +57,7 @@ def _parsed(item: Item) -> list[pl.Expr]:
     return [
         (text.is_not_null() & (text != "")).alias(f"{item.column}.present"),
         text.cast(pl.Float64, strict=False).alias(f"{item.column}.number"),
+        text.alias(f"{item.column}.text"),
     ]
 
 
@@ -56,6 +65,15 @@ def _reason(item: Item) -> pl.Expr:
     """Per row: why the cell is not an allowed answer to ``item``, or null when it is fine."""
     present = pl.col(f"{item.column}.present")
     number = pl.col(f"{item.column}.number")
+    if item.kind == "text":
+        return pl.lit(None, dtype=pl.String).alias(item.column)
+    if item.kind == "date":
+        text = pl.col(f"{item.column}.text")
+        parsed = text.str.to_date("%Y-%m-%d", strict=False)
+        bad = present & (parsed.is_null() | ~text.str.contains(r"^\d{4}-\d{2}-\d{2}$"))
+        return (
+            pl.when(bad).then(pl.lit(NOT_A_DATE)).otherwise(pl.lit(None, dtype=pl.String))
+        ).alias(item.column)
     reason = (
         pl.when(~present)
         .then(pl.lit(None, dtype=pl.String))
@@ -82,6 +100,19 @@ _WHITESPACE = (
 )
 
 
+NOT_A_DATE = "not a date YYYY-MM-DD"
+
+
+def _iso_date(text: str) -> bool:
+    if len(text) != 10 or not text.isascii() or text[4] != "-" or text[7] != "-":
+        return False
+    try:
+        datetime.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _number(text: str) -> float | None:
     """``text`` as polars' non-strict string-to-Float64 cast reads it (None if not a number)."""
     # Python's float() also accepts digit separators and non-ASCII digits; polars does not.
@@ -103,8 +134,10 @@ def cell_reason(item: Item, value: object) -> str | None:
     if value is None:
         return None
     text = str(value).strip(_WHITESPACE)
-    if text == "":
+    if text == "" or item.kind == "text":
         return None
+    if item.kind == "date":
+        return None if _iso_date(text) else NOT_A_DATE
     number = _number(text)
     if number is None or math.isnan(number):
         return "not a number"
@@ -147,6 +180,18 @@ def validate_frame(
         if instruments is None
         else [get_instrument(instrument_id) for instrument_id in instruments]
     )
+    return validate_frame_with(frame, selected)
+
+
+def validate_frame_with(
+    frame: pl.DataFrame, selected: Iterable[Instrument], *, hidden_answers: bool = True
+) -> ValidationReport:
+    """:func:`validate_frame` with the given definitions (a study's own, imported ones).
+
+    ``hidden_answers=False`` leaves out the check that items hidden by skip logic are empty
+    (data from another system, e.g. REDCap, which keeps a value its branching later hides).
+    """
+    selected = list(selected)
     report = ValidationReport(rows_checked=frame.height)
     known: dict[str, Item] = {}
     scores: set[str] = set()
@@ -173,7 +218,8 @@ def validate_frame(
                 strict=True,
             )
         ]
-    report.problems += _hidden_answers(frame, selected, checked)
+    if hidden_answers:
+        report.problems += _hidden_answers(frame, selected, checked)
     for column in frame.columns:
         if column in known or column in scores or column == "scoring_versions":
             continue

@@ -25,6 +25,8 @@ def main() -> None:
 _COMMAND_MODULES = [
     "fibrosurvey.cli.synth_commands",
     "fibrosurvey.cli.instrument_commands",
+    "fibrosurvey.cli.instrument_import_commands",
+    "fibrosurvey.cli.redcap_commands",
     "fibrosurvey.cli.fhir_commands",
     "fibrosurvey.cli.web_commands",
     "fibrosurvey.cli.analysis_commands",

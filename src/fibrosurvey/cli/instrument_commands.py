@@ -51,9 +51,16 @@ instruments_option = click.option(
 )
 
 
-@main.command("instruments")
-def list_instruments() -> None:
-    """List the instruments: id, version, item count, languages and licence."""
+@main.group("instruments", invoke_without_command=True)
+@click.pass_context
+def list_instruments(context: click.Context) -> None:
+    """List the instruments: id, version, item count, languages and licence.
+
+    `fibrosurvey instruments import FILE` converts a REDCap data dictionary or a FHIR
+    Questionnaire into definition files.
+    """
+    if context.invoked_subcommand is not None:
+        return
     table = Table("id", "version", "items", "languages", "title", "licence", show_lines=False)
     for instrument in load_instruments().values():
         languages = ", ".join(

@@ -25,7 +25,7 @@ no LOINC code use ``<base>/CodeSystem/<instrument>-<option set>`` (or
 
 from fibrosurvey.fhir.errors import FhirMappingError
 from fibrosurvey.fhir.questionnaire import questionnaire, questionnaire_model
-from fibrosurvey.fhir.questionnaire_reader import instrument_from_questionnaire
+from fibrosurvey.fhir.questionnaire_reader import instrument_from_questionnaire, read_questionnaire
 from fibrosurvey.fhir.response_reader import (
     NOT_IMPORTED_LOINC,
     ResponseReading,
@@ -45,6 +45,7 @@ __all__ = [
     "questionnaire_model",
     "questionnaire_response",
     "read_bundle",
+    "read_questionnaire",
     "read_response",
     "read_response_detail",
     "response_bundle",

@@ -145,6 +145,8 @@ def _question(instrument: Instrument, item: Item, language: str) -> dict[str, An
             }
             for option in item.options
         ]
+    elif item.kind in ("text", "date"):
+        element["type"] = "string" if item.kind == "text" else "date"
     else:
         assert item.minimum is not None and item.maximum is not None  # the schema ensures it
         element["type"] = "integer" if item.kind == "integer" else "decimal"

@@ -2,7 +2,8 @@
 
 What is read:
 
-- every ``choice``/``open-choice``, ``boolean``, ``integer`` and ``decimal`` question, at any
+- every ``choice``/``open-choice``, ``boolean``, ``integer``, ``decimal``, ``string``/``text``
+  (free text) and ``date`` question, at any
   depth of ``group`` items (groups and ``display`` items carry no answers and are left out);
   other item types are refused, naming the linkId;
 - a question's id is its linkId in lower case with anything but letters and digits turned
@@ -35,10 +36,19 @@ from fibrosurvey.fhir import urls
 from fibrosurvey.instruments import DefinitionError, Instrument
 from fibrosurvey.instruments.registry import check_definition
 
-__all__ = ["instrument_from_questionnaire"]
+__all__ = ["instrument_from_questionnaire", "read_questionnaire"]
 
 ITEM_WEIGHT = "http://hl7.org/fhir/StructureDefinition/itemWeight"
-QUESTION_TYPES = ("choice", "open-choice", "boolean", "integer", "decimal")
+QUESTION_TYPES = (
+    "choice",
+    "open-choice",
+    "boolean",
+    "integer",
+    "decimal",
+    "string",
+    "text",
+    "date",
+)
 
 
 def _identifier(text: str) -> str:
@@ -146,6 +156,8 @@ class _Reader:
             if not options:
                 self.problems.append(f"item {link_id}: a choice with no answerOption codings")
                 return
+        elif kind in ("string", "text", "date"):
+            item["kind"] = "date" if kind == "date" else "text"
         else:
             item["kind"] = "integer" if kind == "integer" else "number"
             bounds = {
@@ -209,8 +221,10 @@ class _Reader:
                 self._condition(rule, f"item {item['id']}.enableWhen.{number}")
                 for number, rule in enumerate(rules)
             ]
-            if rules:
-                item["enable_when"] = [c for c in conditions if c is not None]
+            # A condition that cannot be read leaves the question ungated (always shown) rather
+            # than gated by the other conditions alone, which would change what they mean.
+            if rules and all(c is not None for c in conditions):
+                item["enable_when"] = conditions
                 item["enable_behavior"] = behavior
             if expression:
                 item["enable_when_expression"] = expression
@@ -251,6 +265,35 @@ class _Reader:
 def _version(version: Any) -> str:
     parts = re.findall(r"\d+", str(version or ""))
     return ".".join([*parts, "0", "0", "0"][:3]) if parts else "1.0.0"
+
+
+def read_questionnaire(
+    resource: dict[str, Any], language: str = "en"
+) -> tuple[Instrument | None, list[str]]:
+    """What can be read of a Questionnaire, and what could not (one text per linkId/field).
+
+    Questions that cannot be read are left out; a question whose enableWhen cannot be read is
+    kept ungated. The instrument is None when nothing valid is left.
+    """
+    if resource.get("resourceType") != "Questionnaire":
+        return None, ["not a Questionnaire (resourceType)"]
+    reader = _Reader(resource, resource.get("language") or language)
+    reader.read(resource.get("item") or [], [])
+    raw = reader.definition(resource)
+    if not reader.items:
+        return None, [*reader.problems, "the Questionnaire has no question fibrosurvey can read"]
+    try:
+        instrument = Instrument.model_validate(raw)
+        check_definition(instrument)
+    except ValidationError as error:
+        details = "; ".join(
+            f"{'.'.join(str(part) for part in problem['loc'])}: {problem['msg']}"
+            for problem in error.errors()
+        )
+        return None, [*reader.problems, details]
+    except DefinitionError as error:
+        return None, [*reader.problems, str(error)]
+    return instrument, reader.problems
 
 
 def instrument_from_questionnaire(resource: dict[str, Any], language: str = "en") -> Instrument:

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 __all__ = [
     "BandsRule",
     "BmiRule",
+    "CheckboxChoice",
     "Condition",
     "CountRegionsRule",
     "CriteriaRule",
@@ -76,12 +77,26 @@ class EnableWhen(_Strict):
         return self
 
 
+class CheckboxChoice(_Strict):
+    """One box of a multiple-answer question (a REDCap checkbox field), answered 0 or 1.
+
+    Each box is its own item (column ``<instrument>_<field>___<code>``, as REDCap names the
+    export column); ``field`` and ``question`` keep the question the boxes belong to, the
+    item's text is the box's label.
+    """
+
+    field: Annotated[str, Field(pattern=r"^[a-z0-9_]+$")]
+    code: Annotated[str, Field(pattern=r"^-?[A-Za-z0-9_.]+$")]
+    question: Text
+
+
 class Item(_Strict):
     """One question. Its flat-file column is ``<instrument>_<id>``."""
 
     id: Annotated[str, Field(pattern=r"^[a-z0-9_]+$")]
     text: Text
-    kind: Literal["choice", "integer", "number"] = "choice"
+    # text: free text (names, notes); date: an ISO date YYYY-MM-DD. Neither is scored.
+    kind: Literal["choice", "integer", "number", "text", "date"] = "choice"
     option_set: str | None = None
     options: tuple[Option, ...] = ()
     minimum: float | None = None
@@ -92,6 +107,10 @@ class Item(_Strict):
     # skipped in imported data, where scoring rules decide what missing means.
     required: bool = False
     column: str = ""
+    # A direct identifier (name, e-mail, date of birth...): stored apart and encrypted like
+    # contact details, and never written to a de-identified export.
+    identifier: bool = False
+    checkbox: CheckboxChoice | None = None
     # Skip logic: the item is asked only when these conditions hold (all of them, or any with
     # enable_behavior "any"); or, where enableWhen cannot say it, when a FHIRPath expression
     # (SDC enableWhenExpression) is true. Not both.
@@ -128,6 +147,10 @@ class Item(_Strict):
         """Human-readable allowed values, for error messages."""
         if self.kind == "choice":
             return ", ".join(str(code) for code in self.codes)
+        if self.kind == "text":
+            return "any text"
+        if self.kind == "date":
+            return "a date YYYY-MM-DD"
         kind = "whole number" if self.kind == "integer" else "number"
         return f"{kind} from {self.minimum:g} to {self.maximum:g}"
 

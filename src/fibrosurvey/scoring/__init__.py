@@ -3,8 +3,15 @@
 from fibrosurvey.scoring.engine import (
     SCORING_VERSIONS_COLUMN,
     score_frame,
+    score_frame_with,
     score_response,
     scoring_provenance,
 )
 
-__all__ = ["SCORING_VERSIONS_COLUMN", "score_frame", "score_response", "scoring_provenance"]
+__all__ = [
+    "SCORING_VERSIONS_COLUMN",
+    "score_frame",
+    "score_frame_with",
+    "score_response",
+    "scoring_provenance",
+]

@@ -14,7 +14,13 @@ from fibrosurvey.instruments.logic import SkipLogic
 from fibrosurvey.instruments.registry import names_read_by
 from fibrosurvey.scoring.rules import rule_expression
 
-__all__ = ["SCORING_VERSIONS_COLUMN", "score_frame", "score_response", "scoring_provenance"]
+__all__ = [
+    "SCORING_VERSIONS_COLUMN",
+    "score_frame",
+    "score_frame_with",
+    "score_response",
+    "scoring_provenance",
+]
 
 # Every scored table carries the instrument versions that produced it, in every row, so the
 # provenance survives any later filtering, joining or format conversion.
@@ -101,7 +107,10 @@ def _score_layers(
 
 def _check_numeric(frame: pl.DataFrame, instruments: list[Instrument]) -> None:
     for instrument in instruments:
-        for column in instrument.item_columns():
+        for item in instrument.items:
+            if item.kind in ("text", "date"):
+                continue  # free text and dates are kept, never scored
+            column = item.column
             dtype = frame.schema.get(column)
             if dtype is not None and not (dtype.is_numeric() or dtype == pl.Null):
                 raise TypeError(
@@ -122,8 +131,13 @@ def score_frame(frame: pl.DataFrame, instruments: Iterable[str] | None = None) -
     validate_frame`). Existing score columns are replaced. Instruments none of whose item columns
     are present are skipped. All rows are scored at once by Polars expressions.
     """
+    return score_frame_with(frame, _selected(instruments))
+
+
+def score_frame_with(frame: pl.DataFrame, instruments: Iterable[Instrument]) -> pl.DataFrame:
+    """:func:`score_frame` with the given definitions (a study's own, imported instruments)."""
     columns = set(frame.columns)
-    scored = [instrument for instrument in _selected(instruments) if _present(instrument, columns)]
+    scored = [instrument for instrument in instruments if _present(instrument, columns)]
     if not scored:
         return frame
     _check_numeric(frame, scored)
