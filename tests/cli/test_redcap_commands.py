@@ -96,4 +96,3 @@ def test_export_writes_a_dictionary_instruments_import_reads_back(tmp_path: Path
     )
     assert again.exit_code == 0, again.output
     assert load_definition(back / "phq9.yaml") == get_instrument("phq9")
-

@@ -1,7 +1,8 @@
 """The owner builds a study of their own in real Chromium, and a participant takes it.
 
 Create a study; set its title, languages and safety contact; change the consent twice;
-import the team's own instrument (YAML with skip logic) through the preview; put it in the
+import the team's REDCap data dictionary (branching logic, a checkbox) through the preview;
+put it in the
 baseline battery beside the built-in PEG. A participant then sees the new title and consent,
 answers it (skip logic shown live), and the owner's CSV export has the new columns.
 Screenshots go to test-output/screenshots/ (look at them).
@@ -66,25 +67,29 @@ def test_owner_builds_a_study_and_a_participant_takes_it(live_server, browser, u
     assert "Consent version 3 saved" in page.locator(".messages").inner_text()
     shot("02-consent")
 
-    # The team's own instrument: upload, preview (items, logic), save.
+    # The team's REDCap data dictionary (BOM, curly quote, branching logic, a checkbox, an
+    # identifier, a calc REDCap computes with if()): upload, preview, save.
     page.get_by_role("link", name="Instruments", exact=True).first.click()
-    page.get_by_label("File format").select_option("yaml")
-    page.locator('input[name="upload"]').set_input_files(str(DATA / "mood_v1.yaml"))
+    page.get_by_label("File format").select_option("redcap")
+    page.locator('input[name="upload"]').set_input_files(str(DATA / "sleep_diary.csv"))
     page.get_by_role("button", name="Preview").click()
-    assert "Preview of mood_v1.yaml" in page.locator("h1").inner_text()
+    assert "Preview of sleep_diary.csv" in page.locator("h1").inner_text()
     preview = page.locator("table.items").inner_text()
-    assert "mood_howlow" in preview and "mood_low = 1" in preview and "Badly" in preview
+    assert "sleepdiary_aids___1" in preview and "sleepdiary_woke = 1" in preview
+    assert "sleepdiary_aids___1 = 1" in preview and "sleepdiary_woke != 0" in preview
+    refused = page.locator("section.refusals").inner_text()
+    assert "8\trested" in refused and "sleepdiary_partner" in refused
     shot("03-preview")
     page.get_by_role("button", name="Save").click()
-    assert "Saved: mood 1.0.0." in page.locator(".messages").inner_text()
+    assert "Saved: sleepdiary 1.0.0." in page.locator(".messages").inner_text()
 
     # Baseline battery: the own instrument, then the built-in PEG.
     page.get_by_role("link", name="Events and batteries", exact=True).click()
     page.get_by_role("link", name="baseline").click()
-    page.get_by_label("Battery: instrument ids in order, one per line").fill("mood\npeg")
+    page.get_by_label("Battery: instrument ids in order, one per line").fill("sleepdiary\npeg")
     page.get_by_role("button", name="Save").click()
     assert "Event saved." in page.locator(".messages").inner_text()
-    assert study.events.get(code="baseline").instrument_ids() == ["mood", "peg"]
+    assert study.events.get(code="baseline").instrument_ids() == ["sleepdiary", "peg"]
     shot("04-events")
 
     # A participant takes it: the new title and consent, the own instrument's skip logic.
@@ -107,12 +112,15 @@ def test_owner_builds_a_study_and_a_participant_takes_it(live_server, browser, u
     def choose(column: str, code: int) -> None:
         survey.locator(f'label.option:has(input[name="{column}"][value="{code}"])').click()
 
-    assert "Did you feel low today?" in survey.locator("main").inner_text()
-    choose("mood_low", 1)
+    assert "Did you wake up during the night?" in survey.locator("main").inner_text()
+    choose("sleepdiary_woke", 1)
+    choose("sleepdiary_aids___1", 1)
+    choose("sleepdiary_aids___2", 0)
+    choose("sleepdiary_aids___3", 0)
     survey.get_by_role("button", name="Next").click()
-    survey.locator('input[name="mood_howlow"]').fill("6")  # asked: mood_low = 1
-    choose("mood_sleep", 3)
-    choose("mood_energy", 1)
+    # Both asked: woke = 1, and the Medicine box ticked with woke <> 0.
+    survey.locator('input[name="sleepdiary_woke_times"]').fill("2")
+    survey.locator('input[name="sleepdiary_med_nights"]').fill("3")
     survey.screenshot(path=str(SCREENSHOTS / "builder-05-own-instrument.png"), full_page=True)
     survey.get_by_role("button", name="Next").click()
     while re.search(r"/page/\d+/$", survey.url):
@@ -129,8 +137,15 @@ def test_owner_builds_a_study_and_a_participant_takes_it(live_server, browser, u
     assert csv.status == 200
     frame = pl.read_csv(io.BytesIO(csv.body()))
     row = frame.row(0, named=True)
-    mood = ["mood_low", "mood_howlow", "mood_sleep", "mood_energy", "mood_total"]
-    assert [c for c in frame.columns if c.startswith("mood_")] == mood
-    assert [row[c] for c in mood] == [1, 6, 3, 1, 4]
+    own = [
+        "sleepdiary_woke",
+        "sleepdiary_aids___1",
+        "sleepdiary_aids___2",
+        "sleepdiary_aids___3",
+        "sleepdiary_woke_times",
+        "sleepdiary_med_nights",
+    ]
+    assert [c for c in frame.columns if c.startswith("sleepdiary_")] == own  # no identifier
+    assert [row[c] for c in own] == [1, 1, 0, 0, 2, 3]
     assert (row["peg_1"], row["consent_version"]) == (4, 3)
     context.close()

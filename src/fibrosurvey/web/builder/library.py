@@ -9,6 +9,7 @@ branch point, :func:`convert_upload`.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +17,7 @@ from django.contrib.auth.models import User
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
+from fibrosurvey.fhir import read_questionnaire
 from fibrosurvey.instruments import DefinitionError, Instrument
 from fibrosurvey.instruments.registry import check_extra_definition, parse_definition
 from fibrosurvey.instruments.versions import (
@@ -24,6 +26,7 @@ from fibrosurvey.instruments.versions import (
     definition_yaml,
     refused_changes,
 )
+from fibrosurvey.redcap import DictionaryError, dictionary_to_instruments, read_data_dictionary
 from fibrosurvey.web.audit.services import record
 from fibrosurvey.web.builder.active import parsed
 from fibrosurvey.web.builder.models import InstrumentVersion, version_label
@@ -37,6 +40,7 @@ __all__ = [
     "convert_upload",
     "do_import_instrument",
     "do_save_instruments",
+    "web_collectable",
 ]
 
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
@@ -88,25 +92,89 @@ def convert_upload(
 ) -> tuple[list[Instrument], list[Refusal]]:
     """The instruments an upload holds, and what could not be converted.
 
-    Raises DefinitionError when the file cannot be read as ``source_kind`` at all.
+    The one branch point for source formats: our YAML through the core loader, a REDCap data
+    dictionary and a FHIR Questionnaire through the core converters (``fibrosurvey.redcap``,
+    ``fibrosurvey.fhir``). Raises DefinitionError when the file cannot be read at all.
     """
     if source_kind == InstrumentVersion.Source.YAML:
+        instruments, refusals = [parse_definition(_text(data, name), name)], []
+    elif source_kind == InstrumentVersion.Source.REDCAP:
         try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError as error:
+            dictionary = read_data_dictionary(data)
+        except DictionaryError as error:
             raise DefinitionError(
-                f"{name}: not UTF-8 text (byte {error.start}); save the file as UTF-8"
+                f"{name}: not a readable REDCap data dictionary: {error}"
             ) from None
-        return [parse_definition(text, name)], []
-    if source_kind in (InstrumentVersion.Source.REDCAP, InstrumentVersion.Source.FHIR):
-        # The REDCap/FHIR converter (fibrosurvey.redcap) plugs in here when it is available.
+        result = dictionary_to_instruments(dictionary)
+        instruments = list(result.instruments)
+        refusals = [Refusal(r.line, r.field, r.reason) for r in result.refusals]
+    elif source_kind == InstrumentVersion.Source.FHIR:
+        try:
+            resource = json.loads(_text(data, name))
+        except json.JSONDecodeError as error:
+            raise DefinitionError(f"{name}: not JSON: {error}") from None
+        if not isinstance(resource, dict) or resource.get("resourceType") != "Questionnaire":
+            raise DefinitionError(f"{name}: not a FHIR Questionnaire (resourceType)")
+        instrument, problems = read_questionnaire(resource)
+        instruments = [] if instrument is None else [instrument]
+        refusals = [Refusal(None, text.split(":", 1)[0], text) for text in problems]
+    else:
         raise DefinitionError(
-            f"{name}: importing a {InstrumentVersion.Source(source_kind).label} is not "
-            "available on this server yet; convert it to our YAML schema and upload that"
+            f"unknown source {source_kind!r}; allowed: {', '.join(InstrumentVersion.Source.values)}"
         )
-    raise DefinitionError(
-        f"unknown source {source_kind!r}; allowed: {', '.join(InstrumentVersion.Source.values)}"
+    collected: list[Instrument] = []
+    for instrument in instruments:
+        kept, left_out = web_collectable(instrument)
+        refusals += left_out
+        collected.append(kept)
+    return collected, refusals
+
+
+def _text(data: bytes, name: str) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise DefinitionError(
+            f"{name}: not UTF-8 text (byte {error.start}); save the file as UTF-8"
+        ) from None
+
+
+def web_collectable(instrument: Instrument) -> tuple[Instrument, list[Refusal]]:
+    """The instrument without the items the web survey cannot collect yet: free text and
+    dates (answers are numbers here) and direct identifiers (they belong with the encrypted
+    contact details, never with answers). Each one left out is a refusal.
+
+    Raises DefinitionError when a score or skip-logic rule needs an item left out.
+    """
+    dropped = {
+        item.id: item
+        for item in instrument.items
+        if item.kind in ("text", "date") or item.identifier
+    }
+    if not dropped:
+        return instrument, []
+    refusals = [
+        Refusal(
+            None,
+            item.column,
+            "a direct identifier: collect it with the participant's contact details"
+            if item.identifier
+            else f"a {item.kind} item: the web survey collects numbers and choices only",
+        )
+        for item in dropped.values()
+    ]
+    pages = [tuple(i for i in page if i not in dropped) for page in instrument.pages]
+    instructions = list(instrument.page_instructions)
+    kept_pages = [n for n, page in enumerate(pages) if page]
+    trimmed = instrument.model_copy(
+        update={
+            "items": tuple(i for i in instrument.items if i.id not in dropped),
+            "pages": tuple(pages[n] for n in kept_pages),
+            "page_instructions": tuple(instructions[n] for n in kept_pages) if instructions else (),
+        }
     )
+    # Validate again: a rule may read an item that is gone.
+    return parse_definition(definition_yaml(trimmed), instrument.id), refusals
 
 
 def _current_versions(study: Study) -> dict[str, InstrumentVersion]:
