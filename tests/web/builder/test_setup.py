@@ -189,3 +189,38 @@ def test_staff_entry_is_refused_without_the_participants_current_consent(login, 
     refused = login("carol").post(url, {"mood_low": "1", "nonce": "s1", "reason": "paper"})
     assert refused.status_code == 422 and "consent" in refused.content.decode()
     assert not Response.objects.exists()
+
+
+def test_the_safety_contact_is_on_the_safety_page_and_in_the_alert_email(
+    client, login, own_study, enrol
+):
+    from types import SimpleNamespace
+
+    from django.template.loader import render_to_string
+    from django.utils import timezone
+
+    login("alice").post(
+        reverse("builder:settings", args=[own_study.pk]),
+        {
+            "title_en": "Mood pilot",
+            "languages": ["en", "es"],
+            "safety_phone": "+34 900 123 456",
+            "safety_email": "safety@example.org",
+            "safety_hours": "Mon-Fri 9:00-17:00",
+        },
+    )
+    participant, token = enrol("en")
+    client.logout()
+    client.post(reverse("survey:consent", args=[token]), {"agree": "yes"})
+    page = client.get(reverse("survey:safety", args=[token, 2])).content.decode()
+    assert 'href="tel:+34900123456"' in page
+    assert "safety@example.org" in page and "Mon-Fri 9:00-17:00" in page
+    own_study.refresh_from_db()
+    alert = SimpleNamespace(
+        study=own_study,
+        participant=participant,
+        event=own_study.events.get(code="baseline"),
+        created_at=timezone.now(),
+    )
+    body = render_to_string("survey/email/safety_body.txt", {"alert": alert, "url": "x"})
+    assert "Study safety contact: +34 900 123 456 safety@example.org (Mon-Fri 9:00-17:00)" in body
