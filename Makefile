@@ -4,13 +4,23 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run demo demo-report test test-postgres security reliability lint bench format clean
+.PHONY: run demo demo-report test test-postgres security reliability lint bench format clean axe
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip==25.3
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+# axe-core for the accessibility tests (tests/web/survey/test_axe.py), pinned by its lock file
+# and installed with the machine's npm into tests/web/axe/node_modules (never a browser).
+AXE_DIR := tests/web/axe
+AXE := $(AXE_DIR)/node_modules/axe-core/axe.min.js
+$(AXE): $(AXE_DIR)/package.json $(AXE_DIR)/package-lock.json
+	npm ci --prefix $(AXE_DIR) --no-audit --no-fund --loglevel=error
+	touch $(AXE)
+
+axe: $(AXE)
 
 # The capture platform on SQLite in var/: migrate, build the demo study from the synthetic
 # cohort, print the URL, the demo login and a fresh participant link, then serve.
@@ -28,7 +38,7 @@ demo-report: $(STAMP)
 
 demo: demo-report
 
-test: $(STAMP)
+test: $(STAMP) $(AXE)
 	$(BIN)/pytest
 
 lint: $(STAMP)
@@ -45,13 +55,13 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_scoring
 
 clean:
-	rm -rf $(VENV) var out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var out .pytest_cache .mypy_cache .ruff_cache $(AXE_DIR)/node_modules
 
 # The database-dependent tests again, against the local PostgreSQL (production path). The
 # security suite is left to `make security`, so CI runs each test once per database.
 POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 SECURITY_TESTS := tests/web/security tests/web/test_access_matrix.py tests/web/api/test_access_matrix.py
-test-postgres: $(STAMP)
+test-postgres: $(STAMP) $(AXE)
 	DATABASE_URL=$(POSTGRES_URL) $(BIN)/pytest tests/web $(addprefix --ignore=,$(SECURITY_TESTS))
 
 # The hostile-input, privacy and access suites (SECURITY.md says what each one proves), on

@@ -159,3 +159,48 @@ def redcap_logic() -> st.SearchStrategy[Any]:
         )
 
     return st.recursive(_redcap_comparison(), extend, max_leaves=6)
+
+
+# Fields of the small REDCap form the branching-logic property test converts: a radio with codes
+# 0-3, an integer 0-10 and a checkbox with boxes 1 and 2; each with the values comparisons use.
+REDCAP_LOGIC_FIELDS: dict[tuple[str, str | None], list[int]] = {
+    ("a", None): [0, 1, 2, 3],
+    ("n", None): list(range(11)),
+    ("c", "1"): [0, 1],
+    ("c", "2"): [0, 1],
+}
+
+
+@st.composite
+def _redcap_field_comparison(draw: st.DrawFn) -> Any:
+    from fibrosurvey.redcap.logic import Comparison
+
+    field, code = draw(st.sampled_from(sorted(REDCAP_LOGIC_FIELDS, key=str)))
+    if draw(st.integers(0, 9)) == 0:
+        return Comparison(field, draw(st.sampled_from(["=", "!="])), None, code)
+    ordered = field != "c"
+    operator = draw(st.sampled_from(["=", "!=", ">", "<", ">=", "<="] if ordered else ["=", "!="]))
+    values = REDCAP_LOGIC_FIELDS[(field, code)]
+    if operator in ("=", "!="):
+        value = draw(st.sampled_from(values))
+    else:
+        value = draw(st.integers(min(values) - 1, max(values) + 1))
+    return Comparison(field, operator, float(value), code)
+
+
+def redcap_field_logic() -> st.SearchStrategy[Any]:
+    """Branching logic over :data:`REDCAP_LOGIC_FIELDS` (and/or nested, flattened)."""
+    from fibrosurvey.redcap.logic import All, Any_
+
+    def extend(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+        def group(kind: type, parts: list[Any]) -> Any:
+            flat: list[Any] = []
+            for part in parts:
+                flat.extend(part.parts if isinstance(part, kind) else [part])
+            return kind(tuple(flat))
+
+        return st.builds(
+            group, st.sampled_from([All, Any_]), st.lists(children, min_size=2, max_size=3)
+        )
+
+    return st.recursive(_redcap_field_comparison(), extend, max_leaves=5)

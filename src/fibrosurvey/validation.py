@@ -16,6 +16,7 @@ from typing import Any, Literal
 import polars as pl
 
 from fibrosurvey.instruments import Instrument, Item, get_instrument, load_instruments
+from fibrosurvey.instruments.localize import for_country
 from fibrosurvey.instruments.logic import SkipLogic, gate_columns, skip_logic
 from fibrosurvey.problems import Problem
 
@@ -281,6 +282,7 @@ def validate_response(
     context: Mapping[str, Any] | None = None,
     battery: Iterable[str] = (),
     refuse: Literal["disabled", "not_applicable"] = "disabled",
+    country: str | None = None,
 ) -> ValidationReport:
     """Check one participant's answers to one instrument (keys are item columns).
 
@@ -291,8 +293,11 @@ def validate_response(
     ids, so a gate in another instrument is read too. ``refuse="not_applicable"`` refuses only
     answers whose gate is answered (as :func:`validate_frame` does, for data from elsewhere or
     from an earlier version); the survey refuses every answer to a question it did not ask.
+    ``country`` (a study's) narrows the answers to those asked there (its own regions).
     """
-    instrument = get_instrument(instrument_id)
+    instrument = (
+        get_instrument(instrument_id) if country is None else for_country(instrument_id, country)
+    )
     report = ValidationReport(rows_checked=1)
     columns = set(instrument.item_columns())
     for key in answers:

@@ -88,6 +88,13 @@ def test_export_writes_a_dictionary_instruments_import_reads_back(tmp_path: Path
     )
     assert result.exit_code == 0, result.output
     records = pl.read_csv(out / "records.csv", infer_schema=False)
+    repeated = records.filter(pl.col("redcap_repeat_instrument") == "medication")
+    assert repeated["medication_med_name"].to_list() == [
+        "Pregabalin",
+        "Duloxetine",
+        "Amitriptyline",
+    ]
+    records = records.filter(pl.col("redcap_repeat_instrument").is_null())
     assert records["phq9_9"].to_list() == ["0", "NASK", "3", None]
     assert records["redcap_event_name"].to_list()[:2] == ["baseline_arm_1", "followup_3m_arm_1"]
     back = tmp_path / "back"

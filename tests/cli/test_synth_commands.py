@@ -40,6 +40,17 @@ def test_synth_writes_parquet(tmp_path: Path) -> None:
     assert (tmp_path / "survey.parquet.truth.json").exists()
 
 
+def test_synth_in_another_country_uses_its_region_codes(tmp_path: Path) -> None:
+    out = tmp_path / "mexico.parquet"
+    args = ["synth", "--scenario", "null", "--n", "400", "--country", "MX", "-o", str(out)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    strata = pl.read_parquet(out)["design_stratum"].unique().sort().to_list()
+    assert strata == list(range(201, 233))  # Mexico's 32 federal entities (INEGI order)
+    unknown = CliRunner().invoke(main, [*args[:-2], "--country", "FR", "-o", str(out)])
+    assert unknown.exit_code == 2 and "'US', 'ES', 'MX'" in unknown.output
+
+
 def test_bad_extension_is_a_usage_error_saying_what_to_do(tmp_path: Path) -> None:
     args = ["synth", "--scenario", "null", "--n", "10", "-o", str(tmp_path / "x.xlsx")]
     result = CliRunner().invoke(main, args)

@@ -111,7 +111,8 @@ EXPECTED_CHOICE_CODES: dict[str, list[int]] = {
     **{f"tx_{name}": BINARY for name in TX_BINARY},
     "tx_cbd_product": [0, 1, 2, 3],
     "demo_sex": [1, 2, 3],
-    "demo_region": list(range(1, 10)),
+    # US Census divisions 1-9, Spain 101-119 (INE order), Mexico 201-232 (INEGI order).
+    "demo_region": [*range(1, 10), *range(101, 120), *range(201, 233)],
     "demo_education": [1, 2, 3, 4],
     "demo_menopause": [0, 1, 2, 3],
     "demo_hormonal_contraception": BINARY,

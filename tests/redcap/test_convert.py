@@ -15,6 +15,7 @@ from fibrosurvey.redcap import (
     dictionary_to_instruments,
     read_data_dictionary,
 )
+from fibrosurvey.redcap.dictionary import CSV_COLUMNS
 from fibrosurvey.scoring import score_frame_with
 
 DICTIONARY = Path(__file__).parents[1] / "data" / "redcap" / "symptom_study_dictionary.csv"
@@ -154,3 +155,59 @@ def test_calc_sum_becomes_a_score_that_scores(result: ConversionResult) -> None:
 def test_written_yaml_loads_back_equal(result: ConversionResult, tmp_path: Path) -> None:
     for instrument in result.instruments:
         assert load_definition(write_definition(instrument, tmp_path)) == instrument
+
+
+def _dictionary(*rows: str) -> str:
+    header = ",".join(f'"{column}"' for column in CSV_COLUMNS)
+    return "\n".join([header, "record_id,f,,text,ID" + "," * 13, *rows]) + "\n"
+
+
+def test_a_gate_asked_after_what_it_gates_is_refused_and_the_rest_kept() -> None:
+    text = _dictionary(
+        "later,f,,yesno,Asked first," + "," * 5 + ",[gate] = '1'" + "," * 6,
+        "gate,f,,yesno,The gate" + "," * 13,
+    )
+    result = dictionary_to_instruments(read_data_dictionary(text))
+    [refusal] = result.refusals
+    assert (refusal.line, refusal.field) == (3, "later")
+    assert "f_gate, which is asked later" in refusal.reason
+    [instrument] = result.instruments
+    assert not instrument.item("later").gated
+
+
+def test_a_bound_that_is_not_a_number_falls_back_with_a_note() -> None:
+    text = _dictionary("n,f,,text,Count,,,integer,[other],10" + "," * 8)
+    result = dictionary_to_instruments(read_data_dictionary(text))
+    assert result.ok
+    item = result.instruments[0].item("n")
+    assert (item.minimum, item.maximum) == (-1e9, 10)
+    assert "'[other]' is not a number" in result.notes[0]
+
+
+def test_field_names_lose_a_leading_form_prefix_as_item_ids() -> None:
+    text = _dictionary('f_pain,f,,radio,Pain,"0, None | 1, Some"' + "," * 12)
+    result = dictionary_to_instruments(read_data_dictionary(text))
+    [item] = result.instruments[0].items
+    assert (item.id, item.column) == ("pain", "f_pain")
+    assert result.columns == {"f_pain": "f_pain"}
+
+
+def test_a_team_form_named_like_a_built_in_instrument_gets_its_own_id() -> None:
+    text = _dictionary(
+        'phq9_1,phq9,,radio,Interest,"1, Not at all | 2, Several days"' + "," * 12
+    ).replace("record_id,f,", "record_id,phq9,")
+    result = dictionary_to_instruments(read_data_dictionary(text))
+    [instrument] = result.instruments
+    assert instrument.id == "phq9redcap"
+    assert instrument.items[0].column == "phq9redcap_phq9_1"  # never our phq9_1
+    assert "built-in" in result.notes[0]
+
+
+def test_consecutive_descriptive_texts_make_one_page_instruction() -> None:
+    text = _dictionary(
+        "intro,f,,descriptive,Welcome" + "," * 13,
+        "more,f,,descriptive,Take your time" + "," * 13,
+        "q,f,,yesno,Ready?" + "," * 13,
+    )
+    [instrument] = dictionary_to_instruments(read_data_dictionary(text)).instruments
+    assert instrument.page_instructions[0]["en"] == "Welcome\n\nTake your time"

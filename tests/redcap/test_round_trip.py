@@ -74,7 +74,7 @@ def test_records_exported_and_imported_again_keep_every_value() -> None:
     original = import_records(read_data_dictionary(DICTIONARY), RECORDS, keep_identifiers=True)
     instruments = list(original.conversion.instruments)
     dictionary = read_data_dictionary(instrument_to_data_dictionary(instruments))
-    records = dataset_to_records(original.wide, instruments)
+    records = dataset_to_records(original.wide, instruments, original.repeating)
     events = RecordMapping(
         events={"baseline_arm_1_arm_1": "baseline_arm_1", "month_3_arm_1_arm_1": "month_3_arm_1"}
     )
@@ -83,3 +83,5 @@ def test_records_exported_and_imported_again_keep_every_value() -> None:
     kept = original.wide.select(pl.exclude("^redcap_calc_.*$"))
     assert again.wide.columns == kept.columns
     assert again.wide.equals(kept)
+    medication = original.repeating["medication"]
+    assert again.repeating["medication"].equals(medication)

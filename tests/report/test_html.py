@@ -130,3 +130,17 @@ def test_report_without_a_survey_design_says_its_estimates_are_unweighted(
     assert "unweighted" in section
     assert "weights" not in section and "strata" not in section and "Unweighted</th>" not in section
     assert "Taylor linearisation" not in " ".join(results.methods)
+
+
+def test_methods_say_which_language_versions_are_not_validated_or_not_checked(html: str) -> None:
+    methods = html[html.index('<section id="methods">') : html.index('<section id="plan">')]
+    # The synthetic cohort holds every instrument; the flags come from their definitions.
+    spanish = next(
+        p for p in re.findall(r"<p>(.*?)</p>", methods, re.S) if "(Spanish versions)" in p
+    )
+    assert "jss, peg, nrs, migraine, ibs, dx, tx, demo and pgic are not validated" in spanish
+    assert "the wording of fsq, fiqr, phq9 and gad7 has not been checked" in spanish
+    english = next(
+        p for p in re.findall(r"<p>(.*?)</p>", methods, re.S) if "(English versions)" in p
+    )
+    assert "nrs, ibs, dx, tx, demo and pgic are not validated" in english

@@ -215,3 +215,25 @@ def test_tiny_cohorts_still_generate_a_valid_design(n: int) -> None:
     assert baseline.height == n
     assert (baseline["design_weight"] > 0).all()
     assert baseline["design_psu"].null_count() == 0
+
+
+@pytest.mark.parametrize("country", ["ES", "MX"])
+def test_a_cohort_in_another_country_is_stratified_by_its_regions(country: str) -> None:
+    from fibrosurvey.countries import get_country
+    from fibrosurvey.synth.design import region_shares, target_population
+    from fibrosurvey.validation import validate_frame
+
+    result = generate("seed-claims", 2500, 11, score=False, country=country)
+    baseline = result.data.filter(pl.col("event") == "baseline")
+    codes = get_country(country).region_codes
+    assert sorted(baseline["design_stratum"].unique().to_list()) == list(codes)
+    assert (
+        baseline.filter(pl.col("demo_region").is_not_null())
+        .select((pl.col("demo_region") == pl.col("design_stratum")).all())
+        .item()
+    )
+    totals = baseline.group_by("design_stratum").agg(pl.col("design_weight").sum())
+    totals = totals.sort("design_stratum")["design_weight"].to_numpy()
+    shares = region_shares(country)
+    np.testing.assert_allclose(totals, shares / shares.sum() * target_population(country))
+    assert validate_frame(result.data).ok

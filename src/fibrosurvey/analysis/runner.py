@@ -57,6 +57,7 @@ from fibrosurvey.analysis.verdicts import (
 )
 from fibrosurvey.analysis.wording import claim_in_words
 from fibrosurvey.dataset import ANALYTES
+from fibrosurvey.instruments.translation import instruments_in_columns, translation_in_words
 from fibrosurvey.stats.multiplicity import benjamini_hochberg
 
 __all__ = ["data_sha256", "run_plan"]
@@ -189,7 +190,9 @@ def _run(
         alpha=plan.alpha,
         hypotheses=rows,
         claims=claims,
-        methods=methods_in_words(plan, m if do_mi else 0),
+        # What the data hold was asked in language versions the methods must qualify.
+        methods=methods_in_words(plan, m if do_mi else 0)
+        + translation_in_words(instruments_in_columns(data.columns)),
     )
     if describe:
         tick = time.perf_counter()

@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
 from fibrosurvey.cli.instrument_commands import console, errors, list_instruments
-from fibrosurvey.fhir import read_questionnaire
-from fibrosurvey.instruments import Instrument
 from fibrosurvey.instruments.writer import write_definition
-from fibrosurvey.redcap import (
-    DictionaryError,
-    Refusal,
-    dictionary_to_instruments,
-    read_data_dictionary,
-)
+from fibrosurvey.redcap.sources import UnreadableSource, convert_instrument_file
 
 __all__ = ["import_instruments"]
 
@@ -34,29 +25,6 @@ def _unreadable(path: Path, reason: str) -> None:
         markup=False,
     )
     sys.exit(UNREADABLE)
-
-
-def _from_fhir(path: Path, language: str) -> tuple[list[Instrument], list[Refusal]]:
-    try:
-        resource: Any = json.loads(path.read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        _unreadable(path, f"not JSON: {error}")
-    if not isinstance(resource, dict) or resource.get("resourceType") != "Questionnaire":
-        _unreadable(path, "not a FHIR Questionnaire (resourceType must be 'Questionnaire')")
-    instrument, problems = read_questionnaire(resource, language)
-    refusals = [Refusal(None, text.split(":", 1)[0], text) for text in problems]
-    return ([] if instrument is None else [instrument]), refusals
-
-
-def _from_redcap(path: Path, language: str) -> tuple[list[Instrument], list[Refusal], list[str]]:
-    try:
-        dictionary = read_data_dictionary(path)
-    except DictionaryError as error:
-        for problem in error.problems:
-            errors.print(f"  {problem}", markup=False)
-        _unreadable(path, "not a readable REDCap data dictionary (problems above)")
-    result = dictionary_to_instruments(dictionary, language)
-    return list(result.instruments), list(result.refusals), list(result.notes)
 
 
 @list_instruments.command("import")
@@ -80,14 +48,15 @@ def import_instruments(file: Path, out_dir: Path, language: str) -> None:
     Exit codes: 0 everything converted; 1 something was refused (the rest is still
     written); 2 the file cannot be read (nothing written).
     """
-    if not file.is_file():
-        _unreadable(file, "no such file")
-    notes: list[str] = []
-    if file.suffix.lower() == ".json":
-        instruments, refusals = _from_fhir(file, language)
-    else:
-        instruments, refusals, notes = _from_redcap(file, language)
-    for instrument in instruments:
+    try:
+        data = file.read_bytes()
+    except OSError as error:
+        _unreadable(file, error.strerror or str(error))
+    try:
+        result = convert_instrument_file(file.name, data, language)
+    except UnreadableSource as error:
+        _unreadable(file, str(error))
+    for instrument in result.instruments:
         path = write_definition(instrument, out_dir)
         gated = sum(item.gated for item in instrument.items)
         console.print(
@@ -95,11 +64,11 @@ def import_instruments(file: Path, out_dir: Path, language: str) -> None:
             f"{len(instrument.scores)} scores",
             markup=False,
         )
-    for note in notes:
+    for note in result.notes:
         console.print(f"note: {note}", markup=False)
-    if refusals:
-        errors.print(f"{len(refusals)} thing(s) could not be converted:", markup=False)
-        for refusal in sorted(refusals, key=lambda r: (r.line or 0, r.field)):
+    if result.refusals:
+        errors.print(f"{len(result.refusals)} thing(s) could not be converted:", markup=False)
+        for refusal in result.refusals:
             errors.print(f"  {refusal}", markup=False)
         errors.print(
             "Everything else was written. Change these in the source (or edit the YAML) and "

@@ -106,12 +106,18 @@ def import_command(
     """
     if output.suffix.lower() not in (".parquet", ".csv"):
         raise click.UsageError("--out must end in .parquet or .csv")
+    dictionary_source: str | bytes
+    records_source: str | bytes
     if url is not None:
         if token is None:
             raise click.UsageError("--url needs --token (or REDCAP_API_TOKEN)")
-        from fibrosurvey.redcap.api import fetch_project
+        from fibrosurvey.redcap.api import ApiError, fetch_project
 
-        dictionary_source, records_source = fetch_project(url, token)
+        try:
+            dictionary_source, records_source = fetch_project(url, token)
+        except ApiError as error:
+            errors.print(f"Error: {error}. Check the URL and token, then run again.", markup=False)
+            sys.exit(2)
     else:
         if dictionary_path is None or records_path is None:
             raise click.UsageError("give --dictionary and --records, or --url and --token")
@@ -119,7 +125,8 @@ def import_command(
             if not path.is_file():
                 errors.print(f"Error: {path}: no such file", markup=False)
                 sys.exit(2)
-        dictionary_source, records_source = dictionary_path.read_bytes(), records_path.read_bytes()
+        dictionary_source = dictionary_path.read_bytes()
+        records_source = records_path.read_bytes()
     try:
         dictionary = read_data_dictionary(dictionary_source)
     except DictionaryError as error:
@@ -135,15 +142,21 @@ def import_command(
             _fail(error.problems, f"the mapping {mapping_path} cannot be used")
     codes = tuple(code.strip() for code in missing_codes.split(",") if code.strip())
     try:
-        dataset = import_records(
-            dictionary,
-            records_source,
-            mapping,
-            missing_codes=codes,
-            keep_identifiers=keep_identifiers,
-        )
+        # A spinner on a terminal: a large project takes tens of seconds to check.
+        with errors.status("converting the dictionary, checking and reading every record..."):
+            dataset = import_records(
+                dictionary,
+                records_source,
+                mapping,
+                missing_codes=codes,
+                keep_identifiers=keep_identifiers,
+            )
     except RecordsError as error:
-        _fail(error.problems, "the records do not fit the dictionary")
+        _fail(
+            error.problems,
+            "the records do not fit the dictionary (export them as CSV, raw data, with "
+            "variable names as headers, from the same project)",
+        )
     metadata = {
         "fibrosurvey_source": "REDCap flat record export",
         "fibrosurvey_redcap_forms": json.dumps(dataset.conversion.forms),
@@ -215,7 +228,9 @@ def export_command(
     """Write our instruments as a REDCap data dictionary, and a dataset as flat records.
 
     Upload data_dictionary.csv in Project Setup > Data Dictionary, then records.csv in Data
-    Import Tool (the record id is participant_id; events are <event>_arm_1). Reading the
+    Import Tool (the record id is participant_id; events are <event>_arm_1). Long tables of
+    repeating instruments beside the dataset (DATASET_<id>.parquet, as `redcap import` writes
+    them) become repeating-instrument rows; mark those forms repeating in REDCap first. Reading the
     dictionary back with `fibrosurvey instruments import` gives the same definitions.
     """
     instruments = _export_instruments(ids, definitions)
@@ -228,6 +243,12 @@ def export_command(
             frame = read_table(dataset)
         except TableError as error:
             raise click.ClickException(str(error)) from error
+        repeating = {}
+        for instrument in instruments:
+            path = repeating_table_path(dataset, instrument.id)
+            if path.is_file():
+                repeating[instrument.id] = read_table(path)
+                console.print(f"read the repeating {instrument.id} rows from {path}", markup=False)
         records = out_dir / "records.csv"
-        records.write_text(dataset_to_records(frame, instruments), encoding="utf-8")
-        console.print(f"wrote {records}: {frame.height} rows", markup=False)
+        records.write_text(dataset_to_records(frame, instruments, repeating), encoding="utf-8")
+        console.print(f"wrote {records}", markup=False)

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from fibrosurvey.cli import main
+from fibrosurvey.countries import COUNTRIES, DEFAULT_COUNTRY
 from fibrosurvey.synth import SCENARIOS, generate
 from fibrosurvey.tables import write_table
 
@@ -50,6 +51,13 @@ def truth_path(output: Path) -> Path:
     help="Random seed: the same seed gives identical data.",
 )
 @click.option(
+    "--country",
+    type=click.Choice(list(COUNTRIES)),
+    default=DEFAULT_COUNTRY,
+    show_default=True,
+    help="Country of the study: its regions are the sampling strata and demo_region codes.",
+)
+@click.option(
     "-o",
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -69,8 +77,8 @@ def truth_path(output: Path) -> Path:
     help="With --partitioned: participants per chunk (about 1.6 rows each with follow-ups).",
 )
 def synth(
-    scenario: str, n: int, seed: int, output: Path | None, partitioned: Path | None,
-    chunk_rows: int,
+    scenario: str, n: int, seed: int, country: str, output: Path | None,
+    partitioned: Path | None, chunk_rows: int,
 ) -> None:  # fmt: skip
     """Generate a synthetic national survey with a planted, known truth.
 
@@ -81,6 +89,8 @@ def synth(
     if (output is None) == (partitioned is None):
         raise click.UsageError("give either -o/--output FILE or --partitioned DIR")
     if partitioned is not None:
+        if country != DEFAULT_COUNTRY:
+            raise click.UsageError("--partitioned draws US cohorts only; leave out --country")
         _synth_partitioned(scenario, n, seed, partitioned, chunk_rows)
         return
     assert output is not None
@@ -102,7 +112,7 @@ def synth(
         def step(message: str) -> None:
             progress.update(task, description=message, advance=1)
 
-        result = generate(scenario, n, seed, progress=step)
+        result = generate(scenario, n, seed, progress=step, country=country)
         progress.update(task, description="writing", advance=1)
         write_table(result.data, output)
         sidecar = truth_path(output)

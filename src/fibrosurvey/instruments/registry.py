@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from fibrosurvey.countries import region_options
 from fibrosurvey.instruments.extra import extra_instrument
 from fibrosurvey.instruments.schema import (
     BandsRule,
@@ -33,6 +34,9 @@ __all__ = [
     "load_instruments",
     "parse_definition",
 ]
+
+# The option set a file names to list every country's regions (fibrosurvey.countries).
+COUNTRY_REGIONS = "country_regions"
 
 # The order instruments appear in a battery, a template and an export.
 INSTRUMENT_ORDER = (
@@ -98,7 +102,10 @@ def _expand(raw: dict[str, Any]) -> dict[str, Any]:
             continue
         item = dict(item)
         name = item.get("option_set")
-        if name is not None and "options" not in item:
+        if name == COUNTRY_REGIONS and name not in option_sets and "options" not in item:
+            # Every supported country's regions (codes never collide); a study shows its own.
+            item["options"] = region_options()
+        elif name is not None and "options" not in item:
             if name not in option_sets:
                 raise KeyError(f"items.{item.get('id')}.option_set: no option set {name!r}")
             item["options"] = option_sets[name]
@@ -285,30 +292,31 @@ def load_definition(path: Path) -> Instrument:
     return instrument
 
 
-def parse_definition(text: str, where: str) -> Instrument:
-    """Validate one definition's YAML text (a file, an upload); ``where`` names it in errors."""
+def parse_definition(text: str, source: str = "definition") -> Instrument:
+    """Validate a definition given as YAML text (an uploaded file); errors start with
+    ``source`` and name the field."""
     try:
         raw, _node = load_untrusted(text)
     except UnsafeYamlError as error:
-        raise DefinitionError(f"{where} {error}") from None
+        raise DefinitionError(f"{source} {error}") from None
     except yaml.YAMLError as error:
-        raise DefinitionError(f"{where}: not valid YAML: {error}") from error
+        raise DefinitionError(f"{source}: not valid YAML: {error}") from error
     if not isinstance(raw, dict):
-        raise DefinitionError(f"{where}: the file must hold a mapping of fields")
+        raise DefinitionError(f"{source}: the file must hold a mapping of fields")
     try:
         instrument = Instrument.model_validate(_expand(raw))
     except KeyError as error:
-        raise DefinitionError(f"{where}: {error.args[0]}") from error
+        raise DefinitionError(f"{source}: {error.args[0]}") from error
     except ValidationError as error:
         details = "; ".join(
             f"{'.'.join(str(part) for part in problem['loc'])}: {problem['msg']}"
             for problem in error.errors()
         )
-        raise DefinitionError(f"{where}: {details}") from error
+        raise DefinitionError(f"{source}: {details}") from error
     try:
         check_definition(instrument)
     except DefinitionError as error:
-        raise DefinitionError(f"{where}: {error}") from error
+        raise DefinitionError(f"{source}: {error}") from error
     return instrument
 
 

@@ -3,6 +3,8 @@
 - :func:`read_data_dictionary` reads a data dictionary CSV (or API metadata) robustly;
   :func:`dictionary_to_instruments` converts each form to an instrument definition, listing
   what was refused (:class:`ConversionResult`, :class:`Refusal`);
+- :func:`convert_instrument_file` takes an uploaded file of any of the three kinds (our YAML,
+  REDCap dictionary, FHIR Questionnaire) and returns the same :class:`ConversionResult`;
 - :func:`instrument_to_data_dictionary` writes our instruments back as a dictionary (our
   instrument -> REDCap -> our instrument gives the same definition);
 - :func:`import_records` reads a flat record export (with an optional :func:`read_mapping`
@@ -17,6 +19,7 @@ from fibrosurvey.redcap.dictionary import (
     DictionaryField,
     read_data_dictionary,
 )
+from fibrosurvey.redcap.export import dataset_to_records, instrument_to_data_dictionary
 from fibrosurvey.redcap.logic import LogicRefused, parse_branching_logic
 from fibrosurvey.redcap.mapping import MappingError, RecordMapping, read_mapping
 from fibrosurvey.redcap.records import (
@@ -26,6 +29,7 @@ from fibrosurvey.redcap.records import (
     import_records,
     repeating_table_path,
 )
+from fibrosurvey.redcap.sources import UnreadableSource, convert_instrument_file
 
 __all__ = [
     "MISSING_DATA_CODES",
@@ -39,8 +43,12 @@ __all__ = [
     "RecordsError",
     "RedcapDataset",
     "Refusal",
+    "UnreadableSource",
+    "convert_instrument_file",
+    "dataset_to_records",
     "dictionary_to_instruments",
     "import_records",
+    "instrument_to_data_dictionary",
     "parse_branching_logic",
     "read_data_dictionary",
     "read_mapping",

@@ -35,7 +35,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from fibrosurvey.instruments import DefinitionError, Instrument, Item
+from fibrosurvey.instruments import DefinitionError, Instrument, Item, load_instruments
 from fibrosurvey.instruments.logic import condition_fhirpath
 from fibrosurvey.instruments.registry import check_definition
 from fibrosurvey.instruments.schema import EnableWhen
@@ -192,6 +192,15 @@ class _Converter:
             form = self.forms.get(row.form)
             if form is None:
                 instrument_id = _instrument_id(row.form)
+                ours = tagged_json(row.annotation, INSTRUMENT_TAG) is not None
+                if instrument_id in load_instruments() and not ours:
+                    # A team's own "phq9" form is not our PHQ-9: same columns would mix codes.
+                    self.notes.append(
+                        f"line {row.line}: form {row.form!r} is imported as "
+                        f"{instrument_id}redcap, since {instrument_id} is a built-in "
+                        "instrument (a mapping file ties its fields to ours)"
+                    )
+                    instrument_id = f"{instrument_id}redcap"
                 if not instrument_id or instrument_id in used_ids:
                     other = used_ids.get(instrument_id, "")
                     self.refuse(
@@ -232,13 +241,13 @@ class _Converter:
 
     def _field(self, form: _Form, row: DictionaryField) -> None:
         if row.section_header:
-            form.pending_break = row.section_header
+            form.pending_break = _joined(form.pending_break, row.section_header)
         metadata = tagged_json(row.annotation, INSTRUMENT_TAG)
         if metadata is not None:
             form.metadata = metadata
             return
         if row.field_type == "descriptive":
-            form.pending_break = row.label
+            form.pending_break = _joined(form.pending_break, row.label)
             return
         if row.field_type == "calc":
             if tagged_json(row.annotation, SCORE_TAG) is None:
@@ -346,15 +355,14 @@ class _Converter:
         if validation in INTEGER_TYPES or validation.startswith("number"):
             base["kind"] = "integer" if validation in INTEGER_TYPES else "number"
             for key, text in (("minimum", row.validation_min), ("maximum", row.validation_max)):
-                if text:
-                    value = _number(text.replace(",", "."))
-                    if value is None:
-                        raise ValueError(f"validation {key} {text!r} is not a number")
+                value = _number(text.replace(",", ".")) if text else None
+                if value is not None:
                     base[key] = value
                 else:
                     base[key] = -NO_BOUND if key == "minimum" else NO_BOUND
+                    found = f"{text!r} is not a number" if text else "none given"
                     self.notes.append(
-                        f"line {row.line}, field {row.name}: no validation {key[:3]}; "
+                        f"line {row.line}, field {row.name}: validation {key[:3]} {found}; "
                         f"{base[key]:g} used"
                     )
             return base
@@ -433,7 +441,8 @@ class _Converter:
     def _with_logic(self, form: _Form) -> list[dict[str, Any]]:
         items = []
         done: set[int] = set()
-        for item in form.items:
+        position = {item["column"]: number for number, item in enumerate(form.items)}
+        for number, item in enumerate(form.items):
             row = form.fields[item["id"]]
             if (
                 row.branching_logic
@@ -441,7 +450,14 @@ class _Converter:
                 and ("enable_when_expression" not in item)
             ):
                 try:
-                    item = {**item, **self._logic(row)}
+                    logic = self._logic(row)
+                    later = [gate for gate in _gates(logic) if position.get(gate, -1) >= number]
+                    if later:
+                        raise LogicRefused(
+                            f"it reads {later[0]}, which is asked later in the form (or is "
+                            "the question itself); a gate must come before what it gates"
+                        )
+                    item = {**item, **logic}
                 except LogicRefused as error:
                     if row.line not in done:
                         self.refuse(
@@ -504,6 +520,18 @@ class _Converter:
             self.refusals.append(Refusal(first_line, form.name, str(error)))
             return None
         return instrument
+
+
+def _joined(earlier: str | None, text: str) -> str:
+    """Section headers and descriptive texts before one question, in order."""
+    return text if not earlier else f"{earlier}\n\n{text}"
+
+
+def _gates(logic: dict[str, Any]) -> set[str]:
+    """The columns a converted rule reads (enable_when questions, FHIRPath linkIds)."""
+    gates = {condition["question"] for condition in logic.get("enable_when", [])}
+    expression = logic.get("enable_when_expression") or ""
+    return gates | set(re.findall(r"linkId='([a-z0-9_]+)'", expression))
 
 
 def _conditions(conditions: list[EnableWhen], behavior: str) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import polars as pl
@@ -284,18 +284,22 @@ def _cell(column: str, frame: pl.DataFrame) -> pl.Expr:
     return value.alias(column)
 
 
-def dataset_to_records(dataset: pl.DataFrame, instruments: Sequence[Instrument]) -> str:
-    """Flat records (CSV text, raw codes) of ``dataset`` for the dictionary of ``instruments``."""
+def _record_rows(
+    table: pl.DataFrame, instruments: Sequence[Instrument], repeat: tuple[str, str] | None
+) -> pl.DataFrame:
     columns: list[pl.Expr] = [pl.col("participant_id").cast(pl.String).alias(RECORD_ID)]
-    if "event" in dataset.columns:
+    if "event" in table.columns:
         columns.append((pl.col("event") + EVENT_SUFFIX).alias("redcap_event_name"))
-    if "site" in dataset.columns:
+    if repeat is not None:
+        columns.append(pl.lit(repeat[0]).alias("redcap_repeat_instrument"))
+        columns.append(pl.col(repeat[1]).cast(pl.String).alias("redcap_repeat_instance"))
+    if "site" in table.columns:
         columns.append(pl.col("site").alias("redcap_data_access_group"))
     for instrument in instruments:
-        present = [item.column for item in instrument.items if item.column in dataset.columns]
-        columns += [_cell(column, dataset) for column in present]
+        present = [item.column for item in instrument.items if item.column in table.columns]
+        columns += [_cell(column, table) for column in present]
         status = f"redcap_complete_{instrument.id}"
-        if status in dataset.columns:
+        if status in table.columns:
             complete = pl.col(status).cast(pl.String)
         elif present:
             answered = pl.any_horizontal([pl.col(c).is_not_null() for c in present])
@@ -303,4 +307,26 @@ def dataset_to_records(dataset: pl.DataFrame, instruments: Sequence[Instrument])
         else:
             continue
         columns.append(complete.alias(f"{instrument.id}_complete"))
-    return dataset.select(columns).write_csv()
+    return table.select(columns)
+
+
+def dataset_to_records(
+    dataset: pl.DataFrame,
+    instruments: Sequence[Instrument],
+    repeating: Mapping[str, pl.DataFrame] | None = None,
+) -> str:
+    """Flat records (CSV text, raw codes) of ``dataset`` for the dictionary of ``instruments``.
+
+    ``repeating`` holds the long table of each repeating instrument (by id, with an
+    ``instance`` column), written as REDCap's repeating-instrument rows.
+    """
+    parts = [_record_rows(dataset, instruments, None)]
+    for instrument_id, table in (repeating or {}).items():
+        own = [i for i in instruments if i.id == instrument_id]
+        parts.append(_record_rows(table, own, (instrument_id, "instance")))
+    records = pl.concat(parts, how="diagonal")
+    order = [c for c in parts[0].columns[:2] if c in records.columns]
+    order += [
+        c for c in ("redcap_repeat_instrument", "redcap_repeat_instance") if c in records.columns
+    ]
+    return records.select([*order, pl.exclude(order)]).write_csv()

@@ -251,19 +251,38 @@ class _Importer:
 
         A checkbox's missing-code box (``sym___unk`` = 1) gives that code to every box.
         """
+        spellings = [*self.missing, *(code.lower() for code in self.missing)]
+        # One cheap pass finds the columns holding a code; only those get the code column.
+        with_codes = (
+            frame.select(
+                pl.col(t.redcap).str.strip_chars().is_in(spellings).any() for t in targets
+            ).row(0)
+            if targets
+            else ()
+        )
         expressions: list[pl.Expr] = [pl.col(ROW)]
-        for target in targets:
+        for target, has_code in zip(targets, with_codes, strict=True):
             text = pl.col(target.redcap).str.strip_chars()
-            is_code = text.str.to_uppercase().is_in(list(self.missing))
-            code: pl.Expr = pl.when(is_code).then(text.str.to_uppercase())
+            is_code: pl.Expr = text.is_in(spellings) if has_code else pl.lit(False)
+            code: pl.Expr = (
+                pl.when(is_code).then(text.str.to_uppercase())
+                if has_code
+                else pl.lit(None, dtype=pl.String)
+            )
             if target.item.checkbox is not None:
                 for missing in self.missing:
                     box = f"{target.item.checkbox.field}___{missing.lower()}"
                     if box in frame.columns:
-                        ticked = pl.col(box).str.strip_chars() == "1"
+                        ticked = (pl.col(box).str.strip_chars() == "1").fill_null(False)
                         code = pl.when(ticked).then(pl.lit(missing)).otherwise(code)
-                        is_code = is_code | ticked.fill_null(False)
-            expressions.append(pl.when(~is_code & (text != "")).then(text).alias(target.redcap))
+                        is_code = is_code | ticked
+            if target.item.kind == "number":
+                # Validation types *_comma_decimal are exported with a decimal comma.
+                text = text.str.replace(",", ".", literal=True)
+            value = pl.when(text != "").then(text)
+            if has_code or target.item.checkbox is not None:
+                value = pl.when(~is_code & (text != "")).then(text)
+            expressions.append(value.alias(target.redcap))
             expressions.append(code.alias(f"__missing_{target.redcap}"))
         return frame.select(expressions)
 

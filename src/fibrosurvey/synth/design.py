@@ -1,8 +1,10 @@
 """A stratified two-stage cluster sample of a national patient population.
 
-Strata are the 9 US Census divisions (``demo_region`` = ``design_stratum`` 1-9); PSUs are
-counties nested in their division. Approximate population shares (2020 Census) and county counts
-per division are below; they set stratum sizes and the stage-1 finite population correction.
+Strata are the regions of the study's country (``demo_region`` = ``design_stratum``, the codes
+of :mod:`fibrosurvey.countries`): by default the 9 US Census divisions (1-9), whose PSUs are
+counties nested in their division; Spain's autonomous communities and Mexico's federal entities,
+whose PSUs are municipalities. Approximate population shares and PSU counts per region are in
+:mod:`fibrosurvey.countries`; they set stratum sizes and the stage-1 finite population correction.
 
 Stage 1: in stratum h, ``m_h`` counties are drawn with probability proportional to a county
 size measure ``M_hj`` (log-normal), so ``pi_hj = m_h * M_hj / M_h``. Stage 2: the stratum's
@@ -24,52 +26,73 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["REGION_COUNTIES", "REGION_NAMES", "REGION_SHARES", "SampleDesign", "draw_design"]
+from fibrosurvey.countries import DEFAULT_COUNTRY, get_country
 
-REGION_NAMES = (
-    "New England",
-    "Middle Atlantic",
-    "East North Central",
-    "West North Central",
-    "South Atlantic",
-    "East South Central",
-    "West South Central",
-    "Mountain",
-    "Pacific",
-)
-# Approximate share of the US population per Census division (2020 Census, rounded).
-REGION_SHARES = np.array([0.046, 0.126, 0.142, 0.065, 0.206, 0.058, 0.127, 0.076, 0.154])
-# Approximate number of counties (or equivalents) per division: the stage-1 population N_h.
-REGION_COUNTIES = np.array([67, 150, 437, 618, 589, 364, 470, 281, 167])
-# Adults living with fibromyalgia-like chronic widespread pain (~2-4% of ~260 million adults).
-TARGET_POPULATION = 7_000_000
+__all__ = [
+    "REGION_COUNTIES",
+    "REGION_SHARES",
+    "SampleDesign",
+    "draw_design",
+    "region_counts",
+    "region_shares",
+    "target_population",
+]
+
+
+def region_shares(country: str = DEFAULT_COUNTRY) -> np.ndarray:
+    """Approximate share of the national population per region, in region order."""
+    return np.array([region.population_share for region in get_country(country).regions])
+
+
+def region_counts(country: str = DEFAULT_COUNTRY) -> np.ndarray:
+    """Approximate number of PSUs (counties, municipalities) per region: the stage-1 N_h."""
+    return np.array([region.psu_count for region in get_country(country).regions])
+
+
+# The US figures, as before countries existed.
+REGION_SHARES = region_shares()
+REGION_COUNTIES = region_counts()
+# Adults living with fibromyalgia-like chronic widespread pain (~2-4% of adults): ~260 million
+# adults in the US; Spain ~40 million, Mexico ~90 million.
+_ADULTS_MILLIONS = {"US": 260, "ES": 40, "MX": 90}
+
+
+def target_population(country: str = DEFAULT_COUNTRY) -> int:
+    # 7 million for the US, as before; the same prevalence elsewhere.
+    return round(7_000_000 * _ADULTS_MILLIONS[get_country(country).code] / 260)
+
+
+TARGET_POPULATION = target_population()
 
 
 @dataclass(frozen=True)
 class SampleDesign:
     """Per-participant design arrays (length n)."""
 
-    stratum: np.ndarray  # int8, 1-9
-    psu: np.ndarray  # int32, globally unique county code stratum * 10000 + county
+    stratum: np.ndarray  # int16, the region code
+    psu: np.ndarray  # int32, globally unique PSU code: region index * 10000 + PSU
     weight: np.ndarray  # float64
     fpc: np.ndarray  # int32, counties in the stratum population
     site_index: np.ndarray  # int32, 0..n_sites-1 (one recruitment site per drawn county)
 
 
-def draw_design(rng: np.random.Generator, n: int) -> SampleDesign:
-    """Draw the design for ``n`` participants (vectorised over participants)."""
-    shares = REGION_SHARES / REGION_SHARES.sum()
+def draw_design(rng: np.random.Generator, n: int, country: str = DEFAULT_COUNTRY) -> SampleDesign:
+    """Draw the design for ``n`` participants in ``country`` (vectorised over participants)."""
+    codes = np.array(get_country(country).region_codes, dtype=np.int16)
+    counties = region_counts(country)
+    raw_shares = region_shares(country)
+    shares = raw_shares / raw_shares.sum()
     allocation = np.sqrt(shares) / np.sqrt(shares).sum()
     n_h = rng.multinomial(n, allocation)
-    # About 40 participants per county, at least 2 counties, at most half the stratum's counties.
-    m_h = np.clip(np.ceil(n_h / 40).astype(np.int64), 2, REGION_COUNTIES // 2)
-    population_h = shares * TARGET_POPULATION
+    # About 40 participants per PSU, at least 2 PSUs, at most half the stratum's PSUs.
+    m_h = np.clip(np.ceil(n_h / 40).astype(np.int64), 2, counties // 2)
+    population_h = shares * target_population(country)
 
     strata: list[np.ndarray] = []
     psus: list[np.ndarray] = []
     weights: list[np.ndarray] = []
-    for h in range(9):  # 9 strata: a loop over strata, not over participants
-        sizes = rng.lognormal(0.0, 1.0, REGION_COUNTIES[h])
+    for h in range(codes.size):  # a loop over strata, not over participants
+        sizes = rng.lognormal(0.0, 1.0, counties[h])
         drawn = _pps_without_replacement(rng, sizes, int(m_h[h]))
         # Uneven recruitment: multinomial over drawn counties, each getting at least one.
         share = rng.dirichlet(np.full(m_h[h], 4.0))
@@ -80,7 +103,7 @@ def draw_design(rng: np.random.Generator, n: int) -> SampleDesign:
         keep = per_psu > 0
         drawn, per_psu = drawn[keep], per_psu[keep]
         psu_weight = population_h[h] / (m_h[h] * per_psu)
-        strata.append(np.full(per_psu.sum(), h + 1, dtype=np.int8))
+        strata.append(np.full(per_psu.sum(), codes[h], dtype=np.int16))
         psus.append(np.repeat((h + 1) * 10000 + drawn, per_psu).astype(np.int32))
         weights.append(np.repeat(psu_weight, per_psu))
     stratum = np.concatenate(strata)
@@ -88,7 +111,7 @@ def draw_design(rng: np.random.Generator, n: int) -> SampleDesign:
     order = rng.permutation(n)  # participants are not listed by region
     stratum, psu, weight = stratum[order], psu[order], np.concatenate(weights)[order]
     _, site_index = np.unique(psu, return_inverse=True)
-    fpc = REGION_COUNTIES[stratum - 1].astype(np.int32)
+    fpc = counties[np.searchsorted(codes, stratum)].astype(np.int32)
     return SampleDesign(stratum, psu, weight, fpc, site_index.astype(np.int32))
 
 

@@ -15,6 +15,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
+from fibrosurvey.countries import DEFAULT_COUNTRY
 from fibrosurvey.dataset import (
     BASELINE,
     FOLLOWUP,
@@ -101,13 +102,14 @@ def generate(
     *,
     score: bool = True,
     progress: Progress | None = None,
+    country: str = DEFAULT_COUNTRY,
 ) -> SynthResult:
-    """Generate the synthetic national survey.
+    """Generate the synthetic national survey of ``country`` (its regions are the strata).
 
     Returns :class:`SynthResult` with ``.data`` (analysis-dataset format) and ``.truth`` (the
     planted effects and the population values an analysis should recover).
     """
-    sim = simulate(scenario, n, seed, progress)
+    sim = simulate(scenario, n, seed, progress, country)
     step = progress or (lambda _message: None)
     step("item non-response")
     rng = np.random.default_rng([seed, 1])  # a separate stream: the complete data stay fixed

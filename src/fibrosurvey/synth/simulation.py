@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from fibrosurvey.countries import DEFAULT_COUNTRY
 from fibrosurvey.synth.clinical import draw_items
 from fibrosurvey.synth.design import draw_design
 from fibrosurvey.synth.followup import draw_followup
@@ -53,19 +54,23 @@ def _fiqr_total(items: Arrays) -> np.ndarray:
 
 
 def simulate(
-    scenario: str | Scenario, n: int, seed: int, progress: Progress | None = None
+    scenario: str | Scenario,
+    n: int,
+    seed: int,
+    progress: Progress | None = None,
+    country: str = DEFAULT_COUNTRY,
 ) -> Simulation:
-    """Draw a complete cohort (see the package docstring for the model)."""
+    """Draw a complete cohort in ``country`` (see the package docstring for the model)."""
     if n < 1:
         raise ValueError(f"n must be a positive number of participants, got {n}")
     spec = get_scenario(scenario) if isinstance(scenario, str) else scenario
     rng = np.random.default_rng(seed)
     step = progress or (lambda _message: None)
     step("sampling design")
-    design = draw_design(rng, n)
+    design = draw_design(rng, n, country)
     step("participants and latent severity")
     latent = draw_people(rng, n, spec)
-    latent["demo_region"] = design.stratum.astype(np.int8)
+    latent["demo_region"] = design.stratum.astype(np.int16)
     step("questionnaire answers")
     baseline = draw_items(rng, latent)
     for column in (

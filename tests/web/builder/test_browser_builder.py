@@ -43,17 +43,20 @@ def test_owner_builds_a_study_and_a_participant_takes_it(live_server, browser, u
     page.get_by_role("button", name="Create study").click()
     study = Study.objects.get(name="Mood pilot 2027")
 
-    # Settings: title per language, languages, safety contact (all from the study's nav).
+    # Settings: title per language, languages, country, safety contact (from the study's nav).
     page.get_by_role("link", name="Settings", exact=True).first.click()
     page.get_by_label("Title (English)").fill("Mood and pain pilot")
     page.get_by_label("Title (Spanish)").fill("Piloto de ánimo y dolor")
     page.get_by_label("Description (English)").fill("Two short questionnaires.")
+    page.get_by_label("Country").select_option("ES")
     page.get_by_label("Safety contact phone").fill("+34 900 123 456")
     page.get_by_label("Safety contact e-mail").fill("safety@example.org")
     page.get_by_label("Safety contact hours").fill("Mon-Fri 9:00-17:00")
     page.get_by_role("button", name="Save").click()
     assert "Study settings saved." in page.locator(".messages").inner_text()
     assert page.get_by_label("Spanish", exact=True).is_checked()
+    study.refresh_from_db()
+    assert (study.country, study.safety_phone) == ("ES", "+34 900 123 456")
     shot("01-settings")
 
     # Consent: a change is a new version; a second change another.

@@ -21,6 +21,7 @@ def test_settings_change_title_languages_and_safety_contact_audited(login, own_s
             "title_es": "Piloto de ánimo 2026",
             "description_en": "A short study of mood.",
             "languages": ["en", "es"],
+            "country": "ES",
             "safety_phone": "+34 900 123 456",
             "safety_email": "safety@example.org",
             "safety_hours": "Mon-Fri 9:00-17:00",
@@ -29,6 +30,7 @@ def test_settings_change_title_languages_and_safety_contact_audited(login, own_s
     assert reply.status_code == 302
     own_study.refresh_from_db()
     assert own_study.title_in("es") == "Piloto de ánimo 2026"
+    assert own_study.country == "ES"
     assert own_study.public_description == {"en": "A short study of mood."}
     assert (own_study.safety_phone, own_study.safety_hours) == (
         "+34 900 123 456",
@@ -48,11 +50,27 @@ def test_settings_change_title_languages_and_safety_contact_audited(login, own_s
 def test_a_language_participants_answer_in_stays_offered(login, own_study, enrol):
     enrol("es")
     reply = login("alice").post(
-        reverse("builder:settings", args=[own_study.pk]), {"title_en": "X", "languages": ["en"]}
+        reverse("builder:settings", args=[own_study.pk]),
+        {"title_en": "X", "languages": ["en"], "country": own_study.country},
     )
     assert reply.status_code == 409 and "participants answer in es" in reply.content.decode()
     own_study.refresh_from_db()
     assert own_study.languages == ["en", "es"]
+
+
+def test_the_country_cannot_change_once_answers_were_given(client, login, own_study, enrol):
+    participant, token = enrol("en")
+    answer_survey(
+        client, token, {"mood_low": "0", "mood_sleep": "2", "mood_energy": "1"} | PEG, participant
+    )
+    other = "MX" if own_study.country != "MX" else "ES"
+    reply = login("alice").post(
+        reverse("builder:settings", args=[own_study.pk]),
+        {"title_en": "X", "languages": ["en", "es"], "country": other},
+    )
+    assert reply.status_code == 409 and "the country cannot change now" in reply.content.decode()
+    own_study.refresh_from_db()
+    assert own_study.country != other
 
 
 def test_consent_change_is_a_new_version_participants_consent_again_export_shows_it(
@@ -204,6 +222,7 @@ def test_the_safety_contact_is_on_the_safety_page_and_in_the_alert_email(
         {
             "title_en": "Mood pilot",
             "languages": ["en", "es"],
+            "country": "ES",
             "safety_phone": "+34 900 123 456",
             "safety_email": "safety@example.org",
             "safety_hours": "Mon-Fri 9:00-17:00",

@@ -146,3 +146,23 @@ def test_a_changed_definition_after_freezing_is_flagged(study, users, login):
     assert mismatches == [("phq9", "0.9.0", "1.0.0")]
     page = login("alice").get(reverse("dashboard:study", args=[study.pk])).content.decode()
     assert "phq9 was frozen at version 0.9.0" in page
+
+
+def test_the_study_page_marks_language_versions_that_are_not_validated_or_not_checked(study, login):
+    import re
+
+    page = login("vera").get(reverse("dashboard:study", args=[study.pk])).content.decode()
+    section = page[page.index('id="translation-status"') :]
+    section = section[: section.index("</table>")]
+    rows = {re.search(r"<td>(\w+) <small>", row).group(1): row for row in section.split("<tr>")[2:]}
+    assert set(rows) == set(study.instruments.values_list("instrument_id", flat=True))
+    # tx: fibrosurvey's own items and translation; PHQ-9: validated Spanish exists, wording
+    # here not checked against it (the definitions' flags).
+    assert (
+        rows["tx"].count('class="translation-flagged"><strong>⚠ Not a validated translation') == 2
+    )
+    assert "fibrosurvey&#x27;s own translation" in rows["tx"]
+    assert rows["phq9"].count("⚠ Wording not checked against the official form") == 2
+    # The Spanish JSS is fibrosurvey's own translation; its English is the original form.
+    assert rows["jss"].count("Not a validated translation") == 1
+    assert "Validated; wording checked" not in section  # nothing is checked yet

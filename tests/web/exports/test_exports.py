@@ -171,6 +171,22 @@ def test_data_dictionary_describes_every_column(cohort, login):
     assert "shifted" in shifted["deidentification"]
     band = dictionary.filter(pl.col("column") == "phq9_band").row(0, named=True)
     assert "moderately_severe" in band["allowed"]
+    # A US study (the cohort's): the nine Census divisions, labelled with their country.
+    region = dictionary.filter(pl.col("column") == "demo_region").row(0, named=True)
+    assert region["allowed"].startswith("1 = New England (CT, ME, MA, NH, RI, VT) (US); ")
+    assert region["allowed"].endswith("; 9 = Pacific (AK, CA, HI, OR, WA) (US)")
+
+
+def test_the_data_dictionary_lists_the_studys_country_regions_with_iso_codes(study, login):
+    study.country = "ES"
+    study.save(update_fields=["country"])
+    dictionary = _csv(_download(login("anna"), study, "dictionary"))
+    region = dictionary.filter(pl.col("column") == "demo_region").row(0, named=True)
+    labels = region["allowed"].split("; ")
+    assert len(labels) == 19
+    assert labels[0] == "101 = Andalucía (ES, ES-AN)"
+    assert "113 = Comunidad de Madrid (ES, ES-MD)" in labels
+    assert labels[-1] == "119 = Melilla (ES, ES-ML)"
 
 
 def test_fhir_bundle_export_validates_and_reads_back(cohort, login):

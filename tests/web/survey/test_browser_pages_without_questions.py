@@ -32,7 +32,8 @@ def test_safety_and_done_pages_on_a_phone(live_server, browser, issued, study):
     page.screenshot(path=str(SCREENSHOTS / "safety-tel-links.png"), full_page=True)
     assert page.get_by_role("link", name="Skip to the questions").count() == 0
     assert "Skip" not in first_focus
-    for number, href in (("112", "tel:112"), ("024", "tel:024"), ("900 123 456", "tel:900123456")):
+    # A US study (the default country): 911 and 988, and the study's own number.
+    for number, href in (("911", "tel:911"), ("988", "tel:988"), ("900 123 456", "tel:900123456")):
         number_link = page.get_by_role("link", name=number, exact=True)
         assert number_link.is_visible()
         assert number_link.get_attribute("href") == href

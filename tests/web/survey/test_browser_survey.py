@@ -102,8 +102,10 @@ def test_spanish_participant_completes_the_baseline_on_a_phone(
 ):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     participant, token = spanish_participant
+    study.country = "ES"  # a study in Spain: centimetres, kilograms, 024 and 112
+    study.save(update_fields=["country"])
     link = f"{live_server.url}/s/{token}/"
-    pages = page_plan(study.events.get(code="baseline").instrument_ids())
+    pages = page_plan(study.events.get(code="baseline").instrument_ids(), "ES")
     context = browser.new_context(viewport={"width": 375, "height": 812}, locale="es-ES")
     page = context.new_page()
 

@@ -97,18 +97,33 @@ def test_question_pages_keep_the_skip_to_the_questions_link(client, started):
     assert SKIP_TO_QUESTIONS in page.content.decode()
 
 
+# The study's country sets the numbers, whatever the participant's language (sources in
+# fibrosurvey.countries): US 911 and 988; Spain 112 and 024; Mexico 911 and Línea de la Vida.
+SAFETY_NUMBERS = {
+    "US": {"tel:911", "tel:988"},
+    "ES": {"tel:112", "tel:024"},
+    "MX": {"tel:911", "tel:8009112000"},
+}
+
+
+@pytest.mark.parametrize("country", ["US", "ES", "MX"])
 @pytest.mark.parametrize("language", ["en", "es"])
-def test_every_phone_number_on_the_safety_page_is_a_tel_link(client, started, language):
+def test_every_phone_number_on_the_safety_page_is_a_tel_link(client, started, language, country):
     participant = started.invitation.participant
     participant.language = language
     participant.save(update_fields=["language"])
+    participant.study.country = country
+    participant.study.save(update_fields=["country"])
 
     safety = client.get(reverse("survey:safety", args=[started.token, 2]))
 
     unlinked, hrefs = _unlinked_phone_numbers(safety.content.decode())
     assert unlinked == []
-    # Emergency and crisis lines, and the study's own number from its safety contact.
-    assert {"tel:112", "tel:911", "tel:024", "tel:988", "tel:900123456"} <= set(hrefs)
+    # Emergency and crisis lines, and the study's own number from its safety contact; no
+    # other country's lines.
+    other = set().union(*SAFETY_NUMBERS.values()) - SAFETY_NUMBERS[country]
+    assert SAFETY_NUMBERS[country] | {"tel:900123456"} <= set(hrefs)
+    assert not other & set(hrefs)
     assert "9:00-17:00" in safety.content.decode()  # office hours stay text
 
 

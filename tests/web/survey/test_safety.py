@@ -49,7 +49,8 @@ def test_item9_above_zero_shows_safety_information_in_the_participants_language(
     safety = client.get(response.url)
     text = safety.content.decode()
     assert "Si necesita ayuda ahora" in text
-    assert "024" in text and "112" in text
+    # A US study (the fixture's country) in Spanish: the US numbers, in Spanish.
+    assert "988" in text and "911" in text and "024" not in text
     assert "puntuación" not in text.lower() and "score" not in text.lower()
     # Continue goes to the page after PHQ-9's item 9.
     assert reverse("survey:page", args=[started.token, page.index + 2]) in text

@@ -14,6 +14,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.db import transaction
 
+from fibrosurvey.countries import COUNTRIES
 from fibrosurvey.instruments import get_instrument, load_instruments
 from fibrosurvey.web.audit.services import record, snapshot
 from fibrosurvey.web.builder.models import InstrumentVersion
@@ -43,6 +44,7 @@ SETTINGS_FIELDS = [
     "public_title",
     "public_description",
     "languages",
+    "country",
     "safety_phone",
     "safety_email",
     "safety_hours",
@@ -73,6 +75,14 @@ def do_change_settings(study: Study, *, actor: User, **values: Any) -> Study:
     if in_use:
         raise SetupRefused(
             f"participants answer in {', '.join(in_use)}: that language stays offered"
+        )
+    country = values.get("country", study.country)
+    if country not in COUNTRIES:
+        raise SetupRefused(f"unknown country {country!r}; allowed: {', '.join(COUNTRIES)}")
+    if country != study.country and Response.objects.filter(participant__study=study).exists():
+        raise SetupRefused(
+            "the study has answers given with its country's regions and wording: "
+            "the country cannot change now"
         )
     before = snapshot(study, SETTINGS_FIELDS)
     for name, value in values.items():

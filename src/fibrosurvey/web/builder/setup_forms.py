@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from fibrosurvey.web.ops.text import refuse_control_characters
 from fibrosurvey.web.studies.codes import CODE_RULE, code_problem
+from fibrosurvey.web.studies.forms import study_country_choices
 
 LANGUAGES: list[tuple[str, Any]] = list(settings.LANGUAGES)
 
@@ -40,6 +41,11 @@ def _day_list(value: str) -> list[int]:
 class StudySettingsForm(forms.Form):
     languages = forms.MultipleChoiceField(
         label=_("Languages offered"), choices=LANGUAGES, widget=forms.CheckboxSelectMultiple
+    )
+    country = forms.ChoiceField(
+        label=_("Country"),
+        choices=lambda: study_country_choices(),
+        help_text=_("Sets the regions, units, crisis numbers and drug examples participants see."),
     )
     safety_phone = forms.CharField(label=_("Safety contact phone"), max_length=40, required=False)
     safety_email = forms.EmailField(label=_("Safety contact e-mail"), required=False)

@@ -39,6 +39,7 @@ def study_settings(
     study = membership.study
     initial = {
         "languages": study.languages,
+        "country": study.country,
         "safety_phone": study.safety_phone,
         "safety_email": study.safety_email,
         "safety_hours": study.safety_hours,
@@ -56,6 +57,7 @@ def study_settings(
                 public_title=per_language(data, "title"),
                 public_description=per_language(data, "description"),
                 languages=data["languages"],
+                country=data["country"],
                 safety_phone=data["safety_phone"],
                 safety_email=data["safety_email"],
                 safety_hours=data["safety_hours"].strip(),

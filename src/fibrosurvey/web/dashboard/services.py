@@ -10,6 +10,7 @@ import polars as pl
 from django.db.models import Count, Q
 
 from fibrosurvey.instruments import get_instrument
+from fibrosurvey.instruments.translation import LanguageStatus, language_status
 from fibrosurvey.web.labs import dashboard as labs_dashboard
 from fibrosurvey.web.participants.models import Invitation, Participant
 from fibrosurvey.web.studies.models import Membership
@@ -194,3 +195,28 @@ def version_mismatches(membership: Membership) -> list[tuple[str, str, str]]:
         if current != frozen.version:
             out.append((frozen.instrument_id, frozen.version, current))
     return out
+
+
+@dataclass(frozen=True)
+class InstrumentTranslations:
+    instrument_id: str
+    title: str
+    version: str
+    languages: list[LanguageStatus]  # one per study language, in the study's order
+
+
+def instrument_translations(membership: Membership) -> list[InstrumentTranslations]:
+    """Each study instrument's language versions: validated, unchecked wording, or neither."""
+    study = membership.study
+    rows = []
+    for frozen in study.instruments.all():
+        instrument = get_instrument(frozen.instrument_id)
+        rows.append(
+            InstrumentTranslations(
+                frozen.instrument_id,
+                instrument.title.get("en", frozen.instrument_id),
+                frozen.version,
+                [language_status(instrument, code) for code in study.languages],
+            )
+        )
+    return rows

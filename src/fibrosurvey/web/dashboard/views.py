@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
@@ -35,6 +36,11 @@ def study(request: AuthenticatedHttpRequest, membership: Membership, study_id: i
             progress=services.study_progress(membership),
             mismatches=services.version_mismatches(membership),
             instruments=services.instrument_completion(membership),
+            translations=services.instrument_translations(membership),
+            study_languages=[
+                (code, dict(settings.LANGUAGES).get(code, code))
+                for code in membership.study.languages
+            ],
             alerts=services.open_safety_alerts(membership),
             undelivered=undelivered_emails(membership.study),
             labs=services.lab_sample_summary(membership),

@@ -31,7 +31,8 @@ from fibrosurvey.dataset import (
     column_dtype,
 )
 from fibrosurvey.dataset import biomarker_columns as core_biomarker_columns
-from fibrosurvey.instruments import Instrument, get_instrument
+from fibrosurvey.instruments import Instrument
+from fibrosurvey.instruments.localize import for_country
 from fibrosurvey.scoring import SCORING_VERSIONS_COLUMN, score_frame
 from fibrosurvey.web.builder.active import export_instruments, versioned_instruments
 from fibrosurvey.web.exports.deidentify import MAX_SHIFT_DAYS, date_offset_days, deidentify
@@ -97,9 +98,10 @@ class DatasetBuilder:
                 if instrument_id not in ordered:
                     ordered.append(instrument_id)
         ordered += [i for i in ids if i not in ordered]
-        # A study's own instrument: every column any of its versions had, in place.
+        # As the study's country asks them: its regions only, its drug examples; a study's
+        # own instrument with every column any of its versions had, in place.
         with export_instruments(self.study.pk):
-            return [get_instrument(i) for i in ordered]
+            return [for_country(i, self.study.country) for i in ordered]
 
     @cached_property
     def item_schema(self) -> dict[str, pl.DataType]:

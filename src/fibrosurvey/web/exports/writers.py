@@ -14,6 +14,7 @@ from typing import Any
 import polars as pl
 import pyarrow.parquet as pq
 
+from fibrosurvey.countries import REGION_COLUMN, region_label
 from fibrosurvey.dataset import ANALYTES, DESIGN_COLUMNS, PREANALYTICAL_COLUMNS
 from fibrosurvey.fhir import response_bundle
 from fibrosurvey.instruments import Instrument
@@ -93,6 +94,9 @@ DICTIONARY_COLUMNS = (
 
 
 def _options(instrument: Instrument, item: Any) -> str:
+    if item.column == REGION_COLUMN:
+        # The region's country and ISO 3166-2 code too: "113 = Comunidad de Madrid (ES, ES-MD)".
+        return "; ".join(f"{o.code} = {region_label(o.code)}" for o in item.options)
     if item.kind == "choice":
         return "; ".join(f"{o.code} = {o.label.get('en', '')}".strip() for o in item.options)
     return str(item.allowed())

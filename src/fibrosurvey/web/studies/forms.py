@@ -5,13 +5,20 @@ from typing import Any
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from fibrosurvey.countries import DEFAULT_COUNTRY, country_choices
 from fibrosurvey.web.ops.text import refuse_control_characters
 from fibrosurvey.web.studies.codes import CODE_RULE, code_problem
 from fibrosurvey.web.studies.models import Site, Study
 from fibrosurvey.web.studies.roles import Role
 from fibrosurvey.web.studies.templates_catalog import TEMPLATES
+
+
+def study_country_choices() -> list[tuple[str, str]]:
+    """The countries a study can run in, named in the staff member's language."""
+    return country_choices((get_language() or "en")[:2])
 
 
 class CreateStudyForm(forms.Form):
@@ -22,11 +29,21 @@ class CreateStudyForm(forms.Form):
         label=_("Start from template"),
         choices=[(key, spec.name["en"]) for key, spec in TEMPLATES.items()],
     )
+    country = forms.ChoiceField(
+        label=_("Country"),
+        choices=lambda: study_country_choices(),
+        initial=DEFAULT_COUNTRY,
+        required=False,  # left out (an older client): the default country
+        help_text=_("Sets the regions, units, crisis numbers and drug examples participants see."),
+    )
     sites = forms.CharField(
         label=_("Sites, one per line as code: name"),
         widget=forms.Textarea(attrs={"rows": 3}),
         initial="main: Main site",
     )
+
+    def clean_country(self) -> str:
+        return str(self.cleaned_data.get("country") or DEFAULT_COUNTRY)
 
     def clean_sites(self) -> list[tuple[str, str]]:
         sites = []

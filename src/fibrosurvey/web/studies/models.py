@@ -8,6 +8,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from fibrosurvey.countries import COUNTRIES, DEFAULT_COUNTRY, Country, country_choices
 from fibrosurvey.web.studies.roles import Role
 
 __all__ = [
@@ -32,6 +33,15 @@ class Study(models.Model):
     template = models.CharField(max_length=64, blank=True)
     # Language codes participants may answer in, e.g. ["en", "es"].
     languages = models.JSONField(default=list)
+    # Where the study runs, independent of the languages: the regions offered, the units
+    # participants type, the crisis numbers and drug examples (fibrosurvey.countries). Studies
+    # made before countries existed used the US Census divisions, hence the default.
+    country = models.CharField(
+        max_length=2,
+        choices=country_choices(),
+        default=DEFAULT_COUNTRY,
+        help_text="Sets the regions, units, crisis numbers and drug examples participants see.",
+    )
     # Consent text per language {"en": "...", "es": "..."}, versioned as a whole.
     consent_text = models.JSONField(default=dict)
     consent_version = models.CharField(max_length=32, default="1.0")
@@ -56,6 +66,9 @@ class Study(models.Model):
 
     def title_in(self, language: str) -> str:
         return self.public_title.get(language) or self.name
+
+    def country_info(self) -> Country:
+        return COUNTRIES.get(self.country) or COUNTRIES[DEFAULT_COUNTRY]
 
 
 class ConsentVersion(models.Model):

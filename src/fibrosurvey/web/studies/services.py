@@ -9,6 +9,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from fibrosurvey.countries import COUNTRIES, DEFAULT_COUNTRY
 from fibrosurvey.instruments import get_instrument
 from fibrosurvey.web.api.models import ApiToken
 from fibrosurvey.web.audit.services import record, snapshot
@@ -51,13 +52,17 @@ def do_create_study(
     template: str = "",
     description: str = "",
     public_title: dict[str, str] | None = None,
+    country: str = DEFAULT_COUNTRY,
 ) -> Study:
     """Create a study with its events and batteries; the owner becomes a member (owner).
 
     events: [{"code", "label": {lang: text}, "day_offset", "instruments": [ids]}]. Each
     instrument's current version in the core is recorded per study (frozen later).
-    Raises ValueError for a name holding control characters (it goes into e-mail subjects).
+    Raises ValueError for a name holding control characters (it goes into e-mail subjects),
+    or for a country fibrosurvey does not know.
     """
+    if country not in COUNTRIES:
+        raise ValueError(f"unknown country {country!r}; allowed: {', '.join(COUNTRIES)}")
     if control_characters(name):
         raise ValueError(
             f"the study name holds control characters ({', '.join(control_characters(name))}); "
@@ -69,6 +74,7 @@ def do_create_study(
         description=description,
         template=template,
         languages=list(languages),
+        country=country,
         consent_text=dict(consent_text),
         consent_version=consent_version,
         safety_contact=dict(safety_contact or {}),
@@ -115,6 +121,7 @@ def do_create_study_from_template(
     owner: User,
     template: str = "national_fibromyalgia_survey",
     sites: Sequence[tuple[str, str]] = (),
+    country: str = DEFAULT_COUNTRY,
 ) -> Study:
     try:
         spec = TEMPLATES[template]
@@ -132,6 +139,7 @@ def do_create_study_from_template(
         consent_version=spec.consent_version,
         safety_contact=spec.safety_contact,
         sites=sites,
+        country=country,
         events=[
             {
                 "code": event.code,

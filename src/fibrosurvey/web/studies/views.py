@@ -45,6 +45,7 @@ def create(request: AuthenticatedHttpRequest) -> HttpResponse:
             owner=request.user,
             template=form.cleaned_data["template"],
             sites=form.cleaned_data["sites"],
+            country=form.cleaned_data["country"],
         )
         messages.success(request, _("Study created."))
         return redirect("dashboard:study", study_id=study.pk)

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy
 from fibrosurvey.instruments import Item
 from fibrosurvey.validation import Problem
 from fibrosurvey.web.survey.pages import SurveyPage
+from fibrosurvey.web.survey.units import Entry, entry_for, imperial_range, imperial_values
 
 __all__ = ["FieldView", "page_fields", "problem_message"]
 
@@ -37,6 +38,11 @@ class FieldView:
     minimum: Any
     maximum: Any
     step: str
+    # "number": one box in the item's unit; "feet_inches" / "pounds": a US study's boxes
+    # (``imperial`` holds their values: ft and in, or lb), converted to cm / kg when read.
+    entry: Entry = "number"
+    imperial: dict[str, str] | None = None
+    range_hint: str = ""
 
 
 # Units in the instrument files are written in English; participants read them translated.
@@ -63,12 +69,22 @@ def _plain(value: float | None) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
-def problem_message(item: Item, problem: Problem) -> str:
+def _imperial_hint(entry: Entry, item: Item) -> str:
+    bounds = imperial_range(entry, item)
+    if entry == "feet_inches":
+        return _("From %(min_ft)s ft %(min_in)s in to %(max_ft)s ft %(max_in)s in") % bounds
+    return _("From %(min_lb)s to %(max_lb)s lb") % bounds
+
+
+def problem_message(item: Item, problem: Problem, entry: Entry = "number") -> str:
     """The core found this answer invalid; say so in the participant's language."""
     if problem.message == "an answer is needed":
         return _("Please answer this question.")
     if item.kind == "choice":
         return _("Please choose one of the answers.")
+    if entry != "number":
+        hint = _imperial_hint(entry, item)
+        return _("Please enter a number. %(range)s.") % {"range": hint}
     context = {"minimum": _plain(item.minimum), "maximum": _plain(item.maximum)}
     if item.kind == "integer":
         return _("Please enter a whole number from %(minimum)s to %(maximum)s.") % context
@@ -114,6 +130,7 @@ def page_fields(
             for o in item.options
         )
         problem = problems.get(item.column)
+        entry = entry_for(item, page.country)
         fields.append(
             FieldView(
                 column=item.column,
@@ -124,11 +141,14 @@ def page_fields(
                 options=options,
                 anchors=anchors,
                 value=value,
-                error=problem_message(item, problem) if problem else "",
+                error=problem_message(item, problem, entry) if problem else "",
                 unit=str(UNIT_LABELS.get(item.unit, item.unit)) if item.unit else "",
                 minimum=_plain(item.minimum),
                 maximum=_plain(item.maximum),
                 step="1" if item.kind == "integer" else "any",
+                entry=entry,
+                imperial=imperial_values(entry, value) if entry != "number" else None,
+                range_hint=_imperial_hint(entry, item) if entry != "number" else "",
             )
         )
     return fields

@@ -7,8 +7,10 @@ from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 
-from fibrosurvey.instruments import Instrument, Item, get_instrument
+from fibrosurvey.countries import DEFAULT_COUNTRY
+from fibrosurvey.instruments import Instrument, Item
 from fibrosurvey.instruments.extra import definition_key, instrument_id_of
+from fibrosurvey.instruments.localize import for_country
 from fibrosurvey.instruments.logic import SkipLogic, skip_logic
 
 __all__ = ["SurveyPage", "battery_logic", "next_shown", "page_plan", "shown"]
@@ -21,6 +23,8 @@ class SurveyPage:
     part: int  # 1-based page within the instrument
     parts: int  # pages the instrument has
     items: tuple[Item, ...]
+    # The study's country: its regions and wording are in ``instrument``; units follow it too.
+    country: str = DEFAULT_COUNTRY
 
     @property
     def columns(self) -> list[str]:
@@ -37,19 +41,23 @@ class SurveyPage:
 
 
 @cache
-def _plan(definition_keys: tuple[str, ...]) -> tuple[SurveyPage, ...]:
+def _plan(definition_keys: tuple[str, ...], country: str) -> tuple[SurveyPage, ...]:
     pages: list[SurveyPage] = []
     for key in definition_keys:
-        instrument = get_instrument(instrument_id_of(key))
+        instrument = for_country(instrument_id_of(key), country)
         groups = instrument.page_groups()
         for part, items in enumerate(groups, start=1):
-            pages.append(SurveyPage(len(pages), instrument, part, len(groups), tuple(items)))
+            pages.append(
+                SurveyPage(len(pages), instrument, part, len(groups), tuple(items), country)
+            )
     return tuple(pages)
 
 
-def page_plan(instrument_ids: list[str] | tuple[str, ...]) -> tuple[SurveyPage, ...]:
-    """Pages in order for a battery (instrument ids in battery order)."""
-    return _plan(tuple(definition_key(i) for i in instrument_ids))
+def page_plan(
+    instrument_ids: list[str] | tuple[str, ...], country: str = DEFAULT_COUNTRY
+) -> tuple[SurveyPage, ...]:
+    """Pages in order for a battery (instrument ids in battery order) in a study's country."""
+    return _plan(tuple(definition_key(i) for i in instrument_ids), country)
 
 
 def battery_logic(pages: tuple[SurveyPage, ...]) -> SkipLogic:

@@ -33,6 +33,7 @@ from fibrosurvey.web.studies.services import freeze_instrument_version
 from fibrosurvey.web.survey.models import ConsentRecord, PageSubmission, Response, SafetyAlert
 from fibrosurvey.web.survey.pages import SurveyPage, battery_logic, next_shown, page_plan
 from fibrosurvey.web.survey.rules import AnswersRefused, require_may_write, write_refusal
+from fibrosurvey.web.survey.units import entry_for, read_imperial
 
 __all__ = [
     "SAFETY_ITEM",
@@ -53,7 +54,9 @@ SAFETY_ITEM = safety_item()
 
 
 def survey_pages(invitation: Invitation) -> tuple[SurveyPage, ...]:
-    return page_plan(invitation.event.current_instrument_ids())
+    return page_plan(
+        invitation.event.current_instrument_ids(), invitation.participant.study.country
+    )
 
 
 def event_answers(invitation: Invitation) -> dict[str, Any]:
@@ -133,9 +136,16 @@ def do_choose_language(invitation: Invitation, *, language: str) -> None:
 
 
 def parse_page_answers(page: SurveyPage, data: Any) -> dict[str, str | None]:
-    """Raw form values for the page's items: stripped text, blank -> None (missing)."""
+    """Raw form values for the page's items: stripped text, blank -> None (missing).
+
+    A US study's height and weight come in feet and inches, and pounds: read as cm and kg.
+    """
     answers: dict[str, str | None] = {}
     for item in page.items:
+        entry = entry_for(item, page.country)
+        if entry != "number":
+            answers[item.column] = read_imperial(entry, item.column, data)
+            continue
         value = (data.get(item.column) or "").strip()
         answers[item.column] = value or None
     return answers
@@ -259,7 +269,9 @@ def do_save_page(
     # (most) need no read of the event's answers.
     instrument_gated = any(item.gated for item in page.instrument.items)
     stored = event_answers(invitation) if instrument_gated else {}
-    report = validate_response(raw, instrument_id, context=stored, battery=battery)
+    report = validate_response(
+        raw, instrument_id, context=stored, battery=battery, country=page.country
+    )
     if not report.ok:
         return PageResult(saved=False, problems={p.column: p for p in report.problems})
     disabled = logic.disabled_columns({**stored, **raw})

@@ -129,9 +129,9 @@ def _fields_cache_key(page: SurveyPage, language: str, values: dict[str, str]) -
     answers = json.dumps(values, sort_keys=True)
     instrument = page.instrument
     asked = ",".join(page.columns)  # skip logic may hide some of the page's items
-    return hashlib.sha256(
-        f"{definition_key(instrument.id)}@{instrument.version}|{page.part}|{asked}|{language}|{answers}".encode()
-    ).hexdigest()
+    # definition_key: a study's own instrument may share its id with another study's.
+    place = f"{definition_key(instrument.id)}@{instrument.version}|{page.country}|{page.part}"
+    return hashlib.sha256(f"{place}|{asked}|{language}|{answers}".encode()).hexdigest()
 
 
 def _offered(choice: str | None, offered: list[str], fallback: str) -> str:
@@ -249,7 +249,10 @@ def safety(request: HttpRequest, invitation: Invitation, token: str, number: int
     pages = services.survey_pages(invitation)
     finished = number > len(pages)
     language = invitation.participant.language
-    contact = invitation.participant.study.safety_contact.get(language, "")
+    study = invitation.participant.study
+    contact = study.safety_contact.get(language, "")
+    # The numbers of the study's country, whatever the language (fibrosurvey.countries).
+    country = study.country_info()
     return render(
         request,
         "survey/safety.html",
@@ -259,6 +262,9 @@ def safety(request: HttpRequest, invitation: Invitation, token: str, number: int
             next_number=number,
             finished=finished,
             study_contact=contact,
+            emergency=country.emergency,
+            crisis=country.crisis,
+            crisis_name=country.crisis.name_in(language),
         ),
     )
 

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ("studies", "0004_study_settings_consent_versions_event_schedule"),
+        ("studies", "0005_study_settings_consent_versions_event_schedule"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

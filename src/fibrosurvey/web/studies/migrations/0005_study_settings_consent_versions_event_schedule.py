@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("studies", "0003_event_battery_key"),
+        ("studies", "0004_study_country"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
