@@ -59,7 +59,8 @@ def do_issue_invitation(
     is on file. A withdrawn participant is refused (:class:`WithdrawnParticipantError`)."""
     token = new_token()
     now = timezone.now()
-    expires = now + timedelta(days=settings.INVITATION_VALID_DAYS)
+    # An event's window (days) limits its invitations; a reminder never extends it.
+    expires = now + timedelta(days=event.window_days or settings.INVITATION_VALID_DAYS)
     with transaction.atomic():
         # Locked, so a withdrawal committing meanwhile cannot be followed by a fresh link.
         withdrawn = (
@@ -99,7 +100,8 @@ def do_issue_invitation(
                 )
         if invitation.token_hash != hash_token(token):
             invitation.token_hash = hash_token(token)
-            invitation.expires_at = expires
+            if not (reminder and event.window_days):
+                invitation.expires_at = expires
             invitation.revoked_at = None
             if reminder:
                 invitation.reminders_sent += 1
