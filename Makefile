@@ -23,13 +23,20 @@ $(AXE): $(AXE_DIR)/package.json $(AXE_DIR)/package-lock.json
 axe: $(AXE)
 
 # The capture platform on SQLite in var/: migrate, build the demo study from the synthetic
-# cohort, print the URL, the demo login and a fresh participant link, then serve.
-WEB_ENV := DEBUG=1 DJANGO_SETTINGS_MODULE=fibrosurvey.web.settings EMAIL_BACKEND=file
+# cohort (or keep the one already there; RESET=1 builds it again), print the URL, the demo
+# login and the links, then serve, with the background worker (scheduled invitations and
+# reminders, e-mail, jobs) alongside. Ctrl-C stops both. E-mailed links use HOST and PORT.
 HOST ?= 127.0.0.1
 PORT ?= 8000
+RESET ?=
+WEB_ENV := DEBUG=1 DJANGO_SETTINGS_MODULE=fibrosurvey.web.settings EMAIL_BACKEND=file \
+	SITE_URL=http://$(HOST):$(PORT)
 run: $(STAMP)
 	mkdir -p var
-	$(WEB_ENV) $(BIN)/django-admin demo_setup --base-url http://$(HOST):$(PORT)
+	$(WEB_ENV) $(BIN)/django-admin demo_setup $(if $(RESET),--reset,)
+	@echo "Starting the background worker and the web server (Ctrl-C stops both)."
+	@$(WEB_ENV) $(BIN)/django-admin worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	$(WEB_ENV) $(BIN)/django-admin runserver --noreload $(HOST):$(PORT)
 
 # The CLI demo: synthetic cohort -> analysis -> HTML report.

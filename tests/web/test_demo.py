@@ -68,16 +68,69 @@ def test_demo_login_and_fresh_link_work(demo, client):
     assert entry.url == reverse("survey:consent", args=[demo.fresh_token])
 
 
-def test_demo_setup_command_rebuilds_and_prints_the_login(db, settings):
+def test_demo_setup_command_prints_the_login_and_the_links(db, settings):
     settings.DEBUG = True
     out = io.StringIO()
-    call_command("demo_setup", "--participants", "12", "--no-migrate", stdout=out)
     call_command("demo_setup", "--participants", "12", "--no-migrate", stdout=out)
     text = out.getvalue()
     assert f"Log in as:   {DEMO_USERNAME} / {DEMO_PASSWORD}" in text
     assert "/s/" in text
     assert "Public link: http://127.0.0.1:8000/r/demo-survey/\n" in text
     assert Participant.objects.filter(study__name__startswith="Demo").count() == 13
+
+
+def test_a_second_demo_setup_keeps_what_was_done_and_says_how_to_reset(db, settings):
+    settings.DEBUG = True
+    first, second = io.StringIO(), io.StringIO()
+    call_command("demo_setup", "--participants", "12", "--no-migrate", stdout=first)
+    kept = Participant.objects.get(study__name__startswith="Demo", study_code="DEMO-NEW")
+    kept.withdrawn_at = kept.enrolled_at
+    kept.save()
+
+    call_command("demo_setup", "--participants", "12", "--no-migrate", stdout=second)
+
+    text = second.getvalue()
+    assert "kept as it was: 14 participants" in text
+    assert "To delete it and start again: make run RESET=1" in text
+    assert "Building" not in text
+    assert Participant.objects.get(pk=kept.pk).withdrawn_at is not None
+    # The withdrawn fresh participant's link no longer works: a new one is enrolled.
+    assert "Participant link (fresh survey for DEMO-NEW-2)" in text
+    assert "Public link: http://127.0.0.1:8000/r/demo-survey/\n" in text
+
+
+def test_an_unused_fresh_link_is_shown_again_when_the_demo_is_kept(db, settings, client):
+    settings.DEBUG = True
+    first, second = io.StringIO(), io.StringIO()
+    call_command("demo_setup", "--participants", "12", "--no-migrate", stdout=first)
+    call_command("demo_setup", "--participants", "12", "--no-migrate", stdout=second)
+
+    def link(text):
+        return text.split("Participant link (fresh survey for DEMO-NEW):\n")[1].split()[0]
+
+    assert link(first.getvalue()) == link(second.getvalue())
+    assert client.get(link(second.getvalue())).status_code == 302  # -> consent
+
+
+def test_demo_setup_reset_builds_the_study_again_and_says_so(db, settings):
+    settings.DEBUG = True
+    call_command("demo_setup", "--participants", "12", "--no-migrate", stdout=io.StringIO())
+    study = Participant.objects.get(study_code="DEMO-NEW").study
+    out = io.StringIO()
+
+    call_command("demo_setup", "--participants", "12", "--no-migrate", "--reset", stdout=out)
+
+    assert "Reset requested: deleting the demo study and its data." in out.getvalue()
+    assert not type(study).objects.filter(pk=study.pk).exists()
+    assert Participant.objects.filter(study__name__startswith="Demo").count() == 13
+
+
+def test_demo_links_use_the_site_url_make_run_sets_from_host_and_port(db, settings):
+    settings.DEBUG = True
+    settings.SITE_URL = "http://127.0.0.1:8101"
+    out = io.StringIO()
+    call_command("demo_setup", "--participants", "12", "--no-migrate", stdout=out)
+    assert "Public link: http://127.0.0.1:8101/r/demo-survey/\n" in out.getvalue()
 
 
 def test_demo_setup_refuses_without_debug(db, settings):

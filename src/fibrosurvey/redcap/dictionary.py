@@ -32,6 +32,7 @@ __all__ = [
     "DictionaryError",
     "DictionaryField",
     "checkbox_item_id",
+    "decode_bytes",
     "read_data_dictionary",
 ]
 
@@ -183,7 +184,8 @@ def clean_label(text: str) -> str:
     return text.strip()
 
 
-def _decode(data: bytes) -> tuple[str, str]:
+def decode_bytes(data: bytes) -> tuple[str, str]:
+    """Text and encoding of a REDCap file: UTF-8 (BOM or not), else Windows-1252."""
     for encoding in ("utf-8-sig", "cp1252"):
         try:
             return data.decode(encoding), encoding
@@ -218,9 +220,9 @@ def read_data_dictionary(source: str | bytes | Path) -> DataDictionary:
             data = source.read_bytes()
         except OSError as error:
             raise DictionaryError([Problem(None, str(source), "", "", str(error))]) from error
-        text, encoding = _decode(data)
+        text, encoding = decode_bytes(data)
     elif isinstance(source, bytes):
-        text, encoding = _decode(source)
+        text, encoding = decode_bytes(source)
     else:
         text = source.removeprefix("\ufeff")
     text = text.replace("\x00", "")

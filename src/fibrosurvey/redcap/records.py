@@ -39,7 +39,7 @@ from fibrosurvey.dataset import BASELINE
 from fibrosurvey.instruments import Instrument, Item, get_instrument
 from fibrosurvey.problems import Problem
 from fibrosurvey.redcap.convert import ConversionResult, dictionary_to_instruments
-from fibrosurvey.redcap.dictionary import DataDictionary, _decode
+from fibrosurvey.redcap.dictionary import DataDictionary, decode_bytes
 from fibrosurvey.redcap.mapping import FieldMapping, RecordMapping
 from fibrosurvey.validation import validate_frame_with
 
@@ -126,9 +126,9 @@ def _read_records(source: str | bytes | Path) -> pl.DataFrame:
             data = source.read_bytes()
         except OSError as error:
             raise RecordsError([Problem(None, str(source), "", "", str(error))]) from error
-        text = _decode(data)[0]
+        text = decode_bytes(data)[0]
     elif isinstance(source, bytes):
-        text = _decode(source)[0]
+        text = decode_bytes(source)[0]
     else:
         text = source.removeprefix("\ufeff")
     try:
@@ -290,6 +290,8 @@ class _Importer:
         """REDCap values against the converted items, recodes, then mapped values against ours."""
         items = [t.item for t in targets]
         renamed = cleaned.select([pl.col(t.redcap).alias(t.item.column) for t in targets])
+        # The converted items of every form at once, as one instrument for the validator
+        # (constructed, not validated: it only carries the items already validated).
         check = Instrument.model_construct(id="redcap", items=tuple(items), scores=())
         by_column = {t.item.column: t for t in targets}
         self._report(

@@ -8,6 +8,7 @@ alerts. One extra participant gets a fresh link to try the survey.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import polars as pl
 from django.apps import apps
@@ -18,6 +19,7 @@ from django.utils import timezone
 
 from fibrosurvey.dataset import ANALYTES, PREANALYTICAL_COLUMNS
 from fibrosurvey.instruments import get_instrument, safety_item
+from fibrosurvey.recruitment import DEFAULT_SCREENER
 from fibrosurvey.synth import generate
 from fibrosurvey.tables import json_cell
 from fibrosurvey.web.audit.services import record
@@ -25,6 +27,7 @@ from fibrosurvey.web.participants.enrolment import do_enrol_participant
 from fibrosurvey.web.participants.invitations import do_issue_invitation
 from fibrosurvey.web.participants.models import ContactDetails, Invitation, Participant
 from fibrosurvey.web.participants.tokens import hash_token, new_token
+from fibrosurvey.web.recruitment.models import OpenLink
 from fibrosurvey.web.recruitment.services import do_open_recruitment, public_path
 from fibrosurvey.web.studies.models import Membership, Site, Study
 from fibrosurvey.web.studies.services import do_add_member, do_create_study_from_template
@@ -37,6 +40,7 @@ __all__ = [
     "DEMO_USERNAME",
     "DemoResult",
     "build_demo",
+    "existing_demo",
 ]
 
 DEMO_STUDY_NAME = "Demo: National fibromyalgia survey"
@@ -44,6 +48,9 @@ DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo-fibrosurvey-2026"
 DEMO_VIEWER = "demo-viewer"
 DEMO_OPEN_LINK = "demo-survey"
+# The demo's recruitment period, ending this many days before today plus the follow-up.
+DEMO_ENROLMENT_DAYS = 60
+DEMO_FOLLOWUP_DAYS = 95
 
 
 @dataclass(frozen=True)
@@ -103,6 +110,56 @@ def _demo_user() -> User:
     return user
 
 
+def existing_demo() -> DemoResult | None:
+    """The demo study already in the database, kept as it is (what was done in it stays),
+    with a link to try the survey: the fresh participant's own link while it is unused
+    (it is kept encrypted, so it can be shown again), else a new fresh participant's."""
+    study = Study.objects.filter(name=DEMO_STUDY_NAME).order_by("-pk").first()
+    link = OpenLink.objects.filter(study=study).first()
+    baseline = study.events.filter(code="baseline").first() if study is not None else None
+    if study is None or link is None or baseline is None:
+        return None
+    fresh = (
+        Invitation.objects.filter(
+            participant__study=study,
+            participant__study_code__startswith="DEMO-NEW",
+            participant__withdrawn_at__isnull=True,
+            event=baseline,
+            opened_at__isnull=True,
+            revoked_at__isnull=True,
+            expires_at__gt=timezone.now(),
+        )
+        .exclude(token_encrypted="")
+        .select_related("participant")
+        .order_by("-pk")
+        .first()
+    )
+    if fresh is not None:
+        token, code = fresh.token_encrypted, fresh.participant.study_code
+    else:
+        with transaction.atomic():
+            number = study.participants.filter(study_code__startswith="DEMO-NEW").count() + 1
+            participant = do_enrol_participant(
+                study,
+                site=link.site,
+                actor=None,
+                language="en",
+                study_code=f"DEMO-NEW-{number}",
+            )
+            token = do_issue_invitation(participant, baseline, send=False).token
+            code = participant.study_code
+    return DemoResult(
+        study=study,
+        participants=study.participants.count(),
+        responses=Response.objects.filter(participant__study=study).count(),
+        alerts=SafetyAlert.objects.filter(study=study, acknowledged_at__isnull=True).count(),
+        lab_results=0,
+        fresh_token=token,
+        fresh_code=code,
+        public_path=public_path(link),
+    )
+
+
 @transaction.atomic
 def build_demo(n: int = 120, seed: int = 2026, scenario: str = "seed-claims") -> DemoResult:
     """(Re)create the demo study with ``n`` synthetic participants; returns a fresh link."""
@@ -127,6 +184,11 @@ def build_demo(n: int = 120, seed: int = 2026, scenario: str = "seed-claims") ->
     now = timezone.now()
 
     codes = data.select("participant_id", "site").unique(maintain_order=True)
+    # Enrolment spread over the months before today (so the dashboard's pictures show a
+    # recruitment period); each survey was finished a day after enrolment, the follow-up
+    # DEMO_FOLLOWUP_DAYS later, all in the past.
+    first_day = now - timedelta(days=DEMO_ENROLMENT_DAYS + DEMO_FOLLOWUP_DAYS)
+    step = DEMO_ENROLMENT_DAYS / max(codes.height, 1)
     participants = Participant.objects.bulk_create(
         Participant(
             study=study,
@@ -134,8 +196,9 @@ def build_demo(n: int = 120, seed: int = 2026, scenario: str = "seed-claims") ->
             site=sites[site],
             language="es" if i % 3 == 0 else "en",
             enrolled_by=owner,
+            enrolled_at=first_day + timedelta(days=i * step),
             consent_version=study.consent_version,
-            consented_at=now,
+            consented_at=first_day + timedelta(days=i * step),
         )
         for i, (code, site) in enumerate(codes.iter_rows())
     )
@@ -171,15 +234,16 @@ def build_demo(n: int = 120, seed: int = 2026, scenario: str = "seed-claims") ->
                     )
                 )
         for code in rows["participant_id"].to_list():
+            done = by_code[code].enrolled_at + timedelta(days=1 + event.day_offset)
             invitations.append(
                 Invitation(
                     participant=by_code[code],
                     event=event,
                     token_hash=hash_token(new_token()),  # nobody holds these links
                     expires_at=now,
-                    sent_at=now,
-                    opened_at=now,
-                    completed_at=now,
+                    sent_at=done,
+                    opened_at=done,
+                    completed_at=done,
                     language_chosen=True,
                 )
             )
@@ -231,6 +295,13 @@ def build_demo(n: int = 120, seed: int = 2026, scenario: str = "seed-claims") ->
         slug=DEMO_OPEN_LINK,
         site=sites[site_codes[0]],
         sources=["patient-newsletter", "clinic-poster"],
+        screener=DEFAULT_SCREENER
+        | {
+            "quotas": [
+                {"name": "women", "question": "sex", "values": ["female"], "limit": 300},
+                {"name": "men", "question": "sex", "values": ["male"], "limit": 100},
+            ]
+        },
     )
     return DemoResult(
         study=study,

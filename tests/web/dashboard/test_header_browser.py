@@ -1,6 +1,6 @@
 """The staff header at 1280 px, in real Chromium: everything an owner sees on a study page
-(the longest header) and "Log out" stays on the first line. Screenshot in
-test-output/screenshots/staff-header-1280.png."""
+(the longest header) and "Log out" stays on the first line; the study's pages fit one line.
+Screenshot in test-output/screenshots/staff-header-1280.png."""
 
 from __future__ import annotations
 
@@ -29,8 +29,12 @@ def test_log_out_sits_on_the_first_line_of_the_staff_header_at_1280_px(live_serv
     logout = page.get_by_role("button", name="Log out").bounding_box()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     header.screenshot(path=str(SCREENSHOTS / "staff-header-1280.png"))
-    for name in ("API tokens", "Study security", "Security", "API docs"):
+    for name in ("API tokens", "Study security", "Security", "API docs", "Safety cases"):
         assert page.get_by_role("link", name=name, exact=True).is_visible(), name
+    # The owner's study pages (the longest row) do not wrap at 1280 px.
+    nav_links = page.locator("header.staff-header nav a")
+    tops = {round(nav_links.nth(i).bounding_box()["y"]) for i in range(nav_links.count())}
+    assert nav_links.count() >= 9 and len(tops) == 1, tops
 
     assert brand is not None and logout is not None
     # Same line: the button's vertical middle lies within the brand's line box.

@@ -154,13 +154,13 @@ def test_invite_everyone_skips_withdrawn_participants_and_says_so(
         reverse("participants:invite_all", args=[study.pk, "baseline"]), follow=True
     )
     text = response.content.decode()
-    assert "Invited 1 participants" in text
-    assert "1 withdrawn participants were not invited" in text
+    assert "1 e-mail sent." in text
+    assert f"<td>{participant.study_code}</td><td>withdrawn</td>" in text
     assert [m.to for m in mail.outbox] == [["juan@example.org"]]
     assert not Invitation.objects.filter(participant=participant).exists()
     listing = login("carol").get(reverse("participants:list", args=[study.pk])).content.decode()
-    row = listing[listing.index(participant.study_code) :].split("</td>")[0]
-    assert "withdrawn" in row
+    row = listing[listing.index(participant.study_code) :].split("</tr>")[0]
+    assert 'class="badge status-withdrawn">withdrawn<' in row
 
 
 def test_a_withdrawal_never_happens_twice(study, participant, users):

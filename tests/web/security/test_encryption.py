@@ -91,3 +91,24 @@ def test_without_the_old_key_unrotated_data_fails_loudly(enrolled, settings):
     settings.FIELD_ENCRYPTION_KEY = NEW
     with pytest.raises(ImproperlyConfigured, match="key that encrypted them is missing"):
         list(ContactDetails.objects.all())
+
+
+def test_kept_survey_links_are_encrypted_and_rotate_with_the_contact_details(
+    enrolled, study, settings
+):
+    from fibrosurvey.web.participants.invitations import do_issue_invitation
+    from fibrosurvey.web.participants.models import Invitation
+
+    issued = do_issue_invitation(enrolled[0], study.events.get(code="baseline"), send=False)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT token_encrypted FROM participants_invitation")
+        (stored,) = cursor.fetchone()
+    assert issued.token not in stored and stored.startswith("gAAAAA")
+
+    settings.FIELD_ENCRYPTION_KEY = f"{NEW},{OLD}"
+    out = io.StringIO()
+    call_command("rotate_encryption_key", stdout=out)
+    assert "re-encrypted 1 values in 1 batches (invitations)" in out.getvalue()
+
+    settings.FIELD_ENCRYPTION_KEY = NEW
+    assert Invitation.objects.get(pk=issued.invitation.pk).token_encrypted == issued.token

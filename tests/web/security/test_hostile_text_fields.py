@@ -278,7 +278,8 @@ def test_nul_in_the_alert_note_is_a_400_and_the_alert_stays_unacknowledged(
     client = login("alice")
     before = fingerprint()
     response = client.post(
-        reverse("dashboard:acknowledge_alert", args=[study.pk, alert.pk]), {"note": "ok\x00"}
+        reverse("dashboard:alert_case", args=[study.pk, alert.pk]),
+        {"status": "closed", "note": "ok\x00"},
     )
     assert response.status_code == 400 and b"'note' holds a NUL" in response.content
     alert.refresh_from_db()

@@ -17,13 +17,13 @@ def test_enrolment_is_audited_without_contact_data(participant):
 
 def test_owner_reads_the_trail_including_contact_views(study, participant, login):
     login("carol").get(reverse("participants:contact", args=[study.pk, participant.pk]))
-    page = login("alice").get(reverse("studies:audit", args=[study.pk])).content.decode()
+    page = login("alice").get(reverse("dashboard:audit", args=[study.pk])).content.decode()
 
     assert "view_contact" in page
     assert "carol" in page
     filtered = (
         login("alice")
-        .get(reverse("studies:audit", args=[study.pk]), {"action": "view_contact"})
+        .get(reverse("dashboard:audit", args=[study.pk]), {"action": "view_contact"})
         .content.decode()
     )
     assert filtered.count("<td>view_contact</td>") == 1
@@ -31,7 +31,7 @@ def test_owner_reads_the_trail_including_contact_views(study, participant, login
 
 
 def test_trail_shows_only_this_studys_records(study, other_study, login):
-    page = login("alice").get(reverse("studies:audit", args=[study.pk])).content.decode()
+    page = login("alice").get(reverse("dashboard:audit", args=[study.pk])).content.decode()
     assert "Another study" not in page
     assert AuditRecord.objects.filter(study=other_study).exists()
 

@@ -87,7 +87,7 @@ def test_item9_zero_raises_no_alert(client, started, django_capture_on_commit_ca
     assert not mail.outbox
 
 
-def test_alert_appears_on_the_dashboard_and_can_be_acknowledged(
+def test_alert_appears_on_the_dashboard_and_can_be_closed_with_a_note(
     client, started, study, login, django_capture_on_commit_callbacks
 ):
     page = _phq9_item9_page(started.invitation)
@@ -99,7 +99,10 @@ def test_alert_appears_on_the_dashboard_and_can_be_acknowledged(
     dashboard = carol.get(reverse("dashboard:study", args=[study.pk]))
     assert "Open safety alerts" in dashboard.content.decode()
     assert alert.participant.study_code in dashboard.content.decode()
-    carol.post(reverse("dashboard:acknowledge_alert", args=[study.pk, alert.pk]))
+    carol.post(
+        reverse("dashboard:alert_case", args=[study.pk, alert.pk]),
+        {"status": "closed", "note": "Called; safe, seeing their GP tomorrow."},
+    )
 
     alert.refresh_from_db()
     assert alert.acknowledged_by.username == "carol"

@@ -173,7 +173,9 @@ def instrument_completion(membership: Membership) -> list[InstrumentCompletion]:
 
 def open_safety_alerts(membership: Membership) -> list[SafetyAlert]:
     alerts = filter_to_site(
-        SafetyAlert.objects.filter(study=membership.study, acknowledged_at__isnull=True),
+        SafetyAlert.objects.filter(study=membership.study).exclude(
+            status=SafetyAlert.Status.CLOSED
+        ),
         membership,
         site_field="participant__site",
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -26,10 +25,10 @@ from fibrosurvey.web.studies.models import Event
 __all__ = [
     "IssuedInvitation",
     "WithdrawnParticipantError",
-    "do_invite_all",
     "do_issue_invitation",
     "do_revoke_invitation",
     "find_invitation",
+    "send_invitation_email",
     "survey_url",
 ]
 
@@ -52,14 +51,14 @@ def do_issue_invitation(
     actor: User | None = None,
     actor_label: str = "",
     send: bool = True,
-    reminder: bool = False,
 ) -> IssuedInvitation:
-    """Create the participant x event invitation, or give it a fresh token (re-send,
-    reminder); the old link stops working. E-mails the link when ``send`` and an address
-    is on file. A withdrawn participant is refused (:class:`WithdrawnParticipantError`)."""
+    """Create the participant x event invitation, or give it a fresh token ("New link");
+    the old link stops working (a reminder, which keeps the link, is
+    ``reminders.do_send_reminder``). E-mails the link when ``send`` and an address is on
+    file. A withdrawn participant is refused (:class:`WithdrawnParticipantError`)."""
     token = new_token()
     now = timezone.now()
-    # An event's window (days) limits its invitations; a reminder never extends it.
+    # An event's window (days) limits its invitations (a reminder keeps the link and its expiry).
     expires = now + timedelta(days=event.window_days or settings.INVITATION_VALID_DAYS)
     with transaction.atomic():
         # Locked, so a withdrawal committing meanwhile cannot be followed by a fresh link.
@@ -83,6 +82,7 @@ def do_issue_invitation(
                         participant=participant,
                         event=event,
                         token_hash=hash_token(token),
+                        token_encrypted=token,
                         expires_at=expires,
                     )
             except IntegrityError:  # created concurrently: rotate that one instead
@@ -100,12 +100,9 @@ def do_issue_invitation(
                 )
         if invitation.token_hash != hash_token(token):
             invitation.token_hash = hash_token(token)
-            if not (reminder and event.window_days):
-                invitation.expires_at = expires
+            invitation.token_encrypted = token
+            invitation.expires_at = expires
             invitation.revoked_at = None
-            if reminder:
-                invitation.reminders_sent += 1
-                invitation.last_reminder_at = now
             invitation.save()
             record(
                 "invite",
@@ -113,18 +110,18 @@ def do_issue_invitation(
                 actor_label=actor_label,
                 study=participant.study_id,
                 obj=invitation,
-                after={"event": event.code, "reissued": True, "reminder": reminder},
+                after={"event": event.code, "reissued": True},
             )
         if send:
             email = participant.contact.email if hasattr(participant, "contact") else ""
             if email:
-                _send_invitation_email(participant, event, token, email, reminder=reminder)
+                send_invitation_email(participant, event, token, email, reminder=False)
                 invitation.sent_at = now
                 invitation.save(update_fields=["sent_at"])
     return IssuedInvitation(invitation=invitation, token=token)
 
 
-def _send_invitation_email(
+def send_invitation_email(
     participant: Participant, event: Event, token: str, email: str, *, reminder: bool
 ) -> None:
     with translation.override(participant.language):
@@ -185,21 +182,3 @@ class WithdrawnParticipantError(ValueError):
             f"{participant.study_code} withdrew from the study; withdrawn participants are "
             "never invited again"
         )
-
-
-def do_invite_all(participants: Any, event: Event, *, actor: User) -> int:
-    """Invite (and e-mail) every participant in the queryset who has no invitation for the
-    event yet, is not withdrawn and has an e-mail address on file. Returns how many."""
-    pending = (
-        participants.filter(withdrawn_at__isnull=True)
-        .exclude(invitations__event=event)
-        .select_related("study", "contact")
-    )
-    invited = 0
-    for participant in pending:
-        contact = getattr(participant, "contact", None)
-        if contact is None or not contact.email:
-            continue
-        do_issue_invitation(participant, event, actor=actor)
-        invited += 1
-    return invited

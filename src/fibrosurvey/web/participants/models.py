@@ -93,6 +93,10 @@ class Invitation(models.Model):
     )
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="invitations")
     token_hash = models.CharField(max_length=64, unique=True)
+    # The link's token, encrypted at rest like contact details, so a reminder can send the
+    # same link again instead of killing the one already e-mailed. Empty for links issued
+    # before it was kept (those can only be replaced with "New link").
+    token_encrypted = EncryptedTextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)

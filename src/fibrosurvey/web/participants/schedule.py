@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from fibrosurvey.web.participants.invitations import do_issue_invitation
 from fibrosurvey.web.participants.models import Invitation, Participant
+from fibrosurvey.web.participants.reminders import ReminderRefused, do_send_reminder
 from fibrosurvey.web.studies.models import Event
 
 __all__ = ["MAX_REMINDERS", "REMINDER_AFTER_DAYS", "ScheduleResult", "do_send_due_invitations"]
@@ -54,13 +55,17 @@ def _due_reminders(now: datetime) -> list[Invitation]:
     """Open invitations whose next reminder is due: on the event's own reminder days (days
     after the first invitation), or by default every REMINDER_AFTER_DAYS, MAX_REMINDERS times."""
     cutoff = now - timedelta(days=REMINDER_AFTER_DAYS)
-    open_invitations = Invitation.objects.filter(
-        completed_at__isnull=True,
-        revoked_at__isnull=True,
-        participant__withdrawn_at__isnull=True,
-        sent_at__isnull=False,
-        expires_at__gt=now,
-    ).select_related("participant", "participant__study", "participant__contact", "event")
+    open_invitations = (
+        Invitation.objects.filter(
+            completed_at__isnull=True,
+            revoked_at__isnull=True,
+            participant__withdrawn_at__isnull=True,
+            sent_at__isnull=False,
+            expires_at__gt=now,
+        )
+        .exclude(token_encrypted="")  # a link not kept cannot be re-sent
+        .select_related("participant", "participant__study", "participant__contact", "event")
+    )
     default = open_invitations.filter(
         event__reminder_days=[],
         sent_at__lte=cutoff,
@@ -78,7 +83,8 @@ def _due_reminders(now: datetime) -> list[Invitation]:
 
 
 def do_send_due_invitations(now: datetime | None = None) -> ScheduleResult:
-    """Invite every participant whose follow-up is due; remind those who have not finished."""
+    """Invite every participant whose follow-up is due; remind those who have not finished
+    (the reminder re-sends the link they already have)."""
     now = now or timezone.now()
     reminders = _due_reminders(now)
     invited = 0
@@ -87,8 +93,9 @@ def do_send_due_invitations(now: datetime | None = None) -> ScheduleResult:
         invited += 1
     reminded = 0
     for invitation in reminders:
-        do_issue_invitation(
-            invitation.participant, invitation.event, actor_label=SCHEDULER, reminder=True
-        )
+        try:
+            do_send_reminder(invitation, actor_label=SCHEDULER)  # the same link, again
+        except ReminderRefused:  # withdrew, finished or lost the address meanwhile
+            continue
         reminded += 1
     return ScheduleResult(invited=invited, reminded=reminded)

@@ -11,6 +11,11 @@ urlpatterns = [
         views.invite_all,
         name="invite_all",
     ),
+    path(
+        "<int:study_id>/participants/remind/<slug:event_code>/",
+        views.remind_all,
+        name="remind_all",
+    ),
     path("<int:study_id>/participants/import/", views.enrol_csv, name="enrol_csv"),
     path("<int:study_id>/participants/<int:participant_id>/", views.detail, name="detail"),
     path(
@@ -22,6 +27,11 @@ urlpatterns = [
         "<int:study_id>/participants/<int:participant_id>/invite/<slug:event_code>/",
         views.invite,
         name="invite",
+    ),
+    path(
+        "<int:study_id>/participants/<int:participant_id>/remind/<slug:event_code>/",
+        views.remind,
+        name="remind",
     ),
     path(
         "<int:study_id>/participants/<int:participant_id>/revoke/<slug:event_code>/",

@@ -1,9 +1,13 @@
-"""Participant management: list, enrol (one or CSV), contact details, invitations."""
+"""Participant management: list by status, enrol (one or CSV), contact details, invitations,
+reminders (one or in bulk, after a confirmation)."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -23,15 +27,28 @@ from fibrosurvey.web.participants.enrolment import (
 from fibrosurvey.web.participants.forms import EnrolCsvForm, EnrolForm, WithdrawForm
 from fibrosurvey.web.participants.invitations import (
     WithdrawnParticipantError,
-    do_invite_all,
     do_issue_invitation,
     do_revoke_invitation,
     survey_url,
 )
 from fibrosurvey.web.participants.models import Participant
+from fibrosurvey.web.participants.reminders import (
+    ReminderRefused,
+    do_bulk_invite,
+    do_bulk_remind,
+    do_send_reminder,
+    plan_invitations,
+    plan_reminders,
+)
+from fibrosurvey.web.participants.status import (
+    EventStatus,
+    only_status,
+    status_counts,
+    with_event_status,
+)
 from fibrosurvey.web.participants.withdrawal import do_withdraw_participant
 from fibrosurvey.web.studies.context import study_context
-from fibrosurvey.web.studies.models import Membership
+from fibrosurvey.web.studies.models import Event, Membership
 from fibrosurvey.web.studies.permissions import (
     allowed_site_codes,
     can,
@@ -46,16 +63,55 @@ def _visible_participant(membership: Membership, participant_id: int) -> Partici
     return get_object_or_404(participants.select_related("site"), pk=participant_id)
 
 
+_SORTS = {
+    "status": ("status_rank", "study_code"),
+    "code": ("study_code",),
+    "site": ("site__code", "study_code"),
+    "enrolled": ("-enrolled_at", "study_code"),
+}
+
+
+def _selected_event(membership: Membership, code: str | None) -> Event | None:
+    events = membership.study.events.all()
+    return (events.filter(code=code).first() if code else None) or events.first()
+
+
+def _scoped(membership: Membership, event: Event, status: str) -> tuple[QuerySet[Participant], str]:
+    """The member's participants, limited to one status for ``event`` when ``status`` is a
+    known one (else every status: returns "")."""
+    participants = filter_to_site(Participant.objects.filter(study=membership.study), membership)
+    if status not in EventStatus.values:
+        return participants, ""
+    chosen = only_status(with_event_status(participants, event), status)
+    return participants.filter(pk__in=chosen.values("pk")), status
+
+
 @study_view("view_participants")
 def participant_list(
     request: AuthenticatedHttpRequest, membership: Membership, study_id: int
 ) -> HttpResponse:
-    participants = (
-        filter_to_site(Participant.objects.filter(study=membership.study), membership)
-        .select_related("site")
-        .prefetch_related("invitations__event")
+    """Participants with their status for one event: filter, sort, counts, pages. A fixed
+    number of queries whatever the page size (counts and statuses are SQL aggregates)."""
+    event = _selected_event(membership, request.GET.get("event"))
+    status = request.GET.get("status", "")
+    sort = request.GET.get("sort", "status")
+    if sort not in _SORTS:
+        sort = "status"
+    everyone = filter_to_site(Participant.objects.filter(study=membership.study), membership)
+    counts: dict[str, int] = {}
+    participants = everyone.select_related("site")
+    if event is not None:
+        participants = with_event_status(participants, event)
+        counts = status_counts(with_event_status(everyone, event))
+        if status in EventStatus.values:
+            participants = only_status(participants, status)
+        else:
+            status = ""
+        participants = participants.order_by(*_SORTS[sort])
+    page = Paginator(participants.prefetch_related("invitations__event"), 50).get_page(
+        request.GET.get("page")
     )
-    page = Paginator(participants, 100).get_page(request.GET.get("page"))
+    query = urlencode({"event": event.code if event else "", "status": status, "sort": sort})
     return render(
         request,
         "participants/list.html",
@@ -63,6 +119,13 @@ def participant_list(
             membership,
             participants=page,
             page=page,
+            event=event,
+            status=status,
+            sort=sort,
+            sorts=list(_SORTS),
+            query=query,
+            statuses=[(s.value, s.label, counts.get(s.value, 0)) for s in EventStatus],
+            total=sum(counts.values()),
             can_enrol=can(membership, "enrol"),
             can_invite=can(membership, "invite"),
             events=membership.study.events.all(),
@@ -70,28 +133,62 @@ def participant_list(
     )
 
 
+def _bulk_page(
+    request: AuthenticatedHttpRequest,
+    membership: Membership,
+    event_code: str,
+    kind: str,
+) -> HttpResponse:
+    """GET: what the bulk action would do (who is e-mailed, who is skipped and why) and a
+    button to confirm; POST: do it and say the same about what was done."""
+    event = get_object_or_404(membership.study.events, code=event_code)
+    participants, status = _scoped(
+        membership, event, request.POST.get("status") or request.GET.get("status", "")
+    )
+    context = study_context(membership, event=event, status=status, kind=kind)
+    if request.method == "POST":
+        act = do_bulk_invite if kind == "invite" else do_bulk_remind
+        outcome = act(participants, event, actor=request.user)
+        return render(request, "participants/bulk_done.html", context | {"outcome": outcome})
+    plan = (plan_invitations if kind == "invite" else plan_reminders)(participants, event)
+    return render(request, "participants/bulk_confirm.html", context | {"plan": plan})
+
+
 @study_view("invite")
-@require_POST
+@require_http_methods(["GET", "POST"])
 def invite_all(
     request: AuthenticatedHttpRequest, membership: Membership, study_id: int, event_code: str
 ) -> HttpResponse:
-    event = get_object_or_404(membership.study.events, code=event_code)
-    participants = filter_to_site(Participant.objects.filter(study=membership.study), membership)
-    count = do_invite_all(participants, event, actor=request.user)
-    messages.success(
-        request, _("Invited %(n)d participants (%(event)s).") % {"n": count, "event": event.code}
-    )
-    withdrawn = participants.filter(withdrawn_at__isnull=False).count()
-    if withdrawn:
-        messages.warning(
-            request,
-            _(
-                "%(n)d withdrawn participants were not invited: "
-                "withdrawn participants are never invited."
-            )
-            % {"n": withdrawn},
-        )
-    return redirect("participants:list", study_id=membership.study.pk)
+    return _bulk_page(request, membership, event_code, "invite")
+
+
+@study_view("invite")
+@require_http_methods(["GET", "POST"])
+def remind_all(
+    request: AuthenticatedHttpRequest, membership: Membership, study_id: int, event_code: str
+) -> HttpResponse:
+    return _bulk_page(request, membership, event_code, "remind")
+
+
+@study_view("invite")
+@require_POST
+def remind(
+    request: AuthenticatedHttpRequest,
+    membership: Membership,
+    study_id: int,
+    participant_id: int,
+    event_code: str,
+) -> HttpResponse:
+    """E-mail the participant's existing link again (it keeps working)."""
+    participant = _visible_participant(membership, participant_id)
+    invitation = get_object_or_404(participant.invitations, event__code=event_code)
+    try:
+        do_send_reminder(invitation, actor=request.user)
+    except ReminderRefused as refused:
+        error = _("No reminder sent: %(reason)s.") % {"reason": refused.reason.label}
+        return _detail_page(request, membership, participant, error=error, status=409)
+    messages.success(request, _("Reminder sent: the same link, which still works."))
+    return redirect("participants:detail", study_id=study_id, participant_id=participant.pk)
 
 
 @study_view("enrol")

@@ -220,13 +220,25 @@ class ScreenResult:
     flags: list[str] = field(default_factory=list)
 
 
-def _full_cells(link: OpenLink, screener: Screener, cells: list[str]) -> list[str]:
-    limits = {quota.name: quota.limit for quota in screener.quotas}
+def quota_taken(link: OpenLink) -> dict[str, int]:
+    """Enrolled visitors per quota cell (one query)."""
     enrolled = Visit.objects.filter(study=link.study, outcome=Visit.Outcome.ENROLLED)
     taken: dict[str, int] = {}
     for visit_cells in enrolled.values_list("quota_cells", flat=True):
         for cell in visit_cells:
             taken[cell] = taken.get(cell, 0) + 1
+    return taken
+
+
+def quota_fill(link: OpenLink) -> list[tuple[str, int, int]]:
+    """(quota name, enrolled, limit) for each quota of the link's screener."""
+    taken = quota_taken(link)
+    return [(q.name, taken.get(q.name, 0), q.limit) for q in screener_of(link).quotas]
+
+
+def _full_cells(link: OpenLink, screener: Screener, cells: list[str]) -> list[str]:
+    limits = {quota.name: quota.limit for quota in screener.quotas}
+    taken = quota_taken(link)
     return [cell for cell in cells if taken.get(cell, 0) >= limits.get(cell, 0)]
 
 

@@ -17,5 +17,4 @@ urlpatterns = [
         name="remove_member",
     ),
     path("<int:study_id>/security/", views.security, name="security"),
-    path("<int:study_id>/audit/", views.audit, name="audit"),
 ]

@@ -1,11 +1,10 @@
 """Study set-up views: create from a template, members (add, change, remove), the
-two-factor policy, the audit trail."""
+two-factor policy. (The audit trail page is in the dashboard app.)"""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -13,7 +12,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from fibrosurvey.web.accounts.services import do_set_two_factor_policy
-from fibrosurvey.web.audit.models import AuditRecord
 from fibrosurvey.web.http import AuthenticatedHttpRequest
 from fibrosurvey.web.ops.models import StudySecurity
 from fibrosurvey.web.studies.context import study_context
@@ -78,25 +76,6 @@ def members(
             members=_members_of(membership),
             events=study.events.prefetch_related("battery"),
             instruments=study.instruments.all(),
-        ),
-    )
-
-
-@study_view("view_audit")
-def audit(request: AuthenticatedHttpRequest, membership: Membership, study_id: int) -> HttpResponse:
-    records = AuditRecord.objects.filter(study=membership.study).select_related("actor")
-    action = request.GET.get("action", "")
-    if action in AuditRecord.Action.values:
-        records = records.filter(action=action)
-    page = Paginator(records, 50).get_page(request.GET.get("page"))
-    return render(
-        request,
-        "studies/audit.html",
-        study_context(
-            membership,
-            page=page,
-            action=action,
-            actions=AuditRecord.Action.values,
         ),
     )
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from fibrosurvey.web.participants.models import Invitation, Participant
 from fibrosurvey.web.studies.models import Event, Study
 
-__all__ = ["ConsentRecord", "PageSubmission", "Response", "SafetyAlert"]
+__all__ = ["ConsentRecord", "PageSubmission", "Response", "SafetyAlert", "SafetyAlertNote"]
 
 
 class Response(models.Model):
@@ -74,7 +75,13 @@ class PageSubmission(models.Model):
 
 
 class SafetyAlert(models.Model):
-    """PHQ-9 item 9 answered above 0: the study team must follow up."""
+    """PHQ-9 item 9 answered above 0: a case the study team follows up (open -> contacted ->
+    closed), with notes (:class:`SafetyAlertNote`)."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("open")
+        CONTACTED = "contacted", _("contacted")
+        CLOSED = "closed", _("closed")
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="safety_alerts")
     participant = models.ForeignKey(
@@ -85,6 +92,8 @@ class SafetyAlert(models.Model):
     item_column = models.CharField(max_length=32, default="phq9_9")
     value = models.IntegerField()
     created_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    # When and by whom the case was closed (null while open or contacted).
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     acknowledged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -102,3 +111,23 @@ class SafetyAlert(models.Model):
 
     def __str__(self) -> str:
         return f"safety alert {self.participant_id} {self.item_column}={self.value}"
+
+
+class SafetyAlertNote(models.Model):
+    """One step in a safety case: a note, and the status it moved the case to."""
+
+    alert = models.ForeignKey(SafetyAlert, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    author_label = models.CharField(max_length=150, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+    status_before = models.CharField(max_length=16, choices=SafetyAlert.Status.choices)
+    status_after = models.CharField(max_length=16, choices=SafetyAlert.Status.choices)
+    text = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"note on alert {self.alert_id}: {self.status_before} -> {self.status_after}"

@@ -38,7 +38,6 @@ from fibrosurvey.web.survey.units import entry_for, read_imperial
 __all__ = [
     "SAFETY_ITEM",
     "PageResult",
-    "do_acknowledge_alert",
     "do_choose_language",
     "do_record_consent",
     "do_reopen_survey",
@@ -376,18 +375,19 @@ def _raise_safety_alert(invitation: Invitation, response: Response, value: int) 
             after=snapshot(alert),
         )
     elif alert.value != value:
-        before = snapshot(alert, ["value", "acknowledged_at"])
+        before = snapshot(alert, ["value", "status", "acknowledged_at"])
         alert.value = value
-        alert.acknowledged_at = None  # a new answer needs a new look
+        alert.status = SafetyAlert.Status.OPEN  # a new answer needs a new look
+        alert.acknowledged_at = None
         alert.acknowledged_by = None
-        alert.save(update_fields=["value", "acknowledged_at", "acknowledged_by"])
+        alert.save(update_fields=["value", "status", "acknowledged_at", "acknowledged_by"])
         record(
             "update",
             actor_label=_participant_label(invitation),
             study=participant.study_id,
             obj=alert,
             before=before,
-            after=snapshot(alert, ["value", "acknowledged_at"]),
+            after=snapshot(alert, ["value", "status", "acknowledged_at"]),
         )
     else:
         return
@@ -408,7 +408,7 @@ def _queue_safety_email(alert: SafetyAlert) -> None:
         return
     context = {
         "alert": alert,
-        "url": settings.SITE_URL + reverse("dashboard:study", args=[alert.study_id]),
+        "url": settings.SITE_URL + reverse("dashboard:alert_case", args=[alert.study_id, alert.pk]),
     }
     # No answers or scores in e-mail: the participant code and where to look are enough.
     enqueue_email(
@@ -442,21 +442,3 @@ def do_reopen_survey(
         request=request,
     )
     return invitation
-
-
-@transaction.atomic
-def do_acknowledge_alert(alert: SafetyAlert, *, actor: User, note: str = "") -> SafetyAlert:
-    before = snapshot(alert, ["acknowledged_at", "acknowledged_by", "note"])
-    alert.acknowledged_at = timezone.now()
-    alert.acknowledged_by = actor
-    alert.note = note
-    alert.save(update_fields=["acknowledged_at", "acknowledged_by", "note"])
-    record(
-        "acknowledge",
-        actor=actor,
-        study=alert.study_id,
-        obj=alert,
-        before=before,
-        after=snapshot(alert, ["acknowledged_at", "acknowledged_by", "note"]),
-    )
-    return alert

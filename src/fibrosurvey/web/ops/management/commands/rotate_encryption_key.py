@@ -1,4 +1,5 @@
-"""``rotate_encryption_key``: re-encrypt contact details under the newest key, in batches.
+"""``rotate_encryption_key``: re-encrypt contact details and kept survey links under the
+newest key, in batches.
 
 Rotation without downtime (MultiFernet):
 1. deploy with FIELD_ENCRYPTION_KEY=NEW,OLD (new key first: it encrypts; both decrypt);
@@ -19,9 +20,13 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
 
 from fibrosurvey.web.crypto import fernet
-from fibrosurvey.web.participants.models import ContactDetails
+from fibrosurvey.web.participants.models import ContactDetails, Invitation
 
-FIELDS = ("email", "phone", "name")
+# Every encrypted column: contact details, and the survey link a reminder re-sends.
+TARGETS: tuple[tuple[type[Any], tuple[str, ...]], ...] = (
+    (ContactDetails, ("email", "phone", "name")),
+    (Invitation, ("token_encrypted",)),
+)
 
 
 def _primary() -> Fernet:
@@ -41,7 +46,8 @@ def _is_current(primary: Fernet, token: str) -> bool:
 
 class Command(BaseCommand):
     help = (
-        "Re-encrypt every participant's contact details with the first FIELD_ENCRYPTION_KEY "
+        "Re-encrypt every participant's contact details and kept survey links with the first "
+        "FIELD_ENCRYPTION_KEY "
         "(put the new key first, run this, then remove the old key). Batched: no downtime."
     )
 
@@ -55,19 +61,27 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        table = connection.ops.quote_name(ContactDetails._meta.db_table)
-        pk_column = ContactDetails._meta.pk.column
+        stale = 0
+        for model, fields in TARGETS:
+            stale += self._handle_model(model, fields, options)
+        if options["check"] and stale:
+            raise CommandError("run rotate_encryption_key without --check to re-encrypt them")
+
+    def _handle_model(self, model: type[Any], fields: tuple[str, ...], options: Any) -> int:
+        """Rotate (or with --check count) one model's encrypted columns; returns the number
+        of rows not under the newest key (--check) or 0."""
+        table = connection.ops.quote_name(model._meta.db_table)
+        pk_column = model._meta.pk.column
         assert pk_column is not None  # a concrete model's primary key has a column
         pk = connection.ops.quote_name(pk_column)
-        columns = ", ".join(connection.ops.quote_name(f) for f in FIELDS)
+        columns = ", ".join(connection.ops.quote_name(f) for f in fields)
         primary, rotator = _primary(), fernet()
-        ids = list(ContactDetails.objects.order_by("pk").values_list("pk", flat=True))
+        ids = list(model.objects.order_by("pk").values_list("pk", flat=True))
+        label = model._meta.verbose_name_plural
         if options["check"]:
             stale = self._stale_rows(table, pk, columns, ids, primary)
-            self.stdout.write(f"{stale} of {len(ids)} rows are not under the newest key")
-            if stale:
-                raise CommandError("run rotate_encryption_key without --check to re-encrypt them")
-            return
+            self.stdout.write(f"{stale} of {len(ids)} rows are not under the newest key ({label})")
+            return stale
         size = max(1, options["batch_size"])
         rotated = batches = 0
         for start in range(0, len(ids), size):
@@ -77,14 +91,17 @@ class Command(BaseCommand):
             with transaction.atomic():
                 # Lock the batch so a concurrent edit is not overwritten with stale ciphertext.
                 list(
-                    ContactDetails.objects.select_for_update()
+                    model.objects.select_for_update()
                     .filter(pk__in=batch)
                     .values_list("pk", flat=True)
                 )
-                rotated += self._rotate_batch(table, pk, columns, batch, primary, rotator)
+                rotated += self._rotate_batch(table, pk, columns, fields, batch, primary, rotator)
             batches += 1
-            self.stdout.write(f"batch {batches}: {min(start + size, len(ids))}/{len(ids)} rows")
-        self.stdout.write(f"re-encrypted {rotated} values in {batches} batches")
+            self.stdout.write(
+                f"batch {batches}: {min(start + size, len(ids))}/{len(ids)} rows ({label})"
+            )
+        self.stdout.write(f"re-encrypted {rotated} values in {batches} batches ({label})")
+        return 0
 
     def _select(self, cursor: Any, table: str, pk: str, columns: str, batch: list[int]) -> Any:
         marks = ", ".join(["%s"] * len(batch))
@@ -92,13 +109,20 @@ class Command(BaseCommand):
         return cursor.fetchall()
 
     def _rotate_batch(
-        self, table: str, pk: str, columns: str, batch: list[int], primary: Fernet, rotator: Any
+        self,
+        table: str,
+        pk: str,
+        columns: str,
+        fields: tuple[str, ...],
+        batch: list[int],
+        primary: Fernet,
+        rotator: Any,
     ) -> int:
         changed = 0
         with connection.cursor() as cursor:
             for row in self._select(cursor, table, pk, columns, batch):
                 updates = {}
-                for name, value in zip(FIELDS, row[1:], strict=True):
+                for name, value in zip(fields, row[1:], strict=True):
                     if value and not _is_current(primary, value):
                         updates[name] = rotator.rotate(value.encode("ascii")).decode("ascii")
                 if updates:
