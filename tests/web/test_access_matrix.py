@@ -128,6 +128,58 @@ MATRIX = [
         body={"status": "contacted", "note": "Phoned."},
     ),
     row("recruitment flow", "get", "recruitment:flow", ["study"], ALL_MEMBERS),
+    # The study builder: settings, consent, events and batteries, the instrument library.
+    row("study settings", "get", "builder:settings", ["study"], OWNER_ONLY),
+    row("study settings (post)", "post", "builder:settings", ["study"], as_status(OWNER_ONLY, 422)),
+    row("consent", "get", "builder:consent", ["study"], OWNER_ONLY),
+    row("consent (post)", "post", "builder:consent", ["study"], as_status(OWNER_ONLY, 422)),
+    row("events", "get", "builder:events", ["study"], OWNER_ONLY),
+    row("events (post)", "post", "builder:events", ["study"], as_status(OWNER_ONLY, 422)),
+    row("event", "get", "builder:event", ["study", "baseline_event"], OWNER_ONLY),
+    row(
+        "event (post)",
+        "post",
+        "builder:event",
+        ["study", "baseline_event"],
+        as_status(OWNER_ONLY, 422),
+    ),
+    row("instruments", "get", "builder:instruments", ["study"], OWNER_ONLY),
+    row(
+        "instruments (upload)",
+        "post",
+        "builder:instruments",
+        ["study"],
+        as_status(OWNER_ONLY, 422),
+    ),
+    row(
+        "instruments (save)",
+        "post",
+        "builder:save_instruments",
+        ["study"],
+        as_status(OWNER_ONLY, 422),
+    ),
+    row(
+        "instrument version",
+        "get",
+        "builder:instrument_version",
+        ["study", "mood", "one"],
+        OWNER_ONLY,
+    ),
+    row(
+        "enter answers north",
+        "get",
+        "survey_staff:enter",
+        ["study", "north", "baseline", "one"],
+        ENROLLERS_NORTH,
+    ),
+    row(
+        "enter answers north (post)",
+        "post",
+        "survey_staff:enter",
+        ["study", "north", "baseline", "one"],
+        # An empty POST is refused: an entry needs its reason.
+        as_status(ENROLLERS_NORTH, 422),
+    ),
     row("own security", "get", "accounts:security", [], SIGNED_IN, oscar=200),
     row("2fa set-up", "get", "accounts:2fa_setup", [], SIGNED_IN, oscar=200),
     # Without a confirmed device, the code page sends everyone to set one up.
@@ -153,7 +205,13 @@ def objects(study, participant, participant_south, issued):
     )
     issued.invitation.completed_at = response.created_at  # finished: staff may reopen it
     issued.invitation.save(update_fields=["completed_at"])
+    from tests.web.builder.conftest import save_yaml
+
+    save_yaml(study, "mood_v1.yaml", study.created_by)
     return {
+        "baseline_event": event.pk,
+        "mood": "mood",
+        "one": 1,
         "study": study.pk,
         "vera": study.memberships.get(user__username="vera").pk,
         "north": participant.pk,

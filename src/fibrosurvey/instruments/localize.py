@@ -10,6 +10,7 @@ from __future__ import annotations
 from functools import cache
 
 from fibrosurvey.countries import REGION_COLUMN, get_country
+from fibrosurvey.instruments.extra import definition_key, instrument_id_of
 from fibrosurvey.instruments.registry import get_instrument
 from fibrosurvey.instruments.schema import Instrument, Item
 
@@ -25,10 +26,14 @@ def _localized_item(item: Item, region_codes: frozenset[int], text: dict[str, st
     return item.model_copy(update=update) if update else item
 
 
-@cache
 def for_country(instrument_id: str, country: str) -> Instrument:
     """``instrument_id`` as asked in a study in ``country`` (ISO 3166-1 alpha-2)."""
-    instrument = get_instrument(instrument_id)
+    return _for_country(definition_key(instrument_id), country)
+
+
+@cache
+def _for_country(key: str, country: str) -> Instrument:
+    instrument = get_instrument(instrument_id_of(key))
     place = get_country(country)
     codes = frozenset(place.region_codes)
     items = tuple(

@@ -305,12 +305,15 @@ class SkipLogic:
 
 
 @cache
-def _skip_logic(instrument_ids: tuple[str, ...]) -> SkipLogic:
+def _skip_logic(definition_keys: tuple[str, ...]) -> SkipLogic:
+    from fibrosurvey.instruments.extra import instrument_id_of
     from fibrosurvey.instruments.registry import get_instrument
 
-    return SkipLogic(get_instrument(instrument_id) for instrument_id in instrument_ids)
+    return SkipLogic(get_instrument(instrument_id_of(key)) for key in definition_keys)
 
 
 def skip_logic(instrument_ids: Iterable[str]) -> SkipLogic:
     """The (cached) skip logic of a battery, by instrument ids."""
-    return _skip_logic(tuple(instrument_ids))
+    from fibrosurvey.instruments.extra import definition_key
+
+    return _skip_logic(tuple(definition_key(i) for i in instrument_ids))

@@ -11,6 +11,7 @@ import yaml
 from pydantic import ValidationError
 
 from fibrosurvey.countries import region_options
+from fibrosurvey.instruments.extra import extra_instrument
 from fibrosurvey.instruments.schema import (
     BandsRule,
     Condition,
@@ -26,6 +27,7 @@ from fibrosurvey.safe_yaml import MAX_YAML_NODES, UnsafeYamlError, load_untruste
 __all__ = [
     "DefinitionError",
     "check_definition",
+    "check_extra_definition",
     "check_instrument_set",
     "get_instrument",
     "load_definition",
@@ -368,6 +370,21 @@ def check_instrument_set(instruments: dict[str, Instrument], paths: dict[str, Pa
         )
 
 
+def check_extra_definition(instrument: Instrument) -> None:
+    """An instrument a team brings, beside the built-in ones: a new id, and gates into
+    other instruments name built-in items with their answer codes."""
+    builtin = load_instruments()
+    if instrument.id in builtin:
+        raise DefinitionError(
+            f"id: {instrument.id!r} is a built-in instrument; give your instrument another id"
+        )
+    items = {item.column: item for i in builtin.values() for item in i.items}
+    items |= {item.column: item for item in instrument.items}
+    problems = _logic_problems(instrument, items, other_instruments=True)
+    if problems:
+        raise DefinitionError("; ".join(problems))
+
+
 @cache
 def load_instruments() -> dict[str, Instrument]:
     """All shipped instruments, by id, in battery order."""
@@ -380,6 +397,10 @@ def load_instruments() -> dict[str, Instrument]:
 
 
 def get_instrument(instrument_id: str) -> Instrument:
+    """A built-in instrument, or one of the instruments :func:`extra_instruments` added."""
+    added = extra_instrument(instrument_id)
+    if added is not None:
+        return added
     instruments = load_instruments()
     if instrument_id not in instruments:
         known = ", ".join(instruments)

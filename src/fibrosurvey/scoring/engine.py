@@ -9,6 +9,7 @@ from typing import Any
 import polars as pl
 
 from fibrosurvey.instruments import Instrument, Item, get_instrument, load_instruments
+from fibrosurvey.instruments.extra import definition_key, instrument_id_of
 from fibrosurvey.instruments.logic import SkipLogic
 from fibrosurvey.instruments.registry import names_read_by
 from fibrosurvey.scoring.rules import rule_expression
@@ -180,10 +181,10 @@ def _number(item: Item, value: Any) -> int | float | None:
 
 
 @functools.cache
-def _response_plan(instrument_id: str) -> tuple[dict[str, pl.DataType], list[pl.Expr]]:
-    """Schema and score layers for one response's row (built once per instrument: the web app
-    scores a response each time a participant completes an instrument)."""
-    instrument = get_instrument(instrument_id)
+def _response_plan(key: str) -> tuple[dict[str, pl.DataType], list[pl.Expr]]:
+    """Schema and score layers for one response's row (built once per instrument definition:
+    the web app scores a response each time a participant completes an instrument)."""
+    instrument = get_instrument(instrument_id_of(key))
     schema: dict[str, pl.DataType] = {
         item.column: pl.Float64() if item.kind == "number" else pl.Int64()
         for item in instrument.items
@@ -197,7 +198,7 @@ def score_response(answers: Mapping[str, Any], instrument_id: str) -> dict[str, 
     The same expressions as :func:`score_frame` on a one-row table.
     """
     instrument = get_instrument(instrument_id)
-    schema, layers = _response_plan(instrument_id)
+    schema, layers = _response_plan(definition_key(instrument_id))
     row = {item.column: [_number(item, answers.get(item.column))] for item in instrument.items}
     plan = pl.DataFrame(row, schema=schema).lazy()
     for layer in layers:

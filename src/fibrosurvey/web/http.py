@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import UploadedFile
-from django.http import HttpRequest
+from django.http import HttpRequest, QueryDict
 
-__all__ = ["AuthenticatedHttpRequest", "uploaded_file_name"]
+__all__ = ["AuthenticatedHttpRequest", "posted_data", "uploaded_file_name"]
 
 
 class AuthenticatedHttpRequest(HttpRequest):
@@ -23,3 +23,9 @@ def uploaded_file_name(request: HttpRequest, field: str) -> str:
     upload = request.FILES[field]
     assert isinstance(upload, UploadedFile), f"{field} holds no uploaded file"
     return upload.name or ""
+
+
+def posted_data(request: HttpRequest) -> QueryDict | None:
+    """A form's data: the POST body for a POST (even an empty one, which is then refused
+    with its errors), None for a GET (an unbound form)."""
+    return request.POST if request.method == "POST" else None

@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "fibrosurvey.web.audit",
     "fibrosurvey.web.accounts",
     "fibrosurvey.web.studies",
+    "fibrosurvey.web.builder",
     "fibrosurvey.web.participants",
     "fibrosurvey.web.survey",
     "fibrosurvey.web.outbox",

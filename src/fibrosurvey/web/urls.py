@@ -16,6 +16,7 @@ urlpatterns = [
     path("studies/", include("fibrosurvey.web.participants.urls")),
     path("studies/", include("fibrosurvey.web.survey.staff_urls")),
     path("studies/", include("fibrosurvey.web.studies.urls")),
+    path("", include("fibrosurvey.web.builder.urls")),
     path("", include("fibrosurvey.web.jobs.urls")),
     path("", include("fibrosurvey.web.dashboard.urls")),
     path("", include("fibrosurvey.web.labs.urls")),

@@ -54,3 +54,24 @@ def test_unfinished_invitation_gets_spaced_reminders_up_to_the_limit(issued, par
     invitation = Invitation.objects.get(pk=issued.invitation.pk)
     assert invitation.reminders_sent == MAX_REMINDERS
     assert "Reminder" in mail.outbox[0].subject
+
+
+def test_an_events_own_window_and_reminder_days_set_expiry_and_reminders(study, participant_south):
+    from fibrosurvey.web.participants.invitations import do_issue_invitation
+
+    baseline = study.events.get(code="baseline")
+    baseline.window_days, baseline.reminder_days = 14, [3, 10]
+    baseline.save(update_fields=["window_days", "reminder_days"])
+    issued = do_issue_invitation(participant_south, baseline)
+    invitation = Invitation.objects.get(pk=issued.invitation.pk)
+    start = invitation.created_at
+    assert invitation.expires_at - start < timedelta(days=14, seconds=5)
+
+    assert do_send_due_invitations(start + timedelta(days=2)).reminded == 0
+    assert do_send_due_invitations(start + timedelta(days=3)).reminded == 1
+    assert do_send_due_invitations(start + timedelta(days=3)).reminded == 0
+    assert do_send_due_invitations(start + timedelta(days=10)).reminded == 1
+    assert do_send_due_invitations(start + timedelta(days=13)).reminded == 0  # both sent
+    reminded = Invitation.objects.get(pk=invitation.pk)
+    assert reminded.reminders_sent == 2
+    assert reminded.expires_at == invitation.expires_at  # reminders never extend the window

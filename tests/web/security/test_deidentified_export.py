@@ -81,6 +81,7 @@ def test_the_export_has_no_free_text_or_contact_columns(cohort, login):
         "enrolled_date",
         "event_date",
         "withdrawn_date",
+        "consent_version",
         "phq9_band",
         "gad7_band",
         "scoring_versions",

@@ -42,6 +42,7 @@ from fibrosurvey.scoring.status import (
     status_columns,
     without_prefer_not_to_answer,
 )
+from fibrosurvey.web.builder.active import export_instruments, versioned_instruments
 from fibrosurvey.web.exports.copy_frames import BOOLEAN, ColumnType, copy_frame
 from fibrosurvey.web.exports.deidentify import MAX_SHIFT_DAYS, date_offset_days, deidentify
 from fibrosurvey.web.exports.models import study_secret
@@ -55,6 +56,7 @@ from fibrosurvey.web.survey.models import Response
 _M = TypeVar("_M", bound=Model)
 
 __all__ = [
+    "CONSENT_COLUMN",
     "DATE_COLUMNS",
     "MAX_SHIFT_DAYS",
     "WITHDRAWAL_COLUMNS",
@@ -65,6 +67,8 @@ __all__ = [
 DATE_COLUMNS = ("enrolled_date", "event_date")
 # Every output says whether (and, shifted, when) the participant withdrew.
 WITHDRAWAL_COLUMNS = ("withdrawn", "withdrawn_date")
+# The consent version the participant last accepted (a new version asks them again).
+CONSENT_COLUMN = "consent_version"
 _TIMESTAMP = pl.Datetime("us", "UTC")
 
 
@@ -110,8 +114,10 @@ class DatasetBuilder:
                 if instrument_id not in ordered:
                     ordered.append(instrument_id)
         ordered += [i for i in ids if i not in ordered]
-        # As the study's country asks them: its regions only, its drug examples.
-        return [for_country(i, self.study.country) for i in ordered]
+        # As the study's country asks them: its regions only, its drug examples; a study's
+        # own instrument with every column any of its versions had, in place.
+        with export_instruments(self.study.pk):
+            return [for_country(i, self.study.country) for i in ordered]
 
     @cached_property
     def item_schema(self) -> dict[str, pl.DataType]:
@@ -144,8 +150,10 @@ class DatasetBuilder:
         schema |= {c: column_dtype(c) for c in DESIGN_COLUMNS}
         schema |= {c: _TIMESTAMP for c in DATE_COLUMNS}
         schema |= {"withdrawn": pl.Int64(), "withdrawn_date": _TIMESTAMP}
+        schema |= {CONSENT_COLUMN: pl.String()}
         schema |= self.recruitment_schema
         schema |= self.item_schema
+        schema |= {column: pl.String() for column in self._versioned.values()}
         schema |= {c: column_dtype(c) for c in core_biomarker_columns()}
         schema |= {c: column_dtype(c) for c in PREANALYTICAL_COLUMNS}
         schema |= {c: pl.Date() for c in LAB_DATE_COLUMNS}
@@ -157,6 +165,7 @@ class DatasetBuilder:
         empty = pl.DataFrame(schema=self.input_schema | self._administered_schema)
         scored = deidentify(self._with_statuses(self._score(empty)), self.secret)
         columns: list[str] = [*ID_COLUMNS, *DESIGN_COLUMNS, *DATE_COLUMNS, *WITHDRAWAL_COLUMNS]
+        columns.append(CONSENT_COLUMN)
         columns += list(self.recruitment_schema)
         for instrument in self.instruments:
             columns += instrument.item_columns()
@@ -197,8 +206,33 @@ class DatasetBuilder:
         )
         return responses.union(samples).count()
 
+    @cached_property
+    def _versioned(self) -> dict[str, str]:
+        """Own instruments with several versions -> the hidden column naming each row's."""
+        return {i: f"__version_{i}" for i in versioned_instruments(self.study.pk)}
+
     def _score(self, frame: pl.DataFrame) -> pl.DataFrame:
-        scored = score_frame(frame, [i.id for i in self.instruments])
+        """Scores by the rules of the version each row's response was given (own instruments
+        with several versions); every other instrument by its one definition."""
+        hidden = [c for c in self._versioned.values() if c in frame.columns]
+        if not hidden or frame.height == 0:
+            return self._score_as(frame.drop(hidden), {})
+        frame = frame.with_row_index("__row")
+        parts = []
+        for keys, group in frame.group_by(hidden, maintain_order=True):
+            given = {
+                instrument_id: version
+                for (instrument_id, column), version in zip(
+                    self._versioned.items(), keys, strict=False
+                )
+                if column in hidden and version is not None
+            }
+            parts.append(self._score_as(group.drop(hidden), given))
+        return pl.concat(parts, how="diagonal_relaxed").sort("__row").drop("__row")
+
+    def _score_as(self, frame: pl.DataFrame, given: dict[str, str]) -> pl.DataFrame:
+        with export_instruments(self.study.pk, given):
+            scored = score_frame(frame, [i.id for i in self.instruments])
         if SCORING_VERSIONS_COLUMN in scored.columns:
             scored = scored.with_columns(pl.col(SCORING_VERSIONS_COLUMN).cast(pl.String))
         else:
@@ -243,6 +277,7 @@ class DatasetBuilder:
                 base.filter(pk__gt=last_pk).values_list(
                     "pk", "study_code", "site__code", "enrolled_at", "withdrawn_at",
                     "design__stratum", "design__psu", "design__weight", "design__fpc",
+                    "consent_version",
                 )[: self.chunk_size],
                 self._people_schema,
             )  # fmt: skip
@@ -264,6 +299,7 @@ class DatasetBuilder:
             "enrolled_date": _TIMESTAMP,
             "withdrawn_date": _TIMESTAMP,
             **{c: column_dtype(c) for c in DESIGN_COLUMNS},
+            CONSENT_COLUMN: pl.String,
         }
 
     def frame(self) -> pl.DataFrame:
@@ -282,7 +318,10 @@ class DatasetBuilder:
         """
         ids = people["__pk"].to_list()
         people = people.with_columns(
-            pl.col("withdrawn_date").is_not_null().cast(pl.Int64).alias("withdrawn")
+            pl.col("withdrawn_date").is_not_null().cast(pl.Int64).alias("withdrawn"),
+            pl.when(pl.col(CONSENT_COLUMN) != "")
+            .then(pl.col(CONSENT_COLUMN))
+            .alias(CONSENT_COLUMN),
         )
         answers = self._answers(ids)
         labs = self._labs(ids)
@@ -370,7 +409,16 @@ class DatasetBuilder:
             if merged.height
             else pl.DataFrame(schema=dict.fromkeys(self.item_schema, pl.Float64))
         )
-        return pl.concat([merged.drop("__text"), items], how="horizontal")
+        merged = pl.concat([merged.drop("__text"), items], how="horizontal")
+        for instrument_id, column in self._versioned.items():
+            versions = copy_frame(
+                responses.filter(instrument_id=instrument_id).values_list(
+                    "participant_id", "event__code", "instrument_version"
+                ),
+                {"__pk": pl.Int64, "event": pl.String, column: pl.String},
+            )
+            merged = merged.join(versions, on=["__pk", "event"], how="left")
+        return merged
 
     def _labs(self, ids: list[int]) -> pl.DataFrame:
         """(participant pk, event) -> biomarker and pre-analytical columns."""

@@ -300,6 +300,14 @@ def data_dictionary(builder: DatasetBuilder) -> list[dict[str, str]]:
         "a participant whose data were deleted on withdrawal has no rows)",
     )
     add("withdrawn_date", "", "date", "", "", "Date of the withdrawal (empty if none)", shift)
+    add(
+        "consent_version",
+        "",
+        "status",
+        "",
+        "",
+        "The consent version the participant last accepted (empty: not consented)",
+    )
     for instrument in builder.instruments:
         title = instrument.title.get("en", instrument.id)
         for item in instrument.items:

@@ -58,7 +58,8 @@ def do_issue_invitation(
     file. A withdrawn participant is refused (:class:`WithdrawnParticipantError`)."""
     token = new_token()
     now = timezone.now()
-    expires = now + timedelta(days=settings.INVITATION_VALID_DAYS)
+    # An event's window (days) limits its invitations (a reminder keeps the link and its expiry).
+    expires = now + timedelta(days=event.window_days or settings.INVITATION_VALID_DAYS)
     with transaction.atomic():
         # Locked, so a withdrawal committing meanwhile cannot be followed by a fresh link.
         withdrawn = (

@@ -52,20 +52,34 @@ def _due_followups(now: datetime) -> list[tuple[Participant, Event]]:
 
 
 def _due_reminders(now: datetime) -> list[Invitation]:
+    """Open invitations whose next reminder is due: on the event's own reminder days (days
+    after the first invitation), or by default every REMINDER_AFTER_DAYS, MAX_REMINDERS times."""
     cutoff = now - timedelta(days=REMINDER_AFTER_DAYS)
-    return list(
+    open_invitations = (
         Invitation.objects.filter(
             completed_at__isnull=True,
             revoked_at__isnull=True,
             participant__withdrawn_at__isnull=True,
-            sent_at__lte=cutoff,
-            reminders_sent__lt=MAX_REMINDERS,
+            sent_at__isnull=False,
             expires_at__gt=now,
         )
         .exclude(token_encrypted="")  # a link not kept cannot be re-sent
-        .filter(Q(last_reminder_at__isnull=True) | Q(last_reminder_at__lte=cutoff))
         .select_related("participant", "participant__study", "participant__contact", "event")
     )
+    default = open_invitations.filter(
+        event__reminder_days=[],
+        sent_at__lte=cutoff,
+        reminders_sent__lt=MAX_REMINDERS,
+    ).filter(Q(last_reminder_at__isnull=True) | Q(last_reminder_at__lte=cutoff))
+    scheduled = [
+        invitation
+        for invitation in open_invitations.exclude(event__reminder_days=[])
+        if invitation.reminders_sent < len(invitation.event.reminder_days)
+        and invitation.created_at
+        + timedelta(days=invitation.event.reminder_days[invitation.reminders_sent])
+        <= now
+    ]
+    return [*default, *scheduled]
 
 
 def do_send_due_invitations(now: datetime | None = None) -> ScheduleResult:

@@ -280,6 +280,7 @@ def _detail_page(
             events=events,
             responses=participant.responses.select_related("event").order_by("event__order", "id"),
             can_invite=can(membership, "invite"),
+            can_enter_data=can(membership, "enter_data"),
             can_withdraw=can(membership, "enrol"),
             can_view_contact=can(membership, "view_contact"),
             withdraw_form=withdraw_form or WithdrawForm(),

@@ -11,7 +11,16 @@ from django.db import models
 from fibrosurvey.countries import COUNTRIES, DEFAULT_COUNTRY, Country, country_choices
 from fibrosurvey.web.studies.roles import Role
 
-__all__ = ["Event", "EventInstrument", "Membership", "Role", "Site", "Study", "StudyInstrument"]
+__all__ = [
+    "ConsentVersion",
+    "Event",
+    "EventInstrument",
+    "Membership",
+    "Role",
+    "Site",
+    "Study",
+    "StudyInstrument",
+]
 
 
 class Study(models.Model):
@@ -19,6 +28,8 @@ class Study(models.Model):
     # What participants see, per language ({"en": ..., "es": ...}); falls back to name.
     public_title = models.JSONField(default=dict, blank=True)
     description = models.TextField(blank=True)
+    # What participants read about the study, per language.
+    public_description = models.JSONField(default=dict, blank=True)
     template = models.CharField(max_length=64, blank=True)
     # Language codes participants may answer in, e.g. ["en", "es"].
     languages = models.JSONField(default=list)
@@ -38,6 +49,9 @@ class Study(models.Model):
     safety_contact = models.JSONField(default=dict, blank=True)
     # Where safety alerts are e-mailed besides owners and coordinators (optional).
     safety_email = models.EmailField(blank=True)
+    # The study's safety contact, shown on the safety page and in the alert e-mail.
+    safety_phone = models.CharField(max_length=40, blank=True)
+    safety_hours = models.CharField(max_length=120, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -55,6 +69,27 @@ class Study(models.Model):
 
     def country_info(self) -> Country:
         return COUNTRIES.get(self.country) or COUNTRIES[DEFAULT_COUNTRY]
+
+
+class ConsentVersion(models.Model):
+    """Each consent text a study has had; ``Study.consent_version`` names the current one."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="consent_versions")
+    version = models.CharField(max_length=32)
+    text = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "version"], name="consent_version_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.study_id} consent {self.version}"
 
 
 class Site(models.Model):
@@ -80,6 +115,10 @@ class Event(models.Model):
     label = models.JSONField(default=dict)  # per language
     day_offset = models.PositiveIntegerField(default=0)
     order = models.PositiveIntegerField(default=0)
+    # Days after the due date the invitation stays open (0 = no limit), and the days after
+    # sending on which reminders go out.
+    window_days = models.PositiveIntegerField(default=0)
+    reminder_days = models.JSONField(default=list, blank=True)
     # Renewed whenever the battery changes (studies.signals), so the survey's page plan can be
     # cached per (event, battery_key) instead of read on every participant request. A random
     # key, not a counter: a rolled-back change can never make an old key mean a new battery.

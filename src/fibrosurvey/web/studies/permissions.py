@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from contextlib import AbstractContextManager, ExitStack
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.contrib.auth.decorators import login_required
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CAPABILITIES",
+    "add_study_request_context",
     "allowed_site_codes",
     "can",
     "filter_to_site",
@@ -65,6 +67,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "view_contact": _ENROLLERS,  # decrypted e-mail/phone/name (each view audited)
     "acknowledge_alert": _ENROLLERS,  # safety alerts
     "receive_safety_alerts": _ENROLLERS,  # the PHQ-9 item 9 e-mail (their sites only)
+    "enter_data": _ENROLLERS,  # enter or correct answers for a participant (paper form)
     "read_responses": _READERS,  # stored answers through the API (their sites only)
     "import_labs": _ENROLLERS,
     "view_labs": _ALL,
@@ -128,6 +131,15 @@ def require_token_membership(token: ApiToken, study_id: int, capability: str) ->
 
 StudyView = Callable[..., HttpResponseBase]
 
+# What every staff page of a study runs inside, given the study id: apps above this layer
+# add theirs in AppConfig.ready() (the builder: the study's own instruments for the core).
+_STUDY_REQUEST_CONTEXTS: list[Callable[[int], AbstractContextManager[None]]] = []
+
+
+def add_study_request_context(context: Callable[[int], AbstractContextManager[None]]) -> None:
+    if context not in _STUDY_REQUEST_CONTEXTS:
+        _STUDY_REQUEST_CONTEXTS.append(context)
+
 
 def study_view(capability: str) -> Callable[[StudyView], StudyView]:
     """Decorate a staff page of one study (URL argument ``study_id``).
@@ -143,7 +155,10 @@ def study_view(capability: str) -> Callable[[StudyView], StudyView]:
             request: HttpRequest, *args: Any, study_id: int, **kwargs: Any
         ) -> HttpResponseBase:
             membership = require_membership(request.user, study_id, capability)
-            return view(request, membership, *args, study_id=study_id, **kwargs)
+            with ExitStack() as stack:
+                for context in _STUDY_REQUEST_CONTEXTS:
+                    stack.enter_context(context(membership.study_id))
+                return view(request, membership, *args, study_id=study_id, **kwargs)
 
         # Read by the access-matrix test's URLconf walk; functions take attributes at runtime.
         checked.capability = capability  # type: ignore[attr-defined]

@@ -132,6 +132,13 @@ def _reversed_scales(page: SurveyPage, language: str) -> set[str]:
     return {item.column for item in minority}
 
 
+def _question_text(item: Item, language: str) -> str:
+    """The question; for one box of a checkbox question, the question and the box."""
+    if item.checkbox is None:
+        return _label(item.text, language)
+    return f"{_label(item.checkbox.question, language)} — {_label(item.text, language)}"
+
+
 def page_fields(
     page: SurveyPage, language: str, values: dict[str, str], problems: dict[str, Problem]
 ) -> list[FieldView]:
@@ -157,7 +164,7 @@ def page_fields(
             FieldView(
                 column=item.column,
                 number=number,
-                text=_label(item.text, language),
+                text=_question_text(item, language),
                 kind=item.kind,
                 layout=layout,
                 options=options,

@@ -9,6 +9,7 @@ from typing import Any
 
 from fibrosurvey.countries import DEFAULT_COUNTRY
 from fibrosurvey.instruments import Instrument, Item
+from fibrosurvey.instruments.extra import definition_key, instrument_id_of
 from fibrosurvey.instruments.localize import for_country
 from fibrosurvey.instruments.logic import SkipLogic, skip_logic
 
@@ -56,10 +57,10 @@ class SurveyPage:
 
 
 @cache
-def _plan(instrument_ids: tuple[str, ...], country: str) -> tuple[SurveyPage, ...]:
+def _plan(definition_keys: tuple[str, ...], country: str) -> tuple[SurveyPage, ...]:
     pages: list[SurveyPage] = []
-    for instrument_id in instrument_ids:
-        instrument = for_country(instrument_id, country)
+    for key in definition_keys:
+        instrument = for_country(instrument_id_of(key), country)
         groups = instrument.page_groups()
         for part, items in enumerate(groups, start=1):
             pages.append(
@@ -72,7 +73,7 @@ def page_plan(
     instrument_ids: list[str] | tuple[str, ...], country: str = DEFAULT_COUNTRY
 ) -> tuple[SurveyPage, ...]:
     """Pages in order for a battery (instrument ids in battery order) in a study's country."""
-    return _plan(tuple(instrument_ids), country)
+    return _plan(tuple(definition_key(i) for i in instrument_ids), country)
 
 
 def battery_logic(pages: tuple[SurveyPage, ...]) -> SkipLogic:

@@ -30,10 +30,13 @@ class AnswersRefused(PermissionError):
         super().__init__(refusal.message)
 
 
-def write_refusal(invitation: Invitation) -> WriteRefusal | None:
+def write_refusal(invitation: Invitation, *, staff_entry: bool = False) -> WriteRefusal | None:
     """Why answers may not be written for ``invitation`` now, or None when they may.
 
-    Reads only what ``find_invitation`` already loaded (participant, study): no query.
+    ``staff_entry``: a coordinator entering or correcting answers (a paper form, with a
+    reason in the audit trail) may do so after the survey is complete; withdrawal and
+    consent apply to every write. Reads only what ``find_invitation`` already loaded
+    (participant, study): no query.
     """
     participant = invitation.participant
     study = participant.study
@@ -50,7 +53,7 @@ def write_refusal(invitation: Invitation) -> WriteRefusal | None:
             f"the participant has not accepted the study's current consent (version "
             f"{study.consent_version}; on record: {given}); open the survey link to consent first",
         )
-    if invitation.completed_at is not None:
+    if invitation.completed_at is not None and not staff_entry:
         return WriteRefusal(
             "completed",
             "the survey is complete; answers can change only after the study team reopens it",

@@ -258,6 +258,8 @@ def do_save_page(
     moving_to: int,
     pages: tuple[SurveyPage, ...] | None = None,
     require_answers: bool = False,
+    entered_by: User | None = None,
+    reason: str = "",
 ) -> PageResult:
     """Validate and store one page; ``moving_to`` is the page index the participant goes to
     (len(pages) = finished). ``pages`` is the survey's page plan when the caller has it.
@@ -265,11 +267,17 @@ def do_save_page(
     (:func:`_required`) must be answered; going back, switching language and data from other
     systems (the FHIR API) store what is given.
 
+    ``entered_by``: a staff member entering the page for the participant (a paper form), with
+    the ``reason`` the audit record keeps; a completed survey stays completed.
+
     Raises :class:`AnswersRefused` when the write rule (``survey.rules``) refuses; a replay of
     a form already stored is still recognised then (its reply is the same as the first's).
     """
     usable_nonce = bool(nonce) and len(nonce) <= MAX_NONCE_LENGTH
-    refusal = write_refusal(invitation)
+    staff_entry = entered_by is not None
+    if staff_entry and not reason.strip():
+        raise ValueError("staff data entry needs a reason for the audit trail")
+    refusal = write_refusal(invitation, staff_entry=staff_entry)
     if refusal is not None:
         if (
             usable_nonce
@@ -354,9 +362,13 @@ def do_save_page(
         if moving_to >= page_count:
             progress["completed_at"] = timezone.now()
             result.completed_survey = True
+        if staff_entry and invitation.completed_at is not None:
+            # A correction after completion: the participant's progress stays as it was.
+            progress = {}
+            result.completed_survey = False
         # Conditional on "not completed": another tab that finished the survey first wins, and
         # this copy is refused (rolled back) like any write after completion.
-        if not Invitation.objects.filter(pk=invitation.pk, completed_at__isnull=True).update(
+        elif not Invitation.objects.filter(pk=invitation.pk, completed_at__isnull=True).update(
             **progress
         ):
             invitation.refresh_from_db(fields=["completed_at", "current_page"])
@@ -372,11 +384,12 @@ def do_save_page(
         if result.changed:
             record(
                 "create" if created else "update",
-                actor_label=_participant_label(invitation),
+                actor=entered_by,
+                actor_label="" if staff_entry else _participant_label(invitation),
                 study=participant.study_id,
                 obj=response,
                 before=None if created else before,
-                after=after,
+                after=after | ({"staff_entry_reason": reason.strip()} if staff_entry else {}),
             )
     return result
 

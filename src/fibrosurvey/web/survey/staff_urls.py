@@ -9,4 +9,9 @@ urlpatterns = [
         staff_views.reopen,
         name="reopen",
     ),
+    path(
+        "<int:study_id>/participants/<int:participant_id>/enter/<slug:event_code>/<int:number>/",
+        staff_views.enter,
+        name="enter",
+    ),
 ]

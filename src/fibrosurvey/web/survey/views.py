@@ -20,6 +20,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from fibrosurvey.instruments.extra import definition_key
+from fibrosurvey.web.builder.active import study_instruments
 from fibrosurvey.web.participants.invitations import find_invitation
 from fibrosurvey.web.participants.models import Invitation
 from fibrosurvey.web.survey import services
@@ -40,7 +42,7 @@ def participant_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpRes
             response = render(request, "survey/invalid_link.html", status=404)
             return response
         language = invitation.participant.language
-        with translation.override(language):
+        with translation.override(language), study_instruments(invitation.participant.study_id):
             response = view(request, invitation, token, *args, **kwargs)
             response["Content-Language"] = language
         # Never cache pages that show a participant's answers.
@@ -144,8 +146,9 @@ def _fields_cache_key(page: SurveyPage, language: str, values: dict[str, str]) -
     answers = json.dumps(values, sort_keys=True)
     instrument = page.instrument
     asked = ",".join(page.columns)  # skip logic may hide some of the page's items
-    place = f"{instrument.id}@{instrument.version}|{page.country}|{page.part}|{asked}"
-    return hashlib.sha256(f"{place}|{language}|{answers}".encode()).hexdigest()
+    # definition_key: a study's own instrument may share its id with another study's.
+    place = f"{definition_key(instrument.id)}@{instrument.version}|{page.country}|{page.part}"
+    return hashlib.sha256(f"{place}|{asked}|{language}|{answers}".encode()).hexdigest()
 
 
 def _offered(choice: str | None, offered: list[str], fallback: str) -> str:
