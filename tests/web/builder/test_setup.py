@@ -105,8 +105,9 @@ def test_consent_change_is_a_new_version_participants_consent_again_export_shows
 
     second, token2 = enrol("en")
     client.logout()
+    # The language is chosen first, then the consent of the current version.
     assert client.get(reverse("survey:entry", args=[token2])).url == reverse(
-        "survey:consent", args=[token2]
+        "survey:language", args=[token2]
     )
     page = client.get(reverse("survey:consent", args=[token2])).content.decode()
     assert "Please agree. (v2)" in page

@@ -250,8 +250,10 @@ class DatasetBuilder:
         when the instrument was not given at that event (no response to it at all). Computed
         from the stored answers before the numeric columns are emptied of refusal codes.
         """
-        answered = without_prefer_not_to_answer(frame)
-        statuses = item_status_frame(frame, [i.id for i in self.instruments])
+        # A study's own instruments are known to the core only inside this context.
+        with export_instruments(self.study.pk):
+            answered = without_prefer_not_to_answer(frame)
+            statuses = item_status_frame(frame, [i.id for i in self.instruments])
         if statuses.width == 0:
             return answered
         given = {
