@@ -185,9 +185,11 @@ def _response_plan(key: str) -> tuple[dict[str, pl.DataType], list[pl.Expr]]:
     """Schema and score layers for one response's row (built once per instrument definition:
     the web app scores a response each time a participant completes an instrument)."""
     instrument = get_instrument(instrument_id_of(key))
+    # Free text and dates are kept, never scored (as in :func:`score_frame`).
     schema: dict[str, pl.DataType] = {
         item.column: pl.Float64() if item.kind == "number" else pl.Int64()
         for item in instrument.items
+        if item.kind not in ("text", "date")
     }
     return schema, _score_layers(instrument, pl.Schema(schema))
 
@@ -199,7 +201,11 @@ def score_response(answers: Mapping[str, Any], instrument_id: str) -> dict[str, 
     """
     instrument = get_instrument(instrument_id)
     schema, layers = _response_plan(definition_key(instrument_id))
-    row = {item.column: [_number(item, answers.get(item.column))] for item in instrument.items}
+    row = {
+        item.column: [_number(item, answers.get(item.column))]
+        for item in instrument.items
+        if item.column in schema
+    }
     plan = pl.DataFrame(row, schema=schema).lazy()
     for layer in layers:
         plan = plan.with_columns(layer)

@@ -40,7 +40,6 @@ __all__ = [
     "convert_upload",
     "do_import_instrument",
     "do_save_instruments",
-    "web_collectable",
 ]
 
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
@@ -122,12 +121,9 @@ def convert_upload(
         raise DefinitionError(
             f"unknown source {source_kind!r}; allowed: {', '.join(InstrumentVersion.Source.values)}"
         )
-    collected: list[Instrument] = []
-    for instrument in instruments:
-        kept, left_out = web_collectable(instrument)
-        refusals += left_out
-        collected.append(kept)
-    return collected, refusals
+    # Text and date items are collected as they are; direct identifiers too, but their
+    # answers are stored apart, encrypted (survey.services), and never exported.
+    return instruments, refusals
 
 
 def _text(data: bytes, name: str) -> str:
@@ -137,44 +133,6 @@ def _text(data: bytes, name: str) -> str:
         raise DefinitionError(
             f"{name}: not UTF-8 text (byte {error.start}); save the file as UTF-8"
         ) from None
-
-
-def web_collectable(instrument: Instrument) -> tuple[Instrument, list[Refusal]]:
-    """The instrument without the items the web survey cannot collect yet: free text and
-    dates (answers are numbers here) and direct identifiers (they belong with the encrypted
-    contact details, never with answers). Each one left out is a refusal.
-
-    Raises DefinitionError when a score or skip-logic rule needs an item left out.
-    """
-    dropped = {
-        item.id: item
-        for item in instrument.items
-        if item.kind in ("text", "date") or item.identifier
-    }
-    if not dropped:
-        return instrument, []
-    refusals = [
-        Refusal(
-            None,
-            item.column,
-            "a direct identifier: collect it with the participant's contact details"
-            if item.identifier
-            else f"a {item.kind} item: the web survey collects numbers and choices only",
-        )
-        for item in dropped.values()
-    ]
-    pages = [tuple(i for i in page if i not in dropped) for page in instrument.pages]
-    instructions = list(instrument.page_instructions)
-    kept_pages = [n for n, page in enumerate(pages) if page]
-    trimmed = instrument.model_copy(
-        update={
-            "items": tuple(i for i in instrument.items if i.id not in dropped),
-            "pages": tuple(pages[n] for n in kept_pages),
-            "page_instructions": tuple(instructions[n] for n in kept_pages) if instructions else (),
-        }
-    )
-    # Validate again: a rule may read an item that is gone.
-    return parse_definition(definition_yaml(trimmed), instrument.id), refusals
 
 
 def _current_versions(study: Study) -> dict[str, InstrumentVersion]:

@@ -73,6 +73,9 @@ _TIMESTAMP = pl.Datetime("us", "UTC")
 
 
 def _item_dtype(kind: str) -> pl.DataType:
+    """An item's column type as answers are read (dates arrive as ISO text)."""
+    if kind in ("text", "date"):
+        return pl.String()
     return pl.Float64() if kind == "number" else pl.Int64()
 
 
@@ -128,6 +131,35 @@ class DatasetBuilder:
         }
 
     @cached_property
+    def left_out(self) -> list[str]:
+        """Item columns never exported: free text (it can hold names and other identifiers)
+        and direct identifiers (stored apart, encrypted; never in a response)."""
+        return [
+            column
+            for instrument in self.instruments
+            for item in instrument.items
+            if item.kind == "text" or item.identifier
+            for column in (item.column, f"{item.column}{STATUS_SUFFIX}")
+        ]
+
+    @cached_property
+    def item_dates(self) -> list[str]:
+        """Date items' columns: shifted by the participant's offset, like every date."""
+        return [
+            item.column
+            for instrument in self.instruments
+            for item in instrument.items
+            if item.kind == "date" and not item.identifier
+        ]
+
+    def _deidentify(self, frame: pl.DataFrame) -> pl.DataFrame:
+        frame = frame.drop([c for c in self.left_out if c in frame.columns])
+        frame = frame.with_columns(
+            pl.col(c).str.to_date("%Y-%m-%d", strict=False) for c in self.item_dates
+        )
+        return deidentify(frame, self.secret, item_dates=self.item_dates)
+
+    @cached_property
     def recruitment(self) -> pl.DataFrame | None:
         """Open recruitment's columns per participant: ``recruitment_source``, the screener
         answers (``screener_<question>``), ``quality_flag`` and ``quality_reasons``; None for a
@@ -163,13 +195,13 @@ class DatasetBuilder:
     def schema(self) -> dict[str, pl.DataType]:
         """The output columns and types, in order (fixed for every chunk)."""
         empty = pl.DataFrame(schema=self.input_schema | self._administered_schema)
-        scored = deidentify(self._with_statuses(self._score(empty)), self.secret)
+        scored = self._deidentify(self._with_statuses(self._score(empty)))
         columns: list[str] = [*ID_COLUMNS, *DESIGN_COLUMNS, *DATE_COLUMNS, *WITHDRAWAL_COLUMNS]
         columns.append(CONSENT_COLUMN)
         columns += list(self.recruitment_schema)
         for instrument in self.instruments:
-            columns += instrument.item_columns()
-            columns += status_columns(instrument)
+            columns += [c for c in instrument.item_columns() if c not in self.left_out]
+            columns += [c for c in status_columns(instrument) if c not in self.left_out]
             columns += [c for c in instrument.score_columns() if c in scored.columns]
         columns += [
             *core_biomarker_columns(),
@@ -288,7 +320,7 @@ class DatasetBuilder:
             last_pk = int(people["__pk"][-1])
             frame = self._chunk_frame(people)
             if frame.height:
-                yield deidentify(self._with_statuses(self._score(frame)), self.secret).select(
+                yield self._deidentify(self._with_statuses(self._score(frame))).select(
                     pl.col(c).cast(dtype) for c, dtype in schema.items()
                 )
 
@@ -406,10 +438,10 @@ class DatasetBuilder:
         lines = ("{" + merged.get_column("__text") + "}").str.join("\n").item()
         items = (
             pl.read_ndjson(
-                lines.encode(), schema={column: pl.Float64 for column in self.item_schema}
+                lines.encode(), schema=self._answer_schema
             )
             if merged.height
-            else pl.DataFrame(schema=dict.fromkeys(self.item_schema, pl.Float64))
+            else pl.DataFrame(schema=self._answer_schema)
         )
         merged = pl.concat([merged.drop("__text"), items], how="horizontal")
         for instrument_id, column in self._versioned.items():
@@ -421,6 +453,14 @@ class DatasetBuilder:
             )
             merged = merged.join(versions, on=["__pk", "event"], how="left")
         return merged
+
+    @property
+    def _answer_schema(self) -> dict[str, pl.DataType]:
+        """Answers as the JSON holds them: numbers as Float64, text and dates as text."""
+        return {
+            column: pl.String() if dtype == pl.String else pl.Float64()
+            for column, dtype in self.item_schema.items()
+        }
 
     def _labs(self, ids: list[int]) -> pl.DataFrame:
         """(participant pk, event) -> biomarker and pre-analytical columns."""

@@ -12,7 +12,8 @@ research data into an output. The rules (HIPAA Safe Harbor, plus the lab-field c
   the days between enrolment, answers and draw are kept; the clock time of the draw
   (``lab_draw_time``, the circadian covariate) is not identifying and stays. Any other date or
   time column is refused, and so is a date column that is already a date (it would be
-  shifted twice);
+  shifted twice). A date item of a study's own instrument (``item_dates``, a calendar date
+  the participant gave) moves by the same offset;
 - ages over 89 become 90 ("90 or older");
 - free-text lab fields become controlled codes: ``lab_tube`` one of :data:`TUBE_CODES`
   (anything else "other"), ``lab_matrix`` one of the core's matrices, ``lab_draw_time``
@@ -28,7 +29,7 @@ import functools
 import hashlib
 import hmac
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 import polars as pl
 
@@ -89,9 +90,15 @@ def _pseudonym(secret: str, column: str, value: str) -> str:
     return f"{CODED_LAB_COLUMNS[column]}-{digest.hexdigest()[:8]}"
 
 
-def _check_columns(frame: pl.DataFrame) -> None:
+def _check_columns(frame: pl.DataFrame, item_dates: Collection[str]) -> None:
     for column, dtype in frame.schema.items():
         lowered = column.lower()
+        if column in item_dates:
+            if dtype != pl.Date:
+                raise DeidentificationError(
+                    f"{column} must arrive as the date given (pl.Date), not {dtype}"
+                )
+            continue
         if column in LAB_DATE_COLUMNS and dtype != pl.Date:
             raise DeidentificationError(
                 f"{column} must arrive as the real date (pl.Date), not {dtype}"
@@ -152,20 +159,23 @@ def _lab_codes(frame: pl.DataFrame, secret: str) -> list[pl.Series]:
     return [_recode(frame, column, rule) for column, rule in rules.items() if column in frame]
 
 
-def deidentify(frame: pl.DataFrame, secret: str) -> pl.DataFrame:
+def deidentify(
+    frame: pl.DataFrame, secret: str, *, item_dates: Collection[str] = ()
+) -> pl.DataFrame:
     """``frame`` (raw values, one ``participant_id`` per row) de-identified by the rules above.
 
     Columns starting with ``__`` are working columns and are dropped. ``secret`` is the
     study's export secret (``StudyExportKey``): the same one for every output of a study, so
-    every output shifts a participant's dates by the same offset.
+    every output shifts a participant's dates by the same offset. ``item_dates``: the date
+    items' columns (calendar dates, shifted like the lab's draw date).
     """
     frame = frame.drop([c for c in frame.columns if c.startswith("__")])
-    _check_columns(frame)
+    _check_columns(frame, item_dates)
     if "participant_id" not in frame.columns:
         raise DeidentificationError("a frame to de-identify needs its participant_id column")
     exprs: list[pl.Expr | pl.Series] = []
     dates = [c for c in DATE_COLUMNS if c in frame.columns]
-    lab_dates = [c for c in LAB_DATE_COLUMNS if c in frame.columns]
+    lab_dates = [c for c in (*LAB_DATE_COLUMNS, *item_dates) if c in frame.columns]
     if dates or lab_dates:
         shift = _offsets(frame, secret)
         exprs += [(pl.col(c) + shift).dt.date().alias(c) for c in dates]

@@ -311,6 +311,8 @@ def contact(
             membership,
             participant=participant,
             contact=details,
+            # Answers to identifier items: decrypted under the same audited view.
+            identifiers=participant.identifier_answers.all(),
         ),
     )
 

@@ -13,7 +13,10 @@ from fibrosurvey.validation import Problem
 from fibrosurvey.web.survey.pages import SurveyPage
 from fibrosurvey.web.survey.units import Entry, entry_for, imperial_range, imperial_values
 
-__all__ = ["FieldView", "page_fields", "problem_message"]
+__all__ = ["MAX_TEXT_LENGTH", "FieldView", "page_fields", "problem_message"]
+
+# The longest free-text answer the survey takes (the input's maxlength, checked again on save).
+MAX_TEXT_LENGTH = 500
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,7 @@ class FieldView:
     entry: Entry = "number"
     imperial: dict[str, str] | None = None
     range_hint: str = ""
+    maxlength: int = MAX_TEXT_LENGTH  # a text item's longest answer
 
 
 # Units in the instrument files are written in English; participants read them translated.
@@ -98,6 +102,12 @@ def problem_message(
         return _("Please answer this question.")
     if item.kind == "choice":
         return _("Please choose one of the answers.")
+    if item.kind == "date":
+        return _("Please enter a date as year-month-day, for example 2024-03-31.")
+    if item.kind == "text":
+        return _("Please shorten this answer to at most %(maximum)s characters.") % {
+            "maximum": MAX_TEXT_LENGTH
+        }
     if entry != "number":
         hint = _imperial_hint(entry, item)
         return _("Please enter a number. %(range)s.") % {"range": hint}

@@ -7,10 +7,15 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from fibrosurvey.web.crypto import EncryptedTextField
 from fibrosurvey.web.participants.models import Invitation, Participant
 from fibrosurvey.web.studies.models import Event, Study
 
-__all__ = ["ConsentRecord", "PageSubmission", "Response", "SafetyAlert", "SafetyAlertNote"]
+__all__ = [
+    "ConsentRecord",
+    "IdentifierAnswer", "PageSubmission", "Response", "SafetyAlert",
+    "SafetyAlertNote",
+]
 
 
 class Response(models.Model):
@@ -131,3 +136,31 @@ class SafetyAlertNote(models.Model):
 
     def __str__(self) -> str:
         return f"note on alert {self.alert_id}: {self.status_before} -> {self.status_after}"
+
+
+class IdentifierAnswer(models.Model):
+    """A participant's answer to an item marked ``identifier`` (a name, a date of birth...).
+
+    Never in ``Response.answers`` and never exported: kept apart and encrypted like contact
+    details (FIELD_ENCRYPTION_KEY, ``rotate_encryption_key``); its audit records hold no value.
+    """
+
+    participant = models.ForeignKey(
+        Participant, on_delete=models.CASCADE, related_name="identifier_answers"
+    )
+    instrument_id = models.CharField(max_length=32)
+    column = models.CharField(max_length=64)
+    value = EncryptedTextField(blank=True, default="")
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["participant_id", "instrument_id", "column"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["participant", "instrument_id", "column"],
+                name="identifier_answer_participant_instrument_column_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"identifier {self.column} of participant {self.participant_id}"

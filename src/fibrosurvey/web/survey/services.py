@@ -31,7 +31,14 @@ from fibrosurvey.web.outbox.services import enqueue_email
 from fibrosurvey.web.participants.models import Invitation
 from fibrosurvey.web.studies.permissions import safety_alert_recipients
 from fibrosurvey.web.studies.services import freeze_instrument_version
-from fibrosurvey.web.survey.models import ConsentRecord, PageSubmission, Response, SafetyAlert
+from fibrosurvey.web.survey.forms import MAX_TEXT_LENGTH
+from fibrosurvey.web.survey.models import (
+    ConsentRecord,
+    IdentifierAnswer,
+    PageSubmission,
+    Response,
+    SafetyAlert,
+)
 from fibrosurvey.web.survey.pages import SurveyPage, battery_logic, next_shown, page_plan
 from fibrosurvey.web.survey.rules import AnswersRefused, require_may_write, write_refusal
 from fibrosurvey.web.survey.units import entry_for, read_imperial
@@ -155,7 +162,7 @@ def parse_page_answers(page: SurveyPage, data: Any) -> dict[str, str | None]:
             answers[item.column] = read_imperial(entry, item.column, data)
             continue
         value = (data.get(item.column) or "").strip()
-        if item.kind != "choice":
+        if item.kind in ("integer", "number"):
             value = _DECIMAL_COMMA.sub(r"\1.\2", value)
         elif checklist and not value:
             value = "0"
@@ -176,10 +183,11 @@ def _required(page: SurveyPage, disabled: set[str]) -> list[str]:
     ]
 
 
-def _typed(item: Item, value: str | None) -> int | float | None:
-    """A validated answer as a number (the core has already accepted it)."""
-    if value is None:
-        return None
+def _typed(item: Item, value: str | None) -> int | float | str | None:
+    """A validated answer as a number, or as text for text and date (ISO) items (the core has
+    already accepted it)."""
+    if value is None or item.kind in ("text", "date"):
+        return value
     number = float(value.replace(",", ".")) if item.kind == "number" else float(value)
     if item.kind == "number" and not number.is_integer():
         return number
@@ -307,14 +315,20 @@ def do_save_page(
         battery=battery,
         country=page.country,
     )
-    if not report.ok:
-        return PageResult(saved=False, problems={p.column: p for p in report.problems})
+    problems = {p.column: p for p in report.problems} | _too_long(page, raw)
+    if problems:
+        return PageResult(saved=False, problems=problems)
     disabled = logic.disabled_columns({**stored, **raw})
     typed = {
         item.column: _typed(item, raw[item.column])
         for item in page.items
         if item.column not in disabled
     }
+    # Direct identifiers never go into the response: they are stored apart, encrypted.
+    identifiers = {
+        item.column: typed.pop(item.column) for item in page.items if item.identifier
+    }
+    identifier_columns = {item.column for item in page.instrument.items if item.identifier}
     page_count = len(pages)
     participant = invitation.participant
     result = PageResult(saved=True)
@@ -342,7 +356,9 @@ def do_save_page(
         # A changed gate hides what it gated: those answers are no longer kept.
         hidden = logic.disabled_columns({**stored, **answers}) if instrument_gated else set()
         answers = {column: value for column, value in answers.items() if column not in hidden}
-        complete = set(page.instrument.item_columns()) <= set(answers) | hidden
+        complete = (
+            set(page.instrument.item_columns()) <= set(answers) | hidden | identifier_columns
+        )
         response.answers = answers
         if complete:
             response.status = Response.Status.COMPLETE
@@ -353,6 +369,7 @@ def do_save_page(
         result.changed = created or after != before
         if result.changed:
             response.save(update_fields=["answers", "status", "scores", "completed_at", "updated"])
+        _save_identifiers(invitation, instrument_id, identifiers, entered_by, reason)
         step = -1 if moving_to < page.index else 1
         moving_to = next_shown(
             pages, moving_to, step, lambda: {**event_answers(invitation), **answers}
@@ -392,6 +409,63 @@ def do_save_page(
                 after=after | ({"staff_entry_reason": reason.strip()} if staff_entry else {}),
             )
     return result
+
+
+def _too_long(page: SurveyPage, raw: dict[str, str | None]) -> dict[str, Problem]:
+    """Free-text answers longer than the survey takes (the input's maxlength, checked here
+    for forms not sent by a browser)."""
+    return {
+        item.column: Problem(
+            None,
+            item.column,
+            "",
+            f"at most {MAX_TEXT_LENGTH} characters",
+            f"too long: {len(raw[item.column] or '')} characters",
+        )
+        for item in page.items
+        if item.kind == "text" and len(raw.get(item.column) or "") > MAX_TEXT_LENGTH
+    }
+
+
+def _save_identifiers(
+    invitation: Invitation,
+    instrument_id: str,
+    identifiers: dict[str, int | float | str | None],
+    entered_by: User | None,
+    reason: str,
+) -> None:
+    """Store identifier answers encrypted (like contact details); each change is audited by
+    column only: the audit trail never holds an identifier's value."""
+    participant = invitation.participant
+    for column, value in identifiers.items():
+        text = "" if value is None else str(value)
+        row = IdentifierAnswer.objects.filter(
+            participant=participant, instrument_id=instrument_id, column=column
+        ).first()
+        if row is None and not text:
+            continue
+        if row is not None and row.value == text:
+            continue
+        created = row is None
+        if row is None:
+            row = IdentifierAnswer(
+                participant=participant, instrument_id=instrument_id, column=column
+            )
+        row.value = text
+        row.save()
+        record(
+            "create" if created else "update",
+            actor=entered_by,
+            actor_label="" if entered_by is not None else _participant_label(invitation),
+            study=participant.study_id,
+            obj=row,
+            after={
+                "instrument_id": instrument_id,
+                "column": column,
+                "value": "(encrypted, not recorded)" if text else "(emptied)",
+            }
+            | ({"staff_entry_reason": reason.strip()} if entered_by is not None else {}),
+        )
 
 
 def _raise_safety_alert(invitation: Invitation, response: Response, value: int) -> None:

@@ -21,11 +21,14 @@ from django.db import connection, transaction
 
 from fibrosurvey.web.crypto import fernet
 from fibrosurvey.web.participants.models import ContactDetails, Invitation
+from fibrosurvey.web.survey.models import IdentifierAnswer
 
-# Every encrypted column: contact details, and the survey link a reminder re-sends.
+# Every encrypted column: contact details, the survey link a reminder re-sends, and the
+# answers to identifier items.
 TARGETS: tuple[tuple[type[Any], tuple[str, ...]], ...] = (
     (ContactDetails, ("email", "phone", "name")),
     (Invitation, ("token_encrypted",)),
+    (IdentifierAnswer, ("value",)),
 )
 
 
