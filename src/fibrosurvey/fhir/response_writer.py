@@ -43,6 +43,10 @@ def _problems_in(answers: Mapping[str, Answer], instrument: Instrument) -> list[
 def _answer(
     instrument: Instrument, item: Item, value: int | float | str, language: str
 ) -> dict[str, Any]:
+    if item.kind == "text":
+        return {"valueString": str(value)}
+    if item.kind == "date":
+        return {"valueDate": str(value)}
     # Values have passed validation, so they parse as numbers (CSV cells may be text).
     number = float(value)
     if item.kind == "choice":

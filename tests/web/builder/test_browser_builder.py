@@ -81,7 +81,8 @@ def test_owner_builds_a_study_and_a_participant_takes_it(live_server, browser, u
     assert "sleepdiary_aids___1" in preview and "sleepdiary_woke = 1" in preview
     assert "sleepdiary_aids___1 = 1" in preview and "sleepdiary_woke != 0" in preview
     refused = page.locator("section.refusals").inner_text()
-    assert "8\trested" in refused and "sleepdiary_partner" in refused
+    # The partner's name (an identifier) is collected now: stored apart, encrypted.
+    assert "8\trested" in refused and "sleepdiary_partner" not in refused
     shot("03-preview")
     page.get_by_role("button", name="Save").click()
     assert "Saved: sleepdiary 1.0.0." in page.locator(".messages").inner_text()

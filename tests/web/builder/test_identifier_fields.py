@@ -6,6 +6,7 @@ shifted like every other date."""
 from __future__ import annotations
 
 import datetime
+import io
 import json
 
 import polars as pl
@@ -23,6 +24,7 @@ from fibrosurvey.web.exports.models import study_secret
 from fibrosurvey.web.survey.models import IdentifierAnswer, Response
 from tests.web.builder.conftest import DATA
 from tests.web.builder.test_library import PEG, answer_survey
+from tests.web.exports.test_exports import _download
 
 NAME = "Maria Quintana-Oyelaran"
 FREE_TEXT = "Monday: could not get out of bed, my sister Ana drove me to work"
@@ -62,7 +64,7 @@ ANSWERS = {
 
 
 def test_identifier_is_encrypted_apart_text_left_out_and_dates_shifted(
-    client, own_study, users, enrol
+    client, login, own_study, users, enrol
 ):
     _import_visit_note(own_study, users["alice"])
     participant, token = enrol("en")
@@ -104,7 +106,9 @@ def test_identifier_is_encrypted_apart_text_left_out_and_dates_shifted(
 
     # The (de-identified) export: no identifier, no free text, the date shifted.
     frame = DatasetBuilder(own_study).frame()
-    assert not [c for c in frame.columns if c.startswith(("visitnote_full_name", "visitnote_worst"))]
+    assert not [
+        c for c in frame.columns if c.startswith(("visitnote_full_name", "visitnote_worst"))
+    ]
     row = frame.row(0, named=True)
     offset = date_offset_days(study_secret(own_study), participant.study_code)
     assert frame.schema["visitnote_symptom_start"] == pl.Date
@@ -114,6 +118,23 @@ def test_identifier_is_encrypted_apart_text_left_out_and_dates_shifted(
     assert row["visitnote_flare"] == 1 and row["peg_1"] == 4
     assert NAME not in frame.write_csv() and "Ana drove" not in frame.write_csv()
 
+    # Every download says the same: CSV, FHIR (the date a valueDate) and the dictionary.
+    owner = login("alice")
+    csv = _download(owner, own_study, "csv")
+    assert pl.read_csv(io.BytesIO(csv)).columns == frame.columns
+    fhir = _download(owner, own_study, "fhir").decode()
+    shifted = row["visitnote_symptom_start"].isoformat()
+    assert f'"valueDate": "{shifted}"' in fhir
+    for content in (csv.decode(), fhir):
+        assert "Quintana" not in content and "Ana drove" not in content and START not in content
+    dictionary = pl.read_csv(io.BytesIO(_download(owner, own_study, "dictionary")))
+    entries = {r["column"]: r for r in dictionary.iter_rows(named=True)}
+    assert "shifted" in entries["visitnote_symptom_start"]["deidentification"]
+    assert entries["visitnote_symptom_start"]["type"] == "Date"
+    assert entries["visitnote_worst_day"]["type"] == "not exported"
+    assert "free text" in entries["visitnote_worst_day"]["deidentification"]
+    assert "identifier" in entries["visitnote_full_name"]["deidentification"]
+
 
 def test_the_contact_page_shows_identifier_answers_under_its_audited_view(
     client, login, own_study, users, enrol
@@ -122,9 +143,7 @@ def test_the_contact_page_shows_identifier_answers_under_its_audited_view(
     participant, token = enrol("en")
     answer_survey(client, token, ANSWERS, participant)
     views = AuditRecord.objects.filter(action="view_contact").count()
-    page = login("carol").get(
-        reverse("participants:contact", args=[own_study.pk, participant.pk])
-    )
+    page = login("carol").get(reverse("participants:contact", args=[own_study.pk, participant.pk]))
     assert page.status_code == 200 and NAME in page.content.decode()
     assert AuditRecord.objects.filter(action="view_contact").count() == views + 1
 

@@ -102,3 +102,17 @@ def test_the_lab_draw_date_moves_with_the_participants_other_dates_and_the_time_
 def test_lab_dates_that_no_rule_shifts_are_refused(extra):
     with pytest.raises(DeidentificationError):
         deidentify(_raw(**extra), SECRET)
+
+
+def test_a_date_item_moves_with_the_participants_other_dates_and_only_when_named():
+    given = [dt.date(2025, 11, 3), dt.date(2024, 1, 31), None]
+    out = deidentify(_raw(visit_start=given), SECRET, item_dates=["visit_start"])
+    for code, day, shown in zip(out["participant_id"], given, out["visit_start"], strict=True):
+        offset = dt.timedelta(days=date_offset_days(SECRET, code))
+        assert shown == (day + offset if day is not None else None)
+    # A date column nobody named a date item is still refused (no rule shifts it) ...
+    with pytest.raises(DeidentificationError, match="visit_start"):
+        deidentify(_raw(visit_start=given), SECRET)
+    # ... and a date item must arrive as a date, not as text that would leave unshifted.
+    with pytest.raises(DeidentificationError, match="pl.Date"):
+        deidentify(_raw(visit_start=["2025-11-03"] * 3), SECRET, item_dates=["visit_start"])

@@ -139,7 +139,11 @@ class DatasetBuilder:
             for instrument in self.instruments
             for item in instrument.items
             if item.kind == "text" or item.identifier
-            for column in (item.column, f"{item.column}{STATUS_SUFFIX}")
+            # An identifier's status would say "skipped" (its answer is never in a response);
+            # a free-text item's status (answered or not) is kept.
+            for column in (
+                (item.column, f"{item.column}{STATUS_SUFFIX}") if item.identifier else (item.column,)
+            )
         ]
 
     @cached_property
@@ -437,9 +441,7 @@ class DatasetBuilder:
         )
         lines = ("{" + merged.get_column("__text") + "}").str.join("\n").item()
         items = (
-            pl.read_ndjson(
-                lines.encode(), schema=self._answer_schema
-            )
+            pl.read_ndjson(lines.encode(), schema=self._answer_schema)
             if merged.height
             else pl.DataFrame(schema=self._answer_schema)
         )

@@ -24,6 +24,7 @@ from fibrosurvey.instruments import Instrument, Item
 from fibrosurvey.recruitment import QUALITY_REASONS
 from fibrosurvey.scoring import SCORING_VERSIONS_COLUMN
 from fibrosurvey.scoring.status import ITEM_STATUSES, STATUS_SUFFIX
+from fibrosurvey.web.builder.active import export_instruments
 from fibrosurvey.web.exports.dataset import MAX_SHIFT_DAYS, DatasetBuilder
 from fibrosurvey.web.exports.deidentify import AGE_CEILING, CODED_LAB_COLUMNS, TUBE_CODES
 
@@ -320,7 +321,7 @@ def data_dictionary(builder: DatasetBuilder) -> list[dict[str, str]]:
                 item.text.get("en", ""),
                 f"ages over {AGE_CEILING - 1} shown as {AGE_CEILING} (90 or older)"
                 if item.column == "demo_age"
-                else "none",
+                else (shift if item.kind == "date" else "none"),
             )
         for item in instrument.items:
             add(
@@ -387,7 +388,29 @@ def data_dictionary(builder: DatasetBuilder) -> list[dict[str, str]]:
         shift,
     )
     add(SCORING_VERSIONS_COLUMN, "", "provenance", "", "", "Instrument versions used to score")
-    return [entries[c] for c in builder.columns if c in entries]
+    return [entries[c] for c in builder.columns if c in entries] + _left_out_entries(builder)
+
+
+def _left_out_entries(builder: DatasetBuilder) -> list[dict[str, str]]:
+    """Items the study asks whose answers are never exported, listed so the reader knows
+    why their columns are missing."""
+    return [
+        {
+            "column": item.column,
+            "instrument": instrument.id,
+            "kind": "item",
+            "type": "not exported",
+            "allowed": "",
+            "unit": "",
+            "text": item.text.get("en", ""),
+            "deidentification": "not exported: a direct identifier (stored apart, encrypted)"
+            if item.identifier
+            else "not exported: free text can hold names and other identifiers",
+        }
+        for instrument in builder.instruments
+        for item in instrument.items
+        if item.column in builder.left_out
+    ]
 
 
 def _recruitment_entries(add: Any, builder: DatasetBuilder) -> None:
@@ -471,7 +494,9 @@ def fhir_chunks(builder: DatasetBuilder) -> Iterator[bytes]:
             .iter_rows()
         }
         for instrument in builder.instruments:
-            part = response_bundle(rows, instrument.id, authored_column="event_date")
+            # A study's own instruments are known to the core only inside this context.
+            with export_instruments(builder.study.pk):
+                part = response_bundle(rows, instrument.id, authored_column="event_date")
             entries = [_mark_withdrawn(e, withdrawn) for e in part.get("entry", [])]
             if not entries:
                 continue

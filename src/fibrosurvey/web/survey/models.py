@@ -13,7 +13,10 @@ from fibrosurvey.web.studies.models import Event, Study
 
 __all__ = [
     "ConsentRecord",
-    "IdentifierAnswer", "PageSubmission", "Response", "SafetyAlert",
+    "IdentifierAnswer",
+    "PageSubmission",
+    "Response",
+    "SafetyAlert",
     "SafetyAlertNote",
 ]
 

@@ -325,9 +325,7 @@ def do_save_page(
         if item.column not in disabled
     }
     # Direct identifiers never go into the response: they are stored apart, encrypted.
-    identifiers = {
-        item.column: typed.pop(item.column) for item in page.items if item.identifier
-    }
+    identifiers = {item.column: typed.pop(item.column) for item in page.items if item.identifier}
     identifier_columns = {item.column for item in page.instrument.items if item.identifier}
     page_count = len(pages)
     participant = invitation.participant
@@ -356,9 +354,7 @@ def do_save_page(
         # A changed gate hides what it gated: those answers are no longer kept.
         hidden = logic.disabled_columns({**stored, **answers}) if instrument_gated else set()
         answers = {column: value for column, value in answers.items() if column not in hidden}
-        complete = (
-            set(page.instrument.item_columns()) <= set(answers) | hidden | identifier_columns
-        )
+        complete = set(page.instrument.item_columns()) <= set(answers) | hidden | identifier_columns
         response.answers = answers
         if complete:
             response.status = Response.Status.COMPLETE
