@@ -114,5 +114,5 @@ def test_a_date_item_moves_with_the_participants_other_dates_and_only_when_named
     with pytest.raises(DeidentificationError, match="visit_start"):
         deidentify(_raw(visit_start=given), SECRET)
     # ... and a date item must arrive as a date, not as text that would leave unshifted.
-    with pytest.raises(DeidentificationError, match="pl.Date"):
+    with pytest.raises(DeidentificationError, match=r"pl\.Date"):
         deidentify(_raw(visit_start=["2025-11-03"] * 3), SECRET, item_dates=["visit_start"])

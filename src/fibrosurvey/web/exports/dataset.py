@@ -141,9 +141,8 @@ class DatasetBuilder:
             if item.kind == "text" or item.identifier
             # An identifier's status would say "skipped" (its answer is never in a response);
             # a free-text item's status (answered or not) is kept.
-            for column in (
-                (item.column, f"{item.column}{STATUS_SUFFIX}") if item.identifier else (item.column,)
-            )
+            for column in (item.column, f"{item.column}{STATUS_SUFFIX}")
+            if item.identifier or column == item.column
         ]
 
     @cached_property
