@@ -171,3 +171,20 @@ def test_the_survey_renders_text_and_date_inputs_and_refuses_bad_ones(
     stored = Response.objects.get(participant=participant, instrument_id="visitnote")
     assert stored.answers["visitnote_worst_day"] == "3,5"
     assert not IdentifierAnswer.objects.filter(participant=participant).exists()
+
+
+def test_identifier_answers_rotate_to_the_new_key_with_contact_details(
+    client, own_study, users, enrol, settings
+):
+    from cryptography.fernet import Fernet
+    from django.core.management import call_command
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    settings.FIELD_ENCRYPTION_KEY = old
+    _import_visit_note(own_study, users["alice"])
+    participant, token = enrol("en")
+    answer_survey(client, token, ANSWERS, participant)
+    settings.FIELD_ENCRYPTION_KEY = f"{new},{old}"
+    call_command("rotate_encryption_key", stdout=io.StringIO())
+    settings.FIELD_ENCRYPTION_KEY = new
+    assert IdentifierAnswer.objects.get(participant=participant).value == NAME
