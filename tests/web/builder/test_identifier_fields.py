@@ -188,3 +188,29 @@ def test_identifier_answers_rotate_to_the_new_key_with_contact_details(
     call_command("rotate_encryption_key", stdout=io.StringIO())
     settings.FIELD_ENCRYPTION_KEY = new
     assert IdentifierAnswer.objects.get(participant=participant).value == NAME
+
+
+def test_the_api_leaves_free_text_out_and_shifts_date_answers(
+    client, own_study, users, enrol, capsys
+):
+    from django.core.management import call_command
+
+    _import_visit_note(own_study, users["alice"])
+    participant, token = enrol("en")
+    answer_survey(client, token, ANSWERS, participant)
+    call_command("api_token", "create", "--user", "alice", "--study", str(own_study.pk))
+    api_token = capsys.readouterr().out.strip().splitlines()[-1]
+    client.logout()
+    reply = client.get(
+        f"/api/studies/{own_study.pk}/responses",
+        headers={"Authorization": f"Bearer {api_token}"},
+    )
+    assert reply.status_code == 200
+    (visit,) = [r for r in reply.json()["items"] if r["instrument_id"] == "visitnote"]
+    offset = date_offset_days(study_secret(own_study), participant.study_code)
+    shifted = datetime.date(2025, 11, 3) + datetime.timedelta(days=offset)
+    assert visit["answers"] == {
+        "visitnote_symptom_start": shifted.isoformat(),
+        "visitnote_flare": 1,
+    }
+    assert NAME not in reply.content.decode() and "Ana drove" not in reply.content.decode()

@@ -7,6 +7,7 @@ participants is audited (action "export"). Bodies over 5 MB -> 413."""
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 import polars as pl
@@ -17,6 +18,7 @@ from ninja import Query, Router
 from ninja.errors import HttpError
 from ninja.responses import Status
 
+from fibrosurvey.instruments import get_instrument
 from fibrosurvey.web.api.auth import request_membership, request_token
 from fibrosurvey.web.api.schemas import (
     ErrorOut,
@@ -30,7 +32,8 @@ from fibrosurvey.web.api.schemas import (
 )
 from fibrosurvey.web.api.services import FhirSubmissionError, do_submit_fhir_response
 from fibrosurvey.web.audit.services import record
-from fibrosurvey.web.exports.deidentify import AGE_COLUMNS, deidentify
+from fibrosurvey.web.builder.active import export_instruments
+from fibrosurvey.web.exports.deidentify import AGE_COLUMNS, date_offset_days, deidentify
 from fibrosurvey.web.exports.models import study_secret
 from fibrosurvey.web.exports.services import FORMATS, ExportRequest, do_export
 from fibrosurvey.web.labs.csv_reading import MAX_LAB_FILE_BYTES, LabImportError
@@ -197,6 +200,22 @@ def _age(value: Any) -> float | None:
         return None
 
 
+def _text_and_date_items(
+    membership: Membership, instrument_ids: set[str]
+) -> tuple[set[str], set[str]]:
+    """Columns of free-text and identifier items (never output), and of date items."""
+    left_out: set[str] = set()
+    dates: set[str] = set()
+    with export_instruments(membership.study_id):
+        for instrument_id in instrument_ids:
+            for item in get_instrument(instrument_id).items:
+                if item.kind == "text" or item.identifier:
+                    left_out.add(item.column)
+                elif item.kind == "date":
+                    dates.add(item.column)
+    return left_out, dates
+
+
 def _responses_out(membership: Membership, responses: list[Response]) -> list[dict[str, Any]]:
     """The responses de-identified by the exports' function: the completion time becomes
     the shifted event date, ages over 89 become 90, the withdrawal is shown (shifted)."""
@@ -210,9 +229,21 @@ def _responses_out(membership: Membership, responses: list[Response]) -> list[di
         },
         [r.participant.withdrawn_at for r in responses],
     )
+    left_out, item_dates = _text_and_date_items(membership, {r.instrument_id for r in responses})
+    secret = study_secret(membership.study) if item_dates else ""
     out = []
     for r, row in zip(responses, rows, strict=True):
-        answers = dict(r.answers)
+        # Free text never leaves (as in the exports); date items move by the participant's
+        # offset, like every other date.
+        answers = {c: v for c, v in r.answers.items() if c not in left_out}
+        for column in item_dates & answers.keys():
+            try:
+                day = datetime.date.fromisoformat(str(answers[column]))
+            except ValueError:  # unreadable as a date: left out rather than shown raw
+                answers[column] = None
+                continue
+            offset = date_offset_days(secret, r.participant.study_code)
+            answers[column] = (day + datetime.timedelta(days=offset)).isoformat()
         for column in ages:
             if column in answers:  # unreadable as a number: left out rather than shown raw
                 value = row[column]
