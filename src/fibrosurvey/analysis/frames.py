@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 
 import numpy as np
@@ -17,7 +18,9 @@ __all__ = [
     "at_event",
     "change_frame",
     "clear_frame_cache",
+    "column_ranks",
     "covariate_matrix",
+    "model_covariate_mask",
     "model_covariates",
     "numeric_columns",
     "to_numeric",
@@ -31,27 +34,26 @@ def to_numeric(frame: pl.DataFrame) -> pl.DataFrame:
     A column is cast only when every non-empty cell parses as a number, so identifiers and
     categorical text (event, lab_matrix, ...) are left alone.
     """
-    casts = []
-    for name, dtype in frame.schema.items():
-        if dtype != pl.String:
-            continue
+    text_columns = [name for name, dtype in frame.schema.items() if dtype == pl.String]
+    if not text_columns:
+        return frame
+
+    def parsed(name: str) -> tuple[pl.Expr, pl.Expr]:
         stripped = pl.col(name).str.strip_chars()
         text = pl.when(stripped != "").then(stripped)
-        casts.append(text.alias(name))
-    if not casts:
-        return frame
-    frame = frame.with_columns(casts)
-    text_columns = [name for name, dtype in frame.schema.items() if dtype == pl.String]
-    parsed = frame.select(pl.col(text_columns).cast(pl.Float64, strict=False))
-    # A column is numeric when parsing lost no non-empty cell.
+        return text, text.cast(pl.Float64, strict=False)
+
+    # First only the verdict per column (a column is numeric when parsing loses no non-empty
+    # cell), then the cast of the numeric ones: no full text copy of every column is held at
+    # once (reading a 100k-participant CSV as text peaked at twice the memory before).
     lost = frame.select(
-        [
-            (pl.col(c).is_not_null() & parsed.get_column(c).is_null()).any().alias(c)
-            for c in text_columns
-        ]
+        [(parsed(c)[0].is_not_null() & parsed(c)[1].is_null()).any().alias(c) for c in text_columns]
     ).row(0, named=True)
     numeric = [c for c in text_columns if not lost[c]]
-    return frame.with_columns([parsed.get_column(c) for c in numeric]) if numeric else frame
+    # Text columns that are not numeric keep their text with blanks as missing, as before.
+    return frame.with_columns(
+        [parsed(c)[1].alias(c) if c in numeric else parsed(c)[0].alias(c) for c in text_columns]
+    )
 
 
 def numeric_columns(frame: pl.DataFrame) -> list[str]:
@@ -78,17 +80,21 @@ _CACHED_FRAMES = 12
 _cache: OrderedDict[int, tuple[pl.DataFrame, dict[object, object]]] = OrderedDict()
 
 
+_cache_lock = threading.Lock()  # imputed copies are analysed on two threads
+
+
 def _frame_cache(frame: pl.DataFrame) -> dict[object, object]:
     key = id(frame)
-    entry = _cache.get(key)
-    if entry is None or entry[0] is not frame:
-        entry = (frame, {})
-        _cache[key] = entry
-        while len(_cache) > _CACHED_FRAMES:
-            _cache.popitem(last=False)
-    else:
-        _cache.move_to_end(key)
-    return entry[1]
+    with _cache_lock:
+        entry = _cache.get(key)
+        if entry is None or entry[0] is not frame:
+            entry = (frame, {})
+            _cache[key] = entry
+            while len(_cache) > _CACHED_FRAMES:
+                _cache.popitem(last=False)
+        else:
+            _cache.move_to_end(key)
+        return entry[1]
 
 
 def clear_frame_cache() -> None:
@@ -197,8 +203,28 @@ def model_covariates(z: Array, names: list[str]) -> tuple[Array, list[str]]:
     """
     if z.shape[1] == 0:
         return z, names
-    indicator = np.array(["=" in name for name in names])
+    used = model_covariate_mask(z, names)
+    return z[:, used], [n for n, u in zip(names, used, strict=True) if u]
+
+
+def model_covariate_mask(z: Array, names: list[str]) -> npt.NDArray[np.bool_]:
+    """Which columns of ``z`` (the model's rows) :func:`model_covariates` keeps."""
+    indicator = np.array(["=" in name for name in names], dtype=bool)
     sparse = indicator & ((z == 1).sum(axis=0) < MIN_LEVEL_COUNT)
     varies = (z != z[0]).any(axis=0) if z.shape[0] else np.zeros(z.shape[1], dtype=bool)
-    used = varies & ~sparse
-    return z[:, used], [n for n, u in zip(names, used, strict=True) if u]
+    used: npt.NDArray[np.bool_] = varies & ~sparse
+    return used
+
+
+def column_ranks(frame: pl.DataFrame, key: object, values: Array) -> Array:
+    """Average ranks of each column of ``values`` (all rows of ``frame``, none missing), kept
+    with the frame under ``key``: on an imputed copy every correlation uses every row, so each
+    variable is ranked once per copy instead of once per hypothesis."""
+    cache = _frame_cache(frame)
+    cached = cache.get(("ranks", key))
+    if cached is None:
+        from fibrosurvey.stats.correlation import average_ranks
+
+        matrix = values if values.ndim == 2 else values[:, None]
+        cached = cache[("ranks", key)] = _read_only(average_ranks(matrix))
+    return cached  # type: ignore[return-value]
