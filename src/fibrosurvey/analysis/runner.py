@@ -188,6 +188,10 @@ def _run(
             tick = time.perf_counter()
             _quality_sensitivity(rows, tasks, [a for a, _ in block_of], plan, frame)
             timings["sensitivity:pre-analytical"] = time.perf_counter() - tick
+        # The per-event copies and the cached arrays of the primary analyses are not needed
+        # again; at 1M participants they hold about a gigabyte the imputed copies can use.
+        del by_event, own
+        clear_frame_cache()
         if do_mi:
             tick = time.perf_counter()
             imputation_sensitivity(rows, tasks, block_of, plan, frame, m, bar)
