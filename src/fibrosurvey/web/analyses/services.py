@@ -283,9 +283,12 @@ def _with_design(frame: pl.DataFrame) -> tuple[pl.DataFrame, str]:
     missing = frame.filter(pl.col("design_weight").is_null())
     if missing.height == 0:
         return frame, ""
+    open_link_only = (
+        "recruitment_source" in missing.columns and missing["recruitment_source"].null_count() == 0
+    )
     if missing.height == frame.height:
         note = SRS_NOTE
-    elif "recruitment_source" in missing.columns and missing["recruitment_source"].null_count() == 0:
+    elif open_link_only:
         note = OPEN_LINK_SRS_NOTE.format(n=missing["participant_id"].n_unique())
     else:
         return frame, ""
