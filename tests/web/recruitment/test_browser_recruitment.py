@@ -93,6 +93,11 @@ def _log_in(browser, live_server, username):
     return context, page
 
 
+def _diagram_reasons(page):
+    """The quality-exclusion lines beside the diagram's last arrow ("reason: n")."""
+    return [line.text_content() for line in page.locator('svg text tspan[dy="15"]').all()]
+
+
 def _diagram_counts(page):
     """Stage -> number, read from the boxes of the participant-flow SVG on ``page``."""
     counts = {}
@@ -211,6 +216,8 @@ def test_open_link_on_a_phone_then_the_flow_counts_for_the_coordinator_and_in_th
     }
     assert "1 of 2 participants were excluded for response quality" in page.content()
     assert _diagram_counts(page) == expected
+    reasons = _diagram_reasons(page)
+    assert reasons == ["duplicate_answers: 1", "honeypot: 1", "too_fast: 1"]  # the bot's
     page.screenshot(path=str(SCREENSHOTS / "recruit-05-coordinator-flow.png"), full_page=True)
     coordinator.close()
 
@@ -227,5 +234,6 @@ def test_open_link_on_a_phone_then_the_flow_counts_for_the_coordinator_and_in_th
     diagram = page.locator("svg", has_text="Participant flow")
     diagram.scroll_into_view_if_needed()
     assert _diagram_counts(page) == expected == database_flow_counts(study)
+    assert _diagram_reasons(page) == reasons
     diagram.screenshot(path=str(SCREENSHOTS / "recruit-06-report-flow-diagram.png"))
     analyst.close()
