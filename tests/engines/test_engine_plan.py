@@ -128,7 +128,7 @@ def test_a_non_positive_value_under_a_log_is_refused_with_the_column(
     frame.write_parquet(tmp_path / "d.parquet")
     backend = DuckDBEngine(tmp_path / "d.parquet")
     try:
-        with pytest.raises(PlanError, match=r"derive\[0\].*1 rows have aea <= 0 \(lowest 0.0\)"):
+        with pytest.raises(PlanError, match=r"derive\[1\].*1 rows have aea <= 0 \(lowest 0.0\)"):
             derived_columns_sql(backend, load_plan())
     finally:
         backend.close()

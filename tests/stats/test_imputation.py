@@ -188,3 +188,18 @@ def test_imputation_costs_a_small_multiple_of_one_least_squares_fit_per_column()
     assert all(c.null_count().sum_horizontal()[0] == 0 for c in completed)
     assert all(not np.isnan(c.to_numpy()).any() for c in completed)
     assert imputation <= 25 * baseline, (imputation, baseline)
+
+
+def test_imputation_maker_gives_the_copies_of_multiply_impute() -> None:
+    """Copies made one at a time (in any order) are the copies made all at once."""
+    import polars as pl
+
+    from fibrosurvey.stats.imputation import imputation_maker, multiply_impute
+
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=200)
+    y = np.where(rng.random(200) < 0.3, np.nan, x + rng.normal(size=200))
+    frame = pl.DataFrame({"x": x, "y": y}).fill_nan(None)
+    together = multiply_impute(frame, ["x", "y"], m=3, seed=9)
+    make = imputation_maker(frame, ["x", "y"], seed=9)
+    assert [make(i).equals(together[i]) for i in (2, 0, 1)] == [True, True, True]

@@ -18,7 +18,9 @@ import polars as pl
 from fibrosurvey.analysis.frames import (
     at_event,
     change_frame,
+    column_ranks,
     covariate_matrix,
+    model_covariate_mask,
     model_covariates,
     vector,
 )
@@ -41,7 +43,11 @@ from fibrosurvey.stats.comparison import (
     risk_difference,
     wilson_interval,
 )
-from fibrosurvey.stats.correlation import partial_spearman, spearman
+from fibrosurvey.stats.correlation import (
+    partial_spearman,
+    partial_spearman_of_ranks,
+    spearman,
+)
 from fibrosurvey.stats.discrimination import (
     DiscriminationResult,
     cv_auc,
@@ -115,6 +121,18 @@ def correlation_task(
             return spearman(x, y, alpha=alpha)
         z, names = covariate_matrix(data, covariates, plan.categorical, plan.restrict_rare_levels)
         keep = complete_cases(x, y, z)
+        if keep.all() and data.height > 1:
+            # Every row complete (an imputed copy): rank each variable once per copy.
+            used = model_covariate_mask(z, names)
+            if used.any():
+                ranks = np.column_stack(
+                    [
+                        column_ranks(data, exposure, x),
+                        column_ranks(data, outcome, y),
+                        column_ranks(data, ("covariates", *covariates), z)[:, used],
+                    ]
+                )
+                return partial_spearman_of_ranks(ranks, alpha=alpha)
         z, _ = model_covariates(z[keep], names)
         return partial_spearman(x[keep], y[keep], z, alpha=alpha)
 

@@ -33,6 +33,7 @@ from fibrosurvey.analysis.design import design_in_words
 from fibrosurvey.analysis.labels import label_of
 from fibrosurvey.analysis.plan import (
     OUT_OF_CORE_SAMPLE,
+    CategoryDerive,
     ConditionDerive,
     GroupsDerive,
     LogDerive,
@@ -129,6 +130,13 @@ def derived_columns_sql(engine: SqlEngine, plan: Plan) -> Derived:
             cuts[derivation.name] = float(row[0])
             op = "<" if derivation.kind == "below_quantile" else ">"
             expr = _flag(f"({source} {op} {sql_number(cuts[derivation.name])})")
+        elif isinstance(derivation, CategoryDerive):
+            text = f"TRIM(CAST({q(derivation.column)} AS STRING))"
+            cases = " ".join(
+                f"WHEN {text} = '{level.replace(chr(39), chr(39) * 2)}' THEN {code}"
+                for code, level in enumerate(derivation.levels)
+            )
+            expr = f"CAST(CASE {cases} END AS TINYINT)"
         elif isinstance(derivation, ConditionDerive):
             expr = _flag(_rule_sql(derivation.rule, column_sql))
         else:

@@ -283,6 +283,19 @@ class Design(_Strict):
     strata: str | list[str] | None = None
     psu: str | list[str] | None = None
     fpc: str | list[str] | None = None
+    # Which analysis of the correlation, group and change models carries the verdict:
+    # "model" (complete cases, unweighted) or "design" (survey-weighted GLMs, R svyglm).
+    # The other one is reported beside it.
+    primary: Literal["model", "design"] = "model"
+
+    @model_validator(mode="after")
+    def _design_primary_needs_a_design(self) -> Design:
+        if self.primary == "design" and not any((self.weights, self.strata, self.psu)):
+            raise ValueError(
+                "primary: design needs a design: name weights, strata or psu in the design "
+                "block, or set primary: model"
+            )
+        return self
 
 
 # Participants sampled (seeded) for the analyses that do not reduce to sums when a plan runs out

@@ -30,7 +30,8 @@ from threadpoolctl import threadpool_limits
 
 from fibrosurvey.analysis.derive import apply_derivations
 from fibrosurvey.analysis.describe import cohort_table, data_quality, score_distributions
-from fibrosurvey.analysis.frames import to_numeric
+from fibrosurvey.analysis.design_models import add_design_models
+from fibrosurvey.analysis.frames import at_event, clear_frame_cache, to_numeric
 from fibrosurvey.analysis.mde import minimal_detectable_effect
 from fibrosurvey.analysis.methods import (
     Task,
@@ -43,7 +44,6 @@ from fibrosurvey.analysis.methods_text import methods_in_words
 from fibrosurvey.analysis.plan import (
     ChangeAnalysis,
     CorrelationAnalysis,
-    Discrimination,
     GroupComparison,
     Plan,
     load_plan,
@@ -133,7 +133,12 @@ def run_plan(
     # overhead there (measured 5x slower SVDs on a busy 2-core machine), so run single-threaded.
     with threadpool_limits(limits=1):
         plan = plan or load_plan()
-        results = _run(data, plan, progress, imputations, sensitivity, describe, input_sha256, cuts)
+        try:
+            results = _run(
+                data, plan, progress, imputations, sensitivity, describe, input_sha256, cuts
+            )
+        finally:
+            clear_frame_cache()
         if flow:
             results.flow = _flow(flow, plan)
         return results
@@ -188,7 +193,10 @@ def _run(
     started = time.perf_counter()
     timings: dict[str, float] = {}
     analysed, exclusion = _quality_excluded(without_not_sure(to_numeric(data)), plan)
-    frame = apply_derivations(analysed, plan, cuts)
+    described = apply_derivations(analysed, plan, cuts)
+    # The models read only the plan's columns: every filter, select and imputed copy below
+    # then handles a few dozen columns instead of the survey's hundreds.
+    frame = described.select(_plan_columns(plan, described))
     timings["derive"] = time.perf_counter() - started
     m = plan.missing.imputations if imputations is None else imputations
     do_mi = sensitivity and plan.missing.sensitivity == "multiple_imputation" and m >= 2
@@ -198,20 +206,26 @@ def _run(
     block_of: list[tuple[Any, int]] = []
     with _progress(progress) as bar:
         primary = bar.add_task("primary analyses", total=_count_hypotheses(plan))
+        by_event = _split_by_event(frame, plan)
         for claim in plan.claims:
             for analysis in claim.analyses:
                 tick = time.perf_counter()
-                if isinstance(analysis, CorrelationAnalysis):
-                    made = correlation_tasks(analysis, plan, claim.id, claim.family_name, frame)
-                elif isinstance(analysis, GroupComparison):
-                    made = group_comparison_tasks(
-                        analysis, plan, claim.id, claim.family_name, frame
-                    )
-                elif isinstance(analysis, ChangeAnalysis):
-                    made = change_tasks(analysis, plan, claim.id, claim.family_name, frame)
+                if isinstance(analysis, ChangeAnalysis):
+                    own = frame
+                    made = change_tasks(analysis, plan, claim.id, claim.family_name, own)
                 else:
-                    assert isinstance(analysis, Discrimination)
-                    made = discrimination_tasks(analysis, plan, claim.id, claim.family_name, frame)
+                    own = by_event[analysis.event]
+                    if isinstance(analysis, CorrelationAnalysis):
+                        made = correlation_tasks(analysis, plan, claim.id, claim.family_name, own)
+                    elif isinstance(analysis, GroupComparison):
+                        made = group_comparison_tasks(
+                            analysis, plan, claim.id, claim.family_name, own
+                        )
+                    else:
+                        made = discrimination_tasks(
+                            analysis, plan, claim.id, claim.family_name, own
+                        )
+                add_design_models([row for row, _ in made], analysis, plan, own)
                 for row, task in made:
                     rows.append(row)
                     tasks.append(task)
@@ -224,8 +238,12 @@ def _run(
 
         if sensitivity:
             tick = time.perf_counter()
-            _quality_sensitivity(rows, tasks, plan, frame)
+            _quality_sensitivity(rows, tasks, [a for a, _ in block_of], plan, frame)
             timings["sensitivity:pre-analytical"] = time.perf_counter() - tick
+        # The per-event copies and the cached arrays of the primary analyses are not needed
+        # again; at 1M participants they hold about a gigabyte the imputed copies can use.
+        del by_event, own
+        clear_frame_cache()
         if do_mi:
             tick = time.perf_counter()
             imputation_sensitivity(rows, tasks, block_of, plan, frame, m, bar)
@@ -248,9 +266,9 @@ def _run(
     if describe:
         tick = time.perf_counter()
         results.descriptive = descriptive_estimates(plan, frame)
-        results.cohort = cohort_table(frame)
-        results.distributions = score_distributions(frame)
-        results.quality = data_quality(frame, plan.quality.max_minutes_to_centrifuge)
+        results.cohort = cohort_table(described)
+        results.distributions = score_distributions(described)
+        results.quality = data_quality(described, plan.quality.max_minutes_to_centrifuge)
         timings["describe"] = time.perf_counter() - tick
     timings["total"] = time.perf_counter() - started
     results.provenance = _provenance(data, input_sha256, timings, m if do_mi else 0)
@@ -290,7 +308,9 @@ def _adjust_and_judge(rows: list[HypothesisResult], plan: Plan) -> None:
         if row.kind == "discrimination":
             row.verdict, why = discrimination_verdict(row.verdict, row.extra.get("panel_levels"))
             row.note = _joined(row.note, why)
-        if row.verdict == "not supported":
+        if row.verdict == "not supported" and "model_based" in row.extra:
+            row.mde_note = "no minimal detectable effect for the design-based analysis"
+        elif row.verdict == "not supported":
             family_size = sum(r.family == row.family for r in rows)
             row.mde, row.mde_note = minimal_detectable_effect(row, plan, family_size)
 
@@ -305,8 +325,26 @@ def _joined(*notes: str) -> str:
     return "; ".join(n for n in notes if n)
 
 
+def _plan_columns(plan: Plan, frame: pl.DataFrame) -> list[str]:
+    """The columns the plan's analyses read (with the keys and the quality rule's column)."""
+    wanted = {column for _, column in plan.column_references()}
+    wanted |= {d.name for d in plan.derive}
+    wanted |= {"event", "participant_id", "lab_minutes_to_centrifuge", "lab_matrix"}
+    return [c for c in frame.columns if c in wanted]
+
+
+def _split_by_event(frame: pl.DataFrame, plan: Plan) -> dict[str, pl.DataFrame]:
+    """Each event's rows once (the analyses at an event would otherwise each filter them)."""
+    events = {a.event for c in plan.claims for a in c.analyses if not isinstance(a, ChangeAnalysis)}
+    return {event: at_event(frame, event) for event in sorted(events)}
+
+
 def _quality_sensitivity(
-    rows: list[HypothesisResult], tasks: list[Task], plan: Plan, frame: pl.DataFrame
+    rows: list[HypothesisResult],
+    tasks: list[Task],
+    analyses: list[Any],
+    plan: Plan,
+    frame: pl.DataFrame,
 ) -> None:
     """Re-run biomarker analyses without samples processed too slowly (DESIGN section 5), and
     on plasma samples only when the data hold another matrix."""
@@ -328,15 +366,19 @@ def _quality_sensitivity(
             subsets.append(("plasma_only", "plasma samples only", frame.filter(~other)))
     if not subsets:
         return
+    by_event = {key: _split_by_event(subset, plan) for key, _, subset in subsets}
     biomarker_names = set(ANALYTES)
     derived_from = {d.name: getattr(d, "column", "") for d in plan.derive if hasattr(d, "column")}
-    for row, task in zip(rows, tasks, strict=True):
+    for index, (row, task) in enumerate(zip(rows, tasks, strict=True)):
         uses_biomarker = (
             row.exposure in biomarker_names or derived_from.get(row.exposure) in biomarker_names
         ) and row.kind != "discrimination"
-        if uses_biomarker:
-            for key, label, subset in subsets:
-                row.sensitivity[key] = _subset_result(task, label, subset)
+        if not uses_biomarker:
+            continue
+        analysis = analyses[index]
+        for key, label, subset in subsets:
+            data = subset if isinstance(analysis, ChangeAnalysis) else by_event[key][analysis.event]
+            row.sensitivity[key] = _subset_result(task, label, data)
 
 
 def _subset_result(task: Task, label: str, subset: pl.DataFrame) -> dict[str, Any]:

@@ -15,6 +15,10 @@ complete-case only (cross-validated AUCs have no agreed pooling rule).
 from __future__ import annotations
 
 import math
+import os
+import warnings
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -30,7 +34,7 @@ from fibrosurvey.analysis.plan import (
 )
 from fibrosurvey.analysis.results import HypothesisResult
 from fibrosurvey.stats._result import Estimate
-from fibrosurvey.stats.imputation import multiply_impute, rubin_pool
+from fibrosurvey.stats.imputation import imputation_maker, rubin_pool
 
 __all__ = ["descriptive_estimates", "imputation_sensitivity", "pool_estimates"]
 
@@ -105,7 +109,10 @@ def _block_frame(analysis: Any, plan: Plan, frame: pl.DataFrame) -> tuple[pl.Dat
     return data, list(dict.fromkeys(columns))
 
 
-def _impute(data: pl.DataFrame, columns: list[str], plan: Plan, m: int) -> list[pl.DataFrame]:
+def _imputer(
+    data: pl.DataFrame, columns: list[str], plan: Plan
+) -> Callable[[int], pl.DataFrame] | None:
+    """A maker of completed copy i (rounded where needed); None when nothing is missing."""
     data = data.with_columns(pl.col(columns).cast(pl.Float64))
     # Only impute columns with something missing; the rest are predictors as they are.
     stats = data.select(
@@ -113,13 +120,30 @@ def _impute(data: pl.DataFrame, columns: list[str], plan: Plan, m: int) -> list[
         *[pl.col(c).drop_nulls().is_in([0.0, 1.0]).all().alias(f"{c}|binary") for c in columns],
     ).row(0, named=True)
     if not any(stats[f"{c}|nulls"] for c in columns):
-        return []
-    copies = multiply_impute(data, columns, m=m, seed=plan.seed, max_iter=5)
+        return None
+    make = imputation_maker(data, columns, seed=plan.seed, max_iter=5)
     rounding: list[pl.Expr] = []
     for column in columns:
         if stats[f"{column}|binary"] or column in plan.categorical:
             rounding.append(pl.col(column).round(0))
-    return [copy.with_columns(rounding) if rounding else copy for copy in copies]
+
+    def copy(i: int) -> pl.DataFrame:
+        made = make(i)
+        return made.with_columns(rounding) if rounding else made
+
+    return copy
+
+
+def _impute(data: pl.DataFrame, columns: list[str], plan: Plan, m: int) -> list[pl.DataFrame]:
+    """All ``m`` completed copies at once (the runner makes them one at a time instead)."""
+    make = _imputer(data, columns, plan)
+    return [] if make is None else [make(i) for i in range(m)]
+
+
+# The m re-analyses run on this many threads (NumPy, SciPy and polars release the GIL in the
+# heavy parts); each thread makes one imputed copy, analyses it and drops it, so at most this
+# many copies are in memory at once.
+WORKERS = min(2, os.cpu_count() or 1)
 
 
 def imputation_sensitivity(
@@ -152,8 +176,8 @@ def imputation_sensitivity(
         data, columns = _block_frame(members[0], plan, frame)
         for other in members[1:]:
             columns = list(dict.fromkeys([*columns, *_block_frame(other, plan, frame)[1]]))
-        copies = _impute(data, columns, plan, m)
-        if not copies:
+        make = _imputer(data, columns, plan)
+        if make is None:
             for i in indexes:
                 rows[i].sensitivity["imputation"] = {
                     "status": "no missing data",
@@ -161,11 +185,26 @@ def imputation_sensitivity(
                 }
             bar.advance(progress, m)
             continue
-        per_row: dict[int, list[Estimate]] = {i: [] for i in indexes}
-        for copy in copies:
-            for i in indexes:
-                per_row[i].append(tasks[i](copy))
+
+        def analyse(
+            copy_index: int,
+            make: Callable[[int], pl.DataFrame] = make,
+            indexes: list[int] = indexes,
+        ) -> list[Any]:
+            copy = make(copy_index)
+            estimates = [tasks[i](copy) for i in indexes]
             bar.advance(progress, 1)
+            return estimates
+
+        # warnings.catch_warnings (used around model fits) is not thread-safe: two threads
+        # leaving it out of order would leave a filter behind. Inside one outer block every
+        # such change is undone when the block ends.
+        with warnings.catch_warnings(), ThreadPoolExecutor(max_workers=WORKERS) as pool:
+            warnings.simplefilter("ignore")
+            per_copy = list(pool.map(analyse, range(m)))  # in copy order, as Rubin's rules
+        per_row: dict[int, list[Estimate]] = {
+            i: [estimates[k] for estimates in per_copy] for k, i in enumerate(indexes)
+        }
         for i in indexes:
             rows[i].sensitivity["imputation"] = pool_estimates(per_row[i], alpha)
 

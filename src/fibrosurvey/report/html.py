@@ -8,6 +8,7 @@ from typing import Any
 
 import jinja2
 
+from fibrosurvey.analysis.design_models import MODEL_LABEL
 from fibrosurvey.analysis.numbers import (
     MISSING,
     format_estimate,
@@ -195,6 +196,51 @@ def _flow_svg(results: Results) -> str:
     return flow_diagram_svg(stages, results.flow.get("excluded_by_reason", {}))
 
 
+def _analysis_rows(results: Results) -> dict[str, list[dict[str, Any]]]:
+    """Model-based and design-based analyses of each hypothesis, the primary one first."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for claim in results.claims:
+        rows = []
+        for h in results.hypotheses_of(claim.id):
+            design_primary = "model_based" in h.extra
+            other = h.extra.get("model_based" if design_primary else "design_based")
+            if other is None:
+                continue
+            primary = {
+                "label": h.extra["design_based"]["label"] if design_primary else MODEL_LABEL,
+                "effect": h.effect,
+                "n": h.n,
+                "estimate": h.estimate,
+                "ci_low": h.ci_low,
+                "ci_high": h.ci_high,
+                "p": h.p,
+                "status": h.status,
+                "null_value": h.null_value,
+            }
+            for role, record in (("primary", primary), ("secondary", other)):
+                rows.append(
+                    {
+                        "h": h,
+                        "role": role,
+                        "design_primary": design_primary,
+                        "label": record["label"],
+                        "effect": record.get("effect", ""),
+                        "n": record.get("n"),
+                        "p": record.get("p"),
+                        "status": record.get("status", ""),
+                        "note": record.get("note", "") if role == "secondary" else "",
+                        "shown": format_estimate(
+                            _float(record.get("estimate")),
+                            _float(record.get("ci_low")),
+                            _float(record.get("ci_high")),
+                            ratio=record.get("null_value", h.null_value) == 1.0,
+                        ),
+                    }
+                )
+        out[claim.id] = rows
+    return out
+
+
 def render_html(results: Results) -> str:
     """The report as one HTML string."""
     asked = [m for m in results.quality.get("missingness", []) if m["not_started_pct"] < 100]
@@ -214,6 +260,7 @@ def render_html(results: Results) -> str:
         figures=figure_set,
         hypotheses={c.id: results.hypotheses_of(c.id) for c in results.claims},
         sensitivity=_sensitivity_rows(results),
+        analyses=_analysis_rows(results),
         registered=registered,
     )
 

@@ -39,7 +39,13 @@ from fibrosurvey.stats._result import (
     complete_cases,
 )
 
-__all__ = ["CorrelationResult", "partial_spearman", "spearman"]
+__all__ = [
+    "CorrelationResult",
+    "average_ranks",
+    "partial_spearman",
+    "partial_spearman_of_ranks",
+    "spearman",
+]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -50,6 +56,11 @@ class CorrelationResult(Estimate):
     df: int = 0
     statistic: float = float("nan")
     alpha: float = 0.05
+
+
+def average_ranks(matrix: Array) -> Array:
+    """Average ranks of each column of a complete (n, k) matrix."""
+    return _ranks(matrix)
 
 
 def _ranks(matrix: Array) -> Array:
@@ -162,7 +173,23 @@ def partial_spearman(
         return spearman(xv, yv, alpha)
     if n < 2:
         return _infer(float("nan"), n, zm.shape[1], alpha, method)
-    ranks = _ranks(np.column_stack([xv[keep], yv[keep], zm[keep]]))
+    return partial_spearman_of_ranks(
+        _ranks(np.column_stack([xv[keep], yv[keep], zm[keep]])), alpha=alpha
+    )
+
+
+def partial_spearman_of_ranks(ranks: Array, alpha: float = 0.05) -> CorrelationResult:
+    """:func:`partial_spearman` from the average ranks of complete cases: columns x, y, then
+    the covariates (at least one). For callers that rank each column once and reuse it in
+    many correlations (every hypothesis of a fully imputed copy has the same rows)."""
+    alpha = check_alpha(alpha)
+    n, width = ranks.shape
+    method = "partial_spearman"
+    if width < 3:
+        raise ValueError("partial_spearman_of_ranks needs x, y and at least one covariate")
+    if n < 2:
+        return _infer(float("nan"), n, width - 2, alpha, method)
+    zm = ranks[:, 2:]
     design = np.column_stack([np.ones(n), ranks[:, 2:]])
     coef, _, rank, _ = np.linalg.lstsq(design, ranks[:, :2], rcond=None)
     residuals = ranks[:, :2] - design @ coef

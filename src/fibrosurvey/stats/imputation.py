@@ -22,7 +22,7 @@ R analogue: ``mice::mice(data, m, method = "norm")``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,7 +33,7 @@ from scipy import stats as sps
 from fibrosurvey.stats._result import Estimate, as_vector, check_alpha
 from fibrosurvey.stats.chained_equations import impute_norm
 
-__all__ = ["PooledResult", "multiply_impute", "rubin_pool"]
+__all__ = ["PooledResult", "imputation_maker", "multiply_impute", "rubin_pool"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -142,6 +142,20 @@ def multiply_impute(
     """
     if m < 1:
         raise ValueError(f"m must be >= 1, got {m}")
+    make = imputation_maker(frame, columns, seed=seed, max_iter=max_iter, bounded=bounded)
+    return [make(i) for i in range(m)]
+
+
+def imputation_maker(
+    frame: pl.DataFrame,
+    columns: Sequence[str],
+    seed: int = 0,
+    max_iter: int = 5,
+    bounded: bool = True,
+) -> Callable[[int], pl.DataFrame]:
+    """A function giving completed copy ``i`` of :func:`multiply_impute` (the same copy: copy i
+    draws from its own generator, seeded ``seed + i``). Copies can then be made one at a time,
+    analysed and dropped, or made in parallel."""
     missing_cols = [c for c in columns if c not in frame.columns]
     if missing_cols:
         raise ValueError(f"columns not in the frame: {missing_cols}; available: {frame.columns}")
@@ -153,12 +167,11 @@ def multiply_impute(
     p = data.shape[1]
     lower = np.nanmin(data, axis=0) if bounded else np.full(p, -np.inf)
     upper = np.nanmax(data, axis=0) if bounded else np.full(p, np.inf)
-    completed: list[pl.DataFrame] = []
-    for i in range(m):
+
+    def make(i: int) -> pl.DataFrame:
         filled = impute_norm(data, np.random.default_rng(seed + i), max_iter, lower, upper)
-        completed.append(
-            frame.with_columns(
-                pl.Series(c, filled[:, j], dtype=pl.Float64) for j, c in enumerate(columns)
-            )
+        return frame.with_columns(
+            pl.Series(c, filled[:, j], dtype=pl.Float64) for j, c in enumerate(columns)
         )
-    return completed
+
+    return make

@@ -510,39 +510,51 @@ class SurveyDesign:
         w = np.where(used, self.weights / self.weights[used].mean(), 0.0)
         yz = np.nan_to_num(yv)
         beta = np.zeros(design.shape[1])
-        if family == "binomial":
-            separated = separating_columns(
-                yz[used], design[used], ["(Intercept)", *[str(v) for v in names]]
-            )
-            if separated is not None:
-                raise ValueError(
-                    "svyglm: (quasi-)complete separation by "
-                    + ", ".join(separated)
-                    + "; the weighted MLE does not exist (drop or merge those predictors)"
-                )
         if family == "gaussian":
             weighted = design * w[:, None]
             beta = np.linalg.solve(design.T @ weighted, weighted.T @ yz)
             mu, var_fn = design @ beta, np.ones(self.n)
         else:
-            for _ in range(max_iter):
-                eta = design @ beta
-                mu = 1 / (1 + np.exp(-eta))
-                var_fn = mu * (1 - mu)
-                weighted = design * (w * var_fn)[:, None]
-                step = np.linalg.solve(design.T @ weighted, design.T @ (w * (yz - mu)))
-                beta = beta + step
-                if np.max(np.abs(step)) < 1e-10:
-                    break
-            else:
-                raise RuntimeError("svyglm: IRLS did not converge; check for separation")
+            converged = False
+            with np.errstate(over="ignore"):
+                for _ in range(max_iter):
+                    eta = design @ beta
+                    mu = 1 / (1 + np.exp(-eta))
+                    var_fn = mu * (1 - mu)
+                    weighted = design * (w * var_fn)[:, None]
+                    try:
+                        step = np.linalg.solve(design.T @ weighted, design.T @ (w * (yz - mu)))
+                    except np.linalg.LinAlgError:
+                        break
+                    beta = beta + step
+                    if not np.isfinite(step).all():
+                        break
+                    if np.max(np.abs(step)) < 1e-10:
+                        converged = True
+                        break
+            if not converged or np.max(np.abs(design[used] @ beta)) > 30:
+                # Diverging or near-infinite fitted odds: name the separating predictors (a
+                # linear programme, run only here because it costs a second at 100k rows).
+                separated = separating_columns(
+                    yz[used], design[used], ["(Intercept)", *[str(v) for v in names]]
+                )
+                if separated is not None:
+                    raise ValueError(
+                        "svyglm: (quasi-)complete separation by "
+                        + ", ".join(separated)
+                        + "; the weighted MLE does not exist (drop or merge those predictors)"
+                    )
+                if not converged:
+                    raise RuntimeError("svyglm: IRLS did not converge; check for separation")
             mu = 1 / (1 + np.exp(-(design @ beta)))
             var_fn = mu * (1 - mu)
         bread = np.linalg.inv(design.T @ (design * (w * var_fn)[:, None]))
         scores = design * (w * (yz - mu))[:, None]
         cov = bread @ self.variance(scores) @ bread
         se = np.sqrt(np.diag(cov))
-        df = self.df - design.shape[1] + 1
+        # R: degf of the subset design (PSUs and strata with a complete case) + 1 - p; a PSU
+        # without any complete case (e.g. nobody there came back for follow-up) has no df.
+        df = self.subset_df(used) - design.shape[1] + 1
         t_crit = float(sps.t.ppf(1 - alpha / 2, df))
         p = 2 * sps.t.sf(np.abs(beta / se), df)
         return SurveyGLMResult(

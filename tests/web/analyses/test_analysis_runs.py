@@ -116,6 +116,43 @@ def test_a_study_with_design_for_some_participants_only_fails_naming_the_gap(big
     assert run.status == "failed" and "design_weight" in run.error and not run.notes
 
 
+def test_open_link_recruits_without_design_make_the_whole_sample_unweighted_not_a_failure():
+    """Staff-enrolled participants of a probability sample plus open-link recruits (who
+    joined outside the design): no design covers them all, so the run analyses the whole
+    sample unweighted and says how many came through the link; a gap among staff-enrolled
+    participants is still left to the core, which names it."""
+    from fibrosurvey.web.analyses.services import _with_design
+
+    frame = pl.DataFrame(
+        {
+            "participant_id": ["S1", "S1", "S2", "W1", "W2"],
+            "design_weight": [2.5, 2.5, 4.0, None, None],
+            "design_stratum": [1, 1, 2, None, None],
+            "design_psu": [10, 10, 20, None, None],
+            "design_fpc": [100.0, 100.0, 80.0, None, None],
+            "recruitment_source": [None, None, None, "direct", "patient-newsletter"],
+        }
+    )
+    analysed, note = _with_design(frame)
+    assert note.startswith("2 participant(s) joined through the open recruitment link")
+    assert analysed["design_weight"].to_list() == [1.0] * 5
+    assert analysed["design_stratum"].unique().to_list() == [1]
+    assert analysed["design_psu"].to_list() == [1, 1, 2, 3, 4]
+    assert analysed["design_fpc"].null_count() == 5
+
+    staff_gap = frame.with_columns(
+        pl.when(pl.col("participant_id") == "S2")
+        .then(None)
+        .otherwise(pl.col("design_weight"))
+        .alias("design_weight")
+    )
+    left, no_note = _with_design(staff_gap)
+    assert left is staff_gap and no_note == ""
+    designed = frame.filter(pl.col("recruitment_source").is_null())
+    kept, no_note = _with_design(designed)
+    assert kept is designed and no_note == ""
+
+
 def test_a_run_left_running_by_a_dead_worker_is_requeued_and_then_processed(study, users):
     import datetime as dt
 

@@ -115,3 +115,29 @@ def start_and_complete(client, token, answer, *, page_seconds=None):
     invitation.refresh_from_db()
     assert invitation.completed_at is not None
     return invitation
+
+
+def database_flow_counts(study):
+    """The participant flow counted straight from the tables, without the flow code."""
+    from fibrosurvey.web.participants.models import Invitation, Participant
+    from fibrosurvey.web.recruitment.models import Visit
+    from fibrosurvey.web.survey.models import Response
+
+    visits = Visit.objects.filter(study=study)
+    enrolled = Participant.objects.filter(study=study, recruitment__isnull=False)
+    completed = Invitation.objects.filter(
+        participant__in=enrolled, event__code="baseline", completed_at__isnull=False
+    )
+    return {
+        "visited": visits.count(),
+        "screened": visits.filter(screened_at__isnull=False).count(),
+        "eligible": visits.filter(eligible=True).count(),
+        "enrolled": enrolled.count(),
+        "consented": enrolled.filter(consented_at__isnull=False).count(),
+        "started": Response.objects.filter(participant__in=enrolled)
+        .values("participant")
+        .distinct()
+        .count(),
+        "completed": completed.count(),
+        "analysed": completed.exclude(participant__recruitment__flags__isnull=False).count(),
+    }

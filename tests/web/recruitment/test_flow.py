@@ -9,16 +9,16 @@ from django.urls import reverse
 
 from fibrosurvey.recruitment import apply_exclusion
 from fibrosurvey.recruitment.quality import FLOW_STAGES
-from fibrosurvey.web.participants.models import Invitation, Participant
+from fibrosurvey.web.participants.models import Participant
 from fibrosurvey.web.recruitment.flow import (
     flow_report,
     recruitment_frame,
     with_recruitment_columns,
 )
 from fibrosurvey.web.recruitment.models import Visit
-from fibrosurvey.web.survey.models import Response
 from tests.web.recruitment.conftest import (
     ELIGIBLE,
+    database_flow_counts,
     start_and_complete,
     straight_answer,
     varied_answer,
@@ -55,24 +55,7 @@ def test_flow_counts_per_source_equal_the_database(client, open_link, study, vis
 
     report = flow_report(study)
 
-    visits = Visit.objects.filter(study=study)
-    enrolled = Participant.objects.filter(recruitment__isnull=False)
-    completed = Invitation.objects.filter(
-        participant__in=enrolled, event__code="baseline", completed_at__isnull=False
-    )
-    expected = {
-        "visited": visits.count(),
-        "screened": visits.filter(screened_at__isnull=False).count(),
-        "eligible": visits.filter(eligible=True).count(),
-        "enrolled": enrolled.count(),
-        "consented": enrolled.filter(consented_at__isnull=False).count(),
-        "started": Response.objects.filter(participant__in=enrolled)
-        .values("participant")
-        .distinct()
-        .count(),
-        "completed": completed.count(),
-        "analysed": completed.exclude(participant__recruitment__flags__isnull=False).count(),
-    }
+    expected = database_flow_counts(study)
     assert {s.key: s.count for s in report.stages} == expected
     assert expected == {
         "visited": 6,
@@ -224,24 +207,7 @@ def test_the_reports_flow_diagram_shows_the_database_counts_and_the_export_carri
     assert run.status == "done", run.error
 
     # The database's counts, computed here without the flow code.
-    visits = Visit.objects.filter(study=study)
-    enrolled = Participant.objects.filter(recruitment__isnull=False)
-    completed = Invitation.objects.filter(
-        participant__in=enrolled, event__code="baseline", completed_at__isnull=False
-    )
-    expected = {
-        "visited": visits.count(),
-        "screened": visits.filter(screened_at__isnull=False).count(),
-        "eligible": visits.filter(eligible=True).count(),
-        "enrolled": enrolled.count(),
-        "consented": enrolled.filter(consented_at__isnull=False).count(),
-        "started": Response.objects.filter(participant__in=enrolled)
-        .values("participant")
-        .distinct()
-        .count(),
-        "completed": completed.count(),
-        "analysed": completed.exclude(participant__recruitment__flags__isnull=False).count(),
-    }
+    expected = database_flow_counts(study)
     assert expected == {
         "visited": 9,
         "screened": 8,

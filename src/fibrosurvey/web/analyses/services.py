@@ -263,13 +263,34 @@ SRS_NOTE = (
     "sample: weight 1, one stratum, each participant their own cluster, no finite population "
     "correction."
 )
+OPEN_LINK_SRS_NOTE = (
+    "{n} participant(s) joined through the open recruitment link, outside the recorded "
+    "sampling design, so no design covers the whole sample: it was analysed as a simple "
+    "random sample (weight 1, one stratum, each participant their own cluster, no finite "
+    "population correction), the recorded design variables left aside."
+)
 
 
 def _with_design(frame: pl.DataFrame) -> tuple[pl.DataFrame, str]:
     """A study with no design variables at all (a web study, not a probability sample) is
-    analysed as a simple random sample, and the run says so. A study with design variables
-    for some participants only is left as it is: the core then names the missing rows."""
-    if frame.height == 0 or frame["design_weight"].null_count() < frame.height:
+    analysed as a simple random sample, and the run says so. So is a study whose only rows
+    without design variables are open-link recruits: they joined by themselves, outside any
+    sampling design, so no design covers the whole sample. A study with design variables
+    missing for some staff-enrolled participants is left as it is: the core then names the
+    missing rows."""
+    if frame.height == 0:
+        return frame, ""
+    missing = frame.filter(pl.col("design_weight").is_null())
+    if missing.height == 0:
+        return frame, ""
+    open_link_only = (
+        "recruitment_source" in missing.columns and missing["recruitment_source"].null_count() == 0
+    )
+    if missing.height == frame.height:
+        note = SRS_NOTE
+    elif open_link_only:
+        note = OPEN_LINK_SRS_NOTE.format(n=missing["participant_id"].n_unique())
+    else:
         return frame, ""
     srs = frame.with_columns(
         pl.lit(1.0).alias("design_weight"),
@@ -277,7 +298,7 @@ def _with_design(frame: pl.DataFrame) -> tuple[pl.DataFrame, str]:
         pl.col("participant_id").rank("dense").cast(pl.Int64).alias("design_psu"),
         pl.lit(None, pl.Float64).alias("design_fpc"),
     )
-    return srs, SRS_NOTE
+    return srs, note
 
 
 def requeue_stale(minutes: float) -> list[AnalysisRun]:
