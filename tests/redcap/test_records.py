@@ -142,7 +142,7 @@ def test_a_column_from_another_project_is_refused() -> None:
 
 
 def test_a_mapping_to_an_unknown_item_is_refused() -> None:
-    text = MAPPING.read_text(encoding="utf-8").replace("phq9_9", "phq9_10")
+    text = MAPPING.read_text(encoding="utf-8").replace("phq9_9", "phq9_11")
     with pytest.raises(MappingError) as raised:
         read_mapping(text)
     [problem] = raised.value.problems

@@ -107,10 +107,11 @@ def test_owner_builds_a_study_and_a_participant_takes_it(live_server, browser, u
     survey = context.new_page()
     survey.goto(f"{live_server.url}/s/{token}/")
     assert survey.locator(".study-name").inner_text() == "Mood and pain pilot"
+    # The language first, then the consent in it.
+    survey.get_by_label("English").check()
+    survey.get_by_role("button", name="Continue").click()
     assert "We ask about your mood and pain. Version 3." in survey.locator("main").inner_text()
     survey.get_by_label("I have read the information above and I agree to take part.").check()
-    survey.get_by_role("button", name="Continue").click()
-    survey.get_by_label("English").check()
     survey.get_by_role("button", name="Continue").click()
 
     def choose(column: str, code: int) -> None:
@@ -149,7 +150,10 @@ def test_owner_builds_a_study_and_a_participant_takes_it(live_server, browser, u
         "sleepdiary_woke_times",
         "sleepdiary_med_nights",
     ]
-    assert [c for c in frame.columns if c.startswith("sleepdiary_")] == own  # no identifier
+    # No identifier; each gated item has its status column (both were asked and answered).
+    statuses = ["sleepdiary_woke_times_status", "sleepdiary_med_nights_status"]
+    assert [c for c in frame.columns if c.startswith("sleepdiary_")] == own + statuses
     assert [row[c] for c in own] == [1, 1, 0, 0, 2, 3]
+    assert [row[c] for c in statuses] == ["answered", "answered"]
     assert (row["peg_1"], row["consent_version"]) == (4, 3)
     context.close()
