@@ -35,11 +35,16 @@ def take_survey(current, pages, answer_for, on_page=None, after_page=None):
     """
     answers: dict[str, dict[str, int | float | None]] = {}
     seen: list[str] = []
+    screens = 0
     while (found := re.search(r"/page/(\d+)/$", current().url)) is not None:
         page = current()
         number = int(found.group(1))
         survey_page = pages[number - 1]
-        assert page.locator(".progress-text").inner_text() == f"Página {number} de {len(pages)}"
+        # "Página N de M": N counts the screens shown; M leaves out pages skip logic has hid.
+        screens += 1
+        shown = re.fullmatch(r"Página (\d+) de (\d+)", page.locator(".progress-text").inner_text())
+        assert shown is not None and int(shown.group(1)) == screens
+        assert screens <= int(shown.group(2)) <= len(pages)
         for item in survey_page.items:
             if page.locator(f'[name="{item.column}"]').count() == 0:
                 continue  # hidden by skip logic

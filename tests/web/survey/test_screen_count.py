@@ -36,6 +36,7 @@ MAX_SCREENS = 24
 def test_the_man_without_gated_symptoms_sees_at_most_24_screens(client, issued):
     walk = walk_with_client(client, issued.token, MAN_WITHOUT_GATED_SYMPTOMS)
     print(f"\nbaseline, man without gated symptoms: {walk.summary()} (+{walk.steps} steps)")
+    print("page N of M:", walk.progress)
     OUTPUT.parent.mkdir(exist_ok=True)
     OUTPUT.write_text(
         json.dumps(
@@ -53,6 +54,10 @@ def test_the_man_without_gated_symptoms_sees_at_most_24_screens(client, issued):
     assert not NEVER_SHOWN_TO_THE_MAN & set(walk.seen)
     assert "demo_sex" in walk.seen and "tx_cbd_product" in walk.seen
     assert walk.screens <= MAX_SCREENS, walk.titles
+    # "Page N of M" counts the screens he is asked: 1, 2, ... and "of 23" at the end, never
+    # the pages skip logic hid from him.
+    assert [n for n, _ in walk.progress] == list(range(1, walk.screens + 1))
+    assert walk.progress[-1] == (walk.screens, walk.screens)
     # Plain titles, and no "part 1 of 3" where skip logic hides the other parts.
     assert "Your stomach and bowels" in walk.titles and "Your headaches" in walk.titles
     # No instrument acronyms or criteria names for participants.

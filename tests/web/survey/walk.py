@@ -110,6 +110,8 @@ class Walk:
     steps: int = 0  # consent and language screens
     seen: list[str] = field(default_factory=list)
     titles: list[str] = field(default_factory=list)
+    # "Page N of M" as each screen showed it, as (N, M).
+    progress: list[tuple[int, int]] = field(default_factory=list)
 
     def summary(self) -> str:
         return f"{self.screens} screens, {self.questions} questions, {self.taps} taps"
@@ -208,6 +210,9 @@ def walk_with_client(client: Any, token: str, persona: Persona, *, language: str
         title, inputs = read_form(html)
         walk.screens += 1
         walk.titles.append(title)
+        shown = re.search(r'class="progress-text">\w+ (\d+) \w+ (\d+)<', html)
+        if shown is not None:
+            walk.progress.append((int(shown.group(1)), int(shown.group(2))))
         walk.questions += len(inputs)
         walk.seen += [entry.name for entry in inputs]
         data, taps = _plan_page(persona, inputs)

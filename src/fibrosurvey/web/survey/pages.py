@@ -11,9 +11,9 @@ from fibrosurvey.countries import DEFAULT_COUNTRY
 from fibrosurvey.instruments import Instrument, Item
 from fibrosurvey.instruments.extra import definition_key, instrument_id_of
 from fibrosurvey.instruments.localize import for_country
-from fibrosurvey.instruments.logic import SkipLogic, skip_logic
+from fibrosurvey.instruments.logic import SkipLogic, gate_columns, skip_logic
 
-__all__ = ["SurveyPage", "battery_logic", "next_shown", "page_plan", "shown"]
+__all__ = ["SurveyPage", "battery_logic", "next_shown", "page_plan", "progress", "shown"]
 
 
 @dataclass(frozen=True)
@@ -108,3 +108,27 @@ def next_shown(
             break
         index += step
     return min(max(index, 0), len(pages))
+
+
+def progress(
+    pages: tuple[SurveyPage, ...], current: int, answers: Mapping[str, Any]
+) -> tuple[int, int]:
+    """ "Page N of M" as the participant lives it: (N, M) among the pages they are asked.
+
+    A page before ``current`` counts only if it was asked (skip logic did not hide all of it);
+    a later page drops out only once the answers to its gates hide it, so M shrinks as the
+    gates are answered (a man reads "of 23" once he has said he is a man, never "of 30" to the
+    end) and never counts a page out before its gate is answered.
+    """
+    if not any(page.gated for page in pages):
+        return current + 1, len(pages)
+    disabled = battery_logic(pages).disabled_columns(answers)
+
+    def dropped(page: SurveyPage) -> bool:
+        if not page.gated or not disabled.issuperset(page.columns):
+            return False
+        gates = {column for item in page.items for column in gate_columns(item)}
+        return page.index < current or all(column in answers for column in gates)
+
+    asked = [page.index for page in pages if page.index == current or not dropped(page)]
+    return asked.index(current) + 1, len(asked)

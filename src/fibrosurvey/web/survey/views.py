@@ -26,7 +26,7 @@ from fibrosurvey.web.participants.invitations import find_invitation
 from fibrosurvey.web.participants.models import Invitation
 from fibrosurvey.web.survey import services
 from fibrosurvey.web.survey.forms import page_fields
-from fibrosurvey.web.survey.pages import SurveyPage, battery_logic, next_shown, shown
+from fibrosurvey.web.survey.pages import SurveyPage, battery_logic, next_shown, progress, shown
 from fibrosurvey.web.survey.rules import AnswersRefused, WriteRefusal, write_refusal
 
 LANGUAGE_NAMES = {"en": "English", "es": "Español"}
@@ -244,6 +244,11 @@ def page(request: HttpRequest, invitation: Invitation, token: str, number: int) 
     # Items skip logic hides are not shown (their answers are refused and never stored).
     asked = shown(current, disabled)
     language = participant.language
+    if current.gated or not any(page.gated for page in pages):
+        known = answers
+    else:
+        known = services.event_answers(invitation)
+    position, total = progress(pages, current.index, known)
     return render(
         request,
         "survey/page.html",
@@ -251,8 +256,8 @@ def page(request: HttpRequest, invitation: Invitation, token: str, number: int) 
             invitation,
             token,
             page=current,
-            number=number,
-            total=len(pages),
+            number=position,
+            total=total,
             fields=page_fields(asked, language, values, problems),
             fields_cache_key=""
             if problems or reload_needed
