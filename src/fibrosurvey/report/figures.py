@@ -319,7 +319,8 @@ def distributions_plot(distributions: dict[str, Any]) -> str:
             ax.bar(centres, entry["all"], width=widths, color=FM_COLOUR, alpha=0.7)
         ax.set_title(entry["label"], fontsize=9)
         ax.set_yticks([])
-    axes.flat[0].legend(fontsize=7, frameon=False)
+    if axes.flat[0].get_legend_handles_labels()[1]:  # only the split histograms have labels
+        axes.flat[0].legend(fontsize=7, frameon=False)
     figure.tight_layout()
     return _svg(figure)
 
