@@ -7,18 +7,19 @@ no column of an earlier version ever disappears.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from functools import lru_cache
 
 from fibrosurvey.instruments import Instrument
 from fibrosurvey.instruments.extra import extra_instruments
-from fibrosurvey.instruments.registry import parse_definition
+from fibrosurvey.instruments.registry import load_instruments, parse_definition
 from fibrosurvey.instruments.versions import merged_versions, scored_as
 from fibrosurvey.web.builder.models import InstrumentVersion
 
 __all__ = [
     "export_instruments",
+    "instruments_for_battery",
     "parsed",
     "study_instruments",
     "version_history",
@@ -44,6 +45,16 @@ def study_instruments(study_id: int) -> Iterator[None]:
     )
     with extra_instruments({row.instrument_id: (parsed(row), row.digest) for row in rows}):
         yield
+
+
+def instruments_for_battery(study_id: int, battery: Iterable[str]) -> AbstractContextManager[None]:
+    """:func:`study_instruments` when the battery names one of the study's own instruments;
+    nothing (no query) for a battery of built-ins, which own instruments never shadow (a
+    built-in id is refused for them). The participant survey asks this on every request."""
+    built_in = load_instruments()
+    if all(instrument_id in built_in for instrument_id in battery):
+        return nullcontext()
+    return study_instruments(study_id)
 
 
 def version_history(study_id: int) -> dict[str, list[InstrumentVersion]]:

@@ -159,9 +159,12 @@ def find_invitation(token: str) -> Invitation | None:
     digest = hash_token(token)
     try:
         # get(), not first(): token_hash is unique, and no ORDER BY to compile on every request.
-        invitation = Invitation.objects.select_related(
-            "participant", "participant__study", "event"
-        ).get(token_hash=digest)
+        # The kept link (encrypted) is read only to send a reminder, never to answer a page.
+        invitation = (
+            Invitation.objects.select_related("participant", "participant__study", "event")
+            .defer("token_encrypted")
+            .get(token_hash=digest)
+        )
     except Invitation.DoesNotExist:
         invitation = None
     # The lookup is by hash (the token itself is never stored); the constant-time check

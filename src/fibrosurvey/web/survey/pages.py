@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from functools import cache
+from functools import cache, cached_property
 from typing import Any
 
 from fibrosurvey.countries import DEFAULT_COUNTRY
@@ -50,9 +50,9 @@ class SurveyPage:
         """Whether a blank here makes the instrument's scores impossible (the FSQ)."""
         return self.instrument.all_items_required
 
-    @property
+    @cached_property
     def gated(self) -> bool:
-        """Whether skip logic may hide items of this page."""
+        """Whether skip logic may hide items of this page (asked on every request)."""
         return any(item.gated for item in self.items)
 
 

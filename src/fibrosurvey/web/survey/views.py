@@ -21,7 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from fibrosurvey.instruments.extra import definition_key
-from fibrosurvey.web.builder.active import study_instruments
+from fibrosurvey.web.builder.active import instruments_for_battery
 from fibrosurvey.web.participants.invitations import find_invitation
 from fibrosurvey.web.participants.models import Invitation
 from fibrosurvey.web.survey import services
@@ -42,7 +42,10 @@ def participant_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpRes
             response = render(request, "survey/invalid_link.html", status=404)
             return response
         language = invitation.participant.language
-        with translation.override(language), study_instruments(invitation.participant.study_id):
+        own = instruments_for_battery(
+            invitation.participant.study_id, invitation.event.current_instrument_ids()
+        )
+        with translation.override(language), own:
             response = view(request, invitation, token, *args, **kwargs)
             response["Content-Language"] = language
         # Never cache pages that show a participant's answers.
